@@ -1,0 +1,375 @@
+"""The streaming decoder: serial bytes in, typed messages out.
+
+:class:`FrameDecoder` splits the byte stream on ``0x00``, COBS-decodes and checks
+each frame, tracks ``seq`` and every stream's sample index, and returns
+:mod:`~twitchwatch.protocol.messages`.  It never raises on input bytes: every
+rejected frame is dropped and counted in :class:`DecoderStats`.
+
+It is chunk-size invariant: the same bytes fed in any split yield the same
+messages (apart from ``host_time_s``, which is the time of the chunk that
+completed each frame).
+"""
+
+from __future__ import annotations
+
+import binascii
+import struct
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .errors import MalformedPayload
+from .frame import MAX_FRAME_BYTES, MAX_WIRE_BYTES, MIN_FRAME_BYTES, PROTOCOL_VERSION, FrameType
+from .messages import DeviceReset, Gap, Hello, Message, StreamInfo, StreamRestart, new_sample_block
+from .payloads import DATA_HEADER, DATA_HEADER_BYTES, parse_hello, parse_reply, parse_status, parse_text
+
+# Longest zero-free segment that can still be a frame: 244 bytes + 1 COBS code byte.
+MAX_SEGMENT_BYTES = MAX_WIRE_BYTES - 1  # 245
+# binascii.crc32(frame) over a frame *including* its little-endian CRC is this
+# constant for every correct frame (the CRC-32 residue), so one call checks it.
+_CRC_RESIDUE = 0x2144DF1C
+_HEADER = struct.Struct("<BBI")
+_DATA_AT = struct.Struct("<6xBBIQ")  # DATA header read straight from the frame
+_SAMPLES_OFFSET = 6 + DATA_HEADER_BYTES  # 20: first sample byte in the frame
+_I32 = np.dtype("<i4")
+_I16 = np.dtype("<i2")
+_HALF = 1 << 31
+_WRAP = 1 << 32
+
+
+@dataclass(slots=True)
+class DecoderStats:
+    """Counters of a :class:`FrameDecoder` since it was created (all ints).
+
+    Framing (each rejected frame counts once, in the first check it fails):
+        bytes_in: bytes fed.
+        frames_ok: frames with a correct CRC, version and known type.
+        garbage_bytes: wire bytes (delimiters excluded) dropped by a framing
+            error: too_long, cobs_errors, too_short, crc_errors.
+        cobs_errors, crc_errors, too_short (< 10 bytes decoded),
+        too_long (> 244 bytes decoded or > 245 bytes without a delimiter),
+        version_errors, unknown_type (incl. COMMAND frames, host-to-device),
+        malformed (payload does not fit its type, or DATA of a stream the HELLO
+        does not describe).
+    Content:
+        data_before_hello: DATA frames dropped because no HELLO was seen yet.
+        seq_gaps: times ``seq`` did not follow the previous frame's (+1).
+        frames_lost: frames missing according to ``seq`` (forward jumps only).
+        samples_lost: samples missing according to sample indices (sum of Gaps).
+        out_of_order: DATA frames dropped because their index went backward.
+        stream_restarts: streams whose index restarted after a HELLO or a seq gap.
+        resets: HELLOs with a new boot_id (DeviceReset messages).
+    """
+
+    bytes_in: int = 0
+    frames_ok: int = 0
+    garbage_bytes: int = 0
+    cobs_errors: int = 0
+    crc_errors: int = 0
+    too_short: int = 0
+    too_long: int = 0
+    version_errors: int = 0
+    unknown_type: int = 0
+    malformed: int = 0
+    data_before_hello: int = 0
+    seq_gaps: int = 0
+    frames_lost: int = 0
+    samples_lost: int = 0
+    out_of_order: int = 0
+    stream_restarts: int = 0
+    resets: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @property
+    def errors(self) -> int:
+        """Frames rejected by any framing or payload check."""
+        return (self.cobs_errors + self.crc_errors + self.too_short + self.too_long
+                + self.version_errors + self.unknown_type + self.malformed)
+
+
+class _StreamState:
+    __slots__ = ("info", "n_channels", "fmt", "frame_len_per_sample", "next_index", "may_restart")
+
+    def __init__(self, info: StreamInfo, next_index: int | None) -> None:
+        self.info = info
+        self.n_channels = len(info.channels)
+        self.fmt = int(info.sample_format)
+        self.frame_len_per_sample = self.n_channels * self.fmt
+        self.next_index = next_index  # unwrapped index expected next; None: no frame yet
+        self.may_restart = True  # a backward index is a restart, not out-of-order
+
+
+class FrameDecoder:
+    """Decode the serial byte stream of one device (docs/protocol.md, COBS framing).
+
+    Usage::
+
+        dec = FrameDecoder()
+        for msg in dec.feed(chunk, host_time_s):
+            ...
+        dec.stats.as_dict()
+
+    Not thread-safe; one decoder per link.
+    """
+
+    def __init__(self) -> None:
+        self.stats = DecoderStats()
+        self._pending = b""  # bytes after the last delimiter
+        self._discarding = False  # the current segment overflowed; drop to next 0x00
+        self._hello: Hello | None = None
+        self._streams: dict[int, _StreamState] = {}
+        self._last_seq: int | None = None
+        # DATA frames of the current feed() whose samples are unpacked together
+        # (one numpy pass per stream): (position in out, stream state, frame).
+        self._batch: list[tuple[int, _StreamState, bytearray]] = []
+
+    @property
+    def hello(self) -> Hello | None:
+        """The last HELLO accepted, or None."""
+        return self._hello
+
+    def feed(self, data: bytes, host_time_s: float) -> list[Message]:
+        """Feed received bytes; return the messages of every frame they complete.
+
+        Args:
+            data: bytes as received (any chunking).
+            host_time_s: host receive time of ``data`` (``time.monotonic`` s);
+                stamped on the messages of the frames this chunk completes.
+
+        Never raises on any content of ``data``.
+        """
+        out: list[Message] = []
+        if not data:
+            return out
+        stats = self.stats
+        stats.bytes_in += len(data)
+        data = bytes(data)
+        if b"\0" not in data:  # no frame ends here (common for small reads)
+            self._grow_pending(data)
+            return out
+        parts = data.split(b"\0")
+        tail = parts.pop()
+        if parts:
+            first = parts[0]
+            if self._discarding:
+                stats.garbage_bytes += len(first)
+                self._discarding = False
+                parts[0] = b""
+            elif self._pending:
+                parts[0] = self._pending + first
+            self._pending = b""
+            segment = self._segment
+            for seg in parts:
+                if seg:
+                    segment(seg, host_time_s, out)
+            if self._batch:
+                self._unpack_batch(out)
+        self._grow_pending(tail)
+        return out
+
+    def _grow_pending(self, tail: bytes) -> None:
+        """Append bytes of a frame not yet ended; drop it once it cannot fit."""
+        if self._discarding:
+            self.stats.garbage_bytes += len(tail)
+        elif tail:
+            pending = self._pending + tail if self._pending else tail
+            if len(pending) > MAX_SEGMENT_BYTES:
+                self.stats.too_long += 1
+                self.stats.garbage_bytes += len(pending)
+                self._discarding = True
+                pending = b""
+            self._pending = pending
+
+    # ------------------------------------------------------------------ one frame
+
+    def _segment(self, seg: bytes, host_time_s: float, out: list) -> None:
+        stats = self.stats
+        n = len(seg)
+        if n > MAX_SEGMENT_BYTES:
+            stats.too_long += 1
+            stats.garbage_bytes += n
+            return
+        # COBS decode inlined (see cobs.cobs_decode_short): with n <= 245 no code
+        # can legitimately be 0xFF, so every code byte after the first marks a 0x00.
+        frame = bytearray(seg)
+        i = frame[0]
+        while i < n:
+            code = frame[i]
+            frame[i] = 0
+            i += code
+        if i != n:
+            stats.cobs_errors += 1
+            stats.garbage_bytes += n
+            return
+        del frame[0]
+        size = n - 1
+        if size < MIN_FRAME_BYTES:
+            stats.too_short += 1
+            stats.garbage_bytes += n
+            return
+        if size > MAX_FRAME_BYTES:
+            stats.too_long += 1
+            stats.garbage_bytes += n
+            return
+        if binascii.crc32(frame) != _CRC_RESIDUE:
+            stats.crc_errors += 1
+            stats.garbage_bytes += n
+            return
+        version, ftype, seq = _HEADER.unpack_from(frame, 0)
+        if version != PROTOCOL_VERSION:
+            stats.version_errors += 1
+            return
+        if ftype == 2:
+            last = self._last_seq
+            if last is not None and seq == ((last + 1) & 0xFFFFFFFF):
+                self._last_seq = seq
+            else:
+                self._track_seq(seq)
+            self._data(frame, size, seq, host_time_s, out)
+            return
+        if ftype == 1:
+            self._hello_frame(frame, seq, host_time_s, out)
+            return
+        if ftype == 3 or ftype == 4 or ftype == 5:
+            self._track_seq(seq)
+            payload = bytes(frame[6:-4])
+            try:
+                if ftype == 3:
+                    msg = parse_status(payload, seq, host_time_s)
+                elif ftype == 4:
+                    msg = parse_reply(payload, seq, host_time_s)
+                else:
+                    msg = parse_text(payload, seq, host_time_s)
+            except MalformedPayload:
+                stats.malformed += 1
+                return
+            stats.frames_ok += 1
+            out.append(msg)
+            return
+        self._track_seq(seq)
+        stats.unknown_type += 1
+
+    def _track_seq(self, seq: int) -> None:
+        last = self._last_seq
+        self._last_seq = seq
+        if last is None:
+            return
+        delta = (seq - last - 1) & 0xFFFFFFFF
+        if delta:
+            stats = self.stats
+            stats.seq_gaps += 1
+            if delta < _HALF:
+                stats.frames_lost += delta
+            # A lost frame may have been the HELLO announcing a START: let every
+            # stream restart its index once instead of dropping it as out-of-order.
+            for st in self._streams.values():
+                st.may_restart = True
+
+    def _hello_frame(self, frame: bytearray, seq: int, host_time_s: float, out: list) -> None:
+        stats = self.stats
+        try:
+            hello = parse_hello(bytes(frame[6:-4]), seq, host_time_s)
+        except MalformedPayload:
+            self._track_seq(seq)
+            stats.malformed += 1
+            return
+        old = self._hello
+        if old is not None and old.boot_id != hello.boot_id:
+            self._last_seq = None  # a new boot counts seq from 0 again
+            self._track_seq(seq)
+            self._streams = {s.stream_id: _StreamState(s, None) for s in hello.streams}
+            self._hello = hello
+            stats.resets += 1
+            stats.frames_ok += 1
+            out.append(DeviceReset(old.boot_id, hello, host_time_s))
+            return
+        self._track_seq(seq)
+        previous = self._streams
+        self._streams = {
+            s.stream_id: _StreamState(s, previous[s.stream_id].next_index if s.stream_id in previous else None)
+            for s in hello.streams
+        }
+        self._hello = hello
+        stats.frames_ok += 1
+        out.append(hello)
+
+    def _data(self, frame: bytearray, size: int, seq: int, host_time_s: float, out: list) -> None:
+        stats = self.stats
+        if size < _SAMPLES_OFFSET + 4:
+            stats.malformed += 1
+            return
+        stream_id, n_samples, index32, t_first_us = _DATA_AT.unpack_from(frame, 0)
+        if self._hello is None:
+            stats.data_before_hello += 1
+            return
+        st = self._streams.get(stream_id)
+        if st is None or n_samples == 0 or size != _SAMPLES_OFFSET + 4 + n_samples * st.frame_len_per_sample:
+            stats.malformed += 1
+            return
+        expected = st.next_index
+        if expected is None:
+            index = index32
+        else:
+            delta = (index32 - expected) & 0xFFFFFFFF
+            if delta == 0:
+                index = expected
+            elif delta < _HALF:
+                index = expected + delta
+                stats.samples_lost += delta
+                out.append(Gap(stream_id, expected, delta, host_time_s))
+            elif st.may_restart:
+                index = index32
+                stats.stream_restarts += 1
+                out.append(StreamRestart(stream_id, expected, index, host_time_s))
+            else:
+                stats.out_of_order += 1
+                return
+        st.next_index = index + n_samples
+        st.may_restart = False
+        stats.frames_ok += 1
+        # Placeholder: _unpack_batch fills in the samples at the end of feed().
+        self._batch.append((len(out), st, frame))
+        out.append(new_sample_block(stream_id, st.info, index, t_first_us, None, host_time_s, seq))
+
+    def _unpack_batch(self, out: list) -> None:
+        """Unpack the samples of this feed's DATA frames: one numpy pass per stream."""
+        batch = self._batch
+        self._batch = []
+        if len(batch) == 1:  # the common case for small reads: skip the grouping
+            pos, st, frame = batch[0]
+            n_samples = frame[7]
+            n_values = n_samples * st.n_channels
+            if st.fmt == 3:
+                values = np.ndarray((n_values,), _I32, frame, _SAMPLES_OFFSET - 1, (3,)) >> 8
+            else:
+                values = np.frombuffer(frame, _I16, n_values, _SAMPLES_OFFSET).astype(np.int32)
+            values.shape = (n_samples, st.n_channels)
+            values.flags.writeable = False
+            out[pos].__dict__["samples"] = values
+            return
+        by_stream: dict[int, list[tuple[int, _StreamState, bytearray]]] = {}
+        for item in batch:
+            by_stream.setdefault(item[1].info.stream_id, []).append(item)
+        for items in by_stream.values():
+            st = items[0][1]
+            n_ch = st.n_channels
+            # Every frame was length-checked, so its sample bytes are frame[20:-4].
+            raw = b"".join([frame[_SAMPLES_OFFSET:-4] for _, _, frame in items])
+            n_values = len(raw) // st.fmt
+            if st.fmt == 3:
+                # Overlapping int32 words starting one byte early, then >> 8: the
+                # extra low byte falls off and the top byte is sign-extended.
+                raw = b"\0" + raw
+                values = np.ndarray((n_values,), _I32, raw, 0, (3,)) >> 8
+            else:
+                values = np.frombuffer(raw, _I16, n_values).astype(np.int32)
+            values.shape = (n_values // n_ch, n_ch)
+            values.flags.writeable = False
+            row = 0
+            for pos, _, frame in items:
+                n_samples = frame[7]
+                block = out[pos]
+                block.__dict__["samples"] = values[row:row + n_samples]
+                row += n_samples
