@@ -1,0 +1,234 @@
+"""Frame builders and the COMMAND parser of docs/protocol.md (protocol version 1).
+
+``FrameWriter`` owns one preallocated frame buffer (244 bytes) and one wire buffer;
+each ``build_*`` method packs a frame at the writer's ``seq`` (then increments it) and
+returns the frame length; ``to_wire(n)`` COBS-encodes the frame and returns the wire
+length (leading nothing, trailing ``0x00``). DATA packing does not allocate.
+
+Runs under MicroPython and CPython 3.10+.
+"""
+
+import binascii
+import struct
+
+import wire_cobs
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+
+VERSION = const(1)
+T_HELLO = const(0x01)
+T_DATA = const(0x02)
+T_STATUS = const(0x03)
+T_REPLY = const(0x04)
+T_TEXT = const(0x05)
+T_COMMAND = const(0x81)
+
+CMD_START = const(1)
+CMD_STOP = const(2)
+CMD_PING = const(3)
+CMD_HELLO = const(4)
+
+RESULT_OK = const(0)
+RESULT_UNKNOWN = const(1)
+RESULT_BAD_ARG = const(2)
+RESULT_BUSY = const(3)
+
+MAX_FRAME = const(244)
+MAX_PAYLOAD = const(234)
+MIN_FRAME = const(10)
+MAX_WIRE = const(246)  # COBS of 244 bytes plus the delimiter
+_HDR = const(6)
+_COMMAND_LEN = const(15)
+_U32 = const(0xFFFFFFFF)
+
+
+class FrameError(ValueError):
+    """A frame cannot be built (payload too long, string too long)."""
+
+
+class FrameWriter:
+    """Builds frames into ``self.frame`` and their COBS form into ``self.wire``."""
+
+    def __init__(self, seq: int = 0) -> None:
+        self.seq = seq
+        self.frame = bytearray(MAX_FRAME + 4)  # slack: int24 packing writes 4 bytes
+        self.wire = bytearray(MAX_WIRE + 2)
+        self._fmv = memoryview(self.frame)
+        self._wmv = memoryview(self.wire)
+        self._views: dict = {}
+
+    def frame_view(self, n: int):
+        """A memoryview of the first ``n`` frame bytes (cached per length: no allocation after the first)."""
+        v = self._views.get(n)
+        if v is None:
+            v = self._fmv[:n]
+            self._views[n] = v
+        return v
+
+    def wire_view(self, m: int):
+        return self._wmv[:m]
+
+    def _finish(self, ftype: int, payload_len: int) -> int:
+        if payload_len > MAX_PAYLOAD:
+            raise FrameError("payload too long")
+        f = self.frame
+        struct.pack_into("<BBI", f, 0, VERSION, ftype, self.seq)
+        n = _HDR + payload_len
+        crc = binascii.crc32(self.frame_view(n)) & _U32
+        struct.pack_into("<I", f, n, crc)
+        self.seq = (self.seq + 1) & _U32
+        return n + 4
+
+    def to_wire(self, n: int) -> int:
+        """COBS-encode ``frame[:n]`` into ``self.wire``; returns the wire length incl. ``0x00``."""
+        return wire_cobs.encode_into(self.frame, n, self.wire)
+
+    # -- device -> host --------------------------------------------------------------
+
+    def _str8(self, o: int, s: str) -> int:
+        b = s.encode()
+        if len(b) > 255 or o + 1 + len(b) > _HDR + MAX_PAYLOAD:
+            raise FrameError("string too long")
+        self.frame[o] = len(b)
+        self.frame[o + 1 : o + 1 + len(b)] = b
+        return o + 1 + len(b)
+
+    def build_hello(self, boot_id: int, device_id: str, firmware_version: str, streams) -> int:
+        f = self.frame
+        o = _HDR
+        struct.pack_into("<I", f, o, boot_id & _U32)
+        o = self._str8(o + 4, device_id)
+        o = self._str8(o, firmware_version)
+        f[o] = len(streams)
+        o += 1
+        for s in streams:
+            if o + 8 > _HDR + MAX_PAYLOAD:
+                raise FrameError("HELLO too long")
+            struct.pack_into("<BIBBB", f, o, s.stream_id, s.sample_rate_mhz, s.sample_format,
+                             s.samples_per_frame, len(s.channels))
+            o += 8
+            for c in s.channels:
+                if o + 1 > _HDR + MAX_PAYLOAD:
+                    raise FrameError("HELLO too long")
+                f[o] = c.kind
+                o = self._str8(o + 1, c.label)
+                o = self._str8(o, c.unit)
+                if o + 4 > _HDR + MAX_PAYLOAD:
+                    raise FrameError("HELLO too long")
+                struct.pack_into("<I", f, o, c.scale_bits)
+                o += 4
+        return self._finish(0x01, o - _HDR)
+
+    def build_data(self, stream, first_sample_index: int, t_first_us: int, samples,
+                   start: int, n_samples: int) -> int:
+        """DATA of ``n_samples`` samples of ``stream`` read from the flat interleaved array
+        ``samples`` starting at element ``start`` (wrapping at ``len(samples)``).
+
+        ``t_first_us`` is normally ``stream.t_us(first_sample_index)`` (the spec's
+        derivation); it is a parameter so the caller computes it once, before wrapping.
+        Allocation-free for indexes and timestamps that are small ints.
+        """
+        f = self.frame
+        nch = stream.n_channels
+        bps = stream.bytes_per_sample
+        payload = 14 + n_samples * nch * bps
+        if n_samples < 1 or n_samples > 255 or payload > MAX_PAYLOAD:
+            raise FrameError("bad n_samples")
+        struct.pack_into("<BBIQ", f, _HDR, stream.stream_id, n_samples,
+                         first_sample_index & _U32, t_first_us)
+        o = _HDR + 14
+        size = len(samples)
+        j = start
+        k = n_samples * nch
+        if bps == 3:
+            while k:
+                # '<i' writes 4 bytes; the 4th is overwritten by the next sample or the CRC.
+                struct.pack_into("<i", f, o, samples[j])
+                o += 3
+                j += 1
+                if j == size:
+                    j = 0
+                k -= 1
+        else:
+            while k:
+                struct.pack_into("<h", f, o, samples[j])
+                o += 2
+                j += 1
+                if j == size:
+                    j = 0
+                k -= 1
+        return self._finish(0x02, payload)
+
+    def build_status(self, battery_mv: int, battery_pct: int, lead_off: int,
+                     dropped_samples: int, free_heap: int, uptime_ms: int) -> int:
+        struct.pack_into("<HBBIII", self.frame, _HDR, battery_mv, battery_pct, lead_off,
+                         dropped_samples & _U32, free_heap & _U32, uptime_ms & _U32)
+        return self._finish(0x03, 16)
+
+    def build_reply(self, command: int, result: int, arg: int) -> int:
+        struct.pack_into("<BBI", self.frame, _HDR, command, result, arg & _U32)
+        return self._finish(0x04, 6)
+
+    def build_text(self, text: str) -> int:
+        b = text.encode()
+        if len(b) > MAX_PAYLOAD:
+            b = b[:MAX_PAYLOAD]
+        self.frame[_HDR : _HDR + len(b)] = b
+        return self._finish(0x05, len(b))
+
+    # -- host -> device (used by tests and host tools) -----------------------------------
+
+    def build_command(self, command: int, arg: int = 0) -> int:
+        struct.pack_into("<BI", self.frame, _HDR, command, arg & _U32)
+        return self._finish(0x81, 5)
+
+
+class CommandParser:
+    """Turns COBS wire bytes from the host into ``(command, arg)`` pairs.
+
+    Frames that are not a well-formed version-1 COMMAND (COBS error, wrong length,
+    version, type or CRC) are dropped and counted in ``self.rejected`` (COBS errors
+    are in ``self.decoder.errors`` too). The last good command is in ``command``,
+    ``arg`` and ``seq``.
+    """
+
+    def __init__(self) -> None:
+        self.decoder = wire_cobs.Decoder(MAX_FRAME)
+        self.rejected = 0
+        self.accepted = 0
+        self.command = 0
+        self.arg = 0
+        self.seq = 0
+        self._cobs_errors = 0
+
+    def feed(self, b: int) -> bool:
+        """Feed one wire byte; True when a valid COMMAND was just completed."""
+        d = self.decoder
+        n = d.feed_byte(b)
+        if d.errors != self._cobs_errors:
+            self.rejected += d.errors - self._cobs_errors
+            self._cobs_errors = d.errors
+        if n < 0:
+            return False
+        return self.parse(d.buf, n)
+
+    def parse(self, buf, n: int) -> bool:
+        """Parse a decoded frame ``buf[:n]``; True (and fields set) when it is a valid COMMAND."""
+        if n != _COMMAND_LEN or buf[0] != VERSION or buf[1] != T_COMMAND:
+            self.rejected += 1
+            return False
+        crc = struct.unpack_from("<I", buf, n - 4)[0]
+        if binascii.crc32(memoryview(buf)[: n - 4]) & _U32 != crc:
+            self.rejected += 1
+            return False
+        self.seq = struct.unpack_from("<I", buf, 2)[0]
+        self.command = buf[6]
+        self.arg = struct.unpack_from("<I", buf, 7)[0]
+        self.accepted += 1
+        return True
