@@ -1,0 +1,73 @@
+"""The one interface every byte link implements: :class:`ByteSource`."""
+
+from __future__ import annotations
+
+import abc
+import time
+from types import TracebackType
+
+from .. import TwitchwatchError
+
+
+class TransportError(TwitchwatchError):
+    """A link could not be opened or used."""
+
+
+class TransportClosed(TransportError):
+    """The link went away (cable unplugged, pty closed, process exited, end of a
+    capture) or was closed; the message says which.  Nothing more will be read."""
+
+
+def host_time_s() -> float:
+    """The host clock every transport stamps chunks with: ``time.monotonic()`` s."""
+    return time.monotonic()
+
+
+class ByteSource(abc.ABC):
+    """A source of raw received bytes, stamped with the host receive time.
+
+    Use as a context manager (``close()`` on exit).  Every blocking call has a
+    timeout; when the link goes away, :meth:`read` raises :class:`TransportClosed`
+    instead of blocking or returning empty chunks forever.
+    """
+
+    @abc.abstractmethod
+    def read(self, timeout_s: float) -> tuple[float, bytes]:
+        """Wait up to ``timeout_s`` seconds for bytes.
+
+        Returns:
+            ``(host_time_s, chunk)``: the receive time (``time.monotonic`` s, or the
+            recorded time for a replay) and the bytes received, ``b""`` on timeout.
+
+        Raises:
+            TransportClosed: the link went away or was closed.
+        """
+
+    def write(self, data: bytes) -> None:
+        """Send bytes to the device (commands).
+
+        Raises:
+            TransportError: the link cannot send.
+            TransportClosed: the link went away or was closed.
+        """
+        raise TransportError(f"{self.describe()} cannot send")
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the link; idempotent."""
+
+    @property
+    @abc.abstractmethod
+    def closed(self) -> bool:
+        """True once :meth:`close` was called or the link went away."""
+
+    def describe(self) -> str:
+        """One line naming the link, for messages and logs."""
+        return type(self).__name__
+
+    def __enter__(self) -> ByteSource:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

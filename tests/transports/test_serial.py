@@ -1,0 +1,147 @@
+"""SerialSource over real pseudo-terminals (pyserial on the slave side)."""
+
+import os
+import time
+import tty
+
+import pytest
+
+from twitchwatch import TwitchwatchError
+from twitchwatch.protocol import Command, FrameDecoder, Hello, encode_command
+from twitchwatch.protocol.synthetic import synthetic_stream
+from twitchwatch.transports import (
+    PortInfo,
+    PortNotFoundError,
+    SerialSource,
+    TransportClosed,
+    TransportError,
+    autodetect_port,
+    list_ports,
+)
+
+
+@pytest.fixture
+def pty_pair():
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    fds = {"master": master, "slave": slave}
+    yield fds
+    for fd in fds.values():
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def read_until(source, n_bytes, deadline_s=5.0):
+    data = b""
+    end = time.monotonic() + deadline_s
+    while len(data) < n_bytes and time.monotonic() < end:
+        _, chunk = source.read(0.2)
+        data += chunk
+    return data
+
+
+def test_stream_over_a_pty_decodes(pty_pair):
+    stream = synthetic_stream(duration_s=0.3)
+    with SerialSource(os.ttyname(pty_pair["slave"])) as src:
+        os.write(pty_pair["master"], stream.wire)
+        t_before = time.monotonic()
+        data = read_until(src, len(stream.wire))
+        assert data == stream.wire
+        dec = FrameDecoder()
+        msgs = dec.feed(data, t_before)
+        assert isinstance(msgs[0], Hello)
+        assert dec.stats.frames_ok == stream.n_frames
+
+
+def test_read_times_out_with_empty_chunk(pty_pair):
+    with SerialSource(os.ttyname(pty_pair["slave"])) as src:
+        t0 = time.monotonic()
+        t, chunk = src.read(0.2)
+        elapsed = time.monotonic() - t0
+        assert chunk == b""
+        assert 0.15 < elapsed < 1.0
+        assert t >= t0
+
+
+def test_write_reaches_the_other_end(pty_pair):
+    with SerialSource(os.ttyname(pty_pair["slave"])) as src:
+        cmd = encode_command(Command.PING, 0x1234, seq=9)
+        src.write(cmd)
+        got = b""
+        end = time.monotonic() + 2
+        while len(got) < len(cmd) and time.monotonic() < end:
+            got += os.read(pty_pair["master"], 100)
+        assert got == cmd
+
+
+def test_master_closing_raises_transport_closed(pty_pair):
+    with SerialSource(os.ttyname(pty_pair["slave"])) as src:
+        os.write(pty_pair["master"], b"\x00abc")
+        os.close(pty_pair.pop("master"))
+        t0 = time.monotonic()
+        got = b""
+        with pytest.raises(TransportClosed, match="went away"):
+            for _ in range(20):
+                got += src.read(0.5)[1]
+        assert time.monotonic() - t0 < 3.0
+        assert src.closed
+        with pytest.raises(TransportClosed):
+            src.read(0.1)
+        with pytest.raises(TransportClosed):
+            src.write(b"x")
+
+
+def test_read_after_close_raises(pty_pair):
+    src = SerialSource(os.ttyname(pty_pair["slave"]))
+    src.close()
+    src.close()
+    with pytest.raises(TransportClosed, match="closed"):
+        src.read(0.1)
+
+
+def test_alive_check_ends_the_link(pty_pair):
+    state = {"dead": None}
+    with SerialSource(os.ttyname(pty_pair["slave"]), alive=lambda: state["dead"]) as src:
+        os.write(pty_pair["master"], b"last words")
+        state["dead"] = "board exited with code 3"
+        assert read_until(src, 10) == b"last words"
+        with pytest.raises(TransportClosed, match="code 3"):
+            src.read(0.1)
+
+
+def test_open_missing_port_is_a_clear_error():
+    with pytest.raises(TransportError, match="/dev/does-not-exist"):
+        SerialSource("/dev/does-not-exist")
+    assert issubclass(TransportClosed, TwitchwatchError)
+
+
+def port(device, vid, pid, bridge=""):
+    return PortInfo(device, "desc", vid, pid, None, bridge)
+
+
+def test_autodetect_matches_known_bridges():
+    from twitchwatch.transports.serial import _bridge_name
+
+    assert _bridge_name(0x10C4, 0xEA60) == "Silicon Labs CP210x"
+    assert _bridge_name(0x303A, 0x1001) == "Espressif native USB"
+    assert _bridge_name(0x1A86, 0x55D4) == "WCH CH9102"
+    assert _bridge_name(0x0403, 0x6015) == ""
+    ports = [port("/dev/ttyS0", None, None), port("/dev/ttyUSB0", 0x10C4, 0xEA60, "Silicon Labs CP210x")]
+    assert autodetect_port(ports) == "/dev/ttyUSB0"
+
+
+def test_autodetect_none_lists_what_is_there():
+    with pytest.raises(PortNotFoundError, match=r"no ESP32.*10C4:EA60.*ports present: /dev/ttyS0"):
+        autodetect_port([port("/dev/ttyS0", None, None)])
+
+
+def test_autodetect_many_lists_candidates():
+    ports = [port("/dev/ttyUSB0", 0x10C4, 0xEA60, "CP210x"), port("/dev/ttyACM0", 0x303A, 0x1001, "Espressif")]
+    with pytest.raises(PortNotFoundError, match=r"several.*/dev/ttyACM0.*/dev/ttyUSB0|several.*/dev/ttyUSB0.*/dev/ttyACM0"):
+        autodetect_port(ports)
+
+
+def test_list_ports_runs():
+    assert all(isinstance(p, PortInfo) for p in list_ports())

@@ -1,0 +1,172 @@
+"""VirtualBoard: a MicroPython process behind a real pty.
+
+The pty plumbing is tested with a stand-in script (tests/transports/mp_standin);
+the tests marked ``slow`` run the real firmware (firmware/unix_main.py).
+"""
+
+import pathlib
+import time
+
+import numpy as np
+import pytest
+
+from twitchwatch.protocol import (
+    Command,
+    DeviceReset,
+    FrameDecoder,
+    Hello,
+    Reply,
+    SampleBlock,
+    Status,
+    encode_command,
+)
+from twitchwatch.protocol.synthetic import synthetic_stream
+from twitchwatch.transports import TransportClosed, TransportError, VirtualBoard
+from twitchwatch.transports.virtual import DEFAULT_FIRMWARE_DIR, ENTRY_POINT
+
+STANDIN_DIR = pathlib.Path(__file__).parent / "mp_standin"
+FIRMWARE = DEFAULT_FIRMWARE_DIR / ENTRY_POINT
+needs_firmware = pytest.mark.skipif(not FIRMWARE.exists(), reason=f"{FIRMWARE} does not exist yet")
+
+
+def standin(*args, **kw):
+    return VirtualBoard(firmware_dir=STANDIN_DIR, script="standin_board.py", extra_args=args, **kw)
+
+
+def read_all(source, deadline_s=20.0, decoder=None):
+    """Read until TransportClosed; returns (bytes, messages, closed message)."""
+    decoder = decoder or FrameDecoder()
+    data, msgs = b"", []
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            t, chunk = source.read(0.5)
+        except TransportClosed as exc:
+            return data, msgs, str(exc)
+        data += chunk
+        msgs += decoder.feed(chunk, t)
+    raise AssertionError(f"no TransportClosed within {deadline_s} s")
+
+
+def test_standin_bytes_arrive_then_exit_code_is_reported(tmp_path):
+    stream = synthetic_stream(duration_s=0.2)
+    (tmp_path / "wire.bin").write_bytes(stream.wire)
+    board = standin("--bytes-file", str(tmp_path / "wire.bin"), "--exit-code", "3", "--stderr", "standin says bye")
+    with board as src:
+        data, msgs, closed = read_all(src)
+    assert data == stream.wire
+    assert isinstance(msgs[0], Hello)
+    assert closed.startswith("virtual board exited with code 3")
+    assert "standin says bye" in closed
+    assert board.returncode == 3
+    assert b"standin says bye" in board.stderr
+
+
+def test_standin_echoes_a_command_both_ways_over_the_pty():
+    cmd = encode_command(Command.PING, 0xDEADBEEF, seq=1)
+    with standin("--echo", str(len(cmd))) as src:
+        src.write(cmd)
+        data, _, closed = read_all(src)
+    assert data == cmd
+    assert "code 0" in closed
+
+
+def test_close_kills_a_hanging_board_without_hanging():
+    board = standin("--hang-s", "60")
+    t0 = time.monotonic()
+    with board as src:
+        assert src.read(0.2)[1] == b""
+        assert board.returncode is None
+    assert time.monotonic() - t0 < 5.0
+    assert board.returncode is not None and board.returncode < 0
+
+
+def test_restart_starts_a_new_process_on_the_same_pty():
+    board = standin("--hex", "00aa00", "--hang-s", "60")
+    with board as src:
+        pid = board.pid
+        port = src.port
+        got = b""
+        end = time.monotonic() + 5
+        while b"\xaa" not in got and time.monotonic() < end:
+            got += src.read(0.2)[1]
+        board.restart()
+        assert board.pid != pid and src.port == port
+        end = time.monotonic() + 5
+        while got.count(b"\xaa") < 2 and time.monotonic() < end:
+            got += src.read(0.2)[1]
+        assert got.count(b"\xaa") == 2
+
+
+def test_missing_firmware_is_a_clear_error(tmp_path):
+    with pytest.raises(TransportError, match="firmware not found"):
+        VirtualBoard(firmware_dir=tmp_path).open()
+
+
+def test_command_line():
+    board = VirtualBoard(seed=7, duration_s=2, realtime=True, twitch_rate_per_min=30, extra_args=("--boot-id", "5"))
+    board._master = 11
+    cmd = board.command("mp")
+    assert cmd[0] == "mp" and cmd[1].endswith("unix_main.py")
+    assert cmd[2:] == ["--fd", "11", "--seed", "7", "--duration-s", "2.0", "--realtime",
+                       "--twitch-rate-per-min", "30.0", "--boot-id", "5"]
+
+
+# ---------------------------------------------------------------------- real firmware
+
+@needs_firmware
+@pytest.mark.slow
+def test_firmware_streams_a_clean_run():
+    duration_s = 2.0
+    board = VirtualBoard(seed=1, duration_s=duration_s)
+    with board as src:
+        _, msgs, closed = read_all(src, deadline_s=60)
+    assert "code 0" in closed, board.stderr
+    assert isinstance(msgs[0], Hello)
+    hello = msgs[0]
+    blocks = [m for m in msgs if isinstance(m, SampleBlock)]
+    for s in hello.streams:
+        got = [b for b in blocks if b.stream_id == s.stream_id]
+        n = sum(b.n_samples for b in got)
+        assert n == int(duration_s * s.sample_rate_hz)
+        assert [b.first_sample_index for b in got] == sorted(b.first_sample_index for b in got)
+        t_us = np.array([b.t_first_us for b in got])
+        idx = np.array([b.first_sample_index for b in got])
+        np.testing.assert_array_equal(t_us, idx * 10**9 // s.sample_rate_mhz)
+    assert any(isinstance(m, Status) for m in msgs)
+
+
+@needs_firmware
+@pytest.mark.slow
+def test_firmware_answers_ping_and_resets_on_restart():
+    board = VirtualBoard(seed=2, realtime=True)
+    dec = FrameDecoder()
+    msgs = []
+    with board as src:
+        def pump(seconds, until=None):
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                t, chunk = src.read(0.1)
+                msgs.extend(dec.feed(chunk, t))
+                if until is not None and until():
+                    return
+
+        pump(10, until=lambda: any(isinstance(m, SampleBlock) for m in msgs))
+        src.write(encode_command(Command.PING, 0xCAFE, seq=0))
+        pump(5, until=lambda: any(isinstance(m, Reply) for m in msgs))
+        board.restart()
+        pump(10, until=lambda: any(isinstance(m, DeviceReset) for m in msgs)
+             and isinstance(msgs[-1], SampleBlock))
+    assert board.returncode is not None
+    (reply,) = [m for m in msgs if isinstance(m, Reply)]
+    assert (reply.command, reply.result, reply.arg) == (Command.PING, 0, 0xCAFE)
+    resets = [m for m in msgs if isinstance(m, DeviceReset)]
+    assert len(resets) == 1, dec.stats.as_dict()
+    assert resets[0].old_boot_id != resets[0].hello.boot_id
+    after = msgs[msgs.index(resets[0]):]
+    first_blocks = {}
+    for m in after:
+        if isinstance(m, SampleBlock):
+            first_blocks.setdefault(m.stream_id, m.first_sample_index)
+    assert first_blocks and all(i == 0 for i in first_blocks.values())
+    assert dec.stats.out_of_order == 0 and dec.stats.data_before_hello == 0
