@@ -1,0 +1,10 @@
+"""Errors of the SQLite store."""
+
+from __future__ import annotations
+
+from .. import TwitchwatchError
+
+
+class StoreError(TwitchwatchError):
+    """The store cannot do what was asked: unreadable/foreign/newer file, full disk,
+    unknown session. The message names the database file."""

@@ -1,0 +1,139 @@
+"""Schema migrations: named, registered functions, each applied with its record in one
+transaction (the sqlite-utils habit).
+
+A migration is ``fn(conn)`` registered with :func:`migration`, with a version number
+one above the previous. :func:`apply_pending` runs every migration not yet recorded in
+``_migrations``, each inside ``BEGIN IMMEDIATE ... COMMIT`` together with its record and
+``PRAGMA user_version``, so a failure leaves the database at the previous version.
+:func:`applied` and :func:`pending` only read.
+
+Later issues add tables (context entries, symptoms, labs, annotations) by registering
+new migrations below; never edit an applied one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+MigrationFn = Callable[[sqlite3.Connection], None]
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    fn: MigrationFn
+
+
+MIGRATIONS: list[Migration] = []
+
+
+def migration(version: int, name: str) -> Callable[[MigrationFn], MigrationFn]:
+    """Register ``fn`` as migration ``version`` (1, 2, 3 … in order) called ``name``."""
+
+    def register(fn: MigrationFn) -> MigrationFn:
+        expected = len(MIGRATIONS) + 1
+        if version != expected:
+            raise ValueError(f"migration {name!r} has version {version}, expected {expected}")
+        MIGRATIONS.append(Migration(version, name, fn))
+        return fn
+
+    return register
+
+
+def latest_version() -> int:
+    """The schema version this code creates and understands."""
+    return len(MIGRATIONS)
+
+
+def _ensure_table(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations ("
+        " version INTEGER PRIMARY KEY,"
+        " name TEXT NOT NULL UNIQUE,"
+        " applied_at REAL NOT NULL)"
+    )
+
+
+def applied(conn: sqlite3.Connection) -> list[tuple[int, str]]:
+    """``(version, name)`` of the recorded migrations, in order; [] for a fresh database."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+    ).fetchone()
+    if not exists:
+        return []
+    return [(int(v), str(n)) for v, n in conn.execute("SELECT version, name FROM _migrations ORDER BY version")]
+
+
+def pending(conn: sqlite3.Connection) -> list[Migration]:
+    """Registered migrations not yet recorded in the database."""
+    done = {version for version, _ in applied(conn)}
+    return [m for m in MIGRATIONS if m.version not in done]
+
+
+def apply_pending(conn: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations, each in its own transaction; return their names.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``). Re-checks the
+    pending list inside each write transaction, so two processes opening the same new
+    file do not both apply a migration.
+    """
+    names: list[str] = []
+    for candidate in pending(conn):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            _ensure_table(conn)
+            done = {version for version, _ in applied(conn)}
+            if candidate.version not in done:
+                candidate.fn(conn)
+                conn.execute(
+                    "INSERT INTO _migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (candidate.version, candidate.name, time.time()),
+                )
+                conn.execute(f"PRAGMA user_version = {int(candidate.version)}")
+                names.append(candidate.name)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return names
+
+
+@migration(1, "sessions_and_events")
+def _v1_sessions_and_events(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            firmware_version TEXT NOT NULL,
+            boot_id INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            body_site TEXT,
+            started_at REAL NOT NULL,   -- unix time, s
+            ended_at REAL,              -- unix time, s; NULL while recording
+            stats_json TEXT             -- decoder/link counters at the end, JSON object
+        )
+        """
+    )
+    conn.execute(
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            sample_index INTEGER NOT NULL,  -- index in the session's EMG stream
+            t_s REAL NOT NULL,              -- s from session start
+            channel INTEGER NOT NULL,
+            channel_label TEXT NOT NULL,
+            amplitude_uv REAL NOT NULL,
+            duration_ms REAL NOT NULL,
+            confidence REAL NOT NULL,
+            detector TEXT NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX events_session_time ON events (session_id, sample_index)")

@@ -1,0 +1,242 @@
+"""The SQLite store: sessions and their twitch events, one file, WAL mode.
+
+One ``Store`` owns one connection (use it from one thread). Other processes or
+connections may read the same file while it writes: WAL lets readers see the last
+committed state without blocking the writer, and ``busy_timeout`` makes two writers
+wait for each other instead of failing at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pathlib
+import sqlite3
+import time
+from typing import Any, Iterable, Iterator
+
+from . import migrations
+from .errors import StoreError
+
+BUSY_TIMEOUT_MS = 5000
+
+_EVENT_COLUMNS = (
+    "sample_index",
+    "t_s",
+    "channel",
+    "channel_label",
+    "amplitude_uv",
+    "duration_ms",
+    "confidence",
+    "detector",
+)
+
+
+class Store:
+    """Open (creating if needed) the twitchwatch database at ``path`` and migrate it.
+
+    Creates missing parent folders; sets WAL journal mode, ``foreign_keys = ON`` and a
+    5 s ``busy_timeout``; applies pending migrations.
+
+    Raises:
+        StoreError: the path cannot be opened, the file is not SQLite or not a
+            twitchwatch database, or its schema is newer than this code. The message
+            names the file.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = pathlib.Path(path)
+        self._conn: sqlite3.Connection | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot create its folder: {exc}") from exc
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a folder, not a database file")
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot open: {exc}") from exc
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"{self.path}: cannot switch to WAL journal mode (got {mode!r})")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._check_schema(conn)
+            migrations.apply_pending(conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{self.path}: not a usable SQLite database: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    # ------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        """Close the connection; further calls raise StoreError. Idempotent."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -------------------------------------------------------------- schema
+    def schema_version(self) -> int:
+        """Highest applied migration version (1 for the first schema)."""
+        return max((v for v, _ in migrations.applied(self._connection())), default=0)
+
+    def applied_migrations(self) -> list[tuple[int, str]]:
+        """``(version, name)`` of applied migrations, oldest first."""
+        return migrations.applied(self._connection())
+
+    def pending_migrations(self) -> list[str]:
+        """Names of registered migrations not applied (empty after ``__init__``)."""
+        return [m.name for m in migrations.pending(self._connection())]
+
+    # ------------------------------------------------------------ sessions
+    def start_session(
+        self,
+        *,
+        device_id: str,
+        firmware_version: str,
+        boot_id: int,
+        source: str,
+        body_site: str | None = None,
+        started_at: float | None = None,
+    ) -> int:
+        """Record a new session; return its id. ``started_at``: unix time, s (default now)."""
+        started_at = time.time() if started_at is None else float(started_at)
+        with self._transaction("start a session") as conn:
+            cursor = conn.execute(
+                "INSERT INTO sessions (device_id, firmware_version, boot_id, source, body_site, started_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (device_id, firmware_version, int(boot_id), source, body_site, started_at),
+            )
+            return int(cursor.lastrowid)
+
+    def end_session(
+        self, session_id: int, *, ended_at: float | None = None, stats: dict | None = None
+    ) -> None:
+        """Mark a session ended. ``ended_at``: unix time, s (default now); ``stats``: a
+        JSON-serialisable dict of decoder/link counters (dropped samples, CRC errors …).
+
+        Raises:
+            StoreError: unknown session, or a session already ended.
+            TypeError: ``stats`` is not JSON-serialisable.
+        """
+        ended_at = time.time() if ended_at is None else float(ended_at)
+        stats_json = None if stats is None else json.dumps(stats, sort_keys=True)
+        with self._transaction("end a session") as conn:
+            row = conn.execute("SELECT ended_at FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"{self.path}: no session {session_id}")
+            if row["ended_at"] is not None:
+                raise StoreError(f"{self.path}: session {session_id} has already ended")
+            conn.execute(
+                "UPDATE sessions SET ended_at = ?, stats_json = ? WHERE id = ?",
+                (ended_at, stats_json, session_id),
+            )
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """All sessions, oldest first, as dicts of the ``sessions`` columns, except that
+        ``stats_json`` is replaced by ``stats`` (the decoded dict, or None)."""
+        rows = self._connection().execute("SELECT * FROM sessions ORDER BY id").fetchall()
+        result = []
+        for row in rows:
+            data = dict(row)
+            stats_json = data.pop("stats_json")
+            data["stats"] = None if stats_json is None else json.loads(stats_json)
+            result.append(data)
+        return result
+
+    # -------------------------------------------------------------- events
+    def add_events(self, session_id: int, events: Iterable[Any]) -> int:
+        """Insert events (``TwitchEvent`` or anything with its attributes) in one
+        transaction; return how many. Either all are written or none.
+
+        Raises:
+            StoreError: unknown session, or the disk/database is full (nothing of the
+                batch is written).
+        """
+        rows = [
+            (session_id, *(getattr(event, column) for column in _EVENT_COLUMNS)) for event in events
+        ]
+        with self._transaction(f"write a batch of {len(rows)} events") as conn:
+            if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                raise StoreError(f"{self.path}: no session {session_id}")
+            conn.executemany(
+                f"INSERT INTO events (session_id, {', '.join(_EVENT_COLUMNS)})"
+                f" VALUES (?, {', '.join('?' * len(_EVENT_COLUMNS))})",
+                rows,
+            )
+        return len(rows)
+
+    def events(self, session_id: int | None = None) -> list[dict[str, Any]]:
+        """Events as dicts of the ``events`` columns (id, session_id, sample_index, t_s,
+        channel, channel_label, amplitude_uv, duration_ms, confidence, detector), ordered
+        by session, sample index, channel; all sessions if ``session_id`` is None."""
+        order = " ORDER BY session_id, sample_index, channel, id"
+        if session_id is None:
+            cursor = self._connection().execute("SELECT * FROM events" + order)
+        else:
+            cursor = self._connection().execute("SELECT * FROM events WHERE session_id = ?" + order, (session_id,))
+        return [dict(row) for row in cursor.fetchall()]
+
+    # ------------------------------------------------------------- private
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"{self.path}: the store is closed")
+        return self._conn
+
+    @contextlib.contextmanager
+    def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE … COMMIT``; rolls back on any error; maps SQLite errors to
+        StoreError naming the file and ``what`` was being done."""
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            message = str(exc)
+            if isinstance(exc, sqlite3.OperationalError) and "full" in message:
+                raise StoreError(
+                    f"{self.path}: database or disk is full; could not {what}, nothing of it was written"
+                ) from exc
+            raise StoreError(f"{self.path}: could not {what}: {message}") from exc
+
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        known = {(m.version, m.name) for m in migrations.MIGRATIONS}
+        done = migrations.applied(conn)
+        unknown = [(v, n) for v, n in done if (v, n) not in known]
+        user_version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        newest = max([user_version] + [v for v, _ in done])
+        if unknown or newest > migrations.latest_version():
+            raise StoreError(
+                f"{self.path}: schema version {newest} is newer than this twitchwatch understands "
+                f"({migrations.latest_version()}); unknown migrations: {unknown or 'none'}. "
+                "Upgrade twitchwatch to open it."
+            )
+        if not done:
+            tables = conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            ).fetchall()
+            if tables:
+                names = ", ".join(str(t[0]) for t in tables)
+                raise StoreError(
+                    f"{self.path}: an SQLite database of something else (tables: {names}), not twitchwatch's"
+                )

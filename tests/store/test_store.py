@@ -1,0 +1,249 @@
+"""The SQLite store against real files."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from twitchwatch import TwitchwatchError
+from twitchwatch.detect import TwitchEvent
+from twitchwatch.store import Store, StoreError, default_db_path
+from twitchwatch.store import migrations
+
+
+def _event(i: int, channel: int = 0) -> TwitchEvent:
+    return TwitchEvent(
+        sample_index=1000 + 10 * i,
+        t_s=(1000 + 10 * i) / 2000.0,
+        channel=channel,
+        channel_label=f"emg{channel}",
+        amplitude_uv=50.0 + i,
+        duration_ms=8.5,
+        confidence=0.75,
+        detector="threshold-0.1",
+    )
+
+
+def _session(store: Store, **overrides) -> int:
+    fields = dict(device_id="tw-0001", firmware_version="0.1.0", boot_id=7, source="serial:/dev/ttyUSB0")
+    fields.update(overrides)
+    return store.start_session(**fields)
+
+
+def test_default_path_is_in_the_user_data_folder():
+    path = default_db_path()
+    assert path.name == "twitchwatch.sqlite3"
+    assert "twitchwatch" in path.parent.parts[-1] or "twitchwatch" in str(path.parent)
+
+
+def test_round_trip(tmp_path):
+    path = tmp_path / "deep" / "er" / "tw.sqlite3"  # missing parents are created
+    with Store(path) as store:
+        session_id = _session(store, body_site="left calf", started_at=1_700_000_000.0)
+        assert store.add_events(session_id, [_event(i, i % 2) for i in range(5)]) == 5
+        store.end_session(session_id, ended_at=1_700_000_600.0, stats={"dropped_samples": 3, "crc_errors": 1})
+    with Store(path) as store:
+        (session,) = store.sessions()
+        assert session == {
+            "id": session_id,
+            "device_id": "tw-0001",
+            "firmware_version": "0.1.0",
+            "boot_id": 7,
+            "source": "serial:/dev/ttyUSB0",
+            "body_site": "left calf",
+            "started_at": 1_700_000_000.0,
+            "ended_at": 1_700_000_600.0,
+            "stats": {"crc_errors": 1, "dropped_samples": 3},
+        }
+        rows = store.events(session_id)
+        assert len(rows) == 5
+        for i, row in enumerate(rows):
+            expected = _event(i, i % 2)
+            assert row["session_id"] == session_id
+            for key in ("sample_index", "t_s", "channel", "channel_label", "amplitude_uv", "duration_ms", "confidence", "detector"):
+                assert row[key] == getattr(expected, key)
+        assert store.events() == rows
+
+
+def test_events_are_per_session(tmp_path):
+    with Store(tmp_path / "tw.sqlite3") as store:
+        first, second = _session(store), _session(store, boot_id=8)
+        store.add_events(first, [_event(0)])
+        store.add_events(second, [_event(1), _event(2)])
+        assert len(store.events(first)) == 1
+        assert len(store.events(second)) == 2
+        assert [r["session_id"] for r in store.events()] == [first, second, second]
+        assert store.sessions()[0]["ended_at"] is None
+
+
+def test_unknown_or_ended_session_raises(tmp_path):
+    with Store(tmp_path / "tw.sqlite3") as store:
+        with pytest.raises(StoreError, match="no session 99"):
+            store.add_events(99, [_event(0)])
+        with pytest.raises(StoreError, match="no session 99"):
+            store.end_session(99)
+        session_id = _session(store)
+        store.end_session(session_id)
+        with pytest.raises(StoreError, match="already ended"):
+            store.end_session(session_id)
+        assert store.events() == []
+
+
+def test_wal_and_foreign_keys_are_on(tmp_path):
+    with Store(tmp_path / "tw.sqlite3") as store:
+        conn = store._conn
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+
+
+def test_migrations_are_recorded_and_idempotent(tmp_path):
+    path = tmp_path / "tw.sqlite3"
+    with Store(path) as store:
+        assert store.schema_version() == migrations.latest_version() == 1
+        assert store.applied_migrations() == [(1, "sessions_and_events")]
+        assert store.pending_migrations() == []
+        _session(store)
+    for _ in range(2):
+        with Store(path) as store:
+            assert store.applied_migrations() == [(1, "sessions_and_events")]
+            assert len(store.sessions()) == 1
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM _migrations").fetchone()[0] == 1
+    conn.close()
+
+
+def test_pending_and_applied_only_read(tmp_path):
+    conn = sqlite3.connect(tmp_path / "fresh.sqlite3")
+    assert migrations.applied(conn) == []
+    assert [m.name for m in migrations.pending(conn)] == ["sessions_and_events"]
+    assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    conn.close()
+
+
+def test_a_failing_migration_leaves_no_trace(tmp_path, monkeypatch):
+    def broken(conn):
+        conn.execute("CREATE TABLE half_done (x)")
+        raise RuntimeError("boom")
+
+    path = tmp_path / "tw.sqlite3"
+    Store(path).close()
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [migrations.Migration(2, "broken", broken)])
+    with pytest.raises(RuntimeError, match="boom"):
+        Store(path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'").fetchone() is None
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
+
+
+def test_a_later_migration_is_applied_once(tmp_path, monkeypatch):
+    calls = []
+
+    def add_notes(conn):
+        calls.append(1)
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+
+    path = tmp_path / "tw.sqlite3"
+    Store(path).close()
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [migrations.Migration(2, "notes", add_notes)])
+    for _ in range(2):
+        with Store(path) as store:
+            assert store.schema_version() == 2
+    assert calls == [1]
+
+
+def test_not_a_database_raises_store_error_naming_the_file(tmp_path):
+    path = tmp_path / "notes.sqlite3"
+    path.write_bytes(b"this is a text file, not SQLite\n" * 100)
+    with pytest.raises(StoreError, match="notes.sqlite3") as info:
+        Store(path)
+    assert isinstance(info.value, TwitchwatchError)
+    assert "not a usable SQLite database" in str(info.value)
+
+
+def test_someone_elses_sqlite_database_is_refused(tmp_path):
+    path = tmp_path / "other.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE recipes (id INTEGER PRIMARY KEY)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match=r"other.sqlite3.*recipes"):
+        Store(path)
+
+
+def test_a_folder_path_raises(tmp_path):
+    with pytest.raises(StoreError, match="is a folder"):
+        Store(tmp_path)
+
+
+def test_newer_schema_raises_store_error(tmp_path):
+    path = tmp_path / "future.sqlite3"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO _migrations (version, name, applied_at) VALUES (2, 'from_the_future', 0)")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match=r"future.sqlite3.*schema version 2 is newer.*\(1\)"):
+        Store(path)
+
+
+def test_closed_store_raises(tmp_path):
+    store = Store(tmp_path / "tw.sqlite3")
+    store.close()
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.sessions()
+
+
+def test_readers_do_not_block_the_writer_and_see_only_commits(tmp_path):
+    path = tmp_path / "tw.sqlite3"
+    with Store(path) as writer:
+        session_id = _session(writer)
+        writer.add_events(session_id, [_event(0)])
+
+        reader = sqlite3.connect(path, isolation_level=None, timeout=0.1)
+        reader.execute("BEGIN")  # a long read transaction holds a snapshot
+        assert reader.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+
+        # the writer commits while the reader is mid-transaction (would fail with a
+        # rollback journal: the reader's SHARED lock blocks the commit)
+        assert writer.add_events(session_id, [_event(i) for i in range(1, 50)]) == 49
+        assert reader.execute("SELECT count(*) FROM events").fetchone()[0] == 1  # its snapshot
+        reader.execute("COMMIT")
+        assert reader.execute("SELECT count(*) FROM events").fetchone()[0] == 50
+
+        # a second Store reads while another connection holds an uncommitted write
+        other = sqlite3.connect(path, isolation_level=None, timeout=0.1)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute(
+            "INSERT INTO events (session_id, sample_index, t_s, channel, channel_label, amplitude_uv,"
+            " duration_ms, confidence, detector) VALUES (?, 0, 0, 0, 'x', 1, 1, 0, 'manual')",
+            (session_id,),
+        )
+        with Store(path) as second:
+            assert len(second.events(session_id)) == 50
+        other.execute("ROLLBACK")
+        other.close()
+        reader.close()
+
+
+def test_full_disk_raises_store_error_and_writes_nothing_of_the_batch(tmp_path):
+    path = tmp_path / "tw.sqlite3"
+    with Store(path) as store:
+        session_id = _session(store)
+        store.add_events(session_id, [_event(i) for i in range(10)])
+        conn = store._conn
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")  # no room to grow: SQLITE_FULL
+        with pytest.raises(StoreError, match=r"tw.sqlite3: database or disk is full.*nothing of it was written"):
+            store.add_events(session_id, [_event(100 + i) for i in range(5000)])
+        assert not conn.in_transaction
+        assert len(store.events(session_id)) == 10
+        conn.execute("PRAGMA max_page_count = 1073741823")
+        assert store.add_events(session_id, [_event(20)]) == 1
+    with Store(path) as store:
+        assert len(store.events()) == 11
