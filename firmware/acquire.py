@@ -12,7 +12,8 @@ hardware, same interface), a clock and a ``send(view)`` function. One ``step()``
 
 Front-end interface (duck-typed): ``streams`` (tuple of ``stream_desc.Stream``),
 ``start()``, ``stop()``, ``available(stream_id) -> int``, ``read(stream_id, ring, n)``,
-``take_missed(stream_id) -> int``, ``lead_off() -> int``, ``battery_mv() -> int``,
+``take_missed(stream_id) -> int`` (asked right after ``available``: samples lost
+before the ones now available), ``lead_off() -> int``, ``battery_mv() -> int``,
 ``battery_pct() -> int``, ``describe() -> str``.
 
 Runs under MicroPython and CPython 3.10+.
@@ -135,10 +136,10 @@ class Acquisition:
         for k in range(self.n_streams):
             sid = streams[k].stream_id
             ring = rings[k]
-            m = fe.take_missed(sid)
+            n = fe.available(sid)
+            m = fe.take_missed(sid)  # lost before the samples now available
             if m:
                 self.dropped_samples += m + ring.skip(m)
-            n = fe.available(sid)
             if n > ring.capacity:
                 n = ring.capacity
             if n > 0:

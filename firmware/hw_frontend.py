@@ -1,0 +1,109 @@
+"""The hardware front end: ADS1292R (EMG) + LSM6DSO (accelerometer) behind the same
+interface as ``sim_frontend.SimFrontEnd``.
+
+Board-independent: it gets initialised drivers (``board_esp32`` builds them from
+``machine``; tests build them on fakes). EMG: one sample per DRDY edge; edges the loop
+did not read in time are counted as lost (``take_missed``), never duplicated.
+Accelerometer: whatever the FIFO holds; a FIFO overrun loses an unknown number of
+samples, counted as one (the stream index then runs behind real time: see
+docs/firmware.md).
+"""
+
+import lsm6dso
+import stream_desc
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+
+_MAX_ACC_PER_POLL = const(32)
+
+
+class HardwareFrontEnd:
+    name = "ADS1292R + LSM6DSO"
+
+    def __init__(self, ads, lsm, battery=None, emg_spf: int = 20, acc_spf: int = 20) -> None:
+        self.ads = ads
+        self.lsm = lsm
+        self.battery = battery  # optional object with mv() and pct()
+        self.streams = (
+            stream_desc.emg_stream(ads.rate_hz * 1000, emg_spf),
+            stream_desc.acc_stream(lsm6dso.ODR_MHZ, acc_spf),
+        )
+        self._missed = [0, 0]
+        self._overruns = 0
+        self.running = False
+
+    def start(self) -> None:
+        self.ads.start()
+        self.lsm.start()
+        self.ads.skip(self.ads.pending())
+        self._overruns = self.lsm.fifo_overruns
+        self.running = True
+
+    def stop(self) -> None:
+        self.ads.stop()
+        self.lsm.stop()
+        self.running = False
+
+    def finished(self) -> bool:
+        return False
+
+    def available(self, stream_id: int) -> int:
+        if not self.running:
+            return 0
+        if stream_id == 0:
+            p = self.ads.pending()
+            if p > 1:
+                self._missed[0] += p - 1
+                self.ads.skip(p - 1)
+            return 1 if p else 0
+        n = self.lsm.fifo_level()
+        if self.lsm.fifo_overruns != self._overruns:
+            self._missed[1] += self.lsm.fifo_overruns - self._overruns
+            self._overruns = self.lsm.fifo_overruns
+        return n if n < _MAX_ACC_PER_POLL else _MAX_ACC_PER_POLL
+
+    def take_missed(self, stream_id: int) -> int:
+        m = self._missed[stream_id]
+        self._missed[stream_id] = 0
+        return m
+
+    def read(self, stream_id: int, ring, n: int) -> None:
+        buf = ring.buf
+        size = ring.size
+        p = ring.wpos
+        if stream_id == 0:
+            while n:
+                self.ads.read_into(buf, p)
+                p += 2
+                if p >= size:
+                    p = 0
+                ring.commit(1, p)
+                n -= 1
+            return
+        lsm = self.lsm
+        while n:
+            if lsm.read_word_into(buf, p):
+                p += 3
+                if p >= size:
+                    p = 0
+                ring.commit(1, p)
+            n -= 1
+
+    def lead_off(self) -> int:
+        return self.ads.lead_off
+
+    def battery_mv(self) -> int:
+        return self.battery.mv() if self.battery is not None else 0
+
+    def battery_pct(self) -> int:
+        return self.battery.pct() if self.battery is not None else 255
+
+    def describe(self) -> str:
+        return "boot: ADS1292R id 0x%02x at %d SPS gain %d, LSM6DSO at 833 Hz" % (
+            self.ads.chip_id, self.ads.rate_hz, self.ads.gain)
