@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from synth import RATE_HZ, make_recording, potential_shape, run_detector
+from detect_synth import RATE_HZ, make_recording, potential_shape, run_detector
 from twitchwatch.detect import ThresholdDetector, TwitchEvent
 
 LABELS = ["emg0", "emg1"]

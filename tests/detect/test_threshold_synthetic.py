@@ -7,7 +7,7 @@ import pytest
 from scipy import signal as sps
 from scipy import stats
 
-from synth import RATE_HZ, make_recording, match, potential_shape, run_detector
+from detect_synth import RATE_HZ, make_recording, match, potential_shape, run_detector
 from twitchwatch.detect import ThresholdDetector, gaussian_crossing_rate_hz
 
 LABELS = ["emg0", "emg1"]

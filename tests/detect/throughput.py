@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from synth import RATE_HZ, make_recording  # noqa: E402
+from detect_synth import RATE_HZ, make_recording  # noqa: E402
 from twitchwatch.detect import ThresholdDetector  # noqa: E402
 
 

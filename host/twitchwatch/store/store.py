@@ -121,7 +121,9 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (device_id, firmware_version, int(boot_id), source, body_site, started_at),
             )
-            return int(cursor.lastrowid)
+            session_id = cursor.lastrowid
+            assert session_id is not None  # set by every successful INSERT
+            return session_id
 
     def end_session(
         self, session_id: int, *, ended_at: float | None = None, stats: dict | None = None
