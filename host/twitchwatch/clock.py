@@ -1,0 +1,151 @@
+"""Device clock → host clock: a running lower-envelope linear fit.
+
+The device stamps samples by its sample count (``t_first_us``); the host only knows
+when chunks *arrived*, always late (USB latency) and bunched (several frames per
+read).  No frame arrives before it was sent, so the arrival times lie above the
+line ``host = offset + rate × device + minimum latency``.  :class:`ClockMap`
+estimates that line as the lower convex hull of recent (device time, arrival
+time) points, as LSL and pyxdf do with their minimum-latency estimates: the hull
+edge under the window's mean device time minimises the summed latency excess of
+all points while staying below every one of them.  Late and bunched arrivals lie
+above the hull and do not move it; clock drift (tens to hundreds of ppm) is the
+slope.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .protocol.messages import SampleBlock
+
+DEFAULT_WINDOW_S = 60.0
+DEFAULT_BIN_S = 0.25
+MIN_SPAN_S = 2.0  # below this span of device time the slope is taken as 1
+MAX_RATE_ERROR = 0.002  # |slope − 1| above 2000 ppm is not a clock: keep slope 1
+
+
+class ClockMap:
+    """Map device time (µs) to host time (``time.monotonic`` s).
+
+    Feed it pairs with :meth:`add` (or :meth:`add_block`), map with
+    :meth:`to_host_s`.  Keeps the lowest point of every ``bin_s`` of device time
+    over the last ``window_s``; refits lazily on the next mapping after a change.
+    Call :meth:`reset` when the device clock restarts (on ``DeviceReset``).
+
+    Args:
+        window_s: device-time span of points kept (s).
+        bin_s: device-time bin (s); only the earliest-arriving point per bin counts.
+    """
+
+    def __init__(self, window_s: float = DEFAULT_WINDOW_S, bin_s: float = DEFAULT_BIN_S) -> None:
+        if window_s <= 0 or bin_s <= 0 or bin_s > window_s:
+            raise ValueError(f"need 0 < bin_s <= window_s, got bin_s={bin_s}, window_s={window_s}")
+        self.window_s = window_s
+        self.bin_s = bin_s
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every point (the device rebooted or its clock restarted)."""
+        self._origin_us: int | None = None  # device time of x = 0
+        self._bins: dict[int, tuple[float, float]] = {}  # bin index -> (x_s, y_s) with the lowest y − x
+        self._newest_bin = 0
+        self._n_bins = int(round(self.window_s / self.bin_s))
+        self._dirty = False
+        self._slope = 1.0
+        self._intercept_s = 0.0
+        self.n_points = 0
+
+    def add(self, device_time_us: int, host_time_s: float) -> None:
+        """A sample with device time ``device_time_us`` had arrived by ``host_time_s``.
+
+        Use the time of the *last* sample of a received frame (the frame cannot
+        have left the device before it).
+        """
+        if self._origin_us is None:
+            self._origin_us = int(device_time_us)
+        x = (int(device_time_us) - self._origin_us) * 1e-6
+        y = float(host_time_s)
+        k = int(x // self.bin_s)
+        self.n_points += 1
+        if k < self._newest_bin - self._n_bins:
+            return  # older than the window
+        best = self._bins.get(k)
+        if best is None or y - x < best[1] - best[0]:
+            self._bins[k] = (x, y)
+            self._dirty = True
+        if k > self._newest_bin:
+            self._newest_bin = k
+            oldest = k - self._n_bins
+            for old in [b for b in self._bins if b < oldest]:
+                del self._bins[old]
+
+    def add_block(self, block: SampleBlock) -> None:
+        """Add the last sample of ``block`` at its ``host_time_s``."""
+        last_index = block.first_sample_index + block.n_samples - 1
+        first_us = block.first_sample_index * 10**9 // block.info.sample_rate_mhz
+        last_us = last_index * 10**9 // block.info.sample_rate_mhz
+        self.add(block.t_first_us + (last_us - first_us), block.host_time_s)
+
+    @property
+    def ready(self) -> bool:
+        """True once at least one point was added (before that, mapping raises)."""
+        return self._origin_us is not None
+
+    @property
+    def rate(self) -> float:
+        """Host seconds per device second (1 + drift)."""
+        self._fit()
+        return self._slope
+
+    def to_host_s(self, device_time_us: int | float | np.ndarray) -> float | np.ndarray:
+        """Host time (s) of device time(s) in µs; arrays map elementwise to float64.
+
+        Raises:
+            ValueError: no point has been added yet.
+        """
+        if self._origin_us is None:
+            raise ValueError("ClockMap has no points yet")
+        self._fit()
+        if isinstance(device_time_us, np.ndarray):
+            x = (device_time_us.astype(np.float64) - self._origin_us) * 1e-6
+            return self._intercept_s + self._slope * x
+        x = (device_time_us - self._origin_us) * 1e-6
+        return self._intercept_s + self._slope * x
+
+    def _fit(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        pts = np.array([self._bins[k] for k in sorted(self._bins)])
+        x, y = pts[:, 0], pts[:, 1]
+        if x[-1] - x[0] < MIN_SPAN_S or len(x) < 3:
+            self._slope = 1.0
+            self._intercept_s = float(np.min(y - x))
+            return
+        hull = _lower_hull(x, y)
+        x_mean = float(np.mean(x))
+        i = int(np.searchsorted(x[hull], x_mean)) - 1
+        i = min(max(i, 0), len(hull) - 2)
+        a, b = hull[i], hull[i + 1]
+        slope = (y[b] - y[a]) / (x[b] - x[a])
+        if abs(slope - 1.0) > MAX_RATE_ERROR:
+            self._slope = 1.0
+            self._intercept_s = float(np.min(y - x))
+            return
+        self._slope = float(slope)
+        self._intercept_s = float(y[a] - slope * x[a])
+
+
+def _lower_hull(x: np.ndarray, y: np.ndarray) -> list[int]:
+    """Indices of the lower convex hull of points sorted by x (Andrew's monotone chain)."""
+    hull: list[int] = []
+    for i in range(len(x)):
+        while len(hull) >= 2:
+            o, a = hull[-2], hull[-1]
+            cross = (x[a] - x[o]) * (y[i] - y[o]) - (y[a] - y[o]) * (x[i] - x[o])
+            if cross <= 0:
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    return hull
