@@ -2,10 +2,15 @@
 
 ``RealClock`` follows ``time.ticks_us`` (MicroPython) or ``time.monotonic_ns`` (CPython);
 ``VirtualClock`` only moves when told to, which lets the simulator run as fast as the
-link takes data while keeping its sample count tied to "device time".
+link takes data while keeping its sample count tied to "device time". Both have
+``advance(dt_us)`` (a no-op for the real clock: real time moves by itself).
 """
 
 import time
+
+_ticks_us = getattr(time, "ticks_us", None)
+_ticks_diff = getattr(time, "ticks_diff", None)
+_monotonic_ns = getattr(time, "monotonic_ns", None)
 
 
 class VirtualClock:
@@ -25,19 +30,20 @@ class VirtualClock:
 class RealClock:
     def __init__(self) -> None:
         self.t_us = 0
-        ticks_us = getattr(time, "ticks_us", None)
-        self._mp = ticks_us is not None
         self._last = self._raw()
 
     def _raw(self) -> int:
-        if self._mp:
-            return time.ticks_us()  # type: ignore[attr-defined]
-        return time.monotonic_ns() // 1000
+        if _ticks_us is not None:
+            return _ticks_us()
+        return _monotonic_ns() // 1000  # type: ignore[misc]
+
+    def advance(self, dt_us: int) -> None:
+        """Real time cannot be pushed: nothing to do."""
 
     def now_us(self) -> int:
         now = self._raw()
-        if self._mp:
-            self.t_us += time.ticks_diff(now, self._last)  # type: ignore[attr-defined]
+        if _ticks_diff is not None:
+            self.t_us += _ticks_diff(now, self._last)
         else:
             self.t_us += now - self._last
         self._last = now

@@ -37,10 +37,10 @@ class Args:
     def __init__(self) -> None:
         self.fd = -1
         self.seed = 1
-        self.duration_s = None
+        self.duration_s = None  # type: float | None
         self.realtime = False
         self.twitch_rate_per_min = 20.0
-        self.boot_id = None
+        self.boot_id = None  # type: int | None
 
 
 def _int(text: str) -> int:

@@ -1,0 +1,50 @@
+"""ESP32 entry point: build the board, announce it, wait for START, stream over USB serial.
+
+Frames go to ``sys.stdout.buffer`` (the USB-UART bridge at the REPL's baud rate) and
+COMMAND frames come from ``sys.stdin.buffer``. Ctrl-C is disabled while running because
+command bytes may contain 0x03; to get the REPL back, reset the board and interrupt
+``main.py`` before it starts (or hold GPIO0 low: see docs/firmware.md).
+"""
+
+import os
+import sys
+
+import micropython
+
+import acquire
+import board_esp32
+import clocks
+import wire_link
+
+
+def _boot_id() -> int:
+    b = os.urandom(4)
+    return b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24
+
+
+def run() -> None:
+    fe = board_esp32.build()
+    clock = clocks.RealClock()
+    link = wire_link.StreamLink(sys.stdout.buffer, sys.stdin.buffer)
+    acq = acquire.Acquisition(fe, clock, link.send, _boot_id(), board_esp32.device_id())
+    micropython.kbd_intr(-1)  # 0x03 in a COMMAND frame must not raise KeyboardInterrupt
+    try:
+        link.send_delimiter()
+        acq.send_hello()
+        acq.send_text(fe.describe())
+        while True:  # real firmware waits for START (handled in poll_commands)
+            acq.step()
+            link.poll_commands(acq.handle_command)
+    finally:
+        micropython.kbd_intr(3)
+
+
+def _safe_mode() -> bool:
+    """GPIO0 (the BOOT button) held low at start: stay in the REPL."""
+    import machine
+
+    return machine.Pin(0, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
+
+
+if not _safe_mode():
+    run()
