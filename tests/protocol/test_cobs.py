@@ -43,3 +43,14 @@ def test_short_decoder_agrees_with_reference(seg):
     except CobsError:
         want = None
     assert cobs_decode_short(seg) == want
+
+
+@settings(max_examples=500)
+@given(st.binary(min_size=1, max_size=245).filter(lambda b: b"\0" not in b))
+def test_streaming_backend_agrees_with_python_fast_path(seg):
+    """decode_segment may be the C package; it must give the same answer."""
+    from twitchwatch.protocol.cobs import decode_segment
+
+    got = decode_segment(seg)
+    want = cobs_decode_short(seg)
+    assert (None if got is None else bytes(got)) == (None if want is None else bytes(want))

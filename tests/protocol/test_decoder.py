@@ -17,6 +17,7 @@ from twitchwatch.protocol import (
     build_hello_payload,
     encode_frame,
 )
+from twitchwatch.protocol.cobs import cobs_decode_short, decode_segment
 from twitchwatch.protocol.frame import FrameType
 from twitchwatch.protocol.messages import new_sample_block
 from twitchwatch.protocol.synthetic import reference_hello, synthetic_stream
@@ -36,8 +37,11 @@ def comparable(msgs):
     return out
 
 
-def decode_all(chunks, host_time_s=0.0):
-    dec = FrameDecoder()
+BACKENDS = [cobs_decode_short] + ([decode_segment] if decode_segment is not cobs_decode_short else [])
+
+
+def decode_all(chunks, host_time_s=0.0, backend=None):
+    dec = FrameDecoder(cobs_backend=backend)
     msgs = []
     for c in chunks:
         msgs += dec.feed(c, host_time_s)
@@ -110,11 +114,12 @@ NOISY = (b"\x55" * 300 + WIRE[:400] + bytes(range(1, 256)) + b"\0\0" + WIRE[1000
          + b"\x01\x02\x03" + WIRE[3000:])
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=len(NOISY)), max_size=80))
-def test_chunk_size_invariant_with_garbage(cuts):
-    whole, whole_stats = decode_all([NOISY])
-    parts, part_stats = decode_all(split_at(NOISY, cuts))
+@given(cuts=st.lists(st.integers(min_value=0, max_value=len(NOISY)), max_size=80))
+def test_chunk_size_invariant_with_garbage(backend, cuts):
+    whole, whole_stats = decode_all([NOISY], backend=cobs_decode_short)
+    parts, part_stats = decode_all(split_at(NOISY, cuts), backend=backend)
     assert comparable(parts) == comparable(whole)
     assert part_stats == whole_stats
     assert whole_stats.too_long >= 1 and whole_stats.bytes_in == len(NOISY)
@@ -128,14 +133,17 @@ def test_random_bytes_never_raise(data, cuts):
     assert all(not isinstance(m, SampleBlock) for m in msgs)  # no HELLO, so no samples
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, len(WIRE) - 1), st.integers(0, 7)), min_size=1, max_size=30),
-       st.lists(st.integers(min_value=0, max_value=len(WIRE)), max_size=20))
-def test_bit_flips_never_give_a_wrong_sample(flips, cuts):
+@given(flips=st.lists(st.tuples(st.integers(0, len(WIRE) - 1), st.integers(0, 7)), min_size=1, max_size=30),
+       cuts=st.lists(st.integers(min_value=0, max_value=len(WIRE)), max_size=20))
+def test_bit_flips_never_give_a_wrong_sample(backend, flips, cuts):
     data = bytearray(WIRE)
     for pos, bit in flips:
         data[pos] ^= 1 << bit
-    msgs, stats = decode_all(split_at(bytes(data), cuts))
+    msgs, stats = decode_all(split_at(bytes(data), cuts), backend=backend)
+    ref_msgs, ref_stats = decode_all([bytes(data)], backend=cobs_decode_short)
+    assert comparable(msgs) == comparable(ref_msgs) and stats == ref_stats
     check_samples_are_sent(msgs)
     assert stats.frames_ok <= STREAM.n_frames
 

@@ -41,6 +41,11 @@ def cobs_decode(encoded: bytes) -> bytes:
         raise CobsError("empty COBS frame")
     if b"\0" in encoded:
         raise CobsError("0x00 inside a COBS frame")
+    if n <= 253:
+        short = cobs_decode_short(encoded)
+        if short is None:
+            raise CobsError(f"COBS code bytes of a {n}-byte frame do not add up to its length")
+        return bytes(short)
     out = bytearray()
     i = 0
     while i < n:
@@ -75,3 +80,24 @@ def cobs_decode_short(segment: bytes) -> bytearray | None:
         return None
     del buf[0]
     return buf
+
+
+try:  # optional C implementation: pip install cobs (same results, ~6x faster)
+    from cobs.cobs import DecodeError as _CDecodeError
+    from cobs.cobs import decode as _c_decode
+except ImportError:  # pragma: no cover - depends on the environment
+    _c_decode = None
+
+
+def _decode_segment_c(segment: bytes) -> bytes | None:
+    try:
+        return _c_decode(segment)  # type: ignore[misc]
+    except _CDecodeError:
+        return None
+
+
+#: ``decode_segment(segment) -> bytes | bytearray | None``: what the streaming
+#: decoder uses, with :func:`cobs_decode_short`'s contract; the C package when
+#: installed, else the Python fast path.  ``COBS_BACKEND`` names the choice.
+decode_segment = _decode_segment_c if _c_decode is not None else cobs_decode_short
+COBS_BACKEND = "cobs (C extension)" if _c_decode is not None else "python"

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import binascii
 import struct
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from . import cobs
 from .errors import MalformedPayload
 from .frame import MAX_FRAME_BYTES, MAX_WIRE_BYTES, MIN_FRAME_BYTES, PROTOCOL_VERSION, FrameType
 from .messages import DeviceReset, Gap, Hello, Message, StreamInfo, StreamRestart, new_sample_block
@@ -114,7 +116,10 @@ class FrameDecoder:
     Not thread-safe; one decoder per link.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cobs_backend: Callable[[bytes], bytes | bytearray | None] | None = None) -> None:
+        """``cobs_backend``: segment decoder with :func:`cobs.cobs_decode_short`'s
+        contract (None on error); default :data:`cobs.decode_segment`."""
+        self._decode_segment = cobs_backend or cobs.decode_segment
         self.stats = DecoderStats()
         self._pending = b""  # bytes after the last delimiter
         self._discarding = False  # the current segment overflowed; drop to next 0x00
@@ -123,7 +128,7 @@ class FrameDecoder:
         self._last_seq: int | None = None
         # DATA frames of the current feed() whose samples are unpacked together
         # (one numpy pass per stream): (position in out, stream state, frame).
-        self._batch: list[tuple[int, _StreamState, bytearray]] = []
+        self._batch: list[tuple[int, _StreamState, bytes | bytearray]] = []
 
     @property
     def hello(self) -> Hello | None:
@@ -191,19 +196,11 @@ class FrameDecoder:
             stats.too_long += 1
             stats.garbage_bytes += n
             return
-        # COBS decode inlined (see cobs.cobs_decode_short): with n <= 245 no code
-        # can legitimately be 0xFF, so every code byte after the first marks a 0x00.
-        frame = bytearray(seg)
-        i = frame[0]
-        while i < n:
-            code = frame[i]
-            frame[i] = 0
-            i += code
-        if i != n:
+        frame = self._decode_segment(seg)
+        if frame is None:
             stats.cobs_errors += 1
             stats.garbage_bytes += n
             return
-        del frame[0]
         size = n - 1
         if size < MIN_FRAME_BYTES:
             stats.too_short += 1
@@ -267,7 +264,7 @@ class FrameDecoder:
             for st in self._streams.values():
                 st.may_restart = True
 
-    def _hello_frame(self, frame: bytearray, seq: int, host_time_s: float, out: list) -> None:
+    def _hello_frame(self, frame: bytes | bytearray, seq: int, host_time_s: float, out: list) -> None:
         stats = self.stats
         try:
             hello = parse_hello(bytes(frame[6:-4]), seq, host_time_s)
@@ -295,7 +292,7 @@ class FrameDecoder:
         stats.frames_ok += 1
         out.append(hello)
 
-    def _data(self, frame: bytearray, size: int, seq: int, host_time_s: float, out: list) -> None:
+    def _data(self, frame: bytes | bytearray, size: int, seq: int, host_time_s: float, out: list) -> None:
         stats = self.stats
         if size < _SAMPLES_OFFSET + 4:
             stats.malformed += 1
@@ -349,7 +346,7 @@ class FrameDecoder:
             values.flags.writeable = False
             out[pos].__dict__["samples"] = values
             return
-        by_stream: dict[int, list[tuple[int, _StreamState, bytearray]]] = {}
+        by_stream: dict[int, list[tuple[int, _StreamState, bytes | bytearray]]] = {}
         for item in batch:
             by_stream.setdefault(item[1].info.stream_id, []).append(item)
         for items in by_stream.values():
