@@ -1,0 +1,222 @@
+"""The whole path: firmware under MicroPython → pty → pyserial → decoder → detector → SQLite.
+
+Every test here runs the real firmware (``firmware/unix_main.py``) under the real
+MicroPython Unix port on a real pseudo-terminal, and checks what arrives against
+the simulator's own ground truth, computed independently by importing the same
+board-independent simulator module under CPython.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+
+import numpy as np
+import pytest
+
+from twitchwatch.demo import load_simulator, match_events
+from twitchwatch.pipeline import Pipeline
+from twitchwatch.store import Store
+from twitchwatch.transports import CaptureWriter, ReplaySource, VirtualBoard, read_capture
+from twitchwatch.transports.virtual import DEFAULT_FIRMWARE_DIR
+
+pytestmark = pytest.mark.slow
+
+SIM = load_simulator(DEFAULT_FIRMWARE_DIR)
+EMG_STREAM, ACC_STREAM = 0, 1
+
+
+class Recorder:
+    """Collects every decoded block and event of a run."""
+
+    def __init__(self) -> None:
+        self.blocks = []
+        self.events = []
+
+    def block(self, b) -> None:
+        self.blocks.append(b)
+
+    def event(self, e) -> None:
+        self.events.append(e)
+
+    def samples(self, stream_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(first indices of each block, concatenated samples) of one stream."""
+        bs = [b for b in self.blocks if b.stream_id == stream_id]
+        return np.array([b.first_sample_index for b in bs]), np.concatenate([b.samples for b in bs])
+
+
+def run_pipeline(source, tmp_path, name: str, **kw):
+    rec = Recorder()
+    with Store(tmp_path / f"{name}.sqlite3") as store:
+        pipe = Pipeline(source, source_name=name, store=store, events_out=tmp_path / f"{name}.jsonl",
+                        on_block=rec.block, on_event=rec.event, **kw)
+        summary = pipe.run()
+    return summary, rec
+
+
+def truth(seed: int, n_emg: int, n_acc: int):
+    emg, acc, twitches = SIM.ground_truth(seed, n_emg, n_acc)
+    return np.array(emg, dtype=np.int32), np.array(acc, dtype=np.int32).reshape(-1, 3), twitches
+
+
+def assert_blocks_match_truth(rec: Recorder, seed: int) -> None:
+    """Every sample that arrived equals the simulator's sample at the same index (gaps allowed)."""
+    emg_true, acc_true, _ = truth(seed, 200_000, 100_000)
+    for sid, ref in ((EMG_STREAM, emg_true), (ACC_STREAM, acc_true)):
+        for b in (b for b in rec.blocks if b.stream_id == sid):
+            i = b.first_sample_index
+            assert np.array_equal(b.samples, ref[i:i + len(b.samples)]), f"stream {sid} wrong sample at {i}"
+
+
+@pytest.fixture(scope="module")
+def live_30s(tmp_path_factory):
+    """30 s of the full stream (2 kHz × 2 EMG + 1 kHz × 3 ACC), captured."""
+    tmp = tmp_path_factory.mktemp("live")
+    with VirtualBoard(seed=11, duration_s=30) as source:
+        summary, rec = run_pipeline(source, tmp, "live", capture=tmp / "live.twcap")
+    return tmp, summary, rec
+
+
+def test_live_stream_equals_ground_truth_bit_for_bit(live_30s):
+    _, summary, rec = live_30s
+    assert summary.problems() == {}, summary.problems()
+    for sid, rate_hz, n_ch in ((EMG_STREAM, 2000, 2), (ACC_STREAM, 1000, 3)):
+        starts, samples = rec.samples(sid)
+        assert samples.shape == (30 * rate_hz, n_ch)
+        assert starts[0] == 0
+        lengths = np.diff(np.append(starts, len(samples)))
+        assert np.array_equal(np.cumsum(lengths)[:-1], starts[1:]), "blocks are not contiguous"
+    emg_true, acc_true, _ = truth(11, 60_000, 30_000)
+    assert np.array_equal(rec.samples(EMG_STREAM)[1], emg_true)
+    assert np.array_equal(rec.samples(ACC_STREAM)[1], acc_true)
+
+
+def test_live_events_find_the_simulated_twitches(live_30s):
+    _, summary, rec = live_30s
+    twitches = truth(11, 60_000, 0)[2]
+    assert len(twitches) >= 10, "the default simulator should place twitches in 30 s"
+    score = match_events([(idx / 2000, ch) for idx, ch, _ in twitches], [(e.t_s, e.channel) for e in rec.events])
+    assert score.sensitivity >= 0.9 and score.precision >= 0.9, score
+
+
+def test_events_are_logged_to_sqlite_and_jsonl(live_30s):
+    tmp, summary, rec = live_30s
+    lines = [json.loads(x) for x in (tmp / "live.jsonl").read_text().splitlines()]
+    assert len(lines) == len(rec.events) == summary.events
+    for line, ev in zip(lines, rec.events):
+        assert {"t", "channel", "amplitude_uv", "duration_ms", "confidence"} <= line.keys()
+        assert line["t"] == pytest.approx(ev.t_s)
+    con = sqlite3.connect(tmp / "live.sqlite3")
+    (n_events,) = con.execute("select count(*) from events").fetchone()
+    (stats_json, ended_at) = con.execute("select stats_json, ended_at from sessions").fetchone()
+    assert n_events == summary.events
+    assert ended_at is not None
+    assert json.loads(stats_json)["frames_ok"] > 4000
+
+
+def test_replay_of_the_capture_gives_the_same_samples_and_events(live_30s, tmp_path):
+    tmp, live_summary, live = live_30s
+    with ReplaySource(tmp / "live.twcap") as source:
+        summary, again = run_pipeline(source, tmp_path, "replay")
+    assert again.blocks == live.blocks  # same samples, indices, device and host times
+    assert again.events == live.events
+    assert (tmp_path / "replay.jsonl").read_text() == (tmp / "live.jsonl").read_text()
+    assert summary.decoder == live_summary.decoder
+
+
+def corrupt_capture(src, dst, seed: int) -> None:
+    """Rewrite a capture with random damage: bit flips, garbage bursts, lost bytes, chunks cut anywhere."""
+    rng = random.Random(seed)
+    data = bytearray()
+    times = []
+    for rec in read_capture(src):
+        times.append((len(data), rec.host_time_s))
+        data += rec.data
+    for _ in range(200):
+        i = rng.randrange(len(data))
+        kind = rng.random()
+        if kind < 0.4:
+            data[i] ^= 1 << rng.randrange(8)
+        elif kind < 0.7:
+            data[i:i] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300)))
+        else:
+            del data[i:i + rng.randrange(1, 400)]
+    with CaptureWriter(dst) as w:
+        pos, t = 0, times[0][1]
+        while pos < len(data):
+            n = rng.choice((1, 7, 64, 512, 4096))
+            w.write(t, bytes(data[pos:pos + n]))
+            pos += n
+            t += 0.001
+
+
+def test_corrupted_stream_is_counted_and_no_wrong_sample_is_emitted(live_30s, tmp_path):
+    tmp, live_summary, _ = live_30s
+    corrupt_capture(tmp / "live.twcap", tmp_path / "bad.twcap", seed=5)
+    with ReplaySource(tmp_path / "bad.twcap") as source:
+        summary, rec = run_pipeline(source, tmp_path, "bad")
+    assert_blocks_match_truth(rec, seed=11)
+    problems = summary.problems()
+    assert problems.get("crc_errors", 0) + problems.get("cobs_errors", 0) > 0
+    assert problems.get("samples_lost", 0) > 0
+    got = sum(len(b.samples) for b in rec.blocks if b.stream_id == EMG_STREAM)
+    # What arrived plus what was counted lost accounts for the stream up to its last block.
+    last_end = max(b.end_sample_index for b in rec.blocks if b.stream_id == EMG_STREAM)
+    emg_gaps = summary.decoder["samples_lost"]
+    assert got <= last_end <= got + emg_gaps
+    assert 0.5 * 60_000 < got < 60_000
+
+
+def test_firmware_restart_mid_stream_starts_a_new_session(tmp_path):
+    board = VirtualBoard(seed=4, duration_s=None)
+    restarted = []
+
+    def on_block(b) -> None:
+        if b.stream_id == EMG_STREAM and b.first_sample_index >= 4000 and not restarted:
+            restarted.append(b.first_sample_index)
+            board.restart()
+
+    rec = Recorder()
+    with board as source, Store(tmp_path / "r.sqlite3") as store:
+        pipe = Pipeline(source, source_name="virtual", store=store,
+                        on_block=lambda b: (rec.block(b), on_block(b)), on_event=rec.event)
+        summary = pipe.run(duration_s=6.0)
+        sessions = store.sessions()
+    assert restarted
+    assert summary.resets == 1
+    assert len(sessions) == 2 and all(s["ended_at"] is not None for s in sessions)
+    assert sessions[0]["boot_id"] != sessions[1]["boot_id"]
+    # After the reset the sample index restarts at 0; both boots' samples equal the truth.
+    before = [b for b in rec.blocks if b.stream_id == EMG_STREAM and b.host_time_s < _reset_time(rec)]
+    after = [b for b in rec.blocks if b.stream_id == EMG_STREAM and b.host_time_s >= _reset_time(rec)]
+    assert before and after and after[0].first_sample_index == 0
+    assert_blocks_match_truth(rec, seed=4)
+    times = [e.t_s for e in rec.events]
+    assert times == sorted(times), "t stays monotonic across a device reset"
+
+
+def _reset_time(rec: Recorder) -> float:
+    emg = [b for b in rec.blocks if b.stream_id == EMG_STREAM]
+    for prev, b in zip(emg, emg[1:]):
+        if b.first_sample_index < prev.first_sample_index:
+            return b.host_time_s
+    raise AssertionError("no restart of the sample index seen")
+
+
+def test_firmware_dying_ends_the_run_with_a_clear_reason(tmp_path):
+    board = VirtualBoard(seed=2, duration_s=None)
+    killed = []
+
+    def on_block(b) -> None:
+        if b.first_sample_index > 2000 and not killed:
+            killed.append(True)
+            board._proc.kill()
+
+    with board as source:
+        with Store(tmp_path / "k.sqlite3") as store:
+            pipe = Pipeline(source, source_name="virtual", store=store, on_block=on_block)
+            summary = pipe.run(duration_s=60.0)
+    assert killed
+    assert "exit" in summary.ended_because or "closed" in summary.ended_because, summary.ended_because
+    assert summary.samples[EMG_STREAM] < 60 * 2000
