@@ -170,3 +170,26 @@ def test_firmware_answers_ping_and_resets_on_restart():
             first_blocks.setdefault(m.stream_id, m.first_sample_index)
     assert first_blocks and all(i == 0 for i in first_blocks.values())
     assert dec.stats.out_of_order == 0 and dec.stats.data_before_hello == 0
+
+
+@needs_firmware
+@pytest.mark.slow
+def test_capture_of_the_firmware_replays_to_the_same_messages(tmp_path):
+    from twitchwatch.transports import CaptureWriter, EndOfCapture, ReplaySource
+
+    live = FrameDecoder()
+    live_msgs = []
+    with VirtualBoard(seed=4, duration_s=1.0) as src, CaptureWriter(tmp_path / "run.twcap") as cap:
+        with pytest.raises(TransportClosed):
+            while True:
+                t, chunk = src.read(0.5)
+                cap.write(t, chunk)
+                live_msgs += live.feed(chunk, t)
+    replay = FrameDecoder()
+    replay_msgs = []
+    with ReplaySource(tmp_path / "run.twcap") as rep, pytest.raises(EndOfCapture):
+        while True:
+            t, chunk = rep.read(0.5)
+            replay_msgs += replay.feed(chunk, t)
+    assert replay_msgs == live_msgs and len(live_msgs) > 100
+    assert replay.stats == live.stats
