@@ -212,6 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TwitchwatchError as exc:
         print(f"twitchwatch: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a missing or unreadable file, a full disk: the message names the file
+        print(f"twitchwatch: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("twitchwatch: interrupted", file=sys.stderr)
         return 130

@@ -179,14 +179,16 @@ class Pipeline:
         return self.summary
 
     def _open_outputs(self) -> None:
+        path = self._events_path
         try:
-            if self._events_path is not None:
-                self._events_path.parent.mkdir(parents=True, exist_ok=True)
-                self._events_file = self._events_path.open("a", encoding="utf-8")
-            if self._capture_path is not None:
-                self._capture = CaptureWriter(self._capture_path)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._events_file = path.open("a", encoding="utf-8")
+            path = self._capture_path
+            if path is not None:
+                self._capture = CaptureWriter(path)
         except OSError as exc:
-            raise TwitchwatchError(f"cannot open output file: {exc}") from exc
+            raise TwitchwatchError(f"cannot open {path} for writing: {exc.strerror or exc}") from exc
 
     def _close_outputs(self) -> None:
         if self._events_file is not None:

@@ -1,0 +1,86 @@
+"""The ``twitchwatch`` command as a user runs it: a real process, real files, exit codes, messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from twitchwatch.cli import build_parser
+
+BIN = Path(sys.executable).with_name("twitchwatch")
+
+
+def tw(*args: str, timeout_s: float = 120, cwd=None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, XDG_DATA_HOME=str(Path(cwd or ".").resolve() / "xdg"))
+    return subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=timeout_s, cwd=cwd, env=env)
+
+
+def test_every_command_has_help_text():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) == {"demo", "stream", "replay", "ports"}
+    for name, p in sub.choices.items():
+        helps = [a.help for a in p._actions if a.dest != "help"]
+        assert all(helps), f"{name} has an option without help"
+    out = tw("--help")
+    assert out.returncode == 0
+    assert "not a diagnostic" in out.stdout and "twitchwatch demo" in out.stdout
+
+
+@pytest.mark.slow
+def test_demo_fast_logs_events_and_scores_them(tmp_path):
+    out = tw("demo", "--fast", "--duration", "10", "--seed", "3", "--db", "d.sqlite3",
+             "--events-out", "e.jsonl", "--capture", "c.twcap", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "ground truth: the simulator placed" in out.stdout
+    assert "dropped or damaged: nothing" in out.stdout
+    lines = [json.loads(x) for x in (tmp_path / "e.jsonl").read_text().splitlines()]
+    assert lines, "a 10 s demo at the default rate has twitches"
+    con = sqlite3.connect(tmp_path / "d.sqlite3")
+    assert con.execute("select count(*) from events").fetchone()[0] == len(lines)
+
+    again = tw("replay", "c.twcap", "--db", "r.sqlite3", "--events-out", "r.jsonl", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "r.jsonl").read_text() == (tmp_path / "e.jsonl").read_text()
+
+
+def test_replay_of_a_file_that_is_not_a_capture_is_a_clear_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello\n")
+    out = tw("replay", "notes.txt", "--db", "x.sqlite3", cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.startswith("twitchwatch: error:") and "notes.txt" in out.stderr
+    assert "Traceback" not in out.stderr
+    missing = tw("replay", "nope.twcap", "--db", "x.sqlite3", cwd=tmp_path)
+    assert missing.returncode == 2 and "nope.twcap" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_stream_from_a_missing_port_is_a_clear_error(tmp_path):
+    out = tw("stream", "--port", "/dev/does-not-exist", "--db", "x.sqlite3", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "/dev/does-not-exist" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_events_out_in_an_unwritable_place_is_a_clear_error(tmp_path):
+    (tmp_path / "file").write_text("")
+    out = tw("demo", "--fast", "--duration", "1", "--db", "x.sqlite3", "--events-out", "file/e.jsonl", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "e.jsonl" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_database_that_is_not_sqlite_is_a_clear_error(tmp_path):
+    (tmp_path / "bad.sqlite3").write_bytes(b"this is not a database" * 100)
+    out = tw("demo", "--fast", "--duration", "1", "--db", "bad.sqlite3", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "bad.sqlite3" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_ports_lists_without_error(tmp_path):
+    out = tw("ports", cwd=tmp_path)
+    assert out.returncode == 0
+    assert out.stdout.strip()
