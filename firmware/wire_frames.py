@@ -178,7 +178,10 @@ class FrameWriter:
     def build_text(self, text: str) -> int:
         b = text.encode()
         if len(b) > MAX_PAYLOAD:
-            b = b[:MAX_PAYLOAD]
+            n = MAX_PAYLOAD
+            while n and (b[n] & 0xC0) == 0x80:  # do not split a UTF-8 character
+                n -= 1
+            b = b[:n]
         self.frame[_HDR : _HDR + len(b)] = b
         return self._finish(0x05, len(b))
 
