@@ -220,3 +220,23 @@ def test_firmware_dying_ends_the_run_with_a_clear_reason(tmp_path):
     assert killed
     assert "exit" in summary.ended_because or "closed" in summary.ended_because, summary.ended_because
     assert summary.samples[EMG_STREAM] < 60 * 2000
+
+
+def test_realtime_events_carry_the_wall_time_of_their_peak(tmp_path):
+    """In real time, each event's wall_time_s (device clock mapped to the host clock)
+    lies just before the moment the host reported it: never after, and no earlier
+    than the detector's latency plus the link's buffering allow."""
+    import time
+
+    seen = []
+    with VirtualBoard(seed=9, duration_s=5, realtime=True, twitch_rate_per_min=60) as source:
+        with Store(tmp_path / "w.sqlite3") as store:
+            pipe = Pipeline(source, source_name="virtual", store=store,
+                            on_event=lambda e: seen.append((e, time.time())))
+            summary = pipe.run()
+            stored = store.events()
+    assert len(seen) >= 3, summary
+    for event, reported_unix_s in seen:
+        assert reported_unix_s - 0.5 < event.wall_time_s <= reported_unix_s, (event, reported_unix_s)
+    walls = sorted(e.wall_time_s for e, _ in seen)
+    assert sorted(r["wall_time_s"] for r in stored) == pytest.approx(walls, abs=1e-6)

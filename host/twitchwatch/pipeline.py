@@ -4,9 +4,12 @@ The same code runs live (serial, virtual board) and in replay, so a capture
 replayed gives the same decoded samples and the same events as the live run.
 
 Time: events carry ``t_s``, seconds from the start of the recording, computed from
-the device's sample count (``sample_index / sample_rate_hz``). After a device reset
-the sample count restarts; the pipeline then starts a new store session and offsets
-``t_s`` by the host time elapsed since the recording started, so ``t_s`` stays
+the device's sample count (``sample_index / sample_rate_hz``), and ``wall_time_s``,
+the unix time of the peak: the device's sample clock mapped to the host clock by a
+:class:`~twitchwatch.clock.ClockMap` (robust to USB chunking and clock drift), plus
+the source's unix − host clock offset (for a replay, the recording's). After a device
+reset (or a START that restarts the sample count) the pipeline starts a new detector
+run, and a new store session for a reset, and offsets ``t_s`` so ``t_s`` stays
 monotonic in one JSONL file (it continues from the later of the last sample's
 time and the host time elapsed; a run faster than real time, like a replay or the
 simulator's fast mode, keeps device time).
@@ -24,6 +27,7 @@ from typing import Callable, TextIO
 import numpy as np
 
 from twitchwatch import TwitchwatchError
+from twitchwatch.clock import ClockMap
 from twitchwatch.detect import ThresholdDetector, TwitchEvent
 from twitchwatch.protocol import (
     Command,
@@ -33,6 +37,7 @@ from twitchwatch.protocol import (
     Hello,
     SampleBlock,
     Status,
+    StreamRestart,
     Text,
     encode_command,
 )
@@ -133,6 +138,8 @@ class Pipeline:
         self._first_host_s: float | None = None
         self._boot_first_host_s: float | None = None
         self._device_elapsed_s = 0.0
+        self._clock = ClockMap()
+        self._wall_offset_s = source.wall_clock_offset_s()
         self._cmd_seq = 0
         self.summary = RunSummary(ended_because="running")
 
@@ -187,6 +194,8 @@ class Pipeline:
             path = self._capture_path
             if path is not None:
                 self._capture = CaptureWriter(path)
+                # The wall clock a replay of this capture will use, so both agree exactly.
+                self._wall_offset_s = self._capture.created_unix_s - self._capture.created_monotonic_s
         except OSError as exc:
             raise TwitchwatchError(f"cannot open {path} for writing: {exc.strerror or exc}") from exc
 
@@ -218,10 +227,14 @@ class Pipeline:
                 events = []
                 self._close_session()
                 self.summary.resets += 1
-                # The new boot's sample count restarts at 0: continue t_s after the
-                # later of the last sample's device time and the host time elapsed.
-                self._t_offset_s = max(self._device_elapsed_s, host_s - (self._first_host_s or host_s))
+                self._new_run(host_s)
                 self._configure(msg.hello, host_s)
+            elif isinstance(msg, StreamRestart):
+                if msg.stream_id == self._emg_stream and self._hello is not None:
+                    self._log_events(events + self._finish_detector())
+                    events = []
+                    self._new_run(host_s)
+                    self._make_detector(self._hello)
             elif isinstance(msg, Hello):
                 if self._hello is None:
                     self._configure(msg, host_s)
@@ -232,10 +245,14 @@ class Pipeline:
                 log.info("device: %s", msg.text)
         self._log_events(events + self._detect_pending())
 
-    def _configure(self, hello: Hello, host_s: float) -> None:
-        """Set up the detector and a store session from the device's own description."""
-        self._hello = hello
-        self._boot_first_host_s = host_s
+    def _new_run(self, host_s: float) -> None:
+        """The sample count restarts at 0 (device reset, or START): continue ``t_s``
+        after the later of the last sample's time and the host time elapsed, and
+        forget the clock fit of the previous run."""
+        self._t_offset_s = max(self._device_elapsed_s, host_s - (self._first_host_s or host_s))
+        self._clock.reset()
+
+    def _make_detector(self, hello: Hello) -> None:
         self._detector = None
         self._emg_stream = None
         for stream in hello.streams:
@@ -245,9 +262,14 @@ class Pipeline:
                 self._emg_cols = np.array(cols)
                 labels = [stream.channels[i].label for i in cols]
                 self._detector = ThresholdDetector(stream.sample_rate_hz, labels)
-                break
-        if self._detector is None:
-            log.warning("device %s describes no EMG channel: nothing to detect", hello.device_id)
+                return
+        log.warning("device %s describes no EMG channel: nothing to detect", hello.device_id)
+
+    def _configure(self, hello: Hello, host_s: float) -> None:
+        """Set up the detector and a store session from the device's own description."""
+        self._hello = hello
+        self._boot_first_host_s = host_s
+        self._make_detector(hello)
         if self.store is not None:
             self._session_id = self.store.start_session(
                 device_id=hello.device_id,
@@ -266,6 +288,7 @@ class Pipeline:
         if self.on_block is not None:
             self.on_block(block)
         if self._detector is not None and block.stream_id == self._emg_stream:
+            self._clock.add_block(block)
             self._pending_emg.append(block)
 
     def _detect_pending(self) -> list[TwitchEvent]:
@@ -285,12 +308,22 @@ class Pipeline:
         info = self._pending_emg[0].info
         self._pending_emg = []
         emg_uv = raw[:, self._emg_cols] * info.scales[self._emg_cols]
-        return self._shift(self._detector.process(emg_uv, first))
+        return self._timed(self._detector.process(emg_uv, first), info.sample_rate_mhz)
+
+    def _timed(self, events: list[TwitchEvent], rate_mhz: int) -> list[TwitchEvent]:
+        """Events with ``wall_time_s`` (from the clock map) and ``t_s`` offset for this run."""
+        if events and self._clock.ready:
+            index = np.array([e.sample_index for e in events], dtype=np.int64)
+            wall_s = self._clock.to_host_s(index * 10**9 // rate_mhz) + self._wall_offset_s
+            events = [dataclasses.replace(e, wall_time_s=float(w)) for e, w in zip(events, wall_s)]
+        return self._shift(events)
 
     def _finish_detector(self) -> list[TwitchEvent]:
         if self._detector is None:
             return []
-        events = self._shift(self._detector.flush())
+        events = self._detector.flush()
+        if events and self._hello is not None and self._emg_stream is not None:
+            events = self._timed(events, self._hello.stream(self._emg_stream).sample_rate_mhz)
         self._detector = None
         return events
 

@@ -58,9 +58,6 @@ def test_cpython_encoder_matches_vector(cpython_output, name):
 @pytest.mark.parametrize("name", sorted(n for n in _expected() if n.startswith("data_")))
 def test_vector_timestamp_follows_spec_formula(name):
     """protocol.md: t_first_us = first_sample_index * 10**9 // sample_rate_mhz."""
-    if name == "data_emg_full":
-        pytest.xfail("tests/vectors/data_emg_full.json: t_first_us 8454401520 != "
-                     "0x01020304 * 10**9 // 2000000 = 8454530000 (vector inconsistent with the spec)")
     v = json.loads((VECTORS / f"{name}.json").read_text())
     f = v["fields"]
     rate_mhz = 2_000_000 if f["stream_id"] == 0 else 1_000_000

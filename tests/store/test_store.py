@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 
 import pytest
@@ -98,27 +99,52 @@ def test_wal_and_foreign_keys_are_on(tmp_path):
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
 
 
+ALL_MIGRATIONS = [(1, "sessions_and_events"), (2, "event_wall_time")]
+
+
+def test_a_version_1_database_is_upgraded_and_keeps_its_events(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrations._ensure_table(conn)
+    conn.execute("BEGIN")
+    migrations.MIGRATIONS[0].fn(conn)
+    conn.execute("INSERT INTO _migrations VALUES (1, 'sessions_and_events', 0)")
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO sessions (device_id, firmware_version, boot_id, source, started_at)"
+                 " VALUES ('d', '0.1.0', 1, 'test', 0)")
+    conn.execute("INSERT INTO events (session_id, sample_index, t_s, channel, channel_label, amplitude_uv,"
+                 " duration_ms, confidence, detector) VALUES (1, 10, 0.005, 0, 'EMG 1', 100, 5, 0.9, 'old')")
+    conn.execute("COMMIT")
+    conn.close()
+    with Store(path) as store:
+        assert store.schema_version() == 2
+        (old,) = store.events()
+        assert old["detector"] == "old" and old["wall_time_s"] is None
+        store.add_events(1, [dataclasses.replace(_event(20), wall_time_s=1_700_000_000.5)])
+        assert store.events()[1]["wall_time_s"] == 1_700_000_000.5
+
+
 def test_migrations_are_recorded_and_idempotent(tmp_path):
     path = tmp_path / "tw.sqlite3"
     with Store(path) as store:
-        assert store.schema_version() == migrations.latest_version() == 1
-        assert store.applied_migrations() == [(1, "sessions_and_events")]
+        assert store.schema_version() == migrations.latest_version() == 2
+        assert store.applied_migrations() == ALL_MIGRATIONS
         assert store.pending_migrations() == []
         _session(store)
     for _ in range(2):
         with Store(path) as store:
-            assert store.applied_migrations() == [(1, "sessions_and_events")]
+            assert store.applied_migrations() == ALL_MIGRATIONS
             assert len(store.sessions()) == 1
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
-    assert conn.execute("SELECT count(*) FROM _migrations").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("SELECT count(*) FROM _migrations").fetchone()[0] == 2
     conn.close()
 
 
 def test_pending_and_applied_only_read(tmp_path):
     conn = sqlite3.connect(tmp_path / "fresh.sqlite3")
     assert migrations.applied(conn) == []
-    assert [m.name for m in migrations.pending(conn)] == ["sessions_and_events"]
+    assert [m.name for m in migrations.pending(conn)] == [name for _, name in ALL_MIGRATIONS]
     assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
     conn.close()
 
@@ -130,12 +156,12 @@ def test_a_failing_migration_leaves_no_trace(tmp_path, monkeypatch):
 
     path = tmp_path / "tw.sqlite3"
     Store(path).close()
-    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [migrations.Migration(2, "broken", broken)])
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [migrations.Migration(len(migrations.MIGRATIONS) + 1, "broken", broken)])
     with pytest.raises(RuntimeError, match="boom"):
         Store(path)
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'").fetchone() is None
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(ALL_MIGRATIONS)
     conn.close()
 
 
@@ -148,10 +174,10 @@ def test_a_later_migration_is_applied_once(tmp_path, monkeypatch):
 
     path = tmp_path / "tw.sqlite3"
     Store(path).close()
-    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [migrations.Migration(2, "notes", add_notes)])
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [migrations.Migration(len(ALL_MIGRATIONS) + 1, "notes", add_notes)])
     for _ in range(2):
         with Store(path) as store:
-            assert store.schema_version() == 2
+            assert store.schema_version() == len(ALL_MIGRATIONS) + 1
     assert calls == [1]
 
 
@@ -183,11 +209,12 @@ def test_newer_schema_raises_store_error(tmp_path):
     path = tmp_path / "future.sqlite3"
     Store(path).close()
     conn = sqlite3.connect(path)
-    conn.execute("INSERT INTO _migrations (version, name, applied_at) VALUES (2, 'from_the_future', 0)")
-    conn.execute("PRAGMA user_version = 2")
+    future = len(ALL_MIGRATIONS) + 1
+    conn.execute(f"INSERT INTO _migrations (version, name, applied_at) VALUES ({future}, 'from_the_future', 0)")
+    conn.execute(f"PRAGMA user_version = {future}")
     conn.commit()
     conn.close()
-    with pytest.raises(StoreError, match=r"future.sqlite3.*schema version 2 is newer.*\(1\)"):
+    with pytest.raises(StoreError, match=rf"future.sqlite3.*schema version {future} is newer.*\({future - 1}\)"):
         Store(path)
 
 

@@ -105,7 +105,7 @@ def good_vectors():
     yield "data_emg_zeros", "DATA, 20 zero samples (COBS worst case for zeros)", 0x02, 1, zeros, data_payload(zeros, 3)
 
     # The largest EMG frame: 36 samples x 2 channels x 3 bytes (240 bytes), with no zero byte.
-    full = {"stream_id": 0, "first_sample_index": 0x01020304, "t_first_us": 8_454_401_520,
+    full = {"stream_id": 0, "first_sample_index": 0x01020304, "t_first_us": 0x01020304 * 10**9 // 2_000_000,
             "samples": [[0x111111 + i, -0x111111 - i] for i in range(36)]}
     yield "data_emg_full", "DATA, largest EMG frame (240 bytes, no zero byte)", 0x02, 0x01010101, full, data_payload(full, 3)
 

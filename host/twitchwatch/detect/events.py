@@ -22,6 +22,9 @@ class TwitchEvent:
         confidence: 0..1; the detector's documented mapping of how far the peak
             exceeds its threshold (see ``ThresholdDetector``).
         detector: name and version of the detector that produced the event.
+        wall_time_s: unix time (s) of the peak, mapped from the device's sample
+            clock to the host clock by the pipeline (``twitchwatch.clock``); None
+            where the detector is used alone. The detector never sets it.
     """
 
     sample_index: int
@@ -32,6 +35,7 @@ class TwitchEvent:
     duration_ms: float
     confidence: float
     detector: str
+    wall_time_s: float | None = None
 
     def to_json_dict(self) -> dict:
         """A JSON-ready dict: the fields above plus ``t`` (= ``t_s``, seconds)."""

@@ -137,3 +137,15 @@ def _v1_sessions_and_events(conn: sqlite3.Connection) -> None:
         """
     )
     conn.execute("CREATE INDEX events_session_time ON events (session_id, sample_index)")
+
+
+@migration(2, "event_wall_time")
+def _v2_event_wall_time(conn: sqlite3.Connection) -> None:
+    """Unix time of each event's peak, from the device clock mapped to the host clock.
+
+    ``t_s`` stays the seconds from the start of the recording run (it continues
+    across a device reset, which starts a new session); ``wall_time_s`` is what
+    lines events up with logged exposures and symptoms.
+    """
+    conn.execute("ALTER TABLE events ADD COLUMN wall_time_s REAL")  # unix time, s; NULL if unknown
+    conn.execute("CREATE INDEX events_wall_time ON events (wall_time_s)")

@@ -30,6 +30,7 @@ _EVENT_COLUMNS = (
     "duration_ms",
     "confidence",
     "detector",
+    "wall_time_s",
 )
 
 
@@ -184,7 +185,8 @@ class Store:
 
     def events(self, session_id: int | None = None) -> list[dict[str, Any]]:
         """Events as dicts of the ``events`` columns (id, session_id, sample_index, t_s,
-        channel, channel_label, amplitude_uv, duration_ms, confidence, detector), ordered
+        channel, channel_label, amplitude_uv, duration_ms, confidence, detector,
+        wall_time_s), ordered
         by session, sample index, channel; all sessions if ``session_id`` is None."""
         order = " ORDER BY session_id, sample_index, channel, id"
         if session_id is None:

@@ -65,6 +65,15 @@ class ByteSource(abc.ABC):
         """One line naming the link, for messages and logs."""
         return type(self).__name__
 
+    def wall_clock_offset_s(self) -> float:
+        """Unix time minus the host clock of this source's ``host_time_s`` (s).
+
+        ``host_time_s + wall_clock_offset_s()`` is the unix time a chunk arrived.
+        Live links use this machine's clocks now; a replay uses the ones recorded
+        in the capture, so replayed events get the wall times of the recording.
+        """
+        return time.time() - host_time_s()
+
     def __enter__(self) -> ByteSource:
         return self
 

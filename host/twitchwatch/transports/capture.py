@@ -91,7 +91,9 @@ class CaptureWriter:
         self.n_records = 0
         self.n_bytes = 0
         self._file = open(self.path, "wb" if overwrite else "xb")
-        fields = _FILE_HEADER.pack(FILE_MAGIC, FORMAT_VERSION, 0, time.time(), time.monotonic())
+        self.created_unix_s = time.time()
+        self.created_monotonic_s = time.monotonic()
+        fields = _FILE_HEADER.pack(FILE_MAGIC, FORMAT_VERSION, 0, self.created_unix_s, self.created_monotonic_s)
         self._file.write(fields + struct.pack("<I", binascii.crc32(fields)))
         self._file.flush()
         self._fsync()

@@ -48,6 +48,11 @@ class ReplaySource(ByteSource):
     def describe(self) -> str:
         return f"capture {self.reader.path}"
 
+    def wall_clock_offset_s(self) -> float:
+        """The recording machine's unix − monotonic offset, from the capture header."""
+        header = self.reader.header
+        return header.created_unix_s - header.created_monotonic_s
+
     @property
     def closed(self) -> bool:
         return self._closed
