@@ -35,6 +35,7 @@ test: $(STAMP) $(STUBS)
 bench: $(STAMP)
 	$(PY) bench/decode_bench.py
 	$(PY) bench/firmware_encode_bench.py
+	$(PY) bench/pipeline_bench.py
 
 clean:
 	rm -rf $(VENV) typings .pytest_cache .mypy_cache build *.egg-info host/*.egg-info
