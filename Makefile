@@ -33,6 +33,7 @@ test: $(STAMP) $(STUBS)
 	$(PY) -m pytest
 
 bench: $(STAMP)
+	$(PY) -m pip install -e '.[dev,bench]'
 	$(PY) bench/decode_bench.py
 	$(PY) bench/firmware_encode_bench.py
 	$(PY) bench/pipeline_bench.py
