@@ -56,6 +56,7 @@ def test_round_trip(tmp_path):
             "started_at": 1_700_000_000.0,
             "ended_at": 1_700_000_600.0,
             "stats": {"crc_errors": 1, "dropped_samples": 3},
+            "quality": None,
         }
         rows = store.events(session_id)
         assert len(rows) == 5
@@ -99,7 +100,7 @@ def test_wal_and_foreign_keys_are_on(tmp_path):
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
 
 
-ALL_MIGRATIONS = [(1, "sessions_and_events"), (2, "event_wall_time")]
+ALL_MIGRATIONS = [(1, "sessions_and_events"), (2, "event_wall_time"), (3, "event_features_artefacts_quality")]
 
 
 def test_a_version_1_database_is_upgraded_and_keeps_its_events(tmp_path):
@@ -117,7 +118,7 @@ def test_a_version_1_database_is_upgraded_and_keeps_its_events(tmp_path):
     conn.execute("COMMIT")
     conn.close()
     with Store(path) as store:
-        assert store.schema_version() == 2
+        assert store.schema_version() == len(ALL_MIGRATIONS)
         (old,) = store.events()
         assert old["detector"] == "old" and old["wall_time_s"] is None
         store.add_events(1, [dataclasses.replace(_event(20), wall_time_s=1_700_000_000.5)])
@@ -127,7 +128,7 @@ def test_a_version_1_database_is_upgraded_and_keeps_its_events(tmp_path):
 def test_migrations_are_recorded_and_idempotent(tmp_path):
     path = tmp_path / "tw.sqlite3"
     with Store(path) as store:
-        assert store.schema_version() == migrations.latest_version() == 2
+        assert store.schema_version() == migrations.latest_version() == len(ALL_MIGRATIONS)
         assert store.applied_migrations() == ALL_MIGRATIONS
         assert store.pending_migrations() == []
         _session(store)
@@ -136,8 +137,8 @@ def test_migrations_are_recorded_and_idempotent(tmp_path):
             assert store.applied_migrations() == ALL_MIGRATIONS
             assert len(store.sessions()) == 1
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
-    assert conn.execute("SELECT count(*) FROM _migrations").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(ALL_MIGRATIONS)
+    assert conn.execute("SELECT count(*) FROM _migrations").fetchone()[0] == len(ALL_MIGRATIONS)
     conn.close()
 
 
@@ -274,3 +275,36 @@ def test_full_disk_raises_store_error_and_writes_nothing_of_the_batch(tmp_path):
         assert store.add_events(session_id, [_event(20)]) == 1
     with Store(path) as store:
         assert len(store.events()) == 11
+
+
+def test_artefacts_and_quality_round_trip(tmp_path):
+    with Store(tmp_path / "a.sqlite3") as store:
+        sid = _session(store)
+        segs = [dict(kind="voluntary", channel=None, start_index=4000, end_index=9000, t_start_s=2.0, t_end_s=4.5,
+                     detail="sustained activity 0.8 s"),
+                dict(kind="pop", channel=1, start_index=100, end_index=400, t_start_s=0.05, t_end_s=0.2)]
+        assert store.add_artefacts(sid, segs) == 2
+        got = store.artefacts(sid)
+        assert [(a["kind"], a["channel"], a["start_index"]) for a in got] == [("pop", 1, 100), ("voluntary", None, 4000)]
+        assert got[0]["detail"] is None
+        quality = [{"channel": 0, "noise_floor_uv": 2.5, "mains_hz": 50.0, "lead_off": False}]
+        store.set_quality(sid, quality)
+        assert store.sessions()[0]["quality"] == quality
+        with pytest.raises(StoreError, match="no session 99"):
+            store.add_artefacts(99, segs)
+        with pytest.raises(StoreError, match="no session 99"):
+            store.set_quality(99, quality)
+        assert len(store.artefacts(sid)) == 2
+
+
+def test_event_features_are_stored_when_present(tmp_path):
+    with Store(tmp_path / "f.sqlite3") as store:
+        sid = _session(store)
+        plain = _event(1)
+        featured = dataclasses.replace(_event(2), n_phases=3, polarity=-1, acc_response_mg=2.5, unit_id=4) \
+            if hasattr(plain, "unit_id") else None
+        store.add_events(sid, [plain] + ([featured] if featured else []))
+        rows = store.events(sid)
+        assert rows[0]["unit_id"] is None and rows[0]["n_phases"] is None
+        if featured:
+            assert (rows[1]["n_phases"], rows[1]["polarity"], rows[1]["acc_response_mg"], rows[1]["unit_id"]) == (3, -1, 2.5, 4)

@@ -149,3 +149,36 @@ def _v2_event_wall_time(conn: sqlite3.Connection) -> None:
     """
     conn.execute("ALTER TABLE events ADD COLUMN wall_time_s REAL")  # unix time, s; NULL if unknown
     conn.execute("CREATE INDEX events_wall_time ON events (wall_time_s)")
+
+
+@migration(3, "event_features_artefacts_quality")
+def _v3_event_features_artefacts_quality(conn: sqlite3.Connection) -> None:
+    """The detection engine's per-event features, rejected segments and signal quality.
+
+    events: number of phases, polarity (+1/−1), accelerometer response (mg, NULL
+    without an accelerometer), motor-unit id (online shape clustering).
+    artefacts: what the detector rejected (voluntary contraction, motion, ECG,
+    electrode pop, mains burst, lead-off), as EMG sample ranges and seconds.
+    sessions.quality_json: the latest per-channel signal quality (noise floor µV RMS,
+    mains Hz and level, lead-off, usable fraction).
+    """
+    for column, kind in (("n_phases", "INTEGER"), ("polarity", "INTEGER"),
+                         ("acc_response_mg", "REAL"), ("unit_id", "INTEGER")):
+        conn.execute(f"ALTER TABLE events ADD COLUMN {column} {kind}")
+    conn.execute("ALTER TABLE sessions ADD COLUMN quality_json TEXT")
+    conn.execute(
+        """
+        CREATE TABLE artefacts (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,            -- voluntary, motion, ecg, pop, mains_burst, lead_off
+            channel INTEGER,               -- NULL: all channels
+            start_index INTEGER NOT NULL,  -- EMG sample index, inclusive
+            end_index INTEGER NOT NULL,    -- EMG sample index, exclusive
+            t_start_s REAL NOT NULL,       -- s from recording start (as events' t_s)
+            t_end_s REAL NOT NULL,
+            detail TEXT
+        )
+        """
+    )
+    conn.execute("CREATE INDEX artefacts_session_time ON artefacts (session_id, start_index)")

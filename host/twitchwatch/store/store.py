@@ -31,7 +31,12 @@ _EVENT_COLUMNS = (
     "confidence",
     "detector",
     "wall_time_s",
+    "n_phases",
+    "polarity",
+    "acc_response_mg",
+    "unit_id",
 )
+_ARTEFACT_COLUMNS = ("kind", "channel", "start_index", "end_index", "t_start_s", "t_end_s", "detail")
 
 
 class Store:
@@ -151,27 +156,31 @@ class Store:
 
     def sessions(self) -> list[dict[str, Any]]:
         """All sessions, oldest first, as dicts of the ``sessions`` columns, except that
-        ``stats_json`` is replaced by ``stats`` (the decoded dict, or None)."""
+        ``stats_json`` and ``quality_json`` are replaced by ``stats`` and ``quality``
+        (decoded, or None)."""
         rows = self._connection().execute("SELECT * FROM sessions ORDER BY id").fetchall()
         result = []
         for row in rows:
             data = dict(row)
             stats_json = data.pop("stats_json")
             data["stats"] = None if stats_json is None else json.loads(stats_json)
+            quality_json = data.pop("quality_json", None)
+            data["quality"] = None if quality_json is None else json.loads(quality_json)
             result.append(data)
         return result
 
     # -------------------------------------------------------------- events
     def add_events(self, session_id: int, events: Iterable[Any]) -> int:
-        """Insert events (``TwitchEvent`` or anything with its attributes) in one
-        transaction; return how many. Either all are written or none.
+        """Insert events (``TwitchEvent`` or anything with its attributes; a missing
+        feature attribute is stored as NULL) in one transaction; return how many.
+        Either all are written or none.
 
         Raises:
             StoreError: unknown session, or the disk/database is full (nothing of the
                 batch is written).
         """
         rows = [
-            (session_id, *(getattr(event, column) for column in _EVENT_COLUMNS)) for event in events
+            (session_id, *(getattr(event, column, None) for column in _EVENT_COLUMNS)) for event in events
         ]
         with self._transaction(f"write a batch of {len(rows)} events") as conn:
             if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
@@ -186,14 +195,56 @@ class Store:
     def events(self, session_id: int | None = None) -> list[dict[str, Any]]:
         """Events as dicts of the ``events`` columns (id, session_id, sample_index, t_s,
         channel, channel_label, amplitude_uv, duration_ms, confidence, detector,
-        wall_time_s), ordered
-        by session, sample index, channel; all sessions if ``session_id`` is None."""
+        wall_time_s, n_phases, polarity, acc_response_mg, unit_id), ordered by
+        session, sample index, channel; all sessions if ``session_id`` is None."""
         order = " ORDER BY session_id, sample_index, channel, id"
         if session_id is None:
             cursor = self._connection().execute("SELECT * FROM events" + order)
         else:
             cursor = self._connection().execute("SELECT * FROM events WHERE session_id = ?" + order, (session_id,))
         return [dict(row) for row in cursor.fetchall()]
+
+    # ------------------------------------------------------ artefacts, quality
+    def add_artefacts(self, session_id: int, artefacts: Iterable[dict[str, Any]]) -> int:
+        """Insert rejected segments, each a dict with keys ``kind``, ``channel`` (None:
+        all), ``start_index``, ``end_index`` (EMG samples, end exclusive), ``t_start_s``,
+        ``t_end_s`` and optionally ``detail``; one transaction; return how many.
+
+        Raises:
+            StoreError: unknown session, or the disk/database is full (nothing written).
+        """
+        rows = [(session_id, *(a.get(column) for column in _ARTEFACT_COLUMNS)) for a in artefacts]
+        with self._transaction(f"write a batch of {len(rows)} artefact segments") as conn:
+            if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                raise StoreError(f"{self.path}: no session {session_id}")
+            conn.executemany(
+                f"INSERT INTO artefacts (session_id, {', '.join(_ARTEFACT_COLUMNS)})"
+                f" VALUES (?, {', '.join('?' * len(_ARTEFACT_COLUMNS))})",
+                rows,
+            )
+        return len(rows)
+
+    def artefacts(self, session_id: int | None = None) -> list[dict[str, Any]]:
+        """Rejected segments as dicts of the ``artefacts`` columns, in time order."""
+        order = " ORDER BY session_id, start_index, id"
+        if session_id is None:
+            cursor = self._connection().execute("SELECT * FROM artefacts" + order)
+        else:
+            cursor = self._connection().execute("SELECT * FROM artefacts WHERE session_id = ?" + order, (session_id,))
+        return [dict(row) for row in cursor.fetchall()]
+
+    def set_quality(self, session_id: int, quality: list[dict[str, Any]]) -> None:
+        """Store the latest per-channel signal quality of a session (JSON list of dicts).
+
+        Raises:
+            StoreError: unknown session, or the disk/database is full.
+            TypeError: ``quality`` is not JSON-serialisable.
+        """
+        quality_json = json.dumps(quality, sort_keys=True)
+        with self._transaction("store signal quality") as conn:
+            cursor = conn.execute("UPDATE sessions SET quality_json = ? WHERE id = ?", (quality_json, session_id))
+            if cursor.rowcount == 0:
+                raise StoreError(f"{self.path}: no session {session_id}")
 
     # ------------------------------------------------------------- private
     def _connection(self) -> sqlite3.Connection:
