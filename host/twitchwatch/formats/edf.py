@@ -1,0 +1,289 @@
+"""EDF / EDF+ / BDF / BDF+ through pyedflib: a lazy reader and ``write_edf``."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as _dt
+import math
+import os
+import pathlib
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pyedflib
+
+from twitchwatch.formats.base import (
+    ACC_STREAM,
+    ACCEPTED_SIGNALS,
+    EMG_STREAM,
+    FormatError,
+    RecordingFile,
+    acc_axis,
+    acc_factor,
+    emg_factor,
+    emg_label,
+)
+
+EDF_MAGIC = b"0       "
+BDF_MAGIC = b"\xffBIOSEMI"
+_TRIM_RE = re.compile(r"twitchwatch_n=(\d+)(?:_(\d+))?")
+
+
+def _rates_equal(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0)
+
+
+class EdfRecording(RecordingFile):
+    """An EDF/BDF(+) file read lazily with pyedflib (``readSignal(ch, start, n)``)."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        with open(path, "rb") as fh:
+            head = fh.read(256)
+        fmt = "bdf" if head.startswith(BDF_MAGIC) else "edf"
+        super().__init__(path, fmt)
+        where = path.name
+        kind = fmt.upper()
+        if len(head) < 256:
+            raise FormatError(f"{where}: truncated {kind} header ({len(head)} of at least 256 bytes); "
+                              f"accepted: complete EDF/EDF+/BDF/BDF+ files")
+        if head[192:197] == b"EDF+D" or head[192:197] == b"BDF+D":
+            raise FormatError(f"{where}: discontinuous {kind}+D recordings are not supported; "
+                              f"accepted: continuous EDF/EDF+C/BDF/BDF+C files")
+        try:
+            reader = pyedflib.EdfReader(os.fspath(path))
+        except OSError as e:
+            detail = str(e).replace(os.fspath(path), "").strip(" :.") or "unreadable"
+            if "already been opened" in detail:
+                raise FormatError(f"{where}: already open in this process (pyedflib opens a file once); "
+                                  "accepted: close the other RecordingFile of it first") from None
+            raise FormatError(f"{where}: not a readable {kind} file ({detail}); accepted: complete, "
+                              f"standard-compliant EDF/EDF+/BDF/BDF+ files") from None
+        self._reader = reader
+        try:
+            self._setup(reader, where)
+        except BaseException:
+            reader.close()
+            raise
+
+    def _setup(self, r: pyedflib.EdfReader, where: str) -> None:
+        n_sig = r.signals_in_file
+        labels = [r.getLabel(i).strip() for i in range(n_sig)]
+        freqs = [float(f) for f in r.getSampleFrequencies()]
+        nsamp = [int(n) for n in r.getNSamples()]
+        dims = [r.getPhysicalDimension(i).strip() for i in range(n_sig)]
+
+        emg_idx = [i for i in range(n_sig) if emg_label(labels[i])]
+        if not emg_idx:
+            found = ", ".join(labels) if labels else "no signals"
+            raise FormatError(f"{where}: no EMG signal found; {ACCEPTED_SIGNALS}; this file has: {found}")
+        rate = freqs[emg_idx[0]]
+        if any(not _rates_equal(freqs[i], rate) for i in emg_idx):
+            desc = ", ".join(f"{labels[i]} {freqs[i]:g} Hz" for i in emg_idx)
+            raise FormatError(f"{where}: EMG signals have different sample rates ({desc}); "
+                              "accepted: all EMG signals at one rate (accelerometer may differ)")
+        if rate <= 0:
+            raise FormatError(f"{where}: EMG sample rate is {rate:g} Hz; accepted: a positive rate")
+        self._emg_factor = [emg_factor(dims[i], where, labels[i]) for i in emg_idx]
+        self._emg_idx = emg_idx
+        self.emg_rate_hz = rate
+        self.emg_labels = tuple(labels[i] for i in emg_idx)
+        n_emg = min(nsamp[i] for i in emg_idx)
+
+        used = set(emg_idx)
+        ignored: list[str] = []
+        axes: dict[int, int] = {}
+        for i in range(n_sig):
+            ax = acc_axis(labels[i])
+            if ax is not None and i not in used:
+                if ax in axes:
+                    ignored.append(f"{labels[i]} (second accelerometer {'XYZ'[ax]} signal)")
+                else:
+                    axes[ax] = i
+        n_acc = 0
+        self._acc_idx: list[int] = []
+        self._acc_factor: list[float] = []
+        if axes:
+            if len(axes) < 3:
+                missing = ", ".join("XYZ"[a] for a in range(3) if a not in axes)
+                ignored.extend(f"{labels[i]} (accelerometer axis {missing} missing)" for i in axes.values())
+            else:
+                idx = [axes[0], axes[1], axes[2]]
+                arate = freqs[idx[0]]
+                if any(not _rates_equal(freqs[i], arate) for i in idx):
+                    desc = ", ".join(f"{labels[i]} {freqs[i]:g} Hz" for i in idx)
+                    raise FormatError(f"{where}: accelerometer axes have different sample rates ({desc}); "
+                                      "accepted: ACC X, Y and Z at one rate")
+                self._acc_factor = [acc_factor(dims[i], where, labels[i]) for i in idx]
+                self._acc_idx = idx
+                self.acc_rate_hz = arate
+                self.acc_labels = tuple(labels[i] for i in idx)
+                n_acc = min(nsamp[i] for i in idx)
+                used.update(idx)
+        for i in range(n_sig):
+            if i not in used and not any(s.startswith(labels[i] + " (") for s in ignored):
+                ignored.append(labels[i])
+        self.ignored_signals = tuple(ignored)
+
+        # write_edf pads the last data record; it records the true lengths here
+        m = _TRIM_RE.search(r.getRecordingAdditional() or "")
+        if m:
+            n_emg = min(n_emg, int(m.group(1)))
+            if m.group(2) is not None and self._acc_idx:
+                n_acc = min(n_acc, int(m.group(2)))
+        self._n_stored = {EMG_STREAM: n_emg, ACC_STREAM: n_acc}
+
+        try:
+            start = r.getStartdatetime()
+            self.start_unix_s = calendar.timegm(start.timetuple()) + start.microsecond / 1e6
+        except Exception:  # noqa: BLE001 - a bad date leaves the start unknown
+            self.start_unix_s = None
+        try:
+            onsets, durations, texts = r.readAnnotations()
+            self.annotations = tuple((float(o), float(d) if d is not None and d >= 0 else 0.0, str(t))
+                                     for o, d, t in zip(onsets, durations, texts))
+        except Exception:  # noqa: BLE001
+            self.annotations = ()
+        self.notes = ("EDF start time has no time zone; it is taken as UTC",)
+        self._finish()
+
+    def _read(self, stream_id: int, start: int, n: int) -> np.ndarray:
+        idx, fac = ((self._emg_idx, self._emg_factor) if stream_id == EMG_STREAM
+                    else (self._acc_idx, self._acc_factor))
+        out = np.empty((n, len(idx)), dtype=np.float64)
+        for j, (i, f) in enumerate(zip(idx, fac)):
+            if n:
+                out[:, j] = self._reader.readSignal(i, start, n) * f
+        if n and not np.all(np.isfinite(out)):
+            raise FormatError(f"{self.path.name}: non-finite values in samples {start}..{start + n - 1}; "
+                              "accepted: finite numbers only")
+        return out
+
+    def close(self) -> None:
+        if not self._closed:
+            self._reader.close()
+        super().close()
+
+
+# ---------------------------------------------------------------- writing
+
+def _edf_num(x: float, up: bool) -> float:
+    """``x`` rounded outward (up or down) to a number that fits EDF's 8-character field."""
+    for k in range(6, -1, -1):
+        scaled = x * 10 ** k
+        v = (math.ceil(scaled) if up else math.floor(scaled)) / 10 ** k
+        if len(f"{v:.{k}f}") <= 8:
+            return float(f"{v:.{k}f}")
+    raise ValueError(f"value {x!r} cannot be written in an EDF header (8 characters)")
+
+
+def _phys_range(data: np.ndarray) -> tuple[float, float]:
+    if data.size == 0:
+        return -1.0, 1.0
+    lo, hi = float(np.min(data)), float(np.max(data))
+    span = hi - lo
+    pad = max(span * 0.05, abs(hi) * 0.01, abs(lo) * 0.01, 1e-3)
+    return _edf_num(lo - pad, up=False), _edf_num(hi + pad, up=True)
+
+
+def _record_duration(rates: Sequence[float]) -> float:
+    """Largest record duration ≤ 1 s holding a whole number of samples of every signal."""
+    for d in (1.0, 0.5, 0.25, 0.2, 0.125, 0.1, 0.05, 0.04, 0.025, 0.02, 0.01):
+        if all(abs(r * d - round(r * d)) < 1e-6 and round(r * d) >= 1 for r in rates):
+            return d
+    raise ValueError(f"sample rates {list(rates)} give no whole number of samples per EDF data record "
+                     "(≤ 1 s); use rates that are multiples of 100 Hz or of 1 Hz")
+
+
+def write_edf(path: str | os.PathLike[str], emg_uv: np.ndarray, emg_rate_hz: float, *,
+              emg_labels: Sequence[str] | None = None, acc_mg: np.ndarray | None = None,
+              acc_rate_hz: float | None = None, start_unix_s: float | None = None,
+              annotations: Iterable[tuple[float, float, str]] = (), bdf: bool = False) -> None:
+    """Write an EDF+ (or BDF+ with ``bdf=True``) file: EMG in uV, ACC X/Y/Z in mg.
+
+    ``emg_uv``: (n,) or (n, ch) µV; ``acc_mg``: (m, 3) mg at ``acc_rate_hz``.
+    Physical min/max come from the data with headroom; digital range is the full
+    16 (EDF) or 24 (BDF) bits.  The last data record is padded with each signal's
+    last value (EDF files hold whole records); the true sample counts are written
+    to the header's recording field ("twitchwatch_n=<emg>_<acc>") and
+    :func:`open_recording` trims the padding.  Annotations are ``(onset_s,
+    duration_s, text)``.  Raises ValueError for bad arguments.
+    """
+    emg = np.asarray(emg_uv, dtype=np.float64)
+    if emg.ndim == 1:
+        emg = emg[:, None]
+    if emg.ndim != 2 or emg.shape[1] < 1:
+        raise ValueError(f"emg_uv must be (n,) or (n, channels), got shape {emg.shape}")
+    if emg.shape[0] < 1:
+        raise ValueError("emg_uv has no samples")
+    if not np.all(np.isfinite(emg)):
+        raise ValueError("emg_uv contains NaN or infinite values")
+    n_ch = emg.shape[1]
+    labels = list(emg_labels) if emg_labels is not None else (
+        ["EMG"] if n_ch == 1 else [f"EMG {i + 1}" for i in range(n_ch)])
+    if len(labels) != n_ch:
+        raise ValueError(f"{len(labels)} emg_labels for {n_ch} EMG channels")
+    for lab in labels:
+        if not emg_label(lab) or len(lab) > 16:
+            raise ValueError(f"EMG label {lab!r} must start with 'EMG' and be at most 16 characters")
+    acc = None
+    if acc_mg is not None:
+        acc = np.asarray(acc_mg, dtype=np.float64)
+        if acc.ndim != 2 or acc.shape[1] != 3:
+            raise ValueError(f"acc_mg must be (m, 3), got shape {acc.shape}")
+        if acc_rate_hz is None:
+            acc_rate_hz = emg_rate_hz
+        if not np.all(np.isfinite(acc)):
+            raise ValueError("acc_mg contains NaN or infinite values")
+    rates = [float(emg_rate_hz)] + ([float(acc_rate_hz)] if acc is not None and acc_rate_hz else [])
+    if any(not (r > 0) for r in rates):
+        raise ValueError(f"sample rates must be positive, got {rates}")
+    rec_s = _record_duration(rates)
+
+    signals: list[np.ndarray] = [emg[:, j] for j in range(n_ch)]
+    heads = []
+    dmin, dmax = (-8388608, 8388607) if bdf else (-32768, 32767)
+    for j, lab in enumerate(labels):
+        lo, hi = _phys_range(signals[j])
+        heads.append({"label": lab, "dimension": "uV", "sample_frequency": float(emg_rate_hz),
+                      "physical_min": lo, "physical_max": hi, "digital_min": dmin, "digital_max": dmax,
+                      "transducer": "surface EMG", "prefilter": ""})
+    spr = [int(round(emg_rate_hz * rec_s))] * n_ch
+    if acc is not None:
+        assert acc_rate_hz is not None
+        for j, ax in enumerate("XYZ"):
+            col = acc[:, j]
+            signals.append(col)
+            lo, hi = _phys_range(col)
+            heads.append({"label": f"ACC {ax}", "dimension": "mg", "sample_frequency": float(acc_rate_hz),
+                          "physical_min": lo, "physical_max": hi, "digital_min": dmin, "digital_max": dmax,
+                          "transducer": "accelerometer", "prefilter": ""})
+        spr += [int(round(acc_rate_hz * rec_s))] * 3
+    n_records = max(math.ceil(len(s) / k) for s, k in zip(signals, spr))
+    padded = []
+    for s, k, h in zip(signals, spr, heads):
+        want = n_records * k
+        if len(s) < want:
+            fill = s[-1] if len(s) else 0.0
+            s = np.concatenate([s, np.full(want - len(s), fill)])
+        # physical -> digital with rounding (edflib's own conversion truncates: up to 1 LSB off)
+        lo, hi = float(h["physical_min"]), float(h["physical_max"])
+        dig = np.rint((s - lo) / (hi - lo) * (dmax - dmin) + dmin)
+        padded.append(np.ascontiguousarray(np.clip(dig, dmin, dmax).astype(np.int32)))
+
+    ftype = pyedflib.FILETYPE_BDFPLUS if bdf else pyedflib.FILETYPE_EDFPLUS
+    w = pyedflib.EdfWriter(os.fspath(path), len(padded), file_type=ftype)
+    try:
+        if rec_s != 1.0:
+            w.setDatarecordDuration(rec_s)
+        w.setSignalHeaders(heads)
+        trim = f"twitchwatch_n={emg.shape[0]}" + (f"_{acc.shape[0]}" if acc is not None else "")
+        w.setRecordingAdditional(trim)
+        w.setEquipment("twitchwatch")
+        if start_unix_s is not None:
+            w.setStartdatetime(_dt.datetime.fromtimestamp(start_unix_s, tz=_dt.timezone.utc).replace(tzinfo=None))
+        for onset, dur, text in annotations:
+            w.writeAnnotation(float(onset), float(dur) if dur else -1, str(text))
+        w.writeSamples(padded, digital=True)
+    finally:
+        w.close()

@@ -1,0 +1,42 @@
+"""open_recording: pick the reader by content (magic bytes, first lines), not by name."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+from twitchwatch.formats.base import FormatError, RecordingFile
+from twitchwatch.formats.edf import BDF_MAGIC, EDF_MAGIC, EdfRecording
+
+ACCEPTED_FORMATS = ("accepted: EDF/EDF+/BDF/BDF+, OpenBCI GUI CSV (OpenBCI-RAW-*.txt), "
+                    "BrainFlow CSV (DataFilter.write_file, with board=), "
+                    "or a CSV with a header row naming 'EMG…' columns")
+
+
+def open_recording(path: str | os.PathLike[str], *, board: int | str | None = None,
+                   rate_hz: float | None = None) -> RecordingFile:
+    """Open a recording file; the format is detected from its content.
+
+    ``board``: BrainFlow board id or name (e.g. 0 / "cyton") for BrainFlow CSV files,
+    which carry no header; without it the column count must identify the board.
+    ``rate_hz``: sample rate for a generic CSV that has neither a ``time_s`` column
+    nor a rate comment line.  Raises :class:`FormatError` (one sentence) for every
+    file that cannot be read.
+    """
+    p = pathlib.Path(path)
+    name = p.name
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(4096)
+    except IsADirectoryError:
+        raise FormatError(f"{name}: is a directory, not a recording file; {ACCEPTED_FORMATS}") from None
+    except FileNotFoundError:
+        raise FormatError(f"{name}: no such file; {ACCEPTED_FORMATS}") from None
+    except OSError as e:
+        raise FormatError(f"{name}: cannot be read ({e.strerror or e}); {ACCEPTED_FORMATS}") from None
+    if not head:
+        raise FormatError(f"{name}: the file is empty; {ACCEPTED_FORMATS}")
+    if head.startswith(EDF_MAGIC) or head.startswith(BDF_MAGIC):
+        return EdfRecording(p)
+    from twitchwatch.formats.text import open_text  # text formats
+    return open_text(p, head, board=board, rate_hz=rate_hz)
