@@ -25,6 +25,13 @@ class TwitchEvent:
         wall_time_s: unix time (s) of the peak, mapped from the device's sample
             clock to the host clock by the pipeline (``twitchwatch.clock``); None
             where the detector is used alone. The detector never sets it.
+        n_phases: number of phases of the potential (sign changes of the band-passed
+            signal between significant lobes, +1); None if the detector does not say.
+        polarity: +1 or -1, the sign of the largest phase; None if unknown.
+        acc_response_mg: peak mechanical response (mg, 5-50 Hz accelerometer band)
+            shortly after the potential; None when there is no accelerometer.
+        unit_id: online motor-unit identity from shape clustering; the same unit firing
+            again gets the same id; ids are unique across channels. None if unknown.
     """
 
     sample_index: int
@@ -36,9 +43,13 @@ class TwitchEvent:
     confidence: float
     detector: str
     wall_time_s: float | None = None
+    n_phases: int | None = None
+    polarity: int | None = None
+    acc_response_mg: float | None = None
+    unit_id: int | None = None
 
     def to_json_dict(self) -> dict:
-        """A JSON-ready dict: the fields above plus ``t`` (= ``t_s``, seconds)."""
+        """A JSON-ready dict: every field above (new ones included) plus ``t`` (= ``t_s``, seconds)."""
         data = asdict(self)
         data["t"] = self.t_s
         return data

@@ -1,0 +1,81 @@
+"""Every tunable number of :class:`~twitchwatch.detect.TwitchDetector`, with its unit.
+
+Defaults are the documented operating point (docs/detection.md). Times are in ms,
+frequencies in Hz, EMG amplitudes in µV, accelerations in mg.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    # --- preprocessing --------------------------------------------------------------
+    band_hz: tuple[float, float] = (20.0, 450.0)  #: twitch band-pass (high edge <= 0.45 fs)
+    filter_order: int = 2  #: Butterworth prototype order of the band-pass
+    settle_ms: float = 50.0  #: blanking after the stream start and after each gap
+    # mains: estimated every mains_window_ms from a Hann-windowed DFT over 49-51 / 59-61 Hz
+    mains_window_ms: float = 1000.0
+    mains_grid_step_hz: float = 0.05  #: frequency grid of the estimator
+    mains_search_hz: float = 1.0  #: +- around 50 and 60 Hz
+    mains_min_uv: float = 0.3  #: hum RMS (µV) below which no notch is applied
+    mains_min_snr: float = 0.15  #: ... or below this fraction of the noise floor
+    mains_notch_bw_hz: float = 2.0  #: -3 dB width of every notch
+    mains_max_harmonic: int = 8  #: highest harmonic notched (if present and < 0.45 fs)
+    # --- noise floor ------------------------------------------------------------------
+    noise_window_ms: float = 100.0  #: MAD window
+    noise_history_windows: int = 31  #: running median over this many windows (3.1 s)
+    min_noise_floor_uv: float = 0.1
+    # --- candidates -------------------------------------------------------------------
+    k: float = 5.0  #: threshold, robust sigmas of the cleaned signal
+    merge_gap_ms: float = 8.0  #: supra-threshold samples closer than this are one candidate
+    min_duration_ms: float = 1.0  #: shorter half-peak spans are spikes/glitches (pop)
+    max_duration_ms: float = 30.0  #: longer half-peak spans are not brief potentials
+    max_cluster_ms: float = 60.0  #: longer supra-threshold spans are sustained activity
+    shape_pre_ms: float = 10.0  #: shape window before the peak (features, units)
+    shape_post_ms: float = 15.0  #: shape window after the peak
+    echo_window_ms: float = 40.0  #: filter-echo rule (see ThresholdDetector)
+    echo_fraction: float = 0.45
+    # --- sustained activity (voluntary) -----------------------------------------------
+    activity_k: float = 2.0  #: |y| > activity_k * sigma counts as active
+    activity_window_ms: float = 100.0  #: active fraction measured over this window
+    activity_fraction: float = 0.45  #: active fraction above which activity is sustained
+    activity_min_ms: float = 100.0  #: sustained activity must last this long to be a segment
+    voluntary_holdoff_ms: float = 60.0  #: candidates this soon after it are rejected too
+    lookahead_ms: float = 40.0  #: post-candidate window checked for ongoing activity
+    lookahead_fraction: float = 0.6
+    # --- movement, pops, lead-off (raw / low band) -------------------------------------
+    low_band_hz: tuple[float, float] = (1.0, 20.0)  #: slow-deflection band of the raw EMG
+    motion_low_uv: float = 150.0  #: |low band| above this (and > motion_low_k sigma) = slow deflection
+    motion_low_k: float = 30.0
+    acc_motion_mg: float = 50.0  #: gross motion: |acc - gravity| (0.5-20 Hz) above this
+    motion_holdoff_ms: float = 150.0  #: motion segments are extended this much both sides
+    pop_step_uv: float = 1000.0  #: a raw step larger than this within pop_rise_ms is a pop
+    pop_rise_ms: float = 3.0
+    pop_holdoff_ms: float = 300.0  #: candidates this soon after a pop are rejected
+    rail_uv: float = 300000.0  #: |raw| at or above this is at the rail (lead off)
+    flat_uv: float = 0.05  #: window sigma below this is flat (lead off)
+    leadoff_hum_uv: float = 2000.0  #: hum RMS above this means lead off
+    # --- mains bursts -------------------------------------------------------------------
+    hum_env_ms: float = 20.0  #: envelope time constant of the hum
+    hum_burst_ratio: float = 4.0  #: hum envelope above ratio x its slow level ...
+    hum_burst_k: float = 2.0  #: ... and above hum_burst_k x noise floor = burst
+    hum_slow_s: float = 5.0  #: time constant of the slow hum level
+    # --- ECG --------------------------------------------------------------------------
+    ecg_rr_s: tuple[float, float] = (0.4, 1.5)  #: plausible RR intervals
+    ecg_rr_tolerance: float = 0.12  #: relative RR regularity
+    ecg_min_corr: float = 0.8  #: shape correlation with the ECG template
+    ecg_window_ms: float = 60.0  #: half-width of the QRS alignment window
+    # --- accelerometer fusion -----------------------------------------------------------
+    acc_band_hz: tuple[float, float] = (5.0, 50.0)  #: mechanomyogram band
+    acc_window_ms: tuple[float, float] = (5.0, 40.0)  #: response window after the peak
+    acc_k: float = 3.0  #: response must exceed acc_k x the acc noise floor
+    acc_min_mg: float = 0.5
+    # --- units --------------------------------------------------------------------------
+    unit_max_distance: float = 0.35  #: normalised shape distance to join a unit
+    unit_max_amp_ratio: float = 1.6  #: amplitude ratio bound to join a unit
+    unit_learn_rate: float = 0.1  #: template update weight
+    max_units: int = 64  #: per channel; the least recently seen unit is recycled
+    # --- confidence ---------------------------------------------------------------------
+    snr_full: float = 4.0  #: peak/threshold ratio giving full SNR credit
