@@ -37,7 +37,8 @@ def _rates_equal(a: float, b: float) -> bool:
 class EdfRecording(RecordingFile):
     """An EDF/BDF(+) file read lazily with pyedflib (``readSignal(ch, start, n)``)."""
 
-    def __init__(self, path: pathlib.Path) -> None:
+    def __init__(self, path: pathlib.Path, emg_channels: Sequence[int | str] | None = None) -> None:
+        self._emg_select = emg_channels
         with open(path, "rb") as fh:
             head = fh.read(256)
         fmt = "bdf" if head.startswith(BDF_MAGIC) else "edf"
@@ -77,6 +78,18 @@ class EdfRecording(RecordingFile):
         if not emg_idx:
             found = ", ".join(labels) if labels else "no signals"
             raise FormatError(f"{where}: no EMG signal found; {ACCEPTED_SIGNALS}; this file has: {found}")
+        not_selected: list[str] = []
+        if self._emg_select is not None:
+            chosen: list[int] = []
+            for sel in self._emg_select:
+                hit = [i for k, i in enumerate(emg_idx) if (isinstance(sel, int) and k == sel)
+                       or (isinstance(sel, str) and labels[i].lower() == sel.lower())]
+                if not hit:
+                    raise FormatError(f"{where}: EMG channel {sel!r} not found; EMG channels in this file: "
+                                      + ", ".join(f"{k} = {labels[i]!r}" for k, i in enumerate(emg_idx)))
+                chosen.extend(h for h in hit if h not in chosen)
+            not_selected = [f"{labels[i]} (EMG channel not selected)" for i in emg_idx if i not in chosen]
+            emg_idx = chosen
         rate = freqs[emg_idx[0]]
         if any(not _rates_equal(freqs[i], rate) for i in emg_idx):
             desc = ", ".join(f"{labels[i]} {freqs[i]:g} Hz" for i in emg_idx)
@@ -90,8 +103,8 @@ class EdfRecording(RecordingFile):
         self.emg_labels = tuple(labels[i] for i in emg_idx)
         n_emg = min(nsamp[i] for i in emg_idx)
 
-        used = set(emg_idx)
-        ignored: list[str] = []
+        used = set(emg_idx) | {i for i in range(n_sig) if emg_label(labels[i])}
+        ignored: list[str] = list(not_selected)
         axes: dict[int, int] = {}
         for i in range(n_sig):
             ax = acc_axis(labels[i])
@@ -241,7 +254,7 @@ def write_edf(path: str | os.PathLike[str], emg_uv: np.ndarray, emg_rate_hz: flo
     rec_s = _record_duration(rates)
 
     signals: list[np.ndarray] = [emg[:, j] for j in range(n_ch)]
-    heads = []
+    heads: list[dict[str, str | int | float | None]] = []
     dmin, dmax = (-8388608, 8388607) if bdf else (-32768, 32767)
     for j, lab in enumerate(labels):
         lo, hi = _phys_range(signals[j])
@@ -267,7 +280,7 @@ def write_edf(path: str | os.PathLike[str], emg_uv: np.ndarray, emg_rate_hz: flo
             fill = s[-1] if len(s) else 0.0
             s = np.concatenate([s, np.full(want - len(s), fill)])
         # physical -> digital with rounding (edflib's own conversion truncates: up to 1 LSB off)
-        lo, hi = float(h["physical_min"]), float(h["physical_max"])
+        lo, hi = float(h["physical_min"] or 0.0), float(h["physical_max"] or 0.0)
         dig = np.rint((s - lo) / (hi - lo) * (dmax - dmin) + dmin)
         padded.append(np.ascontiguousarray(np.clip(dig, dmin, dmax).astype(np.int32)))
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import pathlib
+from collections.abc import Sequence
 
 from twitchwatch.formats.base import FormatError, RecordingFile
 from twitchwatch.formats.edf import BDF_MAGIC, EDF_MAGIC, EdfRecording
+from twitchwatch.formats.text import open_text
 
 ACCEPTED_FORMATS = ("accepted: EDF/EDF+/BDF/BDF+, OpenBCI GUI CSV (OpenBCI-RAW-*.txt), "
                     "BrainFlow CSV (DataFilter.write_file, with board=), "
@@ -14,13 +16,16 @@ ACCEPTED_FORMATS = ("accepted: EDF/EDF+/BDF/BDF+, OpenBCI GUI CSV (OpenBCI-RAW-*
 
 
 def open_recording(path: str | os.PathLike[str], *, board: int | str | None = None,
-                   rate_hz: float | None = None) -> RecordingFile:
+                   rate_hz: float | None = None,
+                   emg_channels: Sequence[int | str] | None = None) -> RecordingFile:
     """Open a recording file; the format is detected from its content.
 
     ``board``: BrainFlow board id or name (e.g. 0 / "cyton") for BrainFlow CSV files,
     which carry no header; without it the column count must identify the board.
     ``rate_hz``: sample rate for a generic CSV that has neither a ``time_s`` column
-    nor a rate comment line.  Raises :class:`FormatError` (one sentence) for every
+    nor a rate comment line.  ``emg_channels``: use only these EMG channels (0-based
+    positions among the recognised EMG signals, or labels); the rest are listed in
+    ``ignored_signals``.  Raises :class:`FormatError` (one sentence) for every
     file that cannot be read.
     """
     p = pathlib.Path(path)
@@ -37,6 +42,5 @@ def open_recording(path: str | os.PathLike[str], *, board: int | str | None = No
     if not head:
         raise FormatError(f"{name}: the file is empty; {ACCEPTED_FORMATS}")
     if head.startswith(EDF_MAGIC) or head.startswith(BDF_MAGIC):
-        return EdfRecording(p)
-    from twitchwatch.formats.text import open_text  # text formats
-    return open_text(p, head, board=board, rate_hz=rate_hz)
+        return EdfRecording(p, emg_channels=emg_channels)
+    return open_text(p, head, board=board, rate_hz=rate_hz, emg_channels=emg_channels)
