@@ -193,6 +193,7 @@ class Tally:
     control_minutes: float = 0.0
     segment_fp: int = 0  # unmatched detections inside voluntary/motion segments
     segment_minutes: float = 0.0
+    crosstalk_fp: int = 0  # false detections that coincide with a crosstalk copy
     abs_errors_ms: list[float] = field(default_factory=list)
     signal_s: float = 0.0  # signal seconds processed (throughput numerator)
     cpu_s: float = 0.0  # processing seconds (throughput denominator)
@@ -208,6 +209,7 @@ class Tally:
             control_minutes=self.control_minutes + other.control_minutes,
             segment_fp=self.segment_fp + other.segment_fp,
             segment_minutes=self.segment_minutes + other.segment_minutes,
+            crosstalk_fp=self.crosstalk_fp + other.crosstalk_fp,
             abs_errors_ms=self.abs_errors_ms + other.abs_errors_ms,
             signal_s=self.signal_s + other.signal_s,
             cpu_s=self.cpu_s + other.cpu_s,
@@ -258,6 +260,7 @@ class Tally:
             "segment_fp": self.segment_fp,
             "segment_minutes": self.segment_minutes,
             "segment_fp_per_min": self.segment_fp_per_min,
+            "crosstalk_fp": self.crosstalk_fp,
             "median_abs_error_ms": self.median_abs_error_ms,
             "x_realtime": self.x_realtime,
             "errors": list(self.errors),
@@ -273,6 +276,7 @@ def score_stream(
     is_control: bool,
     artefact_segments: Sequence[Segment] = (),
     exclude: Sequence[Segment] = (),
+    crosstalk: Sequence[Event] = (),
     tol_ms: float = 15.0,
 ) -> tuple[Tally, Match]:
     """Score one stream: match, then count.
@@ -286,6 +290,11 @@ def score_stream(
         artefact_segments: voluntary/motion segments for ``segment_fp``.
         exclude: stretches left out of scoring entirely (truth and detections inside
             them dropped, their time removed from ``minutes``).
+        crosstalk: ``(sample_index, channel)`` of copies of truth twitches seen on another
+            channel (volume conduction). They are not truth (a twitch is one event, on its
+            largest channel), so a detection of one is a false positive; how many false
+            positives are such copies is counted in ``crosstalk_fp`` (one-to-one, same
+            tolerance) so the table can say so.
         tol_ms: matching tolerance.
     """
     if exclude:
@@ -303,6 +312,11 @@ def score_stream(
     if is_control:
         tally.control_fp = match.fp
         tally.control_minutes = minutes
+    if crosstalk and match.unmatched_detections:
+        leftovers = [detections[i] for i in match.unmatched_detections]
+        if exclude:
+            crosstalk = drop_in_segments(crosstalk, exclude)
+        tally.crosstalk_fp = match_events(crosstalk, leftovers, rate_hz, tol_ms).tp
     if artefact_segments:
         tally.segment_fp = false_in_segments(detections, match, artefact_segments)
         tally.segment_minutes = union_length(artefact_segments) / rate_hz / 60.0

@@ -172,3 +172,12 @@ def test_tallies_pool():
     assert c.control_fp_per_min == pytest.approx(1.0)
     assert c.median_abs_error_ms == pytest.approx(2.0)
     assert c.x_realtime == pytest.approx(600.0)
+
+
+def test_crosstalk_copies_are_false_but_counted_as_such():
+    truth = [(1000, 0)]
+    xtalk = [(1002, 1)]  # the same twitch, smaller, on channel 1
+    dets = [(1001, 0), (1003, 1), (9000, 1)]
+    tally, _ = score_stream(truth, dets, RATE, 120_000, is_control=False, crosstalk=xtalk)
+    assert (tally.tp, tally.fp, tally.fn) == (1, 2, 0)
+    assert tally.crosstalk_fp == 1
