@@ -669,9 +669,9 @@ def main(argv: list[str] | None = None) -> int:
     text, data = render(res, real, lat, thr, args, meta)
     if not args.no_plots:
         data["plots"] = plots(res, outdir)
-    print(text)
     (outdir / "detect_bench.md").write_text(text + "\n")
     (outdir / "detect_bench.json").write_text(json.dumps(_nan_to_none(data), indent=1, ensure_ascii=False) + "\n")
+    print(text, flush=True)
     log(f"wrote {outdir / 'detect_bench.md'}, {outdir / 'detect_bench.json'}")
     return 0
 
