@@ -624,6 +624,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenarios", default="", help="comma-separated subset (default: all)")
     ap.add_argument("--raster", default="mixed", help="scenario drawn in the raster plot")
     ap.add_argument("--no-real", action="store_true", help="skip the real recordings")
+    ap.add_argument("--real-root", default=None, help="folder of the real recordings "
+                    "(default <repo>/../shared/data/real)")
     ap.add_argument("--no-plots", action="store_true")
     ap.add_argument("--out", default=str(REPO / "bench" / "results"))
     args = ap.parse_args(argv)
@@ -647,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
 
     res = run_simulated(scenarios, seeds, duration_s, raster, raster_s=min(60.0, duration_s),
                         nk_check_s=min(60.0, duration_s))
-    root = realdata.default_root(REPO)
+    root = Path(args.real_root) if args.real_root else realdata.default_root(REPO)
     if args.no_real:
         real = {"skipped": "--no-real given", "injected": {}, "unaltered": {}}
     elif not root.is_dir():
