@@ -242,7 +242,7 @@ def _activities(rng: np.random.Generator, sc: Scenario, acts: list[tuple[str, fl
             amp = rng.uniform(*sc.walk_acc_mg)
             aenv = _raised_cos_env(AL, int(0.5 * afs))
             ph = 2 * np.pi * f * ta
-            vert = 0.6 * amp * np.sin(ph)
+            vert = amp * np.sin(ph)
             lat = 0.3 * amp * np.sin(ph / 2 + rng.uniform(0, 6.3))
             ap = 0.2 * amp * np.sin(ph + np.pi / 2)
             steps = t_a + np.arange(0.25 / f, t_b - t_a, 1 / f)

@@ -65,8 +65,10 @@ class Scenario:
     mmg_freq_hz: Range = (5.0, 50.0)          # damped oscillation frequency [MMG]
     mmg_delay_ms: Range = (5.0, 30.0)         # from EMG onset [MMG]
     # --- EMG noise floor ---
-    noise_white_uv: float = 2.2               # white RMS over 0..fs/2 [design]
-    noise_pink_uv: float = 0.8                # 1/f RMS (0.5 Hz..fs/2)
+    # RMS over the full band 0..fs/2; in the 20–450 Hz detection band the clean default
+    # is ~2.4 µV RMS (white x 0.66, 1/f x 0.64), like the quietest real rest sEMG [design]
+    noise_white_uv: float = 3.6               # white RMS, 0..fs/2
+    noise_pink_uv: float = 1.0                # 1/f RMS, 0.5 Hz..fs/2
     # --- mains ---
     mains_hz: float = 50.0                    # 50 or 60 [mains]
     mains_uv: float = 1.5                     # fundamental amplitude (peak), channel 1
@@ -114,7 +116,7 @@ class Scenario:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
 
 
-_POOR = dict(noise_white_uv=12.0, noise_pink_uv=8.0, mains_uv=15.0, wander_uv=150.0)
+_POOR = dict(noise_white_uv=18.0, noise_pink_uv=12.0, mains_uv=15.0, wander_uv=150.0)
 _BASE = Scenario("benign_clean")
 
 
@@ -125,13 +127,13 @@ def _mk(name: str, description: str, **kw: object) -> Scenario:
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in [
-        _mk("benign_clean", "Benign rate (6/min/ch), clean skin contact (~2.3 µV RMS), faint 50 Hz."),
-        _mk("benign_poor_contact", "Benign rate; poor contact: 12 µV white + 8 µV 1/f, 15 µV hum, "
-            "150 µV wander, occasional pops.", pops_per_min=0.5, **_POOR),
+        _mk("benign_clean", "Benign rate (6/min/ch), clean skin contact (~2.4 µV RMS in 20–450 Hz), faint 50 Hz."),
+        _mk("benign_poor_contact", "Benign rate; poor contact (~14 µV RMS in 20–450 Hz: 18 µV white + 12 µV 1/f "
+            "full-band), 15 µV hum, 150 µV wander, occasional pops.", pops_per_min=0.5, **_POOR),
         _mk("als_like", "ALS-like: 40/min/ch (SPiQE biceps median), 5 units/ch, larger and more "
             "complex units (to 800 µV, polyphasic), more doublets and stronger MMG.",
             units_per_channel=5, twitch_rate_per_min=40.0, twitch_amplitude_uv=(50.0, 800.0),
-            shape_order_max=3, doublet_prob=0.08, mmg_mg=(1.0, 10.0), noise_white_uv=2.8),
+            shape_order_max=3, doublet_prob=0.08, mmg_mg=(1.0, 10.0), noise_white_uv=4.0),
         _mk("doublets", "15/min/ch with 40 % doublets (second spike 30–35 ms later).",
             twitch_rate_per_min=15.0, doublet_prob=0.4),
         _mk("mains60_drift", "60 Hz mains, 30 µV with 3rd/5th harmonics, ±0.2 Hz drift, 50 % "
@@ -154,7 +156,7 @@ SCENARIOS: dict[str, Scenario] = {
             units_per_channel=4, twitch_rate_per_min=20.0, doublet_prob=0.1, mains_uv=8.0,
             mains_bursts_per_min=0.5, wander_uv=100.0, ecg_uv=40.0, voluntary_per_min=2.0,
             walking_fraction=0.2, gross_moves_per_min=0.5, pops_per_min=1.0,
-            lead_off_per_min=0.1, noise_white_uv=4.0, noise_pink_uv=2.0),
+            lead_off_per_min=0.1, noise_white_uv=6.0, noise_pink_uv=3.0),
     ]
 }
 
