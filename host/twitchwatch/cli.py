@@ -29,6 +29,8 @@ Start here:
   twitchwatch ports                 list serial ports, marking likely patches
   twitchwatch stream --port auto    stream from a real patch over USB
   twitchwatch replay FILE.twcap     replay a capture made with --capture
+  twitchwatch replay FILE.edf --events-out events.jsonl
+                                    detect twitches in an EDF/BDF/CSV recording
 """
 
 
@@ -75,9 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--capture", metavar="PATH", help="also record the raw stream to this capture file")
     _add_output_args(stream)
 
-    replay = sub.add_parser("replay", help="replay a capture file through the same path as live")
-    replay.add_argument("file", metavar="FILE", help="a capture written with --capture")
-    replay.add_argument("--realtime", action="store_true", help="replay at the recorded pace (default: as fast as possible)")
+    replay = sub.add_parser("replay", help="replay a capture, or run an EDF/BDF/CSV recording, through the same path as live",
+                            description="Replay a capture written with --capture (bit-exact: the same samples "
+                                        "and events as live), or run a recording file through the same "
+                                        "detection: EDF/EDF+/BDF (signals recognised by label: 'EMG...' in "
+                                        "uV/mV/V, 'ACC X/Y/Z' in g/mg/m/s^2) or CSV as written by OpenBCI GUI "
+                                        "or BrainFlow. See docs/formats.md.")
+    replay.add_argument("file", metavar="FILE", help="a capture (.twcap), or an .edf/.bdf/.csv/.txt recording")
+    replay.add_argument("--realtime", action="store_true",
+                        help="replay a capture at the recorded pace (default: as fast as possible)")
+    replay.add_argument("--board", help="BrainFlow CSV only: the board that wrote it (id or name, e.g. cyton)")
+    replay.add_argument("--rate-hz", type=float, help="CSV without a time column or rate line: its sample rate")
+    replay.add_argument("--channels", help="use only these EMG channels: 0-based positions or labels, comma-separated")
     _add_output_args(replay)
 
     sub.add_parser("ports", help="list serial ports, marking the ones that look like a patch")
@@ -134,6 +145,13 @@ def _print_summary(summary, store_path: str | None) -> None:
     decoded = ", ".join(f"stream {k}: {v} samples" for k, v in sorted(summary.samples.items())) or "no samples"
     print(f"ended: {summary.ended_because} after {summary.duration_host_s:.1f} s", file=out)
     print(f"decoded: {decoded}; {summary.events} twitches; device resets: {summary.resets}", file=out)
+    if summary.artefacts:
+        print("rejected as not twitches: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.artefacts.items())),
+              file=out)
+    for q in summary.quality:
+        mains = f"{q['mains_hz']:g} Hz hum {q['mains_uv']:.1f} uV" if q.get("mains_hz") else "no mains hum found"
+        print(f"signal quality, channel {q['channel']}: noise floor {q['noise_floor_uv']:.1f} uV RMS, {mains}, "
+              f"usable {100 * q['usable_fraction']:.0f} %{', LEAD OFF' if q.get('lead_off') else ''}", file=out)
     problems = summary.problems()
     if problems:
         print("dropped or damaged: " + ", ".join(f"{k} {v}" for k, v in problems.items()), file=out)
@@ -143,7 +161,28 @@ def _print_summary(summary, store_path: str | None) -> None:
         print(f"logged to {store_path}", file=out)
 
 
-def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_block=None, on_event=None):
+class _Progress:
+    """A progress bar (tqdm, on stderr) over seconds of signal, for long files."""
+
+    def __init__(self, total_s: float, quiet: bool) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=round(total_s, 1), unit="s", unit_scale=False, disable=quiet,
+                         desc="replaying", file=sys.stderr, dynamic_ncols=True)
+        self._done = 0.0
+
+    def __call__(self, done_s: float) -> None:
+        step = round(done_s, 1) - self._done
+        if step > 0:
+            self._bar.update(step)
+            self._done += step
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_block=None, on_event=None,
+         recording=None):
     from twitchwatch.pipeline import Pipeline
 
     printer = _StatusPrinter(args.quiet)
@@ -153,7 +192,14 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
                         capture=capture, on_event=on_event or _on_event_printer(args.quiet), on_status=printer,
                         on_block=on_block, body_site=args.body_site)
         try:
-            summary = pipe.run(duration_s=duration_s)
+            if recording is not None:
+                progress = _Progress(recording.duration_s, args.quiet)
+                try:
+                    summary = pipe.run_recording(recording, on_progress=progress)
+                finally:
+                    progress.close()
+            else:
+                summary = pipe.run(duration_s=duration_s)
         except KeyboardInterrupt:
             summary = pipe.summary
             summary.ended_because = "interrupted (Ctrl-C)"
@@ -180,10 +226,33 @@ def cmd_stream(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from twitchwatch.transports import ReplaySource
+    from twitchwatch.transports import CaptureFormatError, ReplaySource
 
-    with ReplaySource(args.file, realtime=args.realtime) as source:
-        _run(source, args, f"replay:{Path(args.file).name}")
+    path = Path(args.file)
+    if not path.is_file():
+        raise TwitchwatchError(f"{path}: no such file")
+    try:
+        source = ReplaySource(path, realtime=args.realtime)
+    except CaptureFormatError:
+        return _replay_recording(args, path)
+    with source:
+        _run(source, args, f"replay:{path.name}")
+    return 0
+
+
+def _replay_recording(args, path: Path) -> int:
+    """EDF/BDF/CSV files: not a capture, so the formats module reads them."""
+    from twitchwatch.formats import open_recording
+
+    channels = None
+    if args.channels:
+        channels = [int(c) if c.strip().isdigit() else c.strip() for c in args.channels.split(",")]
+    with open_recording(path, board=args.board, rate_hz=args.rate_hz, emg_channels=channels) as rec:
+        print(rec.describe(), file=sys.stderr)
+        if args.realtime:
+            print("--realtime applies to captures; a recording file is replayed as fast as possible",
+                  file=sys.stderr)
+        _run(None, args, f"file:{path.name}", recording=rec)
     return 0
 
 

@@ -1,18 +1,21 @@
-"""Wire a byte source to the stages: decode → detect → log (SQLite, JSONL, capture).
+"""Wire a source to the stages: decode → detect → log (SQLite, JSONL, capture).
 
-The same code runs live (serial, virtual board) and in replay, so a capture
-replayed gives the same decoded samples and the same events as the live run.
+The same code runs live (serial, virtual board), in replay of a capture, and on
+recording files (EDF/BDF/CSV, :mod:`twitchwatch.formats`): byte sources go through
+the frame decoder, files enter one step later as blocks of physical samples, and
+from there on the path is shared. A capture replayed gives the same decoded samples
+and the same events as the live run.
 
 Time: events carry ``t_s``, seconds from the start of the recording, computed from
 the device's sample count (``sample_index / sample_rate_hz``), and ``wall_time_s``,
 the unix time of the peak: the device's sample clock mapped to the host clock by a
 :class:`~twitchwatch.clock.ClockMap` (robust to USB chunking and clock drift), plus
-the source's unix − host clock offset (for a replay, the recording's). After a device
-reset (or a START that restarts the sample count) the pipeline starts a new detector
-run, and a new store session for a reset, and offsets ``t_s`` so ``t_s`` stays
-monotonic in one JSONL file (it continues from the later of the last sample's
-time and the host time elapsed; a run faster than real time, like a replay or the
-simulator's fast mode, keeps device time).
+the source's unix − host clock offset (for a replay, the recording's; for a file,
+its start time if it has one). After a device reset (or a START that restarts the
+sample count) the pipeline starts a new detector run, and a new store session for a
+reset, and offsets ``t_s`` so ``t_s`` stays monotonic in one JSONL file (it continues
+from the later of the last sample's time and the host time elapsed; a run faster
+than real time, like a replay or the simulator's fast mode, keeps device time).
 """
 
 from __future__ import annotations
@@ -22,13 +25,13 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 import numpy as np
 
 from twitchwatch import TwitchwatchError
 from twitchwatch.clock import ClockMap
-from twitchwatch.detect import ThresholdDetector, TwitchEvent
+from twitchwatch.detect import TwitchDetector, TwitchEvent
 from twitchwatch.protocol import (
     Command,
     DeviceReset,
@@ -37,6 +40,7 @@ from twitchwatch.protocol import (
     Hello,
     SampleBlock,
     Status,
+    StreamInfo,
     StreamRestart,
     Text,
     encode_command,
@@ -44,11 +48,16 @@ from twitchwatch.protocol import (
 from twitchwatch.store import Store
 from twitchwatch.transports import ByteSource, CaptureWriter, TransportClosed
 
+if TYPE_CHECKING:
+    from twitchwatch.formats import RecordingFile
+
 log = logging.getLogger(__name__)
 
 EMG_KIND = 1
+ACC_KINDS = (2, 3, 4)  # ACC_X, ACC_Y, ACC_Z
 _READ_TIMEOUT_S = 0.2
 _HELLO_WAIT_S = 1.0
+_QUALITY_EVERY_S = 5.0  # of signal time between signal-quality records in the store
 
 
 @dataclasses.dataclass
@@ -60,6 +69,8 @@ class RunSummary:
     sessions: list[int] = dataclasses.field(default_factory=list)
     samples: dict[int, int] = dataclasses.field(default_factory=dict)  # stream_id → samples decoded
     events: int = 0
+    artefacts: dict[str, int] = dataclasses.field(default_factory=dict)  # kind → segments rejected
+    quality: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # latest, per EMG channel
     resets: int = 0
     samples_dropped_at_source: int = 0
     decoder: dict[str, int] = dataclasses.field(default_factory=dict)
@@ -86,17 +97,44 @@ class LiveStatus:
     noise_floor_uv: list[float]
     problems: dict[str, int]
     link: str
+    quality: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class _Layout:
+    """Where EMG and accelerometer channels sit in the device's streams."""
+
+    emg_stream: int | None = None
+    emg_cols: np.ndarray | None = None
+    emg_info: StreamInfo | None = None
+    acc_stream: int | None = None
+    acc_cols: np.ndarray | None = None  # X, Y, Z columns of the accelerometer stream
+    acc_info: StreamInfo | None = None
+
+    @classmethod
+    def from_hello(cls, hello: Hello) -> _Layout:
+        layout = cls()
+        for stream in hello.streams:
+            kinds = [ch.kind for ch in stream.channels]
+            emg = [i for i, k in enumerate(kinds) if k == EMG_KIND]
+            if emg and layout.emg_stream is None:
+                layout.emg_stream, layout.emg_cols, layout.emg_info = stream.stream_id, np.array(emg), stream
+            if all(k in kinds for k in ACC_KINDS) and layout.acc_stream is None:
+                layout.acc_stream, layout.acc_info = stream.stream_id, stream
+                layout.acc_cols = np.array([kinds.index(k) for k in ACC_KINDS])
+        return layout
 
 
 class Pipeline:
     """Runs one source to its end, feeding every stage.
 
     Args:
-        source: a :class:`~twitchwatch.transports.ByteSource` (serial, virtual board, replay).
+        source: a :class:`~twitchwatch.transports.ByteSource` (serial, virtual
+            board, replay) for :meth:`run`; None when only :meth:`run_recording` is used.
         source_name: stored with the session (e.g. ``"serial:/dev/ttyUSB0"``).
-        store: where sessions and events go, or None.
+        store: where sessions, events, artefacts and signal quality go, or None.
         events_out: JSONL file for events (one object per line), or None.
-        capture: path of a capture file to append raw received bytes to, or None.
+        capture: path of a new capture file to record raw received bytes to, or None.
         on_block: called with every :class:`SampleBlock` (tests, dashboard).
         on_event: called with every :class:`TwitchEvent`.
         on_status: called about once a second with a :class:`LiveStatus`.
@@ -105,7 +143,7 @@ class Pipeline:
 
     def __init__(
         self,
-        source: ByteSource,
+        source: ByteSource | None,
         *,
         source_name: str,
         store: Store | None = None,
@@ -129,28 +167,32 @@ class Pipeline:
         self._capture_path = Path(capture) if capture else None
         self._capture: CaptureWriter | None = None
         self._hello: Hello | None = None
-        self._detector: ThresholdDetector | None = None
-        self._emg_stream: int | None = None
-        self._emg_cols: np.ndarray | None = None
-        self._pending_emg: list[SampleBlock] = []
+        self._layout = _Layout()
+        self._detector: TwitchDetector | None = None
+        self._run_streams: set[int] = set()  # streams the current detector run has data of
+        self._pending: list[tuple[int, int, np.ndarray]] = []  # (stream_id, first index, physical data)
         self._session_id: int | None = None
         self._t_offset_s = 0.0  # added to t_s after a reset
         self._first_host_s: float | None = None
-        self._boot_first_host_s: float | None = None
         self._device_elapsed_s = 0.0
+        self._next_quality_s = _QUALITY_EVERY_S
         self._clock = ClockMap()
-        self._wall_offset_s = source.wall_clock_offset_s()
+        self._wall_offset_s: float | None = None if source is None else source.wall_clock_offset_s()
+        self._file_start_unix_s: float | None = None
         self._cmd_seq = 0
         self.summary = RunSummary(ended_because="running")
 
     # ---- lifecycle -------------------------------------------------------
     def run(self, duration_s: float | None = None, should_stop: Callable[[], bool] | None = None) -> RunSummary:
-        """Read until the source ends, ``duration_s`` of device time has streamed, or ``should_stop()``.
+        """Read the byte source until it ends, ``duration_s`` of device time has
+        streamed, or ``should_stop()``.
 
         Never raises for bad input from the link: damaged bytes are counted in the
         summary. Raises :class:`TwitchwatchError` only for problems on this side
         (an unwritable events file, a store error).
         """
+        if self.source is None:
+            raise ValueError("Pipeline.run needs a byte source; use run_recording for files")
         start_host_s = time.monotonic()
         last_status_s = start_host_s
         asked_hello_s = start_host_s
@@ -177,10 +219,45 @@ class Pipeline:
                 if now - last_status_s >= 1.0:
                     last_status_s = now
                     self._emit_status(now - start_host_s)
-            self._log_events(self._finish_detector())
+            self._finish_run()
         finally:
             self.summary.duration_host_s = time.monotonic() - start_host_s
             self.summary.decoder = self.decoder.stats.as_dict()
+            self._close_session()
+            self._close_outputs()
+        return self.summary
+
+    def run_recording(self, recording: RecordingFile, block_s: float = 0.5,
+                      on_progress: Callable[[float], None] | None = None) -> RunSummary:
+        """Run a recording file (EDF/BDF/CSV) through the same detection and logging.
+
+        ``on_progress`` gets the seconds of signal processed so far after each block.
+        Raises :class:`TwitchwatchError` (e.g. ``FormatError``) for a file that
+        turns out unreadable part-way; what was processed before is logged.
+        """
+        start_host_s = time.monotonic()
+        self._file_start_unix_s = recording.start_unix_s
+        try:
+            self._open_outputs()
+            self._configure(recording.hello, started_at=recording.start_unix_s)
+            rates = {s.stream_id: s.sample_rate_hz for s in recording.hello.streams}
+            next_index: dict[int, int] = {}
+            for stream_id, first_index, data in recording.iter_blocks(block_s):
+                expected = next_index.get(stream_id, first_index)
+                if first_index > expected:  # rows the file is known to miss: a gap, never filled in
+                    self._log_events(self._detect_pending())
+                    self._on_gap(Gap(stream_id, expected, first_index - expected, 0.0))
+                    self.summary.decoder["samples_lost"] = (self.summary.decoder.get("samples_lost", 0)
+                                                            + first_index - expected)
+                next_index[stream_id] = first_index + len(data)
+                self._on_data(stream_id, first_index, np.asarray(data, dtype=np.float64), rates[stream_id])
+                self._log_events(self._detect_pending())
+                if on_progress is not None:
+                    on_progress(self._device_elapsed_s)
+            self._finish_run()
+            self.summary.ended_because = "end of file"
+        finally:
+            self.summary.duration_host_s = time.monotonic() - start_host_s
             self._close_session()
             self._close_outputs()
         return self.summary
@@ -216,34 +293,48 @@ class Pipeline:
         events: list[TwitchEvent] = []
         for msg in self.decoder.feed(chunk, host_s):
             if isinstance(msg, SampleBlock):
-                self._on_samples(msg)
+                self._on_block(msg)
                 continue
             events += self._detect_pending()
             if isinstance(msg, Gap):
-                if self._detector is not None and msg.stream_id == self._emg_stream:
-                    self._detector.mark_gap(msg.first_missing_index, msg.n_missing)
+                self._on_gap(msg)
             elif isinstance(msg, DeviceReset):
                 self._log_events(events + self._finish_detector())
                 events = []
                 self._close_session()
                 self.summary.resets += 1
                 self._new_run(host_s)
-                self._configure(msg.hello, host_s)
+                self._configure(msg.hello)
             elif isinstance(msg, StreamRestart):
-                if msg.stream_id == self._emg_stream and self._hello is not None:
+                if msg.stream_id in self._run_streams and self._hello is not None:
                     self._log_events(events + self._finish_detector())
                     events = []
                     self._new_run(host_s)
-                    self._make_detector(self._hello)
+                    self._make_detector()
             elif isinstance(msg, Hello):
                 if self._hello is None:
-                    self._configure(msg, host_s)
+                    self._configure(msg)
             elif isinstance(msg, Status):
                 self.summary.samples_dropped_at_source = msg.dropped_samples
             elif isinstance(msg, Text):
                 self.summary.texts.append(msg.text)
                 log.info("device: %s", msg.text)
         self._log_events(events + self._detect_pending())
+
+    def _on_block(self, block: SampleBlock) -> None:
+        if self.on_block is not None:
+            self.on_block(block)
+        if block.stream_id == self._layout.emg_stream:
+            self._clock.add_block(block)
+        self._on_data(block.stream_id, block.first_sample_index, block.physical(), block.info.sample_rate_hz)
+
+    def _on_gap(self, gap: Gap) -> None:
+        if self._detector is None:
+            return
+        if gap.stream_id == self._layout.emg_stream:
+            self._detector.mark_gap("emg", gap.first_missing_index, gap.n_missing)
+        elif gap.stream_id == self._layout.acc_stream:
+            self._detector.mark_gap("acc", gap.first_missing_index, gap.n_missing)
 
     def _new_run(self, host_s: float) -> None:
         """The sample count restarts at 0 (device reset, or START): continue ``t_s``
@@ -252,24 +343,22 @@ class Pipeline:
         self._t_offset_s = max(self._device_elapsed_s, host_s - (self._first_host_s or host_s))
         self._clock.reset()
 
-    def _make_detector(self, hello: Hello) -> None:
+    def _make_detector(self) -> None:
+        layout = self._layout
         self._detector = None
-        self._emg_stream = None
-        for stream in hello.streams:
-            cols = [i for i, ch in enumerate(stream.channels) if ch.kind == EMG_KIND]
-            if cols:
-                self._emg_stream = stream.stream_id
-                self._emg_cols = np.array(cols)
-                labels = [stream.channels[i].label for i in cols]
-                self._detector = ThresholdDetector(stream.sample_rate_hz, labels)
-                return
-        log.warning("device %s describes no EMG channel: nothing to detect", hello.device_id)
+        self._run_streams = set()
+        if layout.emg_info is None or layout.emg_cols is None:
+            log.warning("the device describes no EMG channel: nothing to detect")
+            return
+        labels = [layout.emg_info.channels[i].label for i in layout.emg_cols]
+        acc_rate = None if layout.acc_info is None else layout.acc_info.sample_rate_hz
+        self._detector = TwitchDetector(layout.emg_info.sample_rate_hz, labels, acc_rate_hz=acc_rate)
 
-    def _configure(self, hello: Hello, host_s: float) -> None:
+    def _configure(self, hello: Hello, started_at: float | None = None) -> None:
         """Set up the detector and a store session from the device's own description."""
         self._hello = hello
-        self._boot_first_host_s = host_s
-        self._make_detector(hello)
+        self._layout = _Layout.from_hello(hello)
+        self._make_detector()
         if self.store is not None:
             self._session_id = self.store.start_session(
                 device_id=hello.device_id,
@@ -277,60 +366,77 @@ class Pipeline:
                 boot_id=hello.boot_id,
                 source=self.source_name,
                 body_site=self.body_site,
+                started_at=started_at,
             )
             self.summary.sessions.append(self._session_id)
 
-    def _on_samples(self, block: SampleBlock) -> None:
-        n = block.samples.shape[0]
-        self.summary.samples[block.stream_id] = self.summary.samples.get(block.stream_id, 0) + n
-        end_s = (block.first_sample_index + n) / block.info.sample_rate_hz
-        self._device_elapsed_s = max(self._device_elapsed_s, self._t_offset_s + end_s)
-        if self.on_block is not None:
-            self.on_block(block)
-        if self._detector is not None and block.stream_id == self._emg_stream:
-            self._clock.add_block(block)
-            self._pending_emg.append(block)
+    def _on_data(self, stream_id: int, first_index: int, data: np.ndarray, rate_hz: float) -> None:
+        """Physical samples (n, channels) of one stream, contiguous unless a gap was marked."""
+        n = data.shape[0]
+        self.summary.samples[stream_id] = self.summary.samples.get(stream_id, 0) + n
+        self._device_elapsed_s = max(self._device_elapsed_s, self._t_offset_s + (first_index + n) / rate_hz)
+        if self._detector is not None and stream_id in (self._layout.emg_stream, self._layout.acc_stream):
+            self._pending.append((stream_id, first_index, data))
 
     def _detect_pending(self) -> list[TwitchEvent]:
-        """Run the detector once over the EMG blocks that arrived together.
+        """Run the detector once per stream over the blocks that arrived together.
 
-        The decoder reports every gap and reset as a message of its own, and this is
-        called before handling one, so the pending blocks are contiguous. Batching
-        them costs no latency (they arrived in the same read) and saves the
-        detector's per-call overhead; the detector is chunk-size invariant, so the
-        events are the same as block by block.
+        The decoder reports every gap, reset and restart as a message of its own, and
+        this is called before handling one, so the pending blocks of a stream are
+        contiguous. Batching costs no latency (they arrived in the same read) and
+        saves the detector's per-call overhead; the detector is chunk-size and
+        interleaving invariant, so the events are the same as block by block.
         """
-        if not self._pending_emg or self._detector is None:
-            self._pending_emg = []
+        pending, self._pending = self._pending, []
+        det, layout = self._detector, self._layout
+        if not pending or det is None:
             return []
-        first = self._pending_emg[0].first_sample_index
-        raw = np.concatenate([b.samples for b in self._pending_emg])
-        info = self._pending_emg[0].info
-        self._pending_emg = []
-        emg_uv = raw[:, self._emg_cols] * info.scales[self._emg_cols]
-        return self._timed(self._detector.process(emg_uv, first), info.sample_rate_mhz)
+        events: list[TwitchEvent] = []
+        for stream_id, cols, process in ((layout.emg_stream, layout.emg_cols, det.process_emg),
+                                         (layout.acc_stream, layout.acc_cols, det.process_acc)):
+            mine = [(first, data) for sid, first, data in pending if sid == stream_id]
+            if mine:
+                self._run_streams.add(stream_id)
+                data = np.concatenate([d for _, d in mine]) if len(mine) > 1 else mine[0][1]
+                events += process(np.ascontiguousarray(data[:, cols]), mine[0][0])
+        self._store_artefacts(det.pop_artefacts())
+        self._maybe_store_quality()
+        return self._timed(events)
 
-    def _timed(self, events: list[TwitchEvent], rate_mhz: int) -> list[TwitchEvent]:
-        """Events with ``wall_time_s`` (from the clock map) and ``t_s`` offset for this run."""
-        if events and self._clock.ready:
-            index = np.array([e.sample_index for e in events], dtype=np.int64)
-            wall_s = self._clock.to_host_s(index * 10**9 // rate_mhz) + self._wall_offset_s
-            events = [dataclasses.replace(e, wall_time_s=float(w)) for e, w in zip(events, wall_s)]
-        return self._shift(events)
+    def _timed(self, events: list[TwitchEvent]) -> list[TwitchEvent]:
+        """Events with ``wall_time_s`` and ``t_s`` offset for this run."""
+        info = self._layout.emg_info
+        if not events or info is None:
+            return events
+        index = np.array([e.sample_index for e in events], dtype=np.int64)
+        wall_s: np.ndarray | None = None
+        if self._wall_offset_s is not None and self._clock.ready:
+            wall_s = np.asarray(self._clock.to_host_s(index * 10**9 // info.sample_rate_mhz)) + self._wall_offset_s
+        elif self._file_start_unix_s is not None:
+            wall_s = self._file_start_unix_s + index / info.sample_rate_hz
+        out = []
+        for i, e in enumerate(events):
+            changes: dict[str, Any] = {}
+            if wall_s is not None:
+                changes["wall_time_s"] = float(wall_s[i])
+            if self._t_offset_s:
+                changes["t_s"] = e.t_s + self._t_offset_s
+            out.append(dataclasses.replace(e, **changes) if changes else e)
+        return out
 
     def _finish_detector(self) -> list[TwitchEvent]:
-        if self._detector is None:
+        """Flush the current detector run: its last events (and artefacts, stored)."""
+        det = self._detector
+        if det is None:
             return []
-        events = self._detector.flush()
-        if events and self._hello is not None and self._emg_stream is not None:
-            events = self._timed(events, self._hello.stream(self._emg_stream).sample_rate_mhz)
+        events = self._timed(det.flush())
+        self._store_artefacts(det.pop_artefacts())
+        self._maybe_store_quality(force=True)
         self._detector = None
         return events
 
-    def _shift(self, events: list[TwitchEvent]) -> list[TwitchEvent]:
-        if not self._t_offset_s:
-            return events
-        return [dataclasses.replace(e, t_s=e.t_s + self._t_offset_s) for e in events]
+    def _finish_run(self) -> None:
+        self._log_events(self._detect_pending() + self._finish_detector())
 
     # ---- outputs ---------------------------------------------------------
     def _log_events(self, events: list[TwitchEvent]) -> None:
@@ -347,24 +453,56 @@ class Pipeline:
             for e in events:
                 self.on_event(e)
 
+    def _store_artefacts(self, artefacts: list) -> None:
+        if not artefacts or self._layout.emg_info is None:
+            return
+        rate_hz = self._layout.emg_info.sample_rate_hz
+        for a in artefacts:
+            self.summary.artefacts[a.kind] = self.summary.artefacts.get(a.kind, 0) + 1
+        if self.store is not None and self._session_id is not None:
+            self.store.add_artefacts(self._session_id, [
+                {"kind": a.kind, "channel": a.channel, "start_index": a.start_index, "end_index": a.end_index,
+                 "t_start_s": self._t_offset_s + a.start_index / rate_hz,
+                 "t_end_s": self._t_offset_s + a.end_index / rate_hz, "detail": a.detail}
+                for a in artefacts])
+
+    def _quality_now(self) -> list[dict[str, Any]]:
+        if self._detector is None:
+            return []
+        return [dict(dataclasses.asdict(q), channel=i) for i, q in enumerate(self._detector.quality())]
+
+    def _maybe_store_quality(self, force: bool = False) -> None:
+        if not force and self._device_elapsed_s < self._next_quality_s:
+            return
+        self._next_quality_s = self._device_elapsed_s + _QUALITY_EVERY_S
+        quality = self._quality_now()
+        if not quality:
+            return
+        self.summary.quality = quality
+        if self.store is not None and self._session_id is not None:
+            self.store.set_quality(self._session_id, quality)
+
     def _close_session(self) -> None:
         if self.store is not None and self._session_id is not None:
             stats = dict(self.decoder.stats.as_dict())
             stats["samples_dropped_at_source"] = self.summary.samples_dropped_at_source
+            stats["artefacts"] = dict(self.summary.artefacts)
             self.store.end_session(self._session_id, stats=stats)
         self._session_id = None
 
     def _send(self, command: Command, arg: int = 0) -> None:
+        assert self.source is not None
         try:
             self.source.write(encode_command(command, arg, self._cmd_seq))
             self._cmd_seq = (self._cmd_seq + 1) & 0xFFFFFFFF
-        except (TransportClosed, OSError, NotImplementedError):
+        except (TwitchwatchError, OSError):
             pass  # read-only sources (replay) cannot take commands
 
     def _emit_status(self, host_elapsed_s: float) -> None:
         if self.on_status is None:
             return
-        floor = [] if self._detector is None else [float(x) for x in self._detector.noise_floor_uv]
+        quality = self._quality_now()
+        floor = [float(q["noise_floor_uv"]) for q in quality]
         dev_s = self._device_elapsed_s
         rate = self.summary.events / (dev_s / 60.0) if dev_s > 1.0 else 0.0
         link = "streaming" if self._hello is not None else "waiting for HELLO"
@@ -373,5 +511,5 @@ class Pipeline:
             rate_per_min=rate, noise_floor_uv=floor,
             problems=RunSummary(ended_because="", decoder=self.decoder.stats.as_dict(),
                                 samples_dropped_at_source=self.summary.samples_dropped_at_source).problems(),
-            link=link,
+            link=link, quality=quality,
         ))
