@@ -35,12 +35,15 @@ class DetectorConfig:
     max_cluster_ms: float = 60.0  #: longer supra-threshold spans are sustained activity
     shape_pre_ms: float = 10.0  #: shape window before the peak (features, units)
     shape_post_ms: float = 15.0  #: shape window after the peak
-    echo_window_ms: float = 40.0  #: filter-echo rule (see ThresholdDetector)
-    echo_fraction: float = 0.45
+    echo_window_ms: float = 60.0  #: filter-echo rule (see ThresholdDetector)
+    echo_fraction: float = 0.5
+    ring_window_ms: float = 200.0  #: notch ringing: within this after an event ...
+    ring_fraction: float = 0.12  #: ... candidates below this fraction of its peak are rejected
     # --- sustained activity (voluntary) -----------------------------------------------
-    activity_k: float = 2.0  #: |y| > activity_k * sigma counts as active
-    activity_window_ms: float = 100.0  #: active fraction measured over this window
-    activity_fraction: float = 0.45  #: active fraction above which activity is sustained
+    activity_k: float = 2.5  #: |y| > activity_k * sigma counts as active
+    activity_window_ms: float = 150.0  #: active fraction measured over this window
+    activity_fraction: float = 0.4  #: active fraction in the window before a candidate: ongoing activity
+    sustained_fraction: float = 0.5  #: trailing active fraction above which a voluntary segment runs
     activity_min_ms: float = 100.0  #: sustained activity must last this long to be a segment
     voluntary_holdoff_ms: float = 60.0  #: candidates this soon after it are rejected too
     lookahead_ms: float = 40.0  #: post-candidate window checked for ongoing activity
@@ -51,16 +54,16 @@ class DetectorConfig:
     motion_low_k: float = 30.0
     acc_motion_mg: float = 50.0  #: gross motion: |acc - gravity| (0.5-20 Hz) above this
     motion_holdoff_ms: float = 150.0  #: motion segments are extended this much both sides
-    pop_step_uv: float = 1000.0  #: a raw step larger than this within pop_rise_ms is a pop
-    pop_rise_ms: float = 3.0
+    wide_ratio: float = 1.0  #: low-band p-p >= this x cleaned p-p: a wide (not brief) potential
+    pop_step_fraction: float = 0.3  #: low-band level step across the candidate >= this x its p-p = pop
     pop_holdoff_ms: float = 300.0  #: candidates this soon after a pop are rejected
-    rail_uv: float = 300000.0  #: |raw| at or above this is at the rail (lead off)
+    rail_uv: float = 390000.0  #: |raw| at or above this is at the rail (lead off)
     flat_uv: float = 0.05  #: window sigma below this is flat (lead off)
     leadoff_hum_uv: float = 2000.0  #: hum RMS above this means lead off
     # --- mains bursts -------------------------------------------------------------------
-    hum_env_ms: float = 20.0  #: envelope time constant of the hum
+    hum_env_ms: float = 30.0  #: envelope time constant of the hum
     hum_burst_ratio: float = 4.0  #: hum envelope above ratio x its slow level ...
-    hum_burst_k: float = 2.0  #: ... and above hum_burst_k x noise floor = burst
+    hum_burst_k: float = 3.0  #: ... and above hum_burst_k x noise floor = burst
     hum_slow_s: float = 5.0  #: time constant of the slow hum level
     # --- ECG --------------------------------------------------------------------------
     ecg_rr_s: tuple[float, float] = (0.4, 1.5)  #: plausible RR intervals

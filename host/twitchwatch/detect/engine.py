@@ -1,21 +1,114 @@
-"""TwitchDetector: the streaming detection engine (skeleton: wraps ThresholdDetector)."""
+"""TwitchDetector: the streaming detection engine (EMG + accelerometer).
+
+See docs/detection.md for the method, parameters and limits. In short, per EMG block:
+
+1. band-pass (``band_hz``) -> mains canceller (:mod:`.mains`) -> cleaned signal ``y``;
+   side signals: the low band of the raw EMG (``low_band_hz``, slow deflections, steps),
+   the hum envelope (what the notches removed), rail flags.
+2. adaptive noise floor sigma (:mod:`.floor`); candidates are clusters of
+   ``|y| > k * sigma`` (merge gap ``merge_gap_ms``).
+3. each closed candidate waits for its EMG context (``POST_CONTEXT_MS`` after the peak)
+   and, with an accelerometer, for the accelerometer samples covering its fusion and
+   motion windows; then it is classified (lead-off, mains burst, pop, motion, ECG,
+   voluntary, filter echo, twitch) in a fixed order, per channel in the order the
+   candidates closed.
+4. a twitch gets its features (amplitude, duration, phases, polarity, accelerometer
+   response, unit id) and a confidence.
+
+Everything is decided from the samples at fixed sample positions, per channel in a
+fixed order, so any split of either stream into blocks, and any interleaving of the
+two streams, gives the same events and artefact segments.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
+from scipy import signal
 
 from .config import DetectorConfig
 from .events import TwitchEvent
+from .floor import AdaptiveFloor
+from .mains import MainsCanceller
 from .records import ArtefactSegment, ChannelQuality
-from .threshold import ThresholdDetector
+from .streamfilt import Ring, RunTracker, SosState
+from .units import UnitBook
 
 DETECTOR_VERSION = "twitchwatch-detect-1.0"
 
+#: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
+#: test reads the low band up to here. Latency of an event after its potential ends is
+#: at most max(POST_CONTEXT_MS, merge gap + ringing) plus the caller's block length.
+POST_CONTEXT_MS = 50.0
+#: Accelerometer context after the peak (ms): fusion window end and motion window end.
+ACC_CONTEXT_MS = 50.0
+#: History kept for the EMG rings (s) and for the accelerometer ring (s).
+EMG_HISTORY_S = 2.0
+ACC_HISTORY_S = 60.0
+#: Rail/lead-off look-back and look-ahead around a candidate (ms).
+LEADOFF_MARGIN_MS = (200.0, 50.0)
+#: Motion window around a candidate (ms before, ms after).
+MOTION_WINDOW_MS = (150.0, 50.0)
+
+
+@dataclass
+class _Cluster:
+    start: int
+    last: int
+    peak: int
+    peak_abs: float
+    peak_ratio: float
+    overlong: bool = False
+
+
+@dataclass
+class _Candidate:
+    channel: int
+    start: int
+    last: int
+    peak: int
+    peak_abs: float
+    peak_ratio: float
+    overlong: bool
+    need_emg: int  # exclusive: EMG samples up to need_emg - 1 are required
+    # EMG features, filled when the EMG context is complete
+    sigma: float = np.nan
+    amp_pp: float = 0.0
+    duration_ms: float = 0.0
+    n_phases: int = 1
+    polarity: int = 1
+    shape: np.ndarray | None = None  # (width + 2 * shift,) cleaned signal around the peak
+    lf_pp: float = 0.0
+    step_uv: float = 0.0
+    rail: bool = False
+    burst: bool = False
+    act_pre: float = 0.0
+    act_post: float = 0.0
+    act_recent: float = 0.0
+    kind_hint: str | None = None
+    detail: str = ""
+    ecg_shape: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
+
 
 class TwitchDetector:
+    """Streaming twitch detector over EMG (µV) and, optionally, a 3-axis accelerometer (mg).
+
+    Args:
+        emg_rate_hz: EMG sample rate, Hz.
+        emg_labels: one label per EMG channel (column of the EMG blocks).
+        acc_rate_hz: accelerometer sample rate, Hz; None without an accelerometer.
+            With one, an event is released only once accelerometer samples covering
+            ``ACC_CONTEXT_MS`` after its peak have arrived (or were announced lost).
+        config: tunables (:class:`DetectorConfig`).
+
+    Raises:
+        ValueError: no channel, non-positive rate, empty band.
+    """
+
     def __init__(
         self,
         emg_rate_hz: float,
@@ -23,33 +116,619 @@ class TwitchDetector:
         acc_rate_hz: float | None = None,
         config: DetectorConfig | None = None,
     ) -> None:
-        self.config = config or DetectorConfig()
+        cfg = self.config = config or DetectorConfig()
         self.emg_rate_hz = float(emg_rate_hz)
+        if not np.isfinite(self.emg_rate_hz) or self.emg_rate_hz <= 0:
+            raise ValueError(f"emg_rate_hz must be positive, got {emg_rate_hz!r}")
         self.emg_labels = tuple(str(x) for x in emg_labels)
+        if not self.emg_labels:
+            raise ValueError("emg_labels must name at least one channel")
         self.acc_rate_hz = None if acc_rate_hz is None else float(acc_rate_hz)
-        self._inner = ThresholdDetector(self.emg_rate_hz, self.emg_labels, band_hz=self.config.band_hz, k=self.config.k)
+        if self.acc_rate_hz is not None and (not np.isfinite(self.acc_rate_hz) or self.acc_rate_hz <= 0):
+            raise ValueError(f"acc_rate_hz must be positive or None, got {acc_rate_hz!r}")
+        C = self.n_channels = len(self.emg_labels)
+        fs = self.emg_rate_hz
+        self._ms = lambda ms: max(1, int(round(ms * 1e-3 * fs)))
+        ms = self._ms
 
+        nyq_hi = 0.45 * fs
+        band = (cfg.band_hz[0], min(cfg.band_hz[1], nyq_hi))
+        if not 0 < band[0] < band[1]:
+            raise ValueError(f"band {cfg.band_hz} Hz is empty at {fs} Hz")
+        self._bp = SosState(signal.butter(cfg.filter_order, band, "bandpass", fs=fs, output="sos"), C)
+        low = (cfg.low_band_hz[0], min(cfg.low_band_hz[1], nyq_hi))
+        self._lf = SosState(signal.butter(2, low, "bandpass", fs=fs, output="sos"), C)
+        self._hum_lp = SosState(signal.butter(1, 1.0 / (2 * np.pi * cfg.hum_env_ms * 1e-3), fs=fs, output="sos"), C)
+        self._mains = MainsCanceller(
+            C, fs, ms(cfg.mains_window_ms), cfg.mains_grid_step_hz, cfg.mains_search_hz,
+            cfg.mains_min_uv, cfg.mains_min_snr, cfg.mains_notch_bw_hz, cfg.mains_max_harmonic,
+        )
+        self._floor = AdaptiveFloor(C, ms(cfg.noise_window_ms), cfg.noise_history_windows, cfg.min_noise_floor_uv)
+        self._history_samples = ms(cfg.noise_window_ms) * cfg.noise_history_windows
+
+        self.settle = ms(cfg.settle_ms) if cfg.settle_ms > 0 else 0
+        self.gap = ms(cfg.merge_gap_ms)
+        self.max_cluster = ms(cfg.max_cluster_ms)
+        self.max_duration = ms(cfg.max_duration_ms)
+        self.pre = ms(cfg.shape_pre_ms)
+        self.post = ms(cfg.shape_post_ms)
+        self.post_context = ms(POST_CONTEXT_MS)
+        self.act_window = ms(cfg.activity_window_ms)
+        self.lookahead = ms(cfg.lookahead_ms)
+        # ring rows: raw, cleaned, low band, hum envelope, hum baseline, sigma, active cumsum, active fraction, rail
+        self._rows = {name: slice(i * C, (i + 1) * C) for i, name in enumerate(
+            ("x", "y", "lf", "hum", "humbase", "sigma", "acs", "frac", "rail"))}
+        self._ring = Ring(9 * C, int(EMG_HISTORY_S * fs))
+        self._max_block = max(1, int(0.5 * fs))
+        self._acs = np.zeros(C)  # running count of active samples (exact in float64)
+
+        self._next: int | None = None  # next expected EMG index
+        self._segment_start = 0
+        self._open: list[_Cluster | None] = [None] * C
+        self._wait_emg: list[deque[_Candidate]] = [deque() for _ in range(C)]
+        self._wait_acc: list[deque[_Candidate]] = [deque() for _ in range(C)]
+        self._ready: list[TwitchEvent] = []
+        self._artefacts: list[ArtefactSegment] = []
+        self._vol_runs = [RunTracker(max(1, ms(cfg.activity_min_ms) - self.act_window), ms(50)) for _ in range(C)]
+        self._burst_runs = [RunTracker(ms(300), ms(50)) for _ in range(C)]
+        self._rail_runs = [RunTracker(1, ms(200)) for _ in range(C)]
+        self._flat_runs = [RunTracker(1, 1) for _ in range(C)]
+        self._last_event: list[tuple[int, float] | None] = [None] * C
+        self._last_pop = [-(10**12)] * C
+        self._units = UnitBook(C, cfg.unit_max_distance, cfg.unit_max_amp_ratio, cfg.unit_learn_rate, cfg.max_units)
+        self._ecg = [_EcgTracker(fs, cfg) for _ in range(C)]
+        self._n_seen = np.zeros(C)
+        self._n_searched = np.zeros(C)
+        self._n_artefact = np.zeros(C)
+        self._lead_off = np.zeros(C, dtype=bool)
+        self.counts = {"events": 0, "echo": 0, "dropped_at_gap": 0, "no_acc_data": 0}
+        for kind in ("voluntary", "motion", "ecg", "pop", "mains_burst", "lead_off"):
+            self.counts[f"rejected_{kind}"] = 0
+
+        # accelerometer
+        self._acc_next: int | None = None
+        if self.acc_rate_hz is not None:
+            fa = self.acc_rate_hz
+            ahi = 0.45 * fa
+            self._acc_mmg = SosState(signal.butter(2, (cfg.acc_band_hz[0], min(cfg.acc_band_hz[1], ahi)), "bandpass", fs=fa, output="sos"), 3)
+            self._acc_mot = SosState(signal.butter(2, (0.5, min(20.0, ahi)), "bandpass", fs=fa, output="sos"), 3)
+            self._acc_ring = Ring(3, int(ACC_HISTORY_S * fa))
+            self._acc_win = max(1, int(round(fa)))  # 1 s windows for the acc floor
+            self._acc_buf = np.zeros(self._acc_win)
+            self._acc_fill = 0
+            self._acc_hist: deque[float] = deque(maxlen=11)
+            self._acc_floor = np.nan
+            self._motion_runs = RunTracker(1, max(1, int(round(0.2 * fa))))
+
+    # ================================================================== public
     def process_emg(self, block_uv: np.ndarray, first_sample_index: int) -> list[TwitchEvent]:
-        return [replace(e, detector=DETECTOR_VERSION) for e in self._inner.process(block_uv, first_sample_index)]
+        """Feed one EMG block (n, n_channels) µV whose first sample has stream index
+        ``first_sample_index``; returns the events decided so far, sorted by
+        ``(sample_index, channel)``.
+
+        Raises:
+            ValueError: wrong shape, NaN/inf, or a block that does not continue the
+                stream (announce losses with :meth:`mark_gap`). State is unchanged.
+        """
+        block = np.asarray(block_uv, dtype=np.float64)
+        if block.ndim != 2 or block.shape[1] != self.n_channels:
+            raise ValueError(f"block_uv must have shape (n_samples, {self.n_channels}), got {block.shape}")
+        first = int(first_sample_index)
+        if not np.isfinite(block).all():
+            bad = np.argwhere(~np.isfinite(block))[0]
+            raise ValueError(
+                f"block_uv has a non-finite sample (NaN or inf) at stream index {first + int(bad[0])}, "
+                f"channel {int(bad[1])}; mark lost samples with mark_gap() instead"
+            )
+        if self._next is None:
+            self._next = first
+            self._segment_start = first
+            self._ring.reset(first)
+        elif first != self._next:
+            raise ValueError(f"EMG block starts at sample {first}, expected {self._next}; announce lost samples with mark_gap()")
+        xt = np.ascontiguousarray(block.T)
+        step = self._max_block
+        for pos in range(0, xt.shape[1], step):  # long blocks in pieces: the rings hold 2 s
+            self._emg_block(xt[:, pos : pos + step], first + pos)
+        return self._take()
 
     def process_acc(self, block_mg: np.ndarray, first_sample_index: int) -> list[TwitchEvent]:
-        return []
+        """Feed one accelerometer block (m, 3) mg; returns events that were waiting for it.
+
+        Raises:
+            ValueError: no accelerometer configured, wrong shape, NaN/inf, or a block
+                that does not continue the stream. State is unchanged.
+        """
+        if self.acc_rate_hz is None:
+            raise ValueError("this detector was built without an accelerometer (acc_rate_hz=None)")
+        block = np.asarray(block_mg, dtype=np.float64)
+        if block.ndim != 2 or block.shape[1] != 3:
+            raise ValueError(f"block_mg must have shape (n_samples, 3), got {block.shape}")
+        first = int(first_sample_index)
+        if not np.isfinite(block).all():
+            bad = np.argwhere(~np.isfinite(block))[0]
+            raise ValueError(f"block_mg has a non-finite sample (NaN or inf) at stream index {first + int(bad[0])}, axis {int(bad[1])}")
+        if self._acc_next is None:
+            self._acc_next = first
+            self._acc_ring.reset(first)
+        elif first != self._acc_next:
+            raise ValueError(f"accelerometer block starts at sample {first}, expected {self._acc_next}; announce lost samples with mark_gap()")
+        if block.shape[0]:
+            self._acc_block(np.ascontiguousarray(block.T), first)
+            self._decide_all()
+        return self._take()
 
     def mark_gap(self, stream: str, first_missing_index: int, n_missing: int) -> None:
-        if stream == "emg":
-            self._inner.mark_gap(first_missing_index, n_missing)
-        elif stream != "acc":
+        """Announce ``n_missing`` lost samples of ``stream`` ("emg" or "acc").
+
+        EMG: open candidates and candidates still waiting for EMG context are dropped
+        (no event straddles a gap; counted in ``counts["dropped_at_gap"]``); filters
+        restart after the gap with ``settle_ms`` blanking. Accelerometer: the lost span
+        counts as covered but without data; an event whose fusion window falls in it has
+        ``acc_response_mg=None`` and no motion test. No sample is ever invented.
+
+        Raises:
+            ValueError: unknown stream, ``n_missing < 0``, or the gap does not start at
+                the next expected index.
+        """
+        first, n = int(first_missing_index), int(n_missing)
+        if stream not in ("emg", "acc"):
             raise ValueError(f"stream must be 'emg' or 'acc', got {stream!r}")
+        if n < 0:
+            raise ValueError(f"n_missing must be >= 0, got {n}")
+        if stream == "acc" and self.acc_rate_hz is None:
+            raise ValueError("this detector was built without an accelerometer (acc_rate_hz=None)")
+        expected = self._next if stream == "emg" else self._acc_next
+        if expected is not None and first != expected:
+            raise ValueError(f"{stream} gap starts at sample {first}, expected {expected}")
+        if n == 0:
+            return
+        if stream == "emg":
+            for c in range(self.n_channels):
+                if self._open[c] is not None:
+                    self.counts["dropped_at_gap"] += 1
+                    self._open[c] = None
+                self.counts["dropped_at_gap"] += len(self._wait_emg[c])
+                self._wait_emg[c].clear()
+            self._close_runs()
+            for f in (self._bp, self._lf, self._hum_lp):
+                f.reset()
+            self._mains.reset_segment()
+            if n > self._history_samples:
+                self._floor.reset()
+            else:
+                self._floor.reset_window()
+            self._next = first + n
+            self._segment_start = self._next
+            self._ring.reset(self._next)
+        else:
+            self._acc_mmg.reset()
+            self._acc_mot.reset()
+            self._acc_fill = 0
+            self._acc_next = first + n
+            self._acc_ring.reset(self._acc_next)
+            self._emit_motion(self._motion_runs.close())
+            self._decide_all()
 
     def flush(self) -> list[TwitchEvent]:
-        return [replace(e, detector=DETECTOR_VERSION) for e in self._inner.flush()]
+        """End of stream: decide every candidate with the data there is; return the rest."""
+        for c in range(self.n_channels):
+            cl = self._open[c]
+            if cl is not None:
+                self._open[c] = None
+                self._wait_emg[c].append(self._candidate(c, cl))
+            while self._wait_emg[c]:
+                cand = self._wait_emg[c].popleft()
+                self._emg_features(cand)
+                self._wait_acc[c].append(cand)
+        self._close_runs()
+        if self.acc_rate_hz is not None:
+            self._emit_motion(self._motion_runs.close())
+        self._decide_all(final=True)
+        return self._take()
 
     def pop_artefacts(self) -> list[ArtefactSegment]:
-        return []
+        """Artefact segments found since the last call, sorted by (start, channel)."""
+        out = sorted(self._artefacts, key=lambda a: (a.start_index, -1 if a.channel is None else a.channel, a.kind, a.end_index))
+        self._artefacts = []
+        return out
 
     def quality(self) -> list[ChannelQuality]:
-        floor = self._inner.noise_floor_uv
-        return [
-            ChannelQuality(c, label, float(floor[c]), None, 0.0, False, 1.0)
-            for c, label in enumerate(self.emg_labels)
-        ]
+        """Per-channel signal quality as of the latest EMG sample."""
+        out = []
+        floor = self._floor.floor_uv
+        for c, label in enumerate(self.emg_labels):
+            seen = self._n_seen[c]
+            usable = 0.0 if seen == 0 else max(0.0, (self._n_searched[c] - self._n_artefact[c]) / seen)
+            out.append(ChannelQuality(
+                channel=c, channel_label=label, noise_floor_uv=float(floor[c]),
+                mains_hz=None if self._mains.mains_hz is None else round(float(self._mains.mains_hz), 3),
+                mains_uv=float(self._mains.hum_rms_uv[c]), lead_off=bool(self._lead_off[c]),
+                usable_fraction=float(min(1.0, usable)),
+                artefact_fraction=float(0.0 if seen == 0 else min(1.0, self._n_artefact[c] / seen)),
+                twitch_threshold_uv=float(self.config.k * floor[c]),
+            ))
+        return out
+
+    @property
+    def noise_floor_uv(self) -> np.ndarray:
+        """Current noise floor per channel (µV RMS), NaN in warm-up (pipeline compatibility)."""
+        return self._floor.floor_uv.copy()
+
+    @property
+    def mains_notches_hz(self) -> tuple[float, ...]:
+        """Frequencies currently notched."""
+        return self._mains.notches_hz
+
+    # ================================================================== EMG
+    def _emg_block(self, x: np.ndarray, base: int) -> None:
+        cfg, C = self.config, self.n_channels
+        n = x.shape[1]
+        y_bp = self._bp.process(x)
+        y, hum_base = self._mains.process(y_bp, self._floor.floor_uv)
+        hum = y_bp - y
+        hum *= hum
+        hum_env = np.sqrt(np.maximum(self._hum_lp.process(hum), 0.0))
+        lf = self._lf.process(x)
+        rail = np.abs(x) >= cfg.rail_uv
+        hum_off = hum_env > cfg.leadoff_hum_uv
+        n_settle = min(n, max(0, self._segment_start + self.settle - base))
+        sigma = np.full((C, n), np.nan)
+        if n_settle < n:
+            sig, windows = self._floor.process(y[:, n_settle:], (rail | hum_off)[:, n_settle:])
+            sigma[:, n_settle:] = sig
+            for end_offset, wsig in windows:
+                wbase = base + n_settle + end_offset - self._floor.window
+                flat = wsig < cfg.flat_uv
+                for c in range(C):
+                    self._emit_runs("lead_off", c, self._flat_runs[c].feed(np.full(self._floor.window, flat[c]), wbase), "flat signal")
+                self._lead_off = flat | rail[:, -1] | hum_off[:, -1]
+        ay = np.abs(y)
+        with np.errstate(invalid="ignore"):
+            ratio = ay / sigma
+            supra = ratio > cfg.k
+            active = ratio > cfg.activity_k
+        acs = np.cumsum(active, axis=1) + self._acs[:, None]
+        self._acs = acs[:, -1].copy()
+        # active fraction over the trailing window, from the running count
+        prev = self._ring.read(base - self.act_window, base, self._rows["acs"])
+        if prev.shape[1] < self.act_window:
+            pad = np.repeat((acs[:, :1] - active[:, :1]) if prev.shape[1] == 0 else prev[:, :1], self.act_window - prev.shape[1], axis=1)
+            prev = np.concatenate((pad, prev), axis=1)
+        both = np.concatenate((prev, acs), axis=1)
+        frac = (both[:, self.act_window :] - both[:, :n]) / self.act_window
+        self._ring.append(np.concatenate((x, y, lf, hum_env, hum_base, sigma, acs, frac, rail), axis=0), base)
+
+        searched = np.isfinite(sigma)
+        self._n_seen += n
+        self._n_searched += searched.sum(axis=1)
+        with np.errstate(invalid="ignore"):
+            burst = hum_env > np.maximum(cfg.hum_burst_ratio * hum_base, cfg.hum_burst_k * sigma)
+        sustained = frac > cfg.sustained_fraction
+        for c in range(C):
+            self._emit_runs("voluntary", c, self._vol_runs[c].feed(sustained[c], base), "sustained activity", shift=self.act_window)
+            self._emit_runs("mains_burst", c, self._burst_runs[c].feed(burst[c], base), "hum burst")
+            self._emit_runs("lead_off", c, self._rail_runs[c].feed(rail[c] | hum_off[c], base), "rail or hum")
+            self._scan(c, y[c], ay[c], ratio[c], supra[c], base)
+        self._next = base + n
+        for c in range(C):
+            q = self._wait_emg[c]
+            while q and q[0].need_emg <= self._next:
+                cand = q.popleft()
+                self._emg_features(cand)
+                self._wait_acc[c].append(cand)
+        self._decide_all()
+
+    def _scan(self, c: int, y: np.ndarray, ay: np.ndarray, ratio: np.ndarray, supra: np.ndarray, base: int) -> None:
+        gap = self.gap
+        hits = np.flatnonzero(supra)
+        cl = self._open[c]
+        if hits.size:
+            breaks = np.flatnonzero(np.diff(hits) > gap) + 1
+            firsts = hits[np.concatenate(([0], breaks))]
+            lasts = hits[np.concatenate((breaks - 1, [hits.size - 1]))]
+            for f, l in zip(firsts.tolist(), lasts.tolist()):
+                k = f + int(np.argmax(ay[f : l + 1]))
+                if cl is not None and base + f - cl.last <= gap:
+                    cl.last = base + l
+                    if ay[k] > cl.peak_abs:
+                        cl.peak, cl.peak_abs, cl.peak_ratio = base + k, float(ay[k]), float(ratio[k])
+                else:
+                    if cl is not None:
+                        self._wait_emg[c].append(self._candidate(c, cl))
+                    cl = _Cluster(base + f, base + l, base + k, float(ay[k]), float(ratio[k]))
+                if cl.last - cl.start + 1 > self.max_cluster:
+                    cl.overlong = True
+        if cl is not None and base + y.shape[0] - 1 - cl.last >= gap:
+            self._wait_emg[c].append(self._candidate(c, cl))
+            cl = None
+        self._open[c] = cl
+
+    def _candidate(self, c: int, cl: _Cluster) -> _Candidate:
+        need = max(cl.last + self.gap + 1, cl.peak + self.post_context + 1, cl.last + self.lookahead + 1)
+        return _Candidate(c, cl.start, cl.last, cl.peak, cl.peak_abs, cl.peak_ratio, cl.overlong, need)
+
+    def _emg_features(self, cand: _Candidate) -> None:
+        """Everything that needs EMG context only (read from the ring)."""
+        cfg, R, ring = self.config, self._rows, self._ring
+        c, p = cand.channel, cand.peak
+        ms = self._ms
+        row = lambda name: R[name].start + c  # noqa: E731
+        cand.sigma = ring.value_at(p, row("sigma")) or np.nan
+        span = ring.read(cand.start - ms(3), cand.last + ms(3) + 1, row("y"))
+        cand.amp_pp = float(span.max() - span.min()) if span.size else 0.0
+        # duration: first..last sample with |y| >= max(0.25 peak, 2 sigma) within the span
+        a_span = np.abs(ring.read(cand.start, cand.last + 1, row("y")))
+        lvl = max(0.25 * cand.peak_abs, 2.0 * (cand.sigma if np.isfinite(cand.sigma) else 0.0))
+        idx = np.flatnonzero(a_span >= lvl)
+        cand.duration_ms = (float(idx[-1] - idx[0] + 1) if idx.size else 1.0) * 1e3 / self.emg_rate_hz
+        # phases: sign changes between significant lobes around the peak
+        w = ring.read(p - self.pre, p + self.post + 1, row("y"))
+        cand.polarity = 1 if (ring.value_at(p, row("y")) or 0.0) >= 0 else -1
+        cand.n_phases = _count_phases(w, max(0.2 * cand.peak_abs, 1.5 * (cand.sigma if np.isfinite(cand.sigma) else 0.0)))
+        s = 2
+        cand.shape = ring.read(p - self.pre - s, p + self.post + 1 + s, row("y")).copy()
+        lf = ring.read(p - ms(40), p + ms(40) + 1, row("lf"))
+        cand.lf_pp = float(lf.max() - lf.min()) if lf.size else 0.0
+        before = ring.read(p - ms(40), p - ms(10), row("x"))
+        after = ring.read(p + ms(20), p + ms(45), row("x"))
+        cand.step_uv = float(np.median(after) - np.median(before)) if before.size and after.size else 0.0
+        ecg_w = ring.read(p - ms(cfg.ecg_window_ms), p + ms(cfg.ecg_window_ms) + 1, row("lf"))
+        cand.ecg_shape = ecg_w.copy()
+        margin = LEADOFF_MARGIN_MS
+        cand.rail = bool(ring.read(p - ms(margin[0]), p + ms(margin[1]) + 1, row("rail")).any())
+        hum = ring.read(cand.start - ms(20), cand.last + ms(20) + 1, row("hum"))
+        hb = ring.read(cand.start - ms(20), cand.last + ms(20) + 1, row("humbase"))
+        sg = ring.read(cand.start - ms(20), cand.last + ms(20) + 1, row("sigma"))
+        with np.errstate(invalid="ignore"):
+            cand.burst = bool(hum.size) and bool((hum > np.maximum(cfg.hum_burst_ratio * hb, cfg.hum_burst_k * sg)).all())
+        # activity before (max trailing fraction ending before the candidate) and after it
+        b0 = ring.value_at(cand.start - ms(5) - self.act_window, row("acs"))
+        b1 = ring.value_at(cand.start - ms(5), row("acs"))
+        cand.act_pre = 0.0 if b0 is None or b1 is None else (b1 - b0) / self.act_window
+        fr = ring.read(cand.start - ms(cfg.voluntary_holdoff_ms), cand.start - ms(5), row("frac"))
+        cand.act_recent = float(fr.max()) if fr.size else 0.0
+        a0 = ring.value_at(cand.last + ms(3), row("acs"))
+        a1 = ring.value_at(cand.last + self.lookahead, row("acs"))
+        cand.act_post = 0.0 if a0 is None or a1 is None else (a1 - a0) / max(1, self.lookahead - ms(3))
+
+    # ================================================================== accelerometer
+    def _acc_block(self, a: np.ndarray, base: int) -> None:
+        cfg = self.config
+        m = a.shape[1]
+        mmg = self._acc_mmg.process(a)
+        mmg = np.sqrt((mmg * mmg).sum(axis=0))
+        mot = self._acc_mot.process(a)
+        mot = np.sqrt((mot * mot).sum(axis=0))
+        floor = np.empty(m)
+        pos = 0
+        while pos < m:
+            take = min(self._acc_win - self._acc_fill, m - pos)
+            floor[pos : pos + take] = self._acc_floor
+            self._acc_buf[self._acc_fill : self._acc_fill + take] = mmg[pos : pos + take]
+            self._acc_fill += take
+            pos += take
+            if self._acc_fill == self._acc_win:
+                self._acc_hist.append(float(np.median(self._acc_buf)))
+                self._acc_floor = float(np.median(self._acc_hist))
+                self._acc_fill = 0
+        self._acc_ring.append(np.vstack((mmg, mot, floor)), base)
+        self._emit_motion(self._motion_runs.feed(mot > cfg.acc_motion_mg, base))
+        self._acc_next = base + m
+
+    def _acc_to_emg(self, acc_index: int) -> int:
+        return int(np.floor(acc_index * self.emg_rate_hz / self.acc_rate_hz))
+
+    def _emg_to_acc(self, emg_index: int) -> int:
+        return int(np.floor(emg_index * self.acc_rate_hz / self.emg_rate_hz))
+
+    def _emit_motion(self, runs: list[tuple[int, int]]) -> None:
+        hold = self._ms(self.config.motion_holdoff_ms)
+        for a, b in runs:
+            self._artefacts.append(ArtefactSegment("motion", None, max(0, self._acc_to_emg(a) - hold), self._acc_to_emg(b) + hold,
+                                                   f"accelerometer gross motion > {self.config.acc_motion_mg:g} mg"))
+
+    # ================================================================== decisions
+    def _decide_all(self, final: bool = False) -> None:
+        for c in range(self.n_channels):
+            q = self._wait_acc[c]
+            while q:
+                cand = q[0]
+                if not final and self.acc_rate_hz is not None:
+                    need = self._emg_to_acc(cand.peak + self._ms(ACC_CONTEXT_MS)) + 1
+                    if self._acc_next is None or self._acc_next < need:
+                        break
+                q.popleft()
+                self._decide(cand)
+
+    def _acc_features(self, cand: _Candidate) -> tuple[float | None, float | None, float]:
+        """(response mg or None, motion mg or None, acc floor mg)."""
+        if self.acc_rate_hz is None or self._acc_next is None:
+            return None, None, np.nan
+        fa_ms = lambda ms: int(round(ms * 1e-3 * self.acc_rate_hz))  # noqa: E731
+        a = self._emg_to_acc(cand.peak)
+        w0, w1 = self.config.acc_window_ms
+        resp = self._acc_ring.read(a + fa_ms(w0), a + fa_ms(w1) + 1, 0)
+        mot = self._acc_ring.read(a - fa_ms(MOTION_WINDOW_MS[0]), a + fa_ms(MOTION_WINDOW_MS[1]) + 1, 1)
+        fl = self._acc_ring.read(a, a + 1, 2)
+        floor = float(fl[0]) if fl.size else np.nan
+        return (float(resp.max()) if resp.size else None), (float(mot.max()) if mot.size else None), floor
+
+    def _decide(self, cand: _Candidate) -> None:
+        cfg, c = self.config, cand.channel
+        ms = self._ms
+        if cand.shape is None:  # never got EMG context (flush at stream end)
+            self._emg_features(cand)
+        resp, motion, acc_floor = self._acc_features(cand)
+        if self.acc_rate_hz is not None and resp is None:
+            self.counts["no_acc_data"] += 1
+        kind, detail = None, ""
+        moving = motion is not None and motion > cfg.acc_motion_mg
+        wide = cand.lf_pp >= cfg.wide_ratio * cand.amp_pp and cand.lf_pp >= 8 * cand.sigma
+        steppy = abs(cand.step_uv) >= cfg.pop_step_fraction * cand.amp_pp and abs(cand.step_uv) >= 5 * cand.sigma
+        previous = self._last_event[c]
+        if previous is not None and (
+            (cand.start <= previous[0] + ms(cfg.echo_window_ms) and cand.peak_abs < cfg.echo_fraction * previous[1])
+            or (cand.start <= previous[0] + ms(cfg.ring_window_ms) and cand.peak_abs < cfg.ring_fraction * previous[1])
+        ):
+            self.counts["echo"] += 1
+            return
+        if cand.rail:
+            kind, detail = "lead_off", "rail nearby"
+        elif cand.burst:
+            kind, detail = "mains_burst", "hum burst"
+        elif steppy:
+            kind, detail = "pop", f"step {cand.step_uv:.0f} µV"
+        elif moving:
+            kind, detail = "motion", f"accelerometer {motion:.0f} mg"
+        elif wide:
+            if cand.lf_pp >= cfg.motion_low_uv and cand.lf_pp >= cfg.motion_low_k * cand.sigma:
+                kind, detail = "motion", f"slow deflection {cand.lf_pp:.0f} µV"
+            else:
+                kind, detail = "ecg", f"wide (QRS-like) potential, low band {cand.lf_pp:.0f} µV"
+        elif cand.overlong or cand.duration_ms > cfg.max_duration_ms:
+            kind, detail = "voluntary", "sustained cluster"
+        elif cand.act_pre >= cfg.activity_fraction:
+            kind, detail = "voluntary", f"activity before ({cand.act_pre:.2f})"
+        elif cand.act_recent >= cfg.sustained_fraction:
+            kind, detail = "voluntary", f"just after sustained activity ({cand.act_recent:.2f})"
+        elif cand.act_post >= cfg.lookahead_fraction:
+            kind, detail = "voluntary", f"activity after ({cand.act_post:.2f})"
+        elif cand.start - self._last_pop[c] <= ms(cfg.pop_holdoff_ms):
+            kind, detail = "pop", "pop recovery"
+        if kind == "pop" and steppy:
+            self._last_pop[c] = cand.last
+        if kind is None and self._ecg[c].is_ecg(cand):
+            kind, detail = "ecg", "periodic, ECG template"
+        if kind is not None:
+            self.counts[f"rejected_{kind}"] += 1
+            start, end = cand.start - self.gap, cand.last + self.gap + 1
+            if kind == "pop":
+                end = max(end, cand.last + ms(cfg.pop_holdoff_ms))
+            self._add_artefact(ArtefactSegment(kind, c, max(self._segment_floor(start), start), end, detail))
+            return
+        self._last_event[c] = (cand.last, cand.peak_abs)
+        unit_id, unit_dist = self._units.assign(c, cand.shape, cand.amp_pp, self.pre + 2)
+        supported = None
+        if resp is not None:
+            level = max(cfg.acc_min_mg, cfg.acc_k * (acc_floor if np.isfinite(acc_floor) else 0.0))
+            supported = float(np.clip((resp - level) / level, 0.0, 1.0)) if resp > level else 0.0
+        confidence = self._confidence(cand, unit_dist, supported)
+        self.counts["events"] += 1
+        self._ready.append(TwitchEvent(
+            sample_index=cand.peak, t_s=cand.peak / self.emg_rate_hz, channel=c, channel_label=self.emg_labels[c],
+            amplitude_uv=round(cand.amp_pp, 3), duration_ms=round(cand.duration_ms, 3), confidence=round(confidence, 4),
+            detector=DETECTOR_VERSION, n_phases=cand.n_phases, polarity=cand.polarity,
+            acc_response_mg=None if resp is None else round(resp, 4), unit_id=unit_id,
+        ))
+
+    def _confidence(self, cand: _Candidate, unit_dist: float | None, acc_support: float | None) -> float:
+        """0.15 + 0.5 SNR + 0.2 shape + 0.15 accelerometer support (0 if absent)."""
+        cfg = self.config
+        snr = float(np.clip((cand.peak_ratio / cfg.k - 1.0) / (cfg.snr_full - 1.0), 0.0, 1.0))
+        regular = 1.0 if (1 <= cand.n_phases <= 4 and cand.duration_ms <= 25.0) else 0.0
+        match = 0.0 if unit_dist is None else float(np.clip(1.0 - unit_dist / cfg.unit_max_distance, 0.0, 1.0))
+        shape = 0.5 * regular + 0.5 * match
+        acc = 0.0 if acc_support is None else acc_support
+        return float(np.clip(0.15 + 0.5 * snr + 0.2 * shape + 0.15 * acc, 0.0, 1.0))
+
+    def _segment_floor(self, start: int) -> int:
+        return start
+
+    # ================================================================== artefact bookkeeping
+    def _add_artefact(self, seg: ArtefactSegment) -> None:
+        self._artefacts.append(seg)
+        chans = range(self.n_channels) if seg.channel is None else [seg.channel]
+        for c in chans:
+            self._n_artefact[c] += seg.end_index - seg.start_index
+
+    def _emit_runs(self, kind: str, c: int, runs: list[tuple[int, int]], detail: str, shift: int = 0) -> None:
+        for a, b in runs:
+            self._add_artefact(ArtefactSegment(kind, c, a - shift, b, detail))
+
+    def _close_runs(self) -> None:
+        for c in range(self.n_channels):
+            self._emit_runs("voluntary", c, self._vol_runs[c].close(), "sustained activity", shift=self.act_window)
+            self._emit_runs("mains_burst", c, self._burst_runs[c].close(), "hum burst")
+            self._emit_runs("lead_off", c, self._rail_runs[c].close(), "rail or hum")
+            self._emit_runs("lead_off", c, self._flat_runs[c].close(), "flat signal")
+
+    def _take(self) -> list[TwitchEvent]:
+        out = sorted(self._ready, key=lambda e: (e.sample_index, e.channel))
+        self._ready = []
+        return out
+
+
+def _count_phases(w: np.ndarray, level: float) -> int:
+    """Number of alternating-sign lobes of ``w`` whose peak |w| exceeds ``level``."""
+    if w.size == 0:
+        return 1
+    sign = np.sign(w)
+    edges = np.flatnonzero(sign[1:] != sign[:-1]) + 1
+    bounds = np.concatenate(([0], edges, [w.size]))
+    lobes = []
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        peak = float(np.abs(w[a:b]).max())
+        if peak >= level and sign[a] != 0:
+            if not lobes or lobes[-1] != sign[a]:
+                lobes.append(sign[a])
+    return max(1, len(lobes))
+
+
+class _EcgTracker:
+    """Periodic, same-shape candidates (regular RR 0.4-1.5 s) on one channel are ECG.
+
+    Keeps the last candidates' low-band shapes; a candidate is ECG when a chain of two
+    earlier candidates with the same shape (correlation >= ``ecg_min_corr``) precedes it
+    at a regular interval, or when it falls where the locked rhythm predicts a beat
+    (1 or 2 RR later) and matches the learned template.
+    """
+
+    def __init__(self, rate_hz: float, cfg: DetectorConfig) -> None:
+        self.rate_hz = rate_hz
+        self.cfg = cfg
+        self.history: deque[tuple[int, np.ndarray]] = deque(maxlen=8)
+        self.rr: float | None = None
+        self.last_beat: int | None = None
+        self.template: np.ndarray | None = None
+
+    @staticmethod
+    def _corr(a: np.ndarray, b: np.ndarray) -> float:
+        if a is None or b is None or a.shape != b.shape or a.size < 3:
+            return 0.0
+        a = a - a.mean()
+        b = b - b.mean()
+        d = float(np.sqrt((a * a).sum() * (b * b).sum()))
+        return 0.0 if d == 0 else float((a * b).sum() / d)
+
+    def is_ecg(self, cand: _Candidate) -> bool:
+        cfg, p, shape = self.cfg, cand.peak, cand.ecg_shape
+        lo, hi = cfg.ecg_rr_s[0] * self.rate_hz, cfg.ecg_rr_s[1] * self.rate_hz
+        tol = cfg.ecg_rr_tolerance
+        result = False
+        if self.rr is not None and self.last_beat is not None and p - self.last_beat <= 3 * self.rr:
+            for k in (1, 2):
+                if abs(p - self.last_beat - k * self.rr) <= tol * k * self.rr and self._corr(shape, self.template) >= cfg.ecg_min_corr:
+                    result = True
+                    break
+        if not result:
+            hist = list(self.history)
+            for i in range(len(hist) - 1, -1, -1):
+                q1, s1 = hist[i]
+                rr = p - q1
+                if rr > hi:
+                    break
+                if rr < lo or self._corr(shape, s1) < cfg.ecg_min_corr:
+                    continue
+                for q2, s2 in hist[:i]:
+                    if abs((q1 - q2) - rr) <= tol * rr and self._corr(s1, s2) >= cfg.ecg_min_corr:
+                        result = True
+                        self.rr = float(rr)
+                        break
+                if result:
+                    break
+        if result:
+            self.last_beat = p
+            self.template = shape if self.template is None or self.template.shape != shape.shape else 0.8 * self.template + 0.2 * shape
+        self.history.append((p, shape))
+        return result

@@ -1,0 +1,82 @@
+"""Adaptive noise floor that follows skin contact but is not dragged up by twitches.
+
+Per channel and per window of ``window`` samples (aligned to the segment start): the
+robust sigma ``median(|y|) / 0.6745`` of the cleaned signal. The floor is the running
+median of the last ``history`` window values; each new value enters the history
+clamped to ``max_rise`` x the current floor, so a burst of activity shorter than half
+the history cannot move the floor, while a genuine rise of the noise (worse contact)
+is followed in steps of ``max_rise`` every half history. Windows flagged as unusable
+(lead-off) do not enter the history. Layout ``(n_channels, n_samples)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAD_TO_SIGMA = 0.6745
+
+
+class AdaptiveFloor:
+    def __init__(self, n_channels: int, window: int, history: int, min_floor_uv: float, max_rise: float = 1.5) -> None:
+        self.n_channels = int(n_channels)
+        self.window = int(window)
+        self.history = int(history)
+        self.min_floor_uv = float(min_floor_uv)
+        self.max_rise = float(max_rise)
+        self._buf = np.zeros((self.n_channels, self.window))
+        self._fill = 0
+        self._hist = np.zeros((self.n_channels, self.history))
+        self._n_hist = np.zeros(self.n_channels, dtype=int)
+        self._slot = np.zeros(self.n_channels, dtype=int)
+        self.floor_uv = np.full(self.n_channels, np.nan)
+        self.last_window_sigma_uv = np.full(self.n_channels, np.nan)
+        self._bad = np.zeros(self.n_channels, dtype=bool)
+
+    def reset_window(self) -> None:
+        self._fill = 0
+        self._bad = np.zeros(self.n_channels, dtype=bool)
+
+    def reset(self) -> None:
+        self.reset_window()
+        self._n_hist[:] = 0
+        self._slot[:] = 0
+        self.floor_uv[:] = np.nan
+
+    def process(self, y: np.ndarray, exclude: np.ndarray | None = None) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
+        """Feed ``y`` (C, n). Returns the floor in force per sample (C, n) and the list of
+        windows completed in this block as ``(offset_of_window_end, sigma per channel)``.
+        ``exclude`` (C, n) bool: samples that make their window unusable for the floor."""
+        n = y.shape[1]
+        out = np.empty((self.n_channels, n))
+        done: list[tuple[int, np.ndarray]] = []
+        pos = 0
+        bad = self._bad
+        while pos < n:
+            take = min(self.window - self._fill, n - pos)
+            out[:, pos : pos + take] = self.floor_uv[:, None]
+            self._buf[:, self._fill : self._fill + take] = y[:, pos : pos + take]
+            if exclude is not None:
+                bad = bad | exclude[:, pos : pos + take].any(axis=1)
+            self._fill += take
+            pos += take
+            if self._fill == self.window:
+                sigma = np.median(np.abs(self._buf), axis=1) / MAD_TO_SIGMA
+                self.last_window_sigma_uv = sigma
+                self._push(sigma, bad)
+                done.append((pos, sigma))
+                self._fill = 0
+                bad = np.zeros(self.n_channels, dtype=bool)
+        self._bad = bad
+        return out, done
+
+    def _push(self, sigma: np.ndarray, bad: np.ndarray) -> None:
+        for c in range(self.n_channels):
+            if bad[c]:
+                continue
+            value = sigma[c]
+            if np.isfinite(self.floor_uv[c]):
+                value = min(value, self.max_rise * self.floor_uv[c])
+            self._hist[c, self._slot[c]] = value
+            self._slot[c] = (self._slot[c] + 1) % self.history
+            self._n_hist[c] = min(self._n_hist[c] + 1, self.history)
+            self.floor_uv[c] = max(float(np.median(self._hist[c, : self._n_hist[c]])), self.min_floor_uv)

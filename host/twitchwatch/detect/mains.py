@@ -1,0 +1,161 @@
+"""Mains hum: find 50 vs 60 Hz, follow its drift and harmonics, notch it out.
+
+Every ``window`` samples (aligned to the segment start, never to block boundaries) the
+band-passed signal of the last window is Hann-windowed and its DFT evaluated on a fine
+grid over ``50 ± search`` and ``60 ± search`` Hz (a matrix product: the grid is far
+finer than the 1/window resolution, which with one dominant tone places the peak to
+~0.01 Hz). Power is pooled over channels (one mains for the whole device); the band
+with more power names the fundamental ``f0``. The amplitude at ``h * f0`` for
+``h = 1 .. max_harmonic`` (below 0.45 fs) gives each harmonic's RMS per channel.
+
+A harmonic is notched (``scipy.signal.iirnotch``, -3 dB width ``bw_hz``) when its RMS on
+some channel exceeds ``max(min_uv, min_snr * noise floor)``. With no hum found, the
+signal is left alone (a notch rings after large potentials); a hum burst on a channel
+without standing hum is then not seen as hum (it looks like sustained activity).
+
+When the set of notches changes, the new cascade's state is computed by running it
+over the window just analysed (from rest): a notch of width 2 Hz settles in ~0.16 s,
+so the switch causes no transient in the output. All decisions depend only on the
+samples, at fixed sample positions: the stage is chunk-size invariant.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+
+from .streamfilt import SosState
+
+MAINS_BASES_HZ = (50.0, 60.0)
+#: A harmonic counts as hum only if its amplitude exceeds PEAK_RATIO x the amplitude
+#: measured REFERENCE_OFFSET_HZ either side (broadband activity, e.g. twitches, is flat).
+PEAK_RATIO = 3.0
+REFERENCE_OFFSET_HZ = 3.0
+
+
+class MainsCanceller:
+    def __init__(
+        self,
+        n_channels: int,
+        rate_hz: float,
+        window: int,
+        grid_step_hz: float,
+        search_hz: float,
+        min_uv: float,
+        min_snr: float,
+        bw_hz: float,
+        max_harmonic: int,
+    ) -> None:
+        self.n_channels = int(n_channels)
+        self.rate_hz = float(rate_hz)
+        self.window = int(window)
+        self.min_uv = float(min_uv)
+        self.min_snr = float(min_snr)
+        self.bw_hz = float(bw_hz)
+        self.max_harmonic = int(max_harmonic)
+        self.grid_step_hz = float(grid_step_hz)
+        n = np.arange(self.window)
+        self._hann = np.hanning(self.window)
+        self._gain = 2.0 / self._hann.sum()  # |X| * gain = tone peak amplitude
+        grids = [np.arange(b - search_hz, b + search_hz + 1e-9, grid_step_hz) for b in MAINS_BASES_HZ]
+        self._grid_hz = np.concatenate(grids)
+        self._split = grids[0].size
+        self._basis = (self._hann[:, None] * np.exp(-2j * np.pi * np.outer(n, self._grid_hz) / self.rate_hz))
+        self._n = n
+        self._buf = np.zeros((self.n_channels, self.window))
+        self._fill = 0
+        self.mains_hz: float | None = None
+        self.harmonic_rms_uv = np.zeros((self.n_channels, self.max_harmonic))
+        self.hum_rms_uv = np.zeros(self.n_channels)
+        self._recent_hum = np.zeros((self.n_channels, 0))
+        self.hum_base_uv = np.zeros(self.n_channels)  # median hum RMS of the last 5 windows
+        self._notches: tuple[float, ...] = ()
+        self._filter = self._make_filter(self._probe_notches())
+
+    # ------------------------------------------------------------------
+    def _probe_notches(self) -> tuple[float, ...]:
+        # No notch without hum: a notch rings after every large potential (~5 % of its
+        # peak for ~0.2 s), which would give false candidates for nothing.
+        return ()
+
+    def _make_filter(self, notches: tuple[float, ...]) -> SosState:
+        self._notches = notches
+        sections = []
+        for f in notches:
+            b, a = signal.iirnotch(f, f / self.bw_hz, fs=self.rate_hz)
+            sections.append(signal.tf2sos(b, a))
+        sos = np.vstack(sections) if sections else np.zeros((0, 6))
+        return SosState(sos, self.n_channels, steady_start=False)
+
+    @property
+    def notches_hz(self) -> tuple[float, ...]:
+        return self._notches
+
+    def reset_segment(self) -> None:
+        """After a gap: restart the window and the notch state; keep the estimate."""
+        self._fill = 0
+        self._filter.reset()
+
+    # ------------------------------------------------------------------
+    def process(self, y_bp: np.ndarray, floor_uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Remove the hum from ``y_bp`` (n_channels, n). Returns the cleaned signal and,
+        per sample, the hum baseline (µV RMS) in force: the median hum of the last 5
+        windows, so a second-long burst stands out against it."""
+        n = y_bp.shape[1]
+        base = np.empty_like(y_bp)
+        if n == 0:
+            return y_bp.copy(), base
+        pieces = []
+        pos = 0
+        while pos < n:
+            take = min(self.window - self._fill, n - pos)
+            piece = y_bp[:, pos : pos + take]
+            pieces.append(self._filter.process(piece))
+            base[:, pos : pos + take] = self.hum_base_uv[:, None]
+            self._buf[:, self._fill : self._fill + take] = piece
+            self._fill += take
+            pos += take
+            if self._fill == self.window:
+                self._estimate(floor_uv)
+                self._fill = 0
+        return (pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)), base
+
+    def _estimate(self, floor_uv: np.ndarray) -> None:
+        buf = self._buf - self._buf.mean(axis=1, keepdims=True)
+        spectrum = np.abs(buf @ self._basis) ** 2  # (C, grid)
+        pooled = spectrum.sum(axis=0)
+        best = [int(np.argmax(pooled[: self._split])), self._split + int(np.argmax(pooled[self._split :]))]
+        peak = best[0] if pooled[best[0]] >= pooled[best[1]] else best[1]
+        f0 = float(self._grid_hz[peak])
+        if 0 < peak < pooled.size - 1 and peak != self._split - 1 and peak != self._split:
+            lo, mid, hi = pooled[peak - 1], pooled[peak], pooled[peak + 1]
+            denom = lo - 2 * mid + hi
+            if denom < 0:
+                f0 += float(np.clip(0.5 * (lo - hi) / denom, -0.5, 0.5)) * self.grid_step_hz
+        harmonics = np.arange(1, self.max_harmonic + 1) * f0
+        valid = harmonics + REFERENCE_OFFSET_HZ < 0.45 * self.rate_hz
+        freqs = np.concatenate((harmonics, harmonics - REFERENCE_OFFSET_HZ, harmonics + REFERENCE_OFFSET_HZ))
+        basis = self._hann[:, None] * np.exp(-2j * np.pi * np.outer(self._n, freqs) / self.rate_hz)
+        amp = np.abs(buf @ basis) * self._gain / np.sqrt(2.0)  # (C, 3H) RMS of a tone there
+        H = self.max_harmonic
+        rms, ref = amp[:, :H], np.maximum(amp[:, H : 2 * H], amp[:, 2 * H :])
+        rms[:, ~valid] = 0.0
+        self.harmonic_rms_uv = rms
+        tonal = rms > PEAK_RATIO * ref  # broadband activity is not hum
+        self.hum_rms_uv = np.sqrt((rms**2 * tonal).sum(axis=1))
+        self._recent_hum = np.concatenate((self._recent_hum, self.hum_rms_uv[:, None]), axis=1)[:, -5:]
+        self.hum_base_uv = np.median(self._recent_hum, axis=1)
+        floor = np.where(np.isfinite(floor_uv), floor_uv, 0.0)
+        limit = np.maximum(self.min_uv, self.min_snr * floor)[:, None]  # (C, 1)
+        # a tone: above the absolute limit and PEAK_RATIO x the spectrum 3 Hz either side
+        present = ((rms > limit) & (rms > PEAK_RATIO * ref)).any(axis=0) & valid
+        if present[0]:
+            self.mains_hz = f0
+            quant = round(f0 / self.grid_step_hz) * self.grid_step_hz
+            notches = tuple(round(h * quant, 4) for h in range(1, self.max_harmonic + 1) if present[h - 1])
+        else:
+            self.mains_hz = None
+            notches = self._probe_notches()
+        if notches != self._notches:
+            self._filter = self._make_filter(notches)
+            self._filter.process(self._buf)  # warm the new notches on the window just seen

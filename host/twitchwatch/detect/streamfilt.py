@@ -1,0 +1,153 @@
+"""Low-overhead streaming helpers: an in-place sos cascade, a history ring, run tracking.
+
+``scipy.signal.sosfilt`` validates its arguments on every call (~30 µs); the detector
+calls filters many times per block, so :class:`SosState` calls scipy's compiled kernel
+directly when it is importable (the same kernel ``sosfilt`` uses, hence bit-identical
+results) and falls back to ``sosfilt`` otherwise. Signals are laid out channel-major,
+``(n_signals, n_samples)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+
+try:  # scipy's kernel behind sosfilt: (sos, x (n_signals, n) C-contig, zi (n_signals, n_sections, 2))
+    from scipy.signal._sosfilt import _sosfilt as _kernel  # type: ignore[attr-defined]
+except Exception:  # pragma: no cover - depends on the scipy build
+    _kernel = None
+
+
+class SosState:
+    """A cascade of second-order sections over ``n_signals`` rows, state carried.
+
+    State ``zi``: ``(n_signals, n_sections, 2)`` float64, or None before the first sample
+    of a segment; then it is set to the steady state for a constant input equal to the
+    first sample (``sosfilt_zi``), so a DC offset does not ring.
+    """
+
+    def __init__(self, sos: np.ndarray, n_signals: int, steady_start: bool = True) -> None:
+        self.sos = np.ascontiguousarray(sos, dtype=np.float64)
+        self.n_signals = int(n_signals)
+        self.steady_start = steady_start
+        self._zi_unit = signal.sosfilt_zi(self.sos) if self.sos.shape[0] else np.zeros((0, 2))
+        self.zi: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self.zi = None
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Filter ``x`` (n_signals, n); returns a new array, ``x`` untouched."""
+        out = np.array(x, dtype=np.float64, order="C", copy=True)
+        if out.shape[1] == 0 or self.sos.shape[0] == 0:
+            return out
+        if self.zi is None:
+            if self.steady_start:
+                self.zi = self._zi_unit[None, :, :] * out[:, 0][:, None, None]
+            else:
+                self.zi = np.zeros((self.n_signals, self.sos.shape[0], 2))
+            self.zi = np.ascontiguousarray(self.zi)
+        if _kernel is not None:
+            _kernel(self.sos, out, self.zi)
+            return out
+        y, zf = signal.sosfilt(self.sos, out, axis=1, zi=np.moveaxis(self.zi, 0, 2))
+        self.zi = np.ascontiguousarray(np.moveaxis(zf, 2, 0))
+        return y
+
+
+class Ring:
+    """The latest ``capacity`` samples of ``n_rows`` signals, addressed by stream index."""
+
+    def __init__(self, n_rows: int, capacity: int) -> None:
+        self.n_rows = int(n_rows)
+        self.capacity = int(capacity)
+        self._buf = np.zeros((self.n_rows, 2 * self.capacity))
+        self._len = 0
+        self.start = 0  # stream index of column 0
+
+    @property
+    def end(self) -> int:
+        """Stream index one past the newest sample."""
+        return self.start + self._len
+
+    def reset(self, start: int) -> None:
+        self._len = 0
+        self.start = int(start)
+
+    def append(self, block: np.ndarray, first_index: int) -> None:
+        n = block.shape[1]
+        if self._len == 0:
+            self.start = int(first_index)
+        if n >= self.capacity:
+            self._buf[:, : self.capacity] = block[:, n - self.capacity :]
+            self.start = int(first_index) + n - self.capacity
+            self._len = self.capacity
+            return
+        if self._len + n > 2 * self.capacity:
+            keep = self.capacity - n
+            self._buf[:, :keep] = self._buf[:, self._len - keep : self._len]
+            self.start += self._len - keep
+            self._len = keep
+        self._buf[:, self._len : self._len + n] = block
+        self._len += n
+
+    def read(self, start: int, end: int, rows=slice(None)) -> np.ndarray:
+        """Columns for stream indices ``[start, end)`` clipped to what is held (view)."""
+        a = max(0, int(start) - self.start)
+        b = min(self._len, int(end) - self.start)
+        if b <= a:
+            return self._buf[rows, 0:0]
+        return self._buf[rows, a:b]
+
+    def value_at(self, index: int, row: int) -> float | None:
+        i = int(index) - self.start
+        if 0 <= i < self._len:
+            return float(self._buf[row, i])
+        return None
+
+
+class RunTracker:
+    """Runs of True in a boolean stream (stream indices), merged across short gaps.
+
+    A run closes once ``max_gap`` False samples follow it; closed runs of at least
+    ``min_len`` samples are returned as ``(start, end_exclusive)``. Block boundaries do
+    not matter.
+    """
+
+    def __init__(self, min_len: int, max_gap: int) -> None:
+        self.min_len = int(min_len)
+        self.max_gap = int(max_gap)
+        self.open_start: int | None = None
+        self.last_true = -1
+
+    def feed(self, flags: np.ndarray, base: int) -> list[tuple[int, int]]:
+        out: list[tuple[int, int]] = []
+        idx = np.flatnonzero(flags)
+        n = flags.shape[0]
+        if idx.size:
+            breaks = np.flatnonzero(np.diff(idx) > self.max_gap + 1) + 1
+            firsts = idx[np.concatenate(([0], breaks))] + base
+            lasts = idx[np.concatenate((breaks - 1, [idx.size - 1]))] + base
+            for first, last in zip(firsts.tolist(), lasts.tolist()):
+                if self.open_start is not None and first - self.last_true <= self.max_gap + 1:
+                    self.last_true = last
+                    continue
+                self._close(out)
+                self.open_start, self.last_true = first, last
+        if self.open_start is not None and base + n - 1 - self.last_true > self.max_gap:
+            self._close(out)
+        return out
+
+    def close(self) -> list[tuple[int, int]]:
+        out: list[tuple[int, int]] = []
+        self._close(out)
+        return out
+
+    def _close(self, out: list[tuple[int, int]]) -> None:
+        if self.open_start is not None and self.last_true + 1 - self.open_start >= self.min_len:
+            out.append((self.open_start, self.last_true + 1))
+        self.open_start = None
+
+    def active_since(self) -> int | None:
+        """Start of the open run, if any."""
+        return self.open_start

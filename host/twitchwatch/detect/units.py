@@ -1,0 +1,75 @@
+"""Online motor-unit identity by shape clustering (per channel, ids unique across channels).
+
+A candidate's shape is the cleaned signal from ``shape_pre_ms`` before to
+``shape_post_ms`` after its peak, taken with a margin of 2 samples each side so it can be
+re-aligned by up to ±2 samples. Distance to a template = min over shifts of the L2
+distance between unit-norm shapes (0 = identical, sqrt(2) = orthogonal; 0.35 ~
+correlation 0.94). The candidate joins the nearest template if the distance is below
+``max_distance`` and the amplitude ratio is within ``max_amp_ratio``; the template then
+moves ``learn_rate`` of the way towards the candidate (re-normalised) so it follows slow
+changes without drifting to a neighbour. Otherwise it founds a new unit. Unit ids are
+``local_index * n_channels + channel``: unique across channels and independent of the
+other channels' order of decisions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class UnitBook:
+    def __init__(self, n_channels: int, max_distance: float, max_amp_ratio: float, learn_rate: float, max_units: int) -> None:
+        self.n_channels = n_channels
+        self.max_distance = float(max_distance)
+        self.max_amp_ratio = float(max_amp_ratio)
+        self.learn_rate = float(learn_rate)
+        self.max_units = int(max_units)
+        self._templates: list[list[dict]] = [[] for _ in range(n_channels)]
+        self._next_local = [0] * n_channels
+        self._clock = [0] * n_channels
+
+    def assign(self, channel: int, shape: np.ndarray, amp_pp: float, margin: int = 2) -> tuple[int, float | None]:
+        """Return ``(unit_id, distance to the joined template or None for a new unit)``."""
+        s = 2
+        self._clock[channel] += 1
+        width = shape.size - 2 * s
+        if width < 4:
+            return self._new(channel, None, amp_pp), None
+        shifts = np.stack([shape[k : k + width] for k in range(2 * s + 1)])
+        norms = np.linalg.norm(shifts, axis=1)
+        norms[norms == 0] = 1.0
+        shifts = shifts / norms[:, None]
+        centre = shifts[s]
+        best, best_d = None, np.inf
+        for t in self._templates[channel]:
+            if t["shape"].size != width:
+                continue
+            ratio = amp_pp / t["amp"] if t["amp"] > 0 else np.inf
+            if not (1.0 / self.max_amp_ratio <= ratio <= self.max_amp_ratio):
+                continue
+            d = np.linalg.norm(shifts - t["shape"][None, :], axis=1)
+            k = int(np.argmin(d))
+            if d[k] < best_d:
+                best, best_d, best_k = t, float(d[k]), k
+        if best is not None and best_d < self.max_distance:
+            new = (1 - self.learn_rate) * best["shape"] + self.learn_rate * shifts[best_k]
+            best["shape"] = new / (np.linalg.norm(new) or 1.0)
+            best["amp"] = (1 - self.learn_rate) * best["amp"] + self.learn_rate * amp_pp
+            best["seen"] = self._clock[channel]
+            best["n"] += 1
+            return best["id"], best_d
+        return self._new(channel, centre, amp_pp), None
+
+    def _new(self, channel: int, shape: np.ndarray | None, amp_pp: float) -> int:
+        uid = self._next_local[channel] * self.n_channels + channel
+        self._next_local[channel] += 1
+        if shape is None:
+            return uid
+        book = self._templates[channel]
+        if len(book) >= self.max_units:
+            book.remove(min(book, key=lambda t: (t["n"] > 3, t["seen"])))
+        book.append({"id": uid, "shape": shape.copy(), "amp": float(amp_pp), "seen": self._clock[channel], "n": 1})
+        return uid
+
+    def n_units(self, channel: int) -> int:
+        return len(self._templates[channel])

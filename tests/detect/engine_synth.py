@@ -1,0 +1,44 @@
+"""Helpers for TwitchDetector tests: feed EMG and accelerometer in given splits and order."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twitchwatch.detect import TwitchDetector
+
+
+def feed(detector: TwitchDetector, emg: np.ndarray, acc: np.ndarray | None, emg_sizes, acc_sizes, order):
+    """Feed both streams; ``order`` is a sequence of 0 (next EMG block) / 1 (next acc block),
+    consumed cyclically, then the rest. Returns (events, artefacts) sorted."""
+    events, artefacts = [], []
+    e_pos = a_pos = 0
+    e_sizes = list(emg_sizes) or [emg.shape[0]]
+    a_sizes = list(acc_sizes) or [1 if acc is None else acc.shape[0]]
+    ei = ai = 0
+    k = 0
+    n_acc = 0 if acc is None else acc.shape[0]
+    while e_pos < emg.shape[0] or a_pos < n_acc:
+        pick = order[k % len(order)] if order else 0
+        k += 1
+        if (pick == 0 and e_pos < emg.shape[0]) or a_pos >= n_acc:
+            n = e_sizes[ei % len(e_sizes)]
+            ei += 1
+            events += detector.process_emg(emg[e_pos : e_pos + n], e_pos)
+            e_pos += min(n, emg.shape[0] - e_pos)
+        else:
+            n = a_sizes[ai % len(a_sizes)]
+            ai += 1
+            events += detector.process_acc(acc[a_pos : a_pos + n], a_pos)
+            a_pos += min(n, n_acc - a_pos)
+        artefacts += detector.pop_artefacts()
+    events += detector.flush()
+    artefacts += detector.pop_artefacts()
+    key = lambda a: (a.start_index, -1 if a.channel is None else a.channel, a.kind, a.end_index, a.detail)  # noqa: E731
+    return sorted(events, key=lambda e: (e.sample_index, e.channel)), sorted(artefacts, key=key)
+
+
+def quiet_acc(n: int, seed: int, noise_mg: float = 0.3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    acc = rng.normal(0.0, noise_mg, size=(n, 3))
+    acc[:, 2] += 1000.0  # gravity
+    return acc
