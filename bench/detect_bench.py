@@ -122,6 +122,7 @@ class SimResults:
     raster: dict | None = None
     sim_seconds: float = 0.0
     nk_public: dict[str, dict] = field(default_factory=dict)  # scenario -> {x_rt, same}
+    fp_causes: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # det -> sc -> cause -> n
     problems: list[str] = field(default_factory=list)
 
 
@@ -130,6 +131,39 @@ def sim_truth(rec) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[t
     xtalk = [(int(t.sample_index), int(ch)) for t in rec.twitches for ch, _amp in getattr(t, "crosstalk", ())]
     segs = [(int(s.start_index), int(s.end_index), s.channel) for s in rec.segments if s.kind in ARTEFACT_KINDS]
     return truth, xtalk, segs
+
+
+FP_CAUSES = ("crosstalk", "voluntary", "motion", "ecg", "pop", "mains_burst", "lead_off", "warm-up", "none")
+WARMUP_S = 2.0
+
+
+def classify_false(det_events, match, xtalk, segments, rate_hz, tol_ms=TOL_MS) -> dict[str, int]:
+    """Where each unmatched detection falls: a twitch's crosstalk copy (±tol, same channel),
+    else the first truth segment kind containing it (on its channel), else the first
+    ``WARMUP_S`` seconds, else ``none`` (a false twitch on clean background)."""
+    counts = dict.fromkeys(FP_CAUSES, 0)
+    tol = tol_ms * rate_hz / 1000.0
+    xt = {}
+    for i, c in xtalk:
+        xt.setdefault(c, []).append(i)
+    xt = {c: np.sort(np.asarray(v)) for c, v in xt.items()}
+    for di in match.unmatched_detections:
+        i, c = det_events[di]
+        arr = xt.get(c)
+        if arr is not None and len(arr):
+            k = np.searchsorted(arr, i)
+            near = [arr[j] for j in (k - 1, k) if 0 <= j < len(arr)]
+            if any(abs(int(x) - i) <= tol for x in near):
+                counts["crosstalk"] += 1
+                continue
+        kind = next((k for (s, e, ch, k) in segments if s <= i < e and (ch is None or ch == c)), None)
+        if kind in counts:
+            counts[kind] += 1
+        elif i < WARMUP_S * rate_hz:
+            counts["warm-up"] += 1
+        else:
+            counts["none"] += 1
+    return counts
 
 
 def run_simulated(scenarios: list[str], seeds: list[int], duration_s: float, raster_scenario: str,
@@ -151,9 +185,16 @@ def run_simulated(scenarios: list[str], seeds: list[int], duration_s: float, ras
         dets = run_all_detectors(rec.emg_uv, rate, labels, rec.acc_mg, float(rec.acc_rate_hz))
         n = rec.emg_uv.shape[0]
         per = res.tallies.setdefault(sc, {})
+        all_segs = [(int(x.start_index), int(x.end_index), x.channel, x.kind) for x in rec.segments]
+        order = {k: j for j, k in enumerate(FP_CAUSES)}
+        all_segs.sort(key=lambda t: order.get(t[3], 99))  # voluntary/motion before ecg, pop, ...
         for name, d in dets.items():
             tally, _m = score_stream(truth, d.events, rate, n, is_control=bool(rec.is_control),
                                      artefact_segments=segs, crosstalk=xtalk, tol_ms=TOL_MS)
+            causes = classify_false(d.events, _m, xtalk, all_segs, rate)
+            acc = res.fp_causes.setdefault(name, {}).setdefault(sc, dict.fromkeys(FP_CAUSES, 0))
+            for k, v in causes.items():
+                acc[k] += v
             tally.signal_s = n / rate
             tally.cpu_s = d.cpu_s
             if d.error:
@@ -389,6 +430,27 @@ def render(res: SimResults, real: dict, lat: dict | None, thr: dict | None, args
     out.append(table(["scenario"] + [SHORT[d] for d in dets], rows))
     out.append("")
 
+    # where the false detections fall
+    out.append("## Where the false detections fall (all scenarios; counts)\n")
+    out.append("Each unmatched detection is put in the first class that holds: a crosstalk copy of a twitch "
+               "(±15 ms, same channel), inside a truth segment of that kind (on its channel), within the first "
+               f"{WARMUP_S:g} s of the stream (warm-up), else `none` (clean background).\n")
+    rows = []
+    for d in dets:
+        tot = dict.fromkeys(FP_CAUSES, 0)
+        for per in res.fp_causes.get(d, {}).values():
+            for k, v in per.items():
+                tot[k] += v
+        rows.append([d] + [str(tot[k]) for k in FP_CAUSES] + [str(sum(tot.values()))])
+    out.append(table(["detector"] + list(FP_CAUSES) + ["total"], rows))
+    out.append("")
+    if ENGINE in res.fp_causes:
+        rows = [[sc] + [str(v[k]) for k in FP_CAUSES] for sc, v in res.fp_causes[ENGINE].items() if sum(v.values())]
+        if rows:
+            out.append("Engine's false detections by scenario:\n")
+            out.append(table(["scenario"] + list(FP_CAUSES), rows))
+            out.append("")
+
     # per scenario details
     out.append("## Per scenario details\n")
     rows = []
@@ -505,6 +567,7 @@ def render(res: SimResults, real: dict, lat: dict | None, thr: dict | None, args
         "engine_throughput": thr,
         "targets": targets,
         "problems": res.problems,
+        "false_detection_causes": res.fp_causes,
     }
     return "\n".join(out), data
 

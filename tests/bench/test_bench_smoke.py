@@ -32,3 +32,19 @@ def test_smoke_table_has_every_detector_and_scenario(tmp_path):
         assert sc in sim.SCENARIOS
     assert "PASS" in md or "MISS" in md
     assert {t["target"].split()[0] for t in data["targets"]} >= {"overall", "false", "≥", "latency"}
+
+
+def test_false_detections_are_classified_by_cause():
+    import bench.detect_bench as db
+    from bench.detect.scoring import match_events
+
+    rate = 2000.0
+    truth = [(10_000, 0)]
+    dets = [(10_001, 0), (10_002, 1), (20_000, 0), (30_000, 1), (100, 0), (50_000, 0)]
+    xtalk = [(10_000, 1)]
+    segs = [(19_000, 21_000, None, "voluntary"), (29_000, 31_000, 0, "pop"), (29_000, 31_000, 1, "ecg")]
+    m = match_events(truth, dets, rate)
+    c = db.classify_false(dets, m, xtalk, segs, rate)
+    assert c["crosstalk"] == 1 and c["voluntary"] == 1 and c["ecg"] == 1 and c["pop"] == 0
+    assert c["warm-up"] == 1 and c["none"] == 1
+    assert sum(c.values()) == m.fp
