@@ -616,7 +616,8 @@ def plots(res: SimResults, outdir: Path) -> list[str]:
         ax.set_ylabel("F1 (±15 ms, same channel)")
         ax.set_ylim(0, 1.05)
         ax.set_title("Twitch detection F1 per scenario")
-        ax.legend(fontsize=7, ncol=3, loc="lower left")
+        ax.set_xlim(-0.5, len(twitch) - 0.5)
+        ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.3))
         fig.tight_layout()
         fig.savefig(outdir / "f1_per_scenario.png", dpi=110)
         plt.close(fig)
@@ -626,14 +627,20 @@ def plots(res: SimResults, outdir: Path) -> list[str]:
         x = np.arange(len(controls))
         for i, d in enumerate(dets):
             vals = [res.tallies[sc][d].control_fp_per_min if d in res.tallies[sc] else np.nan for sc in controls]
-            ax.bar(x + (i - (len(dets) - 1) / 2) * w, np.maximum(np.nan_to_num(vals), 1e-3), w, label=d,
-                   color=colors[d])
+            xs = x + (i - (len(dets) - 1) / 2) * w
+            v = np.nan_to_num(np.asarray(vals, dtype=float))
+            ax.bar(xs, np.where(v > 0, v, np.nan), w, label=d, color=colors[d])
+            for xi, vi in zip(xs, v):
+                if vi <= 0:
+                    ax.text(xi, 0.012, "0", ha="center", va="bottom", fontsize=7, color=colors[d])
         ax.axhline(TARGET_FP_PER_MIN, color="k", ls="--", lw=0.8, label=f"target {TARGET_FP_PER_MIN}/min")
         ax.set_yscale("log")
+        ax.set_ylim(0.01, None)
+        ax.set_xlim(-0.5, len(controls) - 0.5)
         ax.set_xticks(x, controls, rotation=20, ha="right")
-        ax.set_ylabel("false twitches per minute (log; 0 drawn at 0.001)")
+        ax.set_ylabel("false twitches per minute (log; zeros written as 0)")
         ax.set_title("Twitch-free controls")
-        ax.legend(fontsize=7, ncol=2)
+        ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.25))
         fig.tight_layout()
         fig.savefig(outdir / "false_per_min_controls.png", dpi=110)
         plt.close(fig)
