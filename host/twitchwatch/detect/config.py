@@ -55,7 +55,7 @@ class DetectorConfig:
     acc_motion_mg: float = 50.0  #: gross motion: |acc - gravity| (0.5-20 Hz) above this
     motion_holdoff_ms: float = 150.0  #: motion segments are extended this much both sides
     wide_ratio: float = 1.0  #: low-band p-p >= this x cleaned p-p: a wide (not brief) potential
-    pop_step_fraction: float = 0.3  #: low-band level step across the candidate >= this x its p-p = pop
+    pop_step_fraction: float = 0.5  #: low-band level step across the candidate >= this x its p-p = pop
     pop_holdoff_ms: float = 300.0  #: candidates this soon after a pop are rejected
     rail_uv: float = 390000.0  #: |raw| at or above this is at the rail (lead off)
     flat_uv: float = 0.05  #: window sigma below this is flat (lead off)
@@ -67,7 +67,7 @@ class DetectorConfig:
     hum_slow_s: float = 5.0  #: time constant of the slow hum level
     # --- ECG --------------------------------------------------------------------------
     ecg_rr_s: tuple[float, float] = (0.4, 1.5)  #: plausible RR intervals
-    ecg_rr_tolerance: float = 0.12  #: relative RR regularity
+    ecg_rr_tolerance: float = 0.1  #: relative RR regularity
     ecg_min_corr: float = 0.8  #: shape correlation with the ECG template
     ecg_window_ms: float = 60.0  #: half-width of the QRS alignment window
     # --- accelerometer fusion -----------------------------------------------------------

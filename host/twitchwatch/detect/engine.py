@@ -470,8 +470,9 @@ class TwitchDetector:
         cand.shape = ring.read(p - self.pre - s, p + self.post + 1 + s, row("y")).copy()
         lf = ring.read(p - ms(40), p + ms(40) + 1, row("lf"))
         cand.lf_pp = float(lf.max() - lf.min()) if lf.size else 0.0
-        before = ring.read(p - ms(40), p - ms(10), row("x"))
-        after = ring.read(p + ms(20), p + ms(45), row("x"))
+        # the step is measured on the low band (1-20 Hz): raw medians would see the hum
+        before = ring.read(p - ms(40), p - ms(15), row("lf"))
+        after = ring.read(p + ms(25), p + ms(45), row("lf"))
         cand.step_uv = float(np.median(after) - np.median(before)) if before.size and after.size else 0.0
         ecg_w = ring.read(p - ms(cfg.ecg_window_ms), p + ms(cfg.ecg_window_ms) + 1, row("lf"))
         cand.ecg_shape = ecg_w.copy()
@@ -573,10 +574,13 @@ class TwitchDetector:
         ):
             self.counts["echo"] += 1
             return
+        periodic = False if (cand.rail or cand.burst) else self._ecg[c].is_ecg(cand)
         if cand.rail:
             kind, detail = "lead_off", "rail nearby"
         elif cand.burst:
             kind, detail = "mains_burst", "hum burst"
+        elif periodic:
+            kind, detail = "ecg", "periodic, ECG template"
         elif steppy:
             kind, detail = "pop", f"step {cand.step_uv:.0f} µV"
         elif moving:
@@ -598,8 +602,6 @@ class TwitchDetector:
             kind, detail = "pop", "pop recovery"
         if kind == "pop" and steppy:
             self._last_pop[c] = cand.last
-        if kind is None and self._ecg[c].is_ecg(cand):
-            kind, detail = "ecg", "periodic, ECG template"
         if kind is not None:
             self.counts[f"rejected_{kind}"] += 1
             start, end = cand.start - self.gap, cand.last + self.gap + 1
@@ -678,7 +680,7 @@ def _count_phases(w: np.ndarray, level: float) -> int:
 class _EcgTracker:
     """Periodic, same-shape candidates (regular RR 0.4-1.5 s) on one channel are ECG.
 
-    Keeps the last candidates' low-band shapes; a candidate is ECG when a chain of two
+    Keeps the last candidates' low-band shapes; a candidate is ECG when a chain of three
     earlier candidates with the same shape (correlation >= ``ecg_min_corr``) precedes it
     at a regular interval, or when it falls where the locked rhythm predicts a beat
     (1 or 2 RR later) and matches the learned template.
@@ -720,8 +722,13 @@ class _EcgTracker:
                     break
                 if rr < lo or self._corr(shape, s1) < cfg.ecg_min_corr:
                     continue
-                for q2, s2 in hist[:i]:
-                    if abs((q1 - q2) - rr) <= tol * rr and self._corr(s1, s2) >= cfg.ecg_min_corr:
+                for j in range(i - 1, -1, -1):
+                    q2, s2 = hist[j]
+                    if abs((q1 - q2) - rr) > tol * rr or self._corr(s1, s2) < cfg.ecg_min_corr:
+                        continue
+                    # a third interval: four beats at a regular rhythm (chance chains of
+                    # an irregular unit's firing are then rare)
+                    if any(abs((q2 - q3) - rr) <= tol * rr and self._corr(s2, s3) >= cfg.ecg_min_corr for q3, s3 in hist[:j]):
                         result = True
                         self.rr = float(rr)
                         break

@@ -60,7 +60,9 @@ class MainsCanceller:
         grids = [np.arange(b - search_hz, b + search_hz + 1e-9, grid_step_hz) for b in MAINS_BASES_HZ]
         self._grid_hz = np.concatenate(grids)
         self._split = grids[0].size
-        self._basis = (self._hann[:, None] * np.exp(-2j * np.pi * np.outer(n, self._grid_hz) / self.rate_hz))
+        self._basis = (self._hann[:, None] * np.exp(-2j * np.pi * np.outer(n, self._grid_hz) / self.rate_hz)).astype(np.complex128)
+        self._basis_ri = np.ascontiguousarray(np.concatenate((self._basis.real, self._basis.imag), axis=1))
+        self._harmonic_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._n = n
         self._buf = np.zeros((self.n_channels, self.window))
         self._fill = 0
@@ -81,8 +83,11 @@ class MainsCanceller:
     def _make_filter(self, notches: tuple[float, ...]) -> SosState:
         self._notches = notches
         sections = []
+        base = notches[0] if notches else 1.0
         for f in notches:
-            b, a = signal.iirnotch(f, f / self.bw_hz, fs=self.rate_hz)
+            # harmonic h drifts h times as far: its width grows as sqrt(h)
+            bw = self.bw_hz * float(np.sqrt(max(1.0, round(f / base))))
+            b, a = signal.iirnotch(f, f / bw, fs=self.rate_hz)
             sections.append(signal.tf2sos(b, a))
         sos = np.vstack(sections) if sections else np.zeros((0, 6))
         return SosState(sos, self.n_channels, steady_start=False)
@@ -122,7 +127,9 @@ class MainsCanceller:
 
     def _estimate(self, floor_uv: np.ndarray) -> None:
         buf = self._buf - self._buf.mean(axis=1, keepdims=True)
-        spectrum = np.abs(buf @ self._basis) ** 2  # (C, grid)
+        ri = buf @ self._basis_ri  # (C, 2 * grid): real and imaginary parts
+        g = self._grid_hz.size
+        spectrum = ri[:, :g] ** 2 + ri[:, g:] ** 2  # (C, grid)
         pooled = spectrum.sum(axis=0)
         best = [int(np.argmax(pooled[: self._split])), self._split + int(np.argmax(pooled[self._split :]))]
         peak = best[0] if pooled[best[0]] >= pooled[best[1]] else best[1]
@@ -132,11 +139,22 @@ class MainsCanceller:
             denom = lo - 2 * mid + hi
             if denom < 0:
                 f0 += float(np.clip(0.5 * (lo - hi) / denom, -0.5, 0.5)) * self.grid_step_hz
+        # harmonic amplitudes at f0 quantised to 1/10 of the grid step (cached bases)
+        key = int(round(f0 / (0.1 * self.grid_step_hz)))
+        f0 = key * 0.1 * self.grid_step_hz
         harmonics = np.arange(1, self.max_harmonic + 1) * f0
         valid = harmonics + REFERENCE_OFFSET_HZ < 0.45 * self.rate_hz
-        freqs = np.concatenate((harmonics, harmonics - REFERENCE_OFFSET_HZ, harmonics + REFERENCE_OFFSET_HZ))
-        basis = self._hann[:, None] * np.exp(-2j * np.pi * np.outer(self._n, freqs) / self.rate_hz)
-        amp = np.abs(buf @ basis) * self._gain / np.sqrt(2.0)  # (C, 3H) RMS of a tone there
+        if key not in self._harmonic_cache:
+            if len(self._harmonic_cache) > 64:
+                self._harmonic_cache.clear()
+            freqs = np.concatenate((harmonics, harmonics - REFERENCE_OFFSET_HZ, harmonics + REFERENCE_OFFSET_HZ))
+            phase = 2 * np.pi * np.outer(self._n, freqs) / self.rate_hz
+            self._harmonic_cache[key] = (
+                np.ascontiguousarray(self._hann[:, None] * np.cos(phase)),
+                np.ascontiguousarray(self._hann[:, None] * np.sin(phase)),
+            )
+        cos_b, sin_b = self._harmonic_cache[key]
+        amp = np.hypot(buf @ cos_b, buf @ sin_b) * self._gain / np.sqrt(2.0)  # (C, 3H) tone RMS
         H = self.max_harmonic
         rms, ref = amp[:, :H], np.maximum(amp[:, H : 2 * H], amp[:, 2 * H :])
         rms[:, ~valid] = 0.0
@@ -150,8 +168,11 @@ class MainsCanceller:
         # a tone: above the absolute limit and PEAK_RATIO x the spectrum 3 Hz either side
         present = ((rms > limit) & (rms > PEAK_RATIO * ref)).any(axis=0) & valid
         if present[0]:
-            self.mains_hz = f0
-            quant = round(f0 / self.grid_step_hz) * self.grid_step_hz
+            # the estimate describes the window's centre; the notch serves the next window,
+            # one window later: extrapolate the drift by one step (bounded).
+            prev, self.mains_hz = self.mains_hz, f0
+            ahead = f0 if prev is None else f0 + float(np.clip(f0 - prev, -0.1, 0.1))
+            quant = round(ahead / self.grid_step_hz) * self.grid_step_hz
             notches = tuple(round(h * quant, 4) for h in range(1, self.max_harmonic + 1) if present[h - 1])
         else:
             self.mains_hz = None
