@@ -123,6 +123,7 @@ class SimResults:
     sim_seconds: float = 0.0
     nk_public: dict[str, dict] = field(default_factory=dict)  # scenario -> {x_rt, same}
     fp_causes: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # det -> sc -> cause -> n
+    amp_bins: dict[str, list[list[int]]] = field(default_factory=dict)  # det -> [[hit, total] per bin]
     problems: list[str] = field(default_factory=list)
 
 
@@ -135,6 +136,13 @@ def sim_truth(rec) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[t
 
 FP_CAUSES = ("crosstalk", "voluntary", "motion", "ecg", "pop", "mains_burst", "lead_off", "warm-up", "none")
 WARMUP_S = 2.0
+
+
+AMP_EDGES_UV = (0.0, 75.0, 100.0, 150.0, 250.0, math.inf)  # truth peak-to-peak bins, µV
+
+
+def amp_bin(a: float) -> int:
+    return next(i for i in range(len(AMP_EDGES_UV) - 1) if AMP_EDGES_UV[i] <= a < AMP_EDGES_UV[i + 1])
 
 
 def classify_false(det_events, match, xtalk, segments, rate_hz, tol_ms=TOL_MS) -> dict[str, int]:
@@ -192,6 +200,12 @@ def run_simulated(scenarios: list[str], seeds: list[int], duration_s: float, ras
             tally, _m = score_stream(truth, d.events, rate, n, is_control=bool(rec.is_control),
                                      artefact_segments=segs, crosstalk=xtalk, tol_ms=TOL_MS)
             causes = classify_false(d.events, _m, xtalk, all_segs, rate)
+            bins = res.amp_bins.setdefault(name, [[0, 0] for _ in range(len(AMP_EDGES_UV) - 1)])
+            hit = {ti for ti, _di in _m.pairs}
+            for ti, tw in enumerate(rec.twitches):
+                b = amp_bin(float(tw.amplitude_uv))
+                bins[b][1] += 1
+                bins[b][0] += ti in hit
             acc = res.fp_causes.setdefault(name, {}).setdefault(sc, dict.fromkeys(FP_CAUSES, 0))
             for k, v in causes.items():
                 acc[k] += v
@@ -400,12 +414,13 @@ def render(res: SimResults, real: dict, lat: dict | None, thr: dict | None, args
     rows = []
     for d in dets:
         t = pooled(res, d)
+        f1x = 2 * t.tp / (2 * t.tp + t.fp - t.crosstalk_fp + t.fn) if (2 * t.tp + t.fp + t.fn) else math.nan
         rows.append([d, f3(t.sensitivity), f3(t.precision), f"**{f3(t.f1)}**", str(t.fp),
-                     str(t.crosstalk_fp), f2(t.control_fp_per_min), f2(t.segment_fp_per_min),
+                     str(t.crosstalk_fp), f3(f1x), f2(t.control_fp_per_min), f2(t.segment_fp_per_min),
                      f1(t.median_abs_error_ms), fint(throughput_of(res, d)) + error_note(t)])
     out.append("## Overall (all scenarios pooled; controls add their false twitches)\n")
     out.append(table(["detector", "sensitivity", "precision", "F1", "false", "of which crosstalk copies",
-                      "false/min controls", "false/min voluntary+motion", "median abs err ms", "× real time"], rows))
+                      "F1 if copies were not counted", "false/min controls", "false/min voluntary+motion", "median abs err ms", "× real time"], rows))
     out.append("")
     out.append("`false` counts every unmatched detection; `crosstalk copies` are the false ones that coincide "
                "(±15 ms) with a twitch's copy on the other channel (the simulator records each twitch once, "
@@ -428,6 +443,20 @@ def render(res: SimResults, real: dict, lat: dict | None, thr: dict | None, args
                 row.append(f"{f3(t.f1)} ({f3(t.sensitivity)}/{f3(t.precision)})" + (" ⚠" if t.errors else ""))
         rows.append(row)
     out.append(table(["scenario"] + [SHORT[d] for d in dets], rows))
+    out.append("")
+
+    # sensitivity by amplitude
+    out.append("## Sensitivity by truth amplitude (peak-to-peak on its channel, all twitch scenarios)\n")
+    labels = [f"{AMP_EDGES_UV[i]:g}–{AMP_EDGES_UV[i + 1]:g} µV".replace("–inf µV", "+ µV")
+              for i in range(len(AMP_EDGES_UV) - 1)]
+    rows = []
+    for b, lab in enumerate(labels):
+        row = [lab, str(next(iter(res.amp_bins.values()))[b][1]) if res.amp_bins else "0"]
+        for d in dets:
+            h, n = res.amp_bins.get(d, [[0, 0]] * len(labels))[b]
+            row.append(f3(h / n) if n else "–")
+        rows.append(row)
+    out.append(table(["amplitude", "twitches"] + [SHORT[d] for d in dets], rows))
     out.append("")
 
     # where the false detections fall
@@ -568,6 +597,7 @@ def render(res: SimResults, real: dict, lat: dict | None, thr: dict | None, args
         "targets": targets,
         "problems": res.problems,
         "false_detection_causes": res.fp_causes,
+        "sensitivity_by_amplitude": {"edges_uv": list(AMP_EDGES_UV), "hit_total": res.amp_bins},
     }
     return "\n".join(out), data
 
