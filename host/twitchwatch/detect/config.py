@@ -39,6 +39,11 @@ class DetectorConfig:
     echo_fraction: float = 0.5
     ring_window_ms: float = 200.0  #: notch ringing: within this after an event ...
     ring_fraction: float = 0.12  #: ... candidates below this fraction of its peak are rejected
+    #: candidates on different channels whose peaks lie within +- this are one discharge
+    #: (volume conduction is instantaneous; the copy is a widened, delayed-by-<1-ms version
+    #: of the potential, so its largest lobe moves by a few ms at most); reported once, on
+    #: the channel with the largest peak-to-peak amplitude
+    crosstalk_window_ms: float = 4.0
     # --- sustained activity (voluntary) -----------------------------------------------
     activity_k: float = 2.5  #: |y| > activity_k * sigma counts as active
     activity_window_ms: float = 150.0  #: active fraction measured over this window

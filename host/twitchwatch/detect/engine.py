@@ -91,6 +91,7 @@ class _Candidate:
     kind_hint: str | None = None
     detail: str = ""
     ecg_shape: np.ndarray | None = None
+    lobes: tuple[int, ...] = ()  # stream indices of the major lobes (|y| >= half the peak)
     extra: dict = field(default_factory=dict)
 
 
@@ -168,6 +169,11 @@ class TwitchDetector:
         self._wait_emg: list[deque[_Candidate]] = [deque() for _ in range(C)]
         self._wait_acc: list[deque[_Candidate]] = [deque() for _ in range(C)]
         self._ready: list[TwitchEvent] = []
+        # twitch-classified candidates waiting for the cross-channel merge, and every
+        # twitch-classified candidate of the last moments (peak, channel, amplitude)
+        self._pending: list[tuple[_Candidate, float | None, float | None]] = []
+        self._coincident: deque[_Candidate] = deque()
+        self._xtalk_window = int(round(cfg.crosstalk_window_ms * 1e-3 * fs))
         self._artefacts: list[ArtefactSegment] = []
         self._vol_runs = [RunTracker(max(1, ms(cfg.activity_min_ms) - self.act_window), ms(50)) for _ in range(C)]
         self._burst_runs = [RunTracker(ms(300), ms(50)) for _ in range(C)]
@@ -181,7 +187,7 @@ class TwitchDetector:
         self._n_searched = np.zeros(C)
         self._n_artefact = np.zeros(C)
         self._lead_off = np.zeros(C, dtype=bool)
-        self.counts = {"events": 0, "echo": 0, "dropped_at_gap": 0, "no_acc_data": 0}
+        self.counts = {"events": 0, "echo": 0, "crosstalk": 0, "dropped_at_gap": 0, "no_acc_data": 0}
         for kind in ("voluntary", "motion", "ecg", "pop", "mains_burst", "lead_off"):
             self.counts[f"rejected_{kind}"] = 0
 
@@ -466,6 +472,7 @@ class TwitchDetector:
         w = ring.read(p - self.pre, p + self.post + 1, row("y"))
         cand.polarity = 1 if (ring.value_at(p, row("y")) or 0.0) >= 0 else -1
         cand.n_phases = _count_phases(w, max(0.2 * cand.peak_abs, 1.5 * (cand.sigma if np.isfinite(cand.sigma) else 0.0)))
+        cand.lobes = tuple(p - self.pre + i for i in _lobe_peaks(w, 0.5 * cand.peak_abs)) or (p,)
         s = 2
         cand.shape = ring.read(p - self.pre - s, p + self.post + 1 + s, row("y")).copy()
         lf = ring.read(p - ms(40), p + ms(40) + 1, row("lf"))
@@ -541,6 +548,60 @@ class TwitchDetector:
                         break
                 q.popleft()
                 self._decide(cand)
+        self._release(final)
+
+    def _horizon(self, c: int) -> int:
+        """Largest index h such that every candidate of channel ``c`` that can still become
+        a twitch and starts at or before h has been decided. Overlong clusters never become
+        twitches (sustained activity), so they do not hold anything back."""
+        h = (self._next if self._next is not None else 0) - 1
+        cl = self._open[c]
+        if cl is not None and not cl.overlong:
+            h = min(h, cl.start - 1)
+        for q in (self._wait_emg[c], self._wait_acc[c]):
+            for cand in q:
+                if not cand.overlong:
+                    h = min(h, cand.start - 1)
+        return h
+
+    def _release(self, final: bool = False) -> None:
+        """Cross-channel merge: one discharge seen on several channels (volume conduction)
+        is reported once, on the channel where its peak-to-peak amplitude is largest.
+
+        Two twitch-classified candidates on different channels are one discharge when each
+        one's peak lies within +-W (``crosstalk_window_ms``) of a major lobe (|y| >= half
+        its peak) of the other: volume conduction is instantaneous, but the copy is a
+        widened version of the potential and its largest lobe can be another lobe than on
+        the home channel. A candidate is dropped (``counts["crosstalk"]``) when it is one
+        discharge with a larger one (equal amplitudes: the lower channel wins). Any such
+        partner starts before p + W (p = the candidate's peak), so the candidate waits
+        until every other channel has been decided for starts up to p + W. Everything
+        depends on decided candidates only, so block splits do not matter."""
+        if not self._pending:
+            return
+        W, C = self._xtalk_window, self.n_channels
+        horizons = [self._horizon(c) for c in range(C)]
+        keep: list[tuple[_Candidate, float | None, float | None]] = []
+        for item in self._pending:
+            cand = item[0]
+            p, c = cand.peak, cand.channel
+            if not final and any(horizons[o] < p + W for o in range(C) if o != c):
+                keep.append(item)
+                continue
+            beaten = any(
+                o.channel != c and (o.amp_pp > cand.amp_pp or (o.amp_pp == cand.amp_pp and o.channel < c))
+                and any(abs(q - p) <= W for q in o.lobes) and any(abs(q - o.peak) <= W for q in cand.lobes)
+                for o in self._coincident
+            )
+            if beaten:
+                self.counts["crosstalk"] += 1
+            else:
+                self._emit(*item)
+        self._pending = keep
+        # forget coincidence records no pending or future candidate can reach
+        oldest = min(horizons + [it[0].peak for it in keep]) - 2 * W - 1
+        while self._coincident and max(self._coincident[0].lobes) < oldest:
+            self._coincident.popleft()
 
     def _acc_features(self, cand: _Candidate) -> tuple[float | None, float | None, float]:
         """(response mg or None, motion mg or None, acc floor mg)."""
@@ -610,6 +671,11 @@ class TwitchDetector:
             self._add_artefact(ArtefactSegment(kind, c, max(self._segment_floor(start), start), end, detail))
             return
         self._last_event[c] = (cand.last, cand.peak_abs)
+        self._pending.append((cand, resp, acc_floor))
+        self._coincident.append(cand)
+
+    def _emit(self, cand: _Candidate, resp: float | None, acc_floor: float | None) -> None:
+        cfg, c = self.config, cand.channel
         unit_id, unit_dist = self._units.assign(c, cand.shape, cand.amp_pp, self.pre + 2)
         supported = None
         if resp is not None:
@@ -659,6 +725,21 @@ class TwitchDetector:
         out = sorted(self._ready, key=lambda e: (e.sample_index, e.channel))
         self._ready = []
         return out
+
+
+def _lobe_peaks(w: np.ndarray, level: float) -> list[int]:
+    """Offsets in ``w`` of the largest |w| of each same-sign lobe whose peak reaches ``level``."""
+    if w.size == 0:
+        return []
+    sign = np.sign(w)
+    bounds = np.concatenate(([0], np.flatnonzero(sign[1:] != sign[:-1]) + 1, [w.size]))
+    aw = np.abs(w)
+    out = []
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        k = a + int(np.argmax(aw[a:b]))
+        if aw[k] >= level and sign[a] != 0:
+            out.append(k)
+    return out
 
 
 def _count_phases(w: np.ndarray, level: float) -> int:
