@@ -387,7 +387,8 @@ class TwitchDetector:
                 wbase = base + n_settle + end_offset - self._floor.window
                 flat = wsig < cfg.flat_uv
                 for c in range(C):
-                    self._emit_runs("lead_off", c, self._flat_runs[c].feed(np.full(self._floor.window, flat[c]), wbase), "flat signal")
+                    if flat[c] or self._flat_runs[c].open_start is not None:
+                        self._emit_runs("lead_off", c, self._flat_runs[c].feed(np.full(self._floor.window, flat[c]), wbase), "flat signal")
                 self._lead_off = flat | rail[:, -1] | hum_off[:, -1]
         ay = np.abs(y)
         with np.errstate(invalid="ignore"):
@@ -411,11 +412,19 @@ class TwitchDetector:
         with np.errstate(invalid="ignore"):
             burst = hum_env > np.maximum(cfg.hum_burst_ratio * hum_base, cfg.hum_burst_k * sigma)
         sustained = frac > cfg.sustained_fraction
+        off = rail | hum_off
+        # run trackers only where something is (or was) on: a tracker fed all-False with no
+        # open run does nothing
+        any_sus, any_burst, any_off, any_supra = (a.any(axis=1).tolist() for a in (sustained, burst, off, supra))
         for c in range(C):
-            self._emit_runs("voluntary", c, self._vol_runs[c].feed(sustained[c], base), "sustained activity", shift=self.act_window)
-            self._emit_runs("mains_burst", c, self._burst_runs[c].feed(burst[c], base), "hum burst")
-            self._emit_runs("lead_off", c, self._rail_runs[c].feed(rail[c] | hum_off[c], base), "rail or hum")
-            self._scan(c, y[c], ay[c], ratio[c], supra[c], base)
+            if any_sus[c] or self._vol_runs[c].open_start is not None:
+                self._emit_runs("voluntary", c, self._vol_runs[c].feed(sustained[c], base), "sustained activity", shift=self.act_window)
+            if any_burst[c] or self._burst_runs[c].open_start is not None:
+                self._emit_runs("mains_burst", c, self._burst_runs[c].feed(burst[c], base), "hum burst")
+            if any_off[c] or self._rail_runs[c].open_start is not None:
+                self._emit_runs("lead_off", c, self._rail_runs[c].feed(off[c], base), "rail or hum")
+            if any_supra[c] or self._open[c] is not None:
+                self._scan(c, y[c], ay[c], ratio[c], supra[c], base)
         self._next = base + n
         for c in range(C):
             q = self._wait_emg[c]
@@ -480,7 +489,7 @@ class TwitchDetector:
         # the step is measured on the low band (1-20 Hz): raw medians would see the hum
         before = ring.read(p - ms(40), p - ms(15), row("lf"))
         after = ring.read(p + ms(25), p + ms(45), row("lf"))
-        cand.step_uv = float(np.median(after) - np.median(before)) if before.size and after.size else 0.0
+        cand.step_uv = float(_median(after) - _median(before)) if before.size and after.size else 0.0
         ecg_w = ring.read(p - ms(cfg.ecg_window_ms), p + ms(cfg.ecg_window_ms) + 1, row("lf"))
         cand.ecg_shape = ecg_w.copy()
         margin = LEADOFF_MARGIN_MS
@@ -725,6 +734,13 @@ class TwitchDetector:
         out = sorted(self._ready, key=lambda e: (e.sample_index, e.channel))
         self._ready = []
         return out
+
+
+def _median(a: np.ndarray) -> float:
+    """``np.median`` of a small 1-d array without its per-call overhead (same value)."""
+    v = np.sort(a)
+    m = v.size // 2
+    return float(v[m]) if v.size % 2 else float((v[m - 1] + v[m]) / 2.0)
 
 
 def _lobe_peaks(w: np.ndarray, level: float) -> list[int]:

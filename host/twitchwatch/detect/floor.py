@@ -70,6 +70,17 @@ class AdaptiveFloor:
         return out, done
 
     def _push(self, sigma: np.ndarray, bad: np.ndarray) -> None:
+        n = self._n_hist
+        if not bad.any() and (n == n[0]).all():
+            # every channel at once (the usual case): same arithmetic as the loop below
+            fl = self.floor_uv
+            value = np.where(np.isfinite(fl), np.minimum(sigma, self.max_rise * fl), sigma)
+            self._hist[np.arange(self.n_channels), self._slot] = value
+            self._slot = (self._slot + 1) % self.history
+            self._n_hist = np.minimum(n + 1, self.history)
+            med = np.median(self._hist[:, : int(self._n_hist[0])], axis=1)
+            self.floor_uv = np.maximum(med, self.min_floor_uv)
+            return
         for c in range(self.n_channels):
             if bad[c]:
                 continue

@@ -72,6 +72,7 @@ class MainsCanceller:
         self._recent_hum = np.zeros((self.n_channels, 0))
         self.hum_base_uv = np.zeros(self.n_channels)  # median hum RMS of the last 5 windows
         self._notches: tuple[float, ...] = ()
+        self._sos_cache: dict[tuple[float, ...], np.ndarray] = {}
         self._filter = self._make_filter(self._probe_notches())
 
     # ------------------------------------------------------------------
@@ -82,6 +83,17 @@ class MainsCanceller:
 
     def _make_filter(self, notches: tuple[float, ...]) -> SosState:
         self._notches = notches
+        sos = self._sos_cache.get(notches)
+        if sos is None:
+            sos = self._design(notches)
+            if len(self._sos_cache) > 64:
+                self._sos_cache.clear()
+            self._sos_cache[notches] = sos
+        return SosState(sos, self.n_channels, steady_start=False)
+
+    def _design(self, notches: tuple[float, ...]) -> np.ndarray:
+        """The notch cascade for a set of frequencies (cached: designing costs ~1 ms and
+        the drift-extrapolated set changes most seconds among a few values)."""
         sections = []
         base = notches[0] if notches else 1.0
         for f in notches:
@@ -89,8 +101,7 @@ class MainsCanceller:
             bw = self.bw_hz * float(np.sqrt(max(1.0, round(f / base))))
             b, a = signal.iirnotch(f, f / bw, fs=self.rate_hz)
             sections.append(signal.tf2sos(b, a))
-        sos = np.vstack(sections) if sections else np.zeros((0, 6))
-        return SosState(sos, self.n_channels, steady_start=False)
+        return np.vstack(sections) if sections else np.zeros((0, 6))
 
     @property
     def notches_hz(self) -> tuple[float, ...]:

@@ -41,16 +41,16 @@ class UnitBook:
         shifts = shifts / norms[:, None]
         centre = shifts[s]
         best, best_d = None, np.inf
-        for t in self._templates[channel]:
-            if t["shape"].size != width:
-                continue
-            ratio = amp_pp / t["amp"] if t["amp"] > 0 else np.inf
-            if not (1.0 / self.max_amp_ratio <= ratio <= self.max_amp_ratio):
-                continue
-            d = np.linalg.norm(shifts - t["shape"][None, :], axis=1)
-            k = int(np.argmin(d))
-            if d[k] < best_d:
-                best, best_d, best_k = t, float(d[k]), k
+        lo, hi = 1.0 / self.max_amp_ratio, self.max_amp_ratio
+        eligible = [t for t in self._templates[channel] if t["shape"].size == width
+                    and lo <= (amp_pp / t["amp"] if t["amp"] > 0 else np.inf) <= hi]
+        if eligible:
+            # all templates x all shifts at once; same sums as a per-template norm
+            diff = shifts[None, :, :] - np.stack([t["shape"] for t in eligible])[:, None, :]
+            d = np.sqrt((diff * diff).sum(axis=2))  # (templates, shifts)
+            i = int(np.argmin(d.min(axis=1)))  # first of equals, as a strict-< loop
+            best_k = int(np.argmin(d[i]))
+            best, best_d = eligible[i], float(d[i, best_k])
         if best is not None and best_d < self.max_distance:
             new = (1 - self.learn_rate) * best["shape"] + self.learn_rate * shifts[best_k]
             best["shape"] = new / (np.linalg.norm(new) or 1.0)
