@@ -1,0 +1,108 @@
+"""`twitchwatch replay` on recording files (EDF+/BDF+/CSV): the same detection path as live.
+
+The recordings are made by the host simulator (known twitches) and written with
+``twitchwatch.formats.write_edf``; the CLI runs as a user runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from twitchwatch.demo import match_events
+from twitchwatch.formats import open_recording, write_edf
+from twitchwatch.pipeline import Pipeline
+from twitchwatch.sim import simulate
+from twitchwatch.store import Store
+
+BIN = Path(sys.executable).with_name("twitchwatch")
+
+
+def tw(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, XDG_DATA_HOME=str(cwd / "xdg"))
+    return subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=120, cwd=cwd, env=env)
+
+
+@pytest.fixture(scope="module")
+def edf_recording(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("edf")
+    rec = simulate("benign_clean", 120.0, seed=21)
+    path = tmp / "sim.edf"
+    write_edf(path, rec.emg_uv, rec.emg_rate_hz, emg_labels=list(rec.emg_labels), acc_mg=rec.acc_mg,
+              acc_rate_hz=rec.acc_rate_hz, start_unix_s=1_760_000_000)
+    return tmp, path, rec
+
+
+def test_cli_replays_an_edf_and_finds_its_twitches(edf_recording):
+    tmp, path, rec = edf_recording
+    out = tw("replay", path.name, "--db", "e.sqlite3", "--events-out", "e.jsonl", cwd=tmp)
+    assert out.returncode == 0, out.stderr
+    assert "edf" in out.stderr and "EMG" in out.stderr  # what was read, said before the run
+    lines = [json.loads(x) for x in (tmp / "e.jsonl").read_text().splitlines()]
+    truth = [(t.sample_index / rec.emg_rate_hz, t.channel) for t in rec.twitches]
+    score = match_events(truth, [(x["t"], x["channel"]) for x in lines])
+    assert len(truth) >= 10
+    assert score.sensitivity >= 0.8 and score.precision >= 0.8, score
+    # Wall times come from the file's start time.
+    assert all(1_760_000_000 <= x["wall_time_s"] <= 1_760_000_000 + 121 for x in lines)
+    con = sqlite3.connect(tmp / "e.sqlite3")
+    (source, quality) = con.execute("select source, quality_json from sessions").fetchone()
+    assert source == "file:sim.edf"
+    assert json.loads(quality)[0]["noise_floor_uv"] > 0
+
+
+def test_pipeline_on_a_file_equals_the_same_file_in_other_block_sizes(edf_recording, tmp_path):
+    _, path, _ = edf_recording
+    runs = []
+    for block_s in (0.05, 0.5, 7.0):
+        got = []
+        with open_recording(path) as rec, Store(tmp_path / f"{block_s}.sqlite3") as store:
+            Pipeline(None, source_name="file", store=store, on_event=got.append).run_recording(rec, block_s=block_s)
+        runs.append(got)
+    assert runs[0], "the recording has twitches"
+    assert runs[0] == runs[1] == runs[2]
+
+
+def test_a_file_with_missing_rows_is_marked_as_a_gap_not_shifted(tmp_path):
+    """A generic CSV with a time column that jumps: the samples after the jump keep their time."""
+    rec = simulate("benign_clean", 30.0, seed=3)
+    n = len(rec.emg_uv)
+    keep = np.ones(n, bool)
+    keep[20_000:20_400] = False  # 200 ms of rows missing
+    t = np.arange(n) / rec.emg_rate_hz
+    rows = np.column_stack([t, rec.emg_uv])[keep]
+    path = tmp_path / "gappy.csv"
+    with path.open("w") as f:
+        f.write("time_s,EMG 1,EMG 2\n")
+        np.savetxt(f, rows, delimiter=",", fmt="%.6f")
+    out = tw("replay", path.name, "--db", "g.sqlite3", "--events-out", "g.jsonl", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "samples_lost 400" in out.stdout  # 200 ms × 2 kHz, counted and reported
+    lines = [json.loads(x) for x in (tmp_path / "g.jsonl").read_text().splitlines()]
+    truth_after = [(tw_.sample_index / rec.emg_rate_hz, tw_.channel) for tw_ in rec.twitches
+                   if tw_.sample_index > 20_400 + 400]
+    got_after = [(x["t"], x["channel"]) for x in lines if x["t"] > 10.4]
+    if truth_after:
+        assert match_events(truth_after, got_after).sensitivity >= 0.8
+    assert not [x for x in lines if 10.0 <= x["t"] < 10.2], "no event may sit inside the missing rows"
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "empty"),
+    (b"\x00\x01garbage\xff" * 50, ""),
+    (b"0       " + b"x" * 100, ""),
+])
+def test_unreadable_files_give_one_clear_line(tmp_path, content, expected):
+    path = tmp_path / "bad.edf"
+    path.write_bytes(content)
+    out = tw("replay", "bad.edf", "--db", "b.sqlite3", cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") <= 2 and "Traceback" not in out.stderr
+    assert "bad.edf" in out.stderr and expected in out.stderr.lower()
