@@ -100,7 +100,8 @@ def test_wal_and_foreign_keys_are_on(tmp_path):
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
 
 
-ALL_MIGRATIONS = [(1, "sessions_and_events"), (2, "event_wall_time"), (3, "event_features_artefacts_quality")]
+ALL_MIGRATIONS = [(1, "sessions_and_events"), (2, "event_wall_time"), (3, "event_features_artefacts_quality"),
+                  (4, "context_symptoms_labs_tests_annotations")]
 
 
 def test_a_version_1_database_is_upgraded_and_keeps_its_events(tmp_path):

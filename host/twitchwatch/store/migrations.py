@@ -182,3 +182,92 @@ def _v3_event_features_artefacts_quality(conn: sqlite3.Connection) -> None:
         """
     )
     conn.execute("CREATE INDEX artefacts_session_time ON artefacts (session_id, start_index)")
+
+
+@migration(4, "context_symptoms_labs_tests_annotations")
+def _v4_context_symptoms_labs_tests_annotations(conn: sqlite3.Connection) -> None:
+    """What the person logs beside the recordings, and the cause engine's annotations.
+
+    context_entries: exposures (caffeine, stress, alcohol, sleep, exercise, supplements,
+    medication, pesticide …) over a time span, with a value in a canonical unit.
+    symptoms, lab_results, clinical_tests: as logged. annotations: a candidate cause of
+    one event or one session, with the reasons for and against it, and whether the user
+    confirmed or rejected it. All times are unix seconds (UTC).
+    """
+    conn.execute(
+        """
+        CREATE TABLE context_entries (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,            -- caffeine, stress, alcohol, fluid, sleep, exercise, ...
+            start_unix_s REAL NOT NULL,    -- unix time, s
+            end_unix_s REAL,               -- unix time, s; NULL: a moment, not a span
+            value REAL,                    -- in `unit`; NULL when the kind has no amount
+            unit TEXT,                     -- canonical unit of `value` (mg, ml, h, drinks, 0-10 ...)
+            detail_json TEXT,              -- JSON object of kind-specific fields, or NULL
+            note TEXT,
+            created_at REAL NOT NULL       -- unix time, s, when it was logged
+        )
+        """
+    )
+    conn.execute("CREATE INDEX context_entries_time ON context_entries (start_unix_s)")
+    conn.execute(
+        """
+        CREATE TABLE symptoms (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,            -- weakness, cramp, numbness, ...
+            start_unix_s REAL NOT NULL,    -- unix time, s
+            site TEXT,                     -- body site, e.g. "left hand"
+            severity REAL,                 -- as parsed (scale named by the parser), NULL if not given
+            note TEXT,
+            created_at REAL NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX symptoms_time ON symptoms (start_unix_s)")
+    conn.execute(
+        """
+        CREATE TABLE lab_results (
+            id INTEGER PRIMARY KEY,
+            analyte TEXT NOT NULL,         -- magnesium, potassium, calcium, ck, ...
+            value REAL NOT NULL,           -- in `unit`
+            unit TEXT NOT NULL,            -- canonical unit for the analyte (e.g. mmol/L)
+            ref_low REAL,                  -- reference range in `unit`; NULL if not given
+            ref_high REAL,
+            taken_unix_s REAL NOT NULL,    -- unix time, s, of the sample
+            note TEXT,
+            created_at REAL NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX lab_results_time ON lab_results (taken_unix_s)")
+    conn.execute(
+        """
+        CREATE TABLE clinical_tests (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('reflex', 'strength', 'blood', 'emg', 'ncs', 'biopsy', 'other')),
+            result TEXT NOT NULL,          -- the result as written by the user / clinician
+            taken_unix_s REAL NOT NULL,    -- unix time, s
+            note TEXT,
+            created_at REAL NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX clinical_tests_time ON clinical_tests (taken_unix_s)")
+    conn.execute(
+        """
+        CREATE TABLE annotations (
+            id INTEGER PRIMARY KEY,
+            target TEXT NOT NULL CHECK (target IN ('event', 'session')),
+            target_id INTEGER NOT NULL,    -- events.id or sessions.id
+            cause_id TEXT NOT NULL,        -- the candidate cause, e.g. "caffeine"
+            score REAL NOT NULL,           -- the cause engine's score (higher: more likely)
+            reasons_for_json TEXT NOT NULL,      -- JSON list of strings
+            reasons_against_json TEXT NOT NULL,  -- JSON list of strings
+            status TEXT NOT NULL DEFAULT 'suggested'
+                CHECK (status IN ('suggested', 'confirmed', 'rejected')),
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            UNIQUE (target, target_id, cause_id)
+        )
+        """
+    )

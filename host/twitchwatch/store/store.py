@@ -1,4 +1,6 @@
-"""The SQLite store: sessions and their twitch events, one file, WAL mode.
+"""The SQLite store: sessions and their twitch events, what the person logs beside them
+(exposures, symptoms, labs, clinical tests, see :mod:`.logbook`) and cause annotations;
+one file, WAL mode.
 
 One ``Store`` owns one connection (use it from one thread). Other processes or
 connections may read the same file while it writes: WAL lets readers see the last
@@ -17,7 +19,9 @@ import time
 from typing import Any, Iterable, Iterator
 
 from . import migrations
+from . import export as _export
 from .errors import StoreError
+from .logbook import LogbookMixin
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -39,7 +43,7 @@ _EVENT_COLUMNS = (
 _ARTEFACT_COLUMNS = ("kind", "channel", "start_index", "end_index", "t_start_s", "t_end_s", "detail")
 
 
-class Store:
+class Store(LogbookMixin):
     """Open (creating if needed) the twitchwatch database at ``path`` and migrate it.
 
     Creates missing parent folders; sets WAL journal mode, ``foreign_keys = ON`` and a
@@ -245,6 +249,28 @@ class Store:
             cursor = conn.execute("UPDATE sessions SET quality_json = ? WHERE id = ?", (quality_json, session_id))
             if cursor.rowcount == 0:
                 raise StoreError(f"{self.path}: no session {session_id}")
+
+    # --------------------------------------------------------- export, delete
+    def export_all(self, path: str | os.PathLike) -> dict[str, int]:
+        """Everything of the person as one human-readable JSON file with the schema
+        version (see :func:`.export.export_json`); return rows per table."""
+        return _export.export_json(self, path)
+
+    def export_csv(self, folder: str | os.PathLike) -> dict[str, pathlib.Path]:
+        """One CSV per table in ``folder`` (see :func:`.export.export_csv`)."""
+        return _export.export_csv(self, folder)
+
+    def export_edf(self, path: str | os.PathLike, since_unix_s: float | None = None,
+                   until_unix_s: float | None = None) -> dict[str, Any]:
+        """Events as EDF+: a 1 Hz twitch-rate signal per channel and one annotation per
+        twitch (see :func:`.export.export_edf`)."""
+        return _export.export_edf(self, path, since_unix_s, until_unix_s)
+
+    def delete_all(self) -> dict[str, int]:
+        """Delete every row of every table of the person's data, VACUUM, and truncate
+        the WAL so nothing lingers in free pages (see :func:`.export.delete_all`);
+        return rows deleted per table."""
+        return _export.delete_all(self)
 
     # ------------------------------------------------------------- private
     def _connection(self) -> sqlite3.Connection:
