@@ -1,0 +1,146 @@
+"""Report plots as PNG bytes (matplotlib, Agg canvas, no pyplot state): reusable by the
+dashboard. Each function takes plain numbers and returns the bytes of one PNG.
+
+No function draws a value that is not there: days without recording are gaps, not
+zeros; an exposure without enough data gets its text instead of a bar.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+from typing import Any, Mapping, Sequence
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+DPI = 100
+_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
+            "#7f7f7f", "#bcbd22")
+
+
+def site_colours(sites: Sequence[str]) -> dict[str, str]:
+    """One colour per site, stable for a given ordered list of sites."""
+    return {site: _PALETTE[i % len(_PALETTE)] for i, site in enumerate(sites)}
+
+
+def figure_png(fig: Figure) -> bytes:
+    """Render a matplotlib Figure to PNG bytes with the Agg canvas."""
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _empty(fig: Figure, text: str) -> bytes:
+    ax = fig.add_subplot()
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+    return figure_png(fig)
+
+
+def rate_by_day_png(days: Sequence[_dt.date], rates: Mapping[str, Sequence[float | None]],
+                    *, width_in: float = 8.0) -> bytes:
+    """Twitch rate (per recorded hour) per day, one line per site; ``None`` = no recording
+    that day (a gap in the line, not a zero)."""
+    fig = Figure(figsize=(width_in, 3.2))
+    if not days or not rates:
+        return _empty(fig, "no recorded time in this period")
+    ax = fig.add_subplot()
+    colours = site_colours(list(rates))
+    for site, values in rates.items():
+        ys = [float("nan") if v is None else v for v in values]
+        ax.plot(list(days), ys, marker="o", color=colours[site], label=site)
+    ax.set_ylabel("twitches per recorded hour")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    fig.autofmt_xdate()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=min(4, len(rates)), frameon=False)
+    return figure_png(fig)
+
+
+def unit_raster_png(times: Sequence[_dt.datetime], rows: Sequence[int], sites: Sequence[str],
+                    row_labels: Sequence[str], *, site_order: Sequence[str] | None = None,
+                    width_in: float = 8.0) -> bytes:
+    """One tick per twitch: x = time, y = row (one per motor unit), colour per site."""
+    height = min(9.0, max(2.5, 0.18 * len(row_labels) + 1.5))
+    fig = Figure(figsize=(width_in, height))
+    if not times:
+        return _empty(fig, "no twitches with a motor-unit id in this period")
+    ax = fig.add_subplot()
+    order = list(site_order) if site_order else sorted(set(sites))
+    colours = site_colours(order)
+    for site in order:
+        xs = [t for t, s in zip(times, sites) if s == site]
+        ys = [r for r, s in zip(rows, sites) if s == site]
+        if xs:
+            ax.scatter(xs, ys, marker="|", s=60, color=colours[site], label=site)
+    step = max(1, len(row_labels) // 40)
+    ax.set_yticks(list(range(0, len(row_labels), step)))
+    ax.set_yticklabels([row_labels[i] for i in range(0, len(row_labels), step)], fontsize=7)
+    ax.set_ylim(-0.5, len(row_labels) - 0.5)
+    ax.invert_yaxis()
+    ax.set_ylabel("motor unit (session / unit id)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.autofmt_xdate()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=min(4, len(order)), frameon=False)
+    return figure_png(fig)
+
+
+def exposure_ratio_png(rows: Sequence[Mapping[str, Any]], *, width_in: float = 8.0) -> bytes:
+    """Rate ratio (after exposure / baseline) with its confidence interval, one row per
+    exposure kind, on a log axis with a line at 1 (no difference). Rows without a ratio
+    (not enough data) are listed with their message instead of a point.
+
+    Each row: ``kind``, ``ratio`` (float or None), ``ci_low``, ``ci_high``, ``message``.
+    """
+    fig = Figure(figsize=(width_in, max(2.2, 0.5 * len(rows) + 1.2)))
+    if not rows:
+        return _empty(fig, "no exposures logged in this period")
+    ax = fig.add_subplot()
+    labels = []
+    for i, row in enumerate(rows):
+        labels.append(str(row["kind"]))
+        ratio = row.get("ratio")
+        if ratio is None or not ratio > 0:
+            ax.text(1.0, i, "  " + str(row.get("message") or "not enough data"), va="center", fontsize=8,
+                    color="#555555")
+            continue
+        lo, hi = row.get("ci_low"), row.get("ci_high")
+        if lo is not None and hi is not None and lo > 0 and hi > 0:
+            ax.errorbar([ratio], [i], xerr=[[ratio - lo], [hi - ratio]], fmt="o", color="#1f77b4", capsize=4)
+        else:
+            ax.plot([ratio], [i], "o", color="#1f77b4")
+    ax.axvline(1.0, color="#333333", lw=1, ls="--")
+    ax.set_xscale("log")
+    xs = [v for r in rows for v in (r.get("ci_low"), r.get("ratio"), r.get("ci_high")) if v and v > 0]
+    lo, hi = min(xs + [0.5]), max(xs + [2.0])
+    ax.set_xlim(lo / 1.5, hi * 1.5)
+    ax.set_yticks(list(range(len(labels))))
+    ax.set_yticklabels(labels)
+    ax.set_ylim(-0.7, len(labels) - 0.3)
+    ax.invert_yaxis()
+    ax.set_xlabel("twitch rate after the exposure ÷ rate at other recorded times (1 = no difference)")
+    ax.grid(axis="x", alpha=0.3, which="both")
+    return figure_png(fig)
+
+
+def amplitude_by_unit_png(values: Mapping[str, Sequence[float]], sites: Mapping[str, str],
+                          *, site_order: Sequence[str] | None = None, width_in: float = 8.0) -> bytes:
+    """Box plot of twitch amplitude (µV) per motor unit, coloured by site."""
+    fig = Figure(figsize=(width_in, 3.4))
+    labels = [k for k, v in values.items() if len(v)]
+    if not labels:
+        return _empty(fig, "no twitches with a motor-unit id in this period")
+    ax = fig.add_subplot()
+    order = list(site_order) if site_order else sorted(set(sites.values()))
+    colours = site_colours(order)
+    box = ax.boxplot([list(values[k]) for k in labels], patch_artist=True, widths=0.6)
+    for patch, label in zip(box["boxes"], labels):
+        patch.set_facecolor(colours.get(sites.get(label, ""), "#7f7f7f"))
+        patch.set_alpha(0.6)
+    ax.set_xticks(list(range(1, len(labels) + 1)))
+    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("amplitude, µV peak-to-peak")
+    ax.grid(axis="y", alpha=0.3)
+    return figure_png(fig)
