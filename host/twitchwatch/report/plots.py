@@ -83,7 +83,7 @@ def unit_raster_png(times: Sequence[_dt.datetime], rows: Sequence[int], sites: S
     ax.set_ylabel("motor unit (session / unit id)")
     ax.grid(axis="x", alpha=0.3)
     fig.autofmt_xdate()
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=min(4, len(order)), frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="body site")
     return figure_png(fig)
 
 
@@ -135,10 +135,16 @@ def amplitude_by_unit_png(values: Mapping[str, Sequence[float]], sites: Mapping[
     ax = fig.add_subplot()
     order = list(site_order) if site_order else sorted(set(sites.values()))
     colours = site_colours(order)
-    box = ax.boxplot([list(values[k]) for k in labels], patch_artist=True, widths=0.6)
+    box = ax.boxplot([list(values[k]) for k in labels], patch_artist=True, widths=0.6,
+                     medianprops=dict(color="black"))
     for patch, label in zip(box["boxes"], labels):
         patch.set_facecolor(colours.get(sites.get(label, ""), "#7f7f7f"))
         patch.set_alpha(0.6)
+    from matplotlib.patches import Patch
+
+    present = [site for site in order if site in set(sites.get(k) for k in labels)]
+    ax.legend(handles=[Patch(facecolor=colours[site], alpha=0.6, label=site) for site in present],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="body site")
     ax.set_xticks(list(range(1, len(labels) + 1)))
     ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
     ax.set_ylabel("amplitude, µV peak-to-peak")

@@ -310,8 +310,8 @@ def _plots_html(d: ReportData, stats_rows: list[dict[str, Any]] | None, stats_no
                     r.get("message") or ""] for r in stats_rows], numeric=(1, 2, 3), cls="small")))
 
     # 4. amplitude per unit
-    shown = sorted(units, key=lambda lab: -len(units[lab]["amps"]))[:MAX_UNITS_IN_AMPLITUDE_PLOT]
-    shown = [lab for lab in labels if lab in set(shown)]
+    chosen = set(units_to_draw(units, MAX_UNITS_IN_AMPLITUDE_PLOT))
+    shown = [lab for lab in labels if lab in chosen]
     png = plots.amplitude_by_unit_png({lab: units[lab]["amps"] for lab in shown},
                                       {lab: units[lab]["site"] for lab in shown}, site_order=site_order)
     parts.append("<h3>Amplitude per motor unit</h3>")
@@ -325,6 +325,21 @@ def _plots_html(d: ReportData, stats_rows: list[dict[str, Any]] | None, stats_no
               numeric=(2,), cls="small")))
     parts.append("</section>")
     return "".join(parts)
+
+
+def units_to_draw(units: dict[str, dict[str, Any]], limit: int) -> list[str]:
+    """At most ``limit`` unit labels: the units with the most twitches, taken in turn
+    from each site so a site with few twitches still shows."""
+    per_site: dict[str, list[str]] = defaultdict(list)
+    for lab in sorted(units, key=lambda lab: -len(units[lab]["amps"])):
+        per_site[units[lab]["site"]].append(lab)
+    chosen: list[str] = []
+    queues = list(per_site.values())
+    while len(chosen) < limit and any(queues):
+        for q in queues:
+            if q and len(chosen) < limit:
+                chosen.append(q.pop(0))
+    return chosen
 
 
 def _unit_label(e: dict[str, Any]) -> str:
