@@ -146,3 +146,30 @@ def test_events_between_orders_by_wall_time_and_skips_unknown_times(store):
         (T0 + 1, "left calf"), (T0 + 5, "right thigh"), (T0 + 9, "left calf")]
     assert [r["wall_time_s"] for r in store.events_between(T0 + 1, T0 + 9)] == [T0 + 1, T0 + 5]  # [since, until)
     assert store.events_between(since_unix_s=T0 + 10) == []
+
+
+def test_parser_shaped_entries_are_accepted(store):
+    """parse_symptom/parse_lab name the time at_unix_s and add what was typed."""
+    store.add_symptom({"kind": "cramps", "at_unix_s": T0, "site": "left calf", "severity": 5.0, "note": None})
+    store.add_lab({"analyte": "magnesium", "value": 0.6171, "unit": "mmol/L", "at_unix_s": T0, "ref_low": 0.7,
+                   "ref_high": 1.0, "ref_source": "lab", "value_entered": 1.5, "unit_entered": "mg/dL"})
+    assert store.symptoms()[0]["start_unix_s"] == T0
+    (lab,) = store.labs()
+    assert (lab["taken_unix_s"], lab["value_entered"], lab["unit_entered"], lab["ref_source"]) == (
+        T0, 1.5, "mg/dL", "lab")
+    with pytest.raises(StoreError, match="both at_unix_s and start_unix_s"):
+        store.add_symptom({"kind": "cramps", "at_unix_s": T0, "start_unix_s": T0})
+
+
+def test_real_parser_output_round_trips(store):
+    entries = pytest.importorskip("twitchwatch.causes.entries")
+    now = T0 + 86400
+    exposure = entries.parse_exposure("caffeine", "200", unit="mg", at=T0, now_unix_s=now)
+    symptom = entries.parse_symptom("weakness", site="Left hand", severity="4", at=T0, now_unix_s=now)
+    lab = entries.parse_lab("magnesium", "0.62", "mmol/L", at=T0, ref_low="0.70", ref_high="1.00", now_unix_s=now)
+    store.add_context(exposure)
+    store.add_symptom(symptom)
+    store.add_lab(lab)
+    assert store.context()[0]["value"] == 200 and store.context()[0]["unit"] == "mg"
+    assert store.symptoms()[0]["site"] == "left hand"
+    assert store.labs()[0]["value"] == pytest.approx(0.62)

@@ -27,7 +27,11 @@ _CONTEXT_KEYS = {"kind": True, "start_unix_s": True, "end_unix_s": False, "value
                  "detail": False, "note": False}
 _SYMPTOM_KEYS = {"kind": True, "start_unix_s": True, "site": False, "severity": False, "note": False}
 _LAB_KEYS = {"analyte": True, "value": True, "unit": True, "ref_low": False, "ref_high": False,
-             "taken_unix_s": True, "note": False}
+             "taken_unix_s": True, "note": False, "value_entered": False, "unit_entered": False,
+             "ref_source": False}
+# parse_symptom / parse_lab name the time ``at_unix_s``; accepted as the column's name
+_SYMPTOM_ALIASES = {"at_unix_s": "start_unix_s"}
+_LAB_ALIASES = {"at_unix_s": "taken_unix_s"}
 _TEST_KEYS = {"kind": True, "result": True, "taken_unix_s": True, "note": False}
 
 _EVENT_SELECT = (
@@ -38,11 +42,18 @@ _EVENT_SELECT = (
 )
 
 
-def _checked(what: str, entry: dict[str, Any], keys: dict[str, bool], times: Sequence[str]) -> dict[str, Any]:
+def _checked(what: str, entry: dict[str, Any], keys: dict[str, bool], times: Sequence[str],
+             aliases: dict[str, str] | None = None) -> dict[str, Any]:
     """``entry`` with every known key (missing optional ones None); StoreError for a
-    missing required key, an unknown key, or a non-finite time."""
+    missing required key, an unknown key, or a non-finite time. ``aliases`` maps
+    another accepted name to a key (both given: an error)."""
     if not isinstance(entry, dict):
         raise StoreError(f"{what}: expected a dict, got {type(entry).__name__}")
+    for alias, key in (aliases or {}).items():
+        if alias in entry:
+            if entry.get(key) is not None:
+                raise StoreError(f"{what}: both {alias} and {key} given")
+            entry = {(key if k == alias else k): v for k, v in entry.items()}
     unknown = sorted(set(entry) - set(keys))
     if unknown:
         raise StoreError(f"{what}: unknown field(s) {', '.join(unknown)}; accepted: {', '.join(keys)}")
@@ -141,8 +152,9 @@ class LogbookMixin:
     # ------------------------------------------------------------- symptoms
     def add_symptom(self, entry: dict[str, Any]) -> int:
         """Log a symptom ``{kind, start_unix_s, site, severity, note}`` (from
-        ``parse_symptom``); return its id. Raises StoreError as :meth:`add_context`."""
-        row = _checked("symptom", entry, _SYMPTOM_KEYS, ("start_unix_s",))
+        ``parse_symptom``, whose ``at_unix_s`` is taken as ``start_unix_s``); return its
+        id. Raises StoreError as :meth:`add_context`."""
+        row = _checked("symptom", entry, _SYMPTOM_KEYS, ("start_unix_s",), _SYMPTOM_ALIASES)
         return self._insert("symptoms", row, f"log a symptom ({row['kind']})")
 
     def symptoms(self, since_unix_s: float | None = None, until_unix_s: float | None = None,
@@ -158,13 +170,15 @@ class LogbookMixin:
     # ----------------------------------------------------------------- labs
     def add_lab(self, entry: dict[str, Any]) -> int:
         """Log a lab result ``{analyte, value, unit, ref_low, ref_high, taken_unix_s}``
-        (from ``parse_lab``, ``unit`` canonical for the analyte); return its id.
+        and optionally ``value_entered, unit_entered, ref_source, note`` (from
+        ``parse_lab``, whose ``at_unix_s`` is taken as ``taken_unix_s``; ``value`` and
+        the range in the analyte's canonical ``unit``); return its id.
 
         Raises:
             StoreError: missing/unknown keys, a non-finite value, ``ref_low > ref_high``.
         """
-        row = _checked("lab result", entry, _LAB_KEYS, ("taken_unix_s",))
-        for key in ("value", "ref_low", "ref_high"):
+        row = _checked("lab result", entry, _LAB_KEYS, ("taken_unix_s",), _LAB_ALIASES)
+        for key in ("value", "ref_low", "ref_high", "value_entered"):
             if row[key] is not None:
                 try:
                     row[key] = float(row[key])

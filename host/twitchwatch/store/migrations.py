@@ -271,3 +271,13 @@ def _v4_context_symptoms_labs_tests_annotations(conn: sqlite3.Connection) -> Non
         )
         """
     )
+
+
+@migration(5, "lab_entered_value_and_reference_source")
+def _v5_lab_entered_value_and_reference_source(conn: sqlite3.Connection) -> None:
+    """What the person typed for a lab result, beside the canonical value, and where
+    the reference range came from ('lab' when they gave the lab's range, else the
+    name of the default range's source in ``causes/taxonomy.json``)."""
+    conn.execute("ALTER TABLE lab_results ADD COLUMN value_entered REAL")  # in unit_entered
+    conn.execute("ALTER TABLE lab_results ADD COLUMN unit_entered TEXT")
+    conn.execute("ALTER TABLE lab_results ADD COLUMN ref_source TEXT")
