@@ -148,14 +148,18 @@ def test_logged_entries_shown_and_escaped(store, tmp_path):
         pytest.skip("the store has no logbook yet (migration 4 not landed)")
     store.add_context(dict(kind="caffeine", start_unix_s=NOW - 2 * DAY, value=200.0, unit="mg",
                            note="<img src=x onerror=alert(1)>"))
-    store.add_lab(dict(analyte="magnesium", value=0.6, unit="mmol/L", ref_low=0.7, ref_high=1.0,
-                       taken_unix_s=NOW - 20 * DAY))
+    lab = dict(analyte="magnesium", value=0.6, unit="mmol/L", ref_low=0.7, ref_high=1.0, taken_unix_s=NOW - 20 * DAY)
+    if store.schema_version() >= 5:
+        lab.update(value_entered=1.46, unit_entered="mg/dL", ref_source="lab")
+    store.add_lab(lab)
     store.add_clinical_test(dict(kind="reflex", result="normal & symmetric", taken_unix_s=NOW - 5 * DAY))
     text = build_report(store, NOW - 14 * DAY, tmp_path / "r.html", now_unix_s=NOW).read_text(encoding="utf-8")
     assert "caffeine" in text and "200 mg" in text
     assert "<img src=x" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
     assert "magnesium" in text and 'class="flag-low">low<' in text and "0.7–1" in text
     assert "normal &amp; symmetric" in text
+    if store.schema_version() >= 5:
+        assert "0.6 mmol/L (entered as 1.46 mg/dL)" in text and "(the lab&#x27;s range)" in text
     for png in _imgs(text):
         assert png.startswith(PNG_SIGNATURE)
 

@@ -201,8 +201,15 @@ def _logged_html(d: ReportData) -> str:
         for lab in d.labs:
             flag = lab_flag(lab)
             ref = _ref(lab.get("ref_low"), lab.get("ref_high"))
+            if ref != "—" and lab.get("ref_source"):
+                source = lab["ref_source"]
+                ref += " (the lab's range)" if source == "lab" else f" (default range: {source})"
+            value = _amount(lab.get("value"), lab.get("unit"))
+            entered = _amount(lab.get("value_entered"), lab.get("unit_entered"))
+            if lab.get("value_entered") is not None and entered != value:
+                value += f" (entered as {entered})"
             rows.append(f"<tr><td>{esc(fmt_time(lab.get('taken_unix_s')))}</td><td>{esc(lab.get('analyte'))}</td>"
-                        f"<td class=n>{esc(_amount(lab.get('value'), lab.get('unit')))}</td><td>{esc(ref)}</td>"
+                        f"<td class=n>{esc(value)}</td><td>{esc(ref)}</td>"
                         f'<td class="flag-{esc(flag)}">{esc(flag)}</td></tr>')
         out.append("<table><thead><tr><th>taken</th><th>analyte</th><th class=n>value</th><th>reference range</th>"
                    "<th>flag</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
