@@ -193,3 +193,23 @@ def test_plot_functions_return_png():
 def test_merged_length():
     assert merged_length([(0, 10), (5, 15), (20, 25), (30, 30)]) == 20
     assert merged_length([]) == 0
+
+
+def test_rate_after_exposure_uses_the_stats_module(tmp_path):
+    stats = pytest.importorskip("twitchwatch.causes.stats", reason="the cause engine's stats module has not landed")
+    assert hasattr(stats, "trigger_stats")
+    with Store(tmp_path / "tw.sqlite3") as st:
+        if not hasattr(st, "add_context"):
+            pytest.skip("the store has no context entries yet (migration 4 not landed)")
+        # 8 one-hour sessions on 8 days; caffeine 1 h before the first 4 (window 0.5-6 h covers them)
+        for k in range(8):
+            start = NOW - (k + 1) * DAY
+            _session(st, "left calf", start, 1.0, 40 if k < 4 else 10, [0, 1])
+            if k < 4:
+                st.add_context(dict(kind="caffeine", start_unix_s=start - HOUR, value=200.0, unit="mg"))
+        text = build_report(st, NOW - 14 * DAY, tmp_path / "r.html", now_unix_s=NOW).read_text(encoding="utf-8")
+    section = text[text.index("<h3>Twitch rate after exposures</h3>"):text.index("<h3>Amplitude per motor unit</h3>")]
+    assert "data:image/png;base64," in section
+    assert "<td>caffeine</td><td class=n>160 / 4.0</td><td class=n>40 / 4.0</td><td class=n>40.0</td>" \
+           "<td class=n>10.0</td><td class=n>4.00</td>" in section
+    assert len(_imgs(text)) == 4

@@ -134,4 +134,42 @@ def exposure_stats(data: ReportData, store: Any) -> tuple[list[dict[str, Any]] |
 
 
 def _stats_rows(stats_mod: Any, data: ReportData, store: Any) -> list[dict[str, Any]]:
-    raise NotImplementedError("twitchwatch.causes.stats has not landed yet")
+    """One row per cause with exposure windows (``trigger_stats(..., by="all")``): all
+    sites together, the period's sessions only, exposures from before the period
+    included (a window can reach into it)."""
+    period_ids = {s.id for s in data.sessions}
+    sessions = [s for s in store.sessions() if s["id"] in period_ids]
+    results = stats_mod.trigger_stats(_events_for_causes(data), sessions, data.context_for_causes or [],
+                                      by="all", now_unix_s=data.now_unix_s)
+    names = _cause_names()
+    rows = []
+    for r in results:
+        row = _row(r)
+        enough = bool(row.get("enough"))
+        rows.append(dict(
+            kind=names.get(str(row.get("cause_id")), str(row.get("cause_id"))),
+            ratio=_finite(row.get("ratio")) if enough else None,
+            ci_low=_finite(row.get("ci_low")) if enough else None,
+            ci_high=_finite(row.get("ci_high")) if enough else None,
+            rate_after_per_h=row.get("rate_exposed_per_h"), rate_baseline_per_h=row.get("rate_baseline_per_h"),
+            exposed_h=row.get("exposed_h"), baseline_h=row.get("baseline_h"),
+            n_after=row.get("n_exposed"), n_baseline=row.get("n_baseline"),
+            message=row.get("message") or ""))
+    return rows
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if v == v and v not in (float("inf"), float("-inf")) else None
+
+
+def _cause_names() -> dict[str, str]:
+    try:
+        from twitchwatch.causes.taxonomy import causes
+
+        return {str(c["id"]): str(c.get("name") or c["id"]) for c in causes()}
+    except Exception:  # noqa: BLE001 - names are cosmetic
+        return {}

@@ -103,8 +103,9 @@ def exposure_ratio_png(rows: Sequence[Mapping[str, Any]], *, width_in: float = 8
         labels.append(str(row["kind"]))
         ratio = row.get("ratio")
         if ratio is None or not ratio > 0:
-            ax.text(1.0, i, "  " + str(row.get("message") or "not enough data"), va="center", fontsize=8,
-                    color="#555555")
+            text = str(row.get("message") or "not enough data").split(":")[0]
+            ax.text(0.01, i, text, va="center", fontsize=8, color="#555555", transform=ax.get_yaxis_transform(),
+                    bbox=dict(facecolor="white", edgecolor="none", alpha=0.8))
             continue
         lo, hi = row.get("ci_low"), row.get("ci_high")
         if lo is not None and hi is not None and lo > 0 and hi > 0:
@@ -116,6 +117,11 @@ def exposure_ratio_png(rows: Sequence[Mapping[str, Any]], *, width_in: float = 8
     xs = [v for r in rows for v in (r.get("ci_low"), r.get("ratio"), r.get("ci_high")) if v and v > 0]
     lo, hi = min(xs + [0.5]), max(xs + [2.0])
     ax.set_xlim(lo / 1.5, hi * 1.5)
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.xaxis.set_major_locator(LogLocator(base=2.0))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}×"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(list(range(len(labels))))
     ax.set_yticklabels(labels)
     ax.set_ylim(-0.7, len(labels) - 0.3)

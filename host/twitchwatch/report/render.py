@@ -310,11 +310,14 @@ def _plots_html(d: ReportData, stats_rows: list[dict[str, Any]] | None, stats_no
                  "times, with confidence intervals; the table below gives the numbers.",
             "Rate after the exposure ÷ rate at other recorded times, with its confidence interval "
             "(1 = no difference). An interval that includes 1 shows no clear link in your data.",
-            table(["exposure", "rate after (/h)", "baseline rate (/h)", "ratio", "confidence interval", "note"],
-                  [[r["kind"], fmt_num(r.get("rate_after_per_h"), 1), fmt_num(r.get("rate_baseline_per_h"), 1),
+            table(["exposure", "after: twitches / recorded h", "baseline: twitches / recorded h",
+                   "rate after (/h)", "baseline rate (/h)", "ratio", "95 % confidence interval", "note"],
+                  [[r["kind"], _count_hours(r.get("n_after"), r.get("exposed_h")),
+                    _count_hours(r.get("n_baseline"), r.get("baseline_h")),
+                    fmt_num(r.get("rate_after_per_h"), 1), fmt_num(r.get("rate_baseline_per_h"), 1),
                     fmt_num(r.get("ratio"), 2),
                     "—" if r.get("ci_low") is None else f"{fmt_num(r['ci_low'], 2)}–{fmt_num(r.get('ci_high'), 2)}",
-                    r.get("message") or ""] for r in stats_rows], numeric=(1, 2, 3), cls="small")))
+                    r.get("message") or ""] for r in stats_rows], numeric=(1, 2, 3, 4, 5), cls="small")))
 
     # 4. amplitude per unit
     chosen = set(units_to_draw(units, MAX_UNITS_IN_AMPLITUDE_PLOT))
@@ -332,6 +335,12 @@ def _plots_html(d: ReportData, stats_rows: list[dict[str, Any]] | None, stats_no
               numeric=(2,), cls="small")))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _count_hours(n: Any, hours: Any) -> str:
+    if n is None or hours is None:
+        return "—"
+    return f"{n} / {fmt_num(float(hours), 1)}"
 
 
 def units_to_draw(units: dict[str, dict[str, Any]], limit: int) -> list[str]:
