@@ -1,0 +1,445 @@
+"""Annotation engine: which candidate causes the logged evidence may fit, and red flags.
+
+Pure: dicts in (events as from the store, context/symptoms/labs as returned by
+``parse_*``), dataclasses out; no I/O, no clock unless ``now_unix_s`` is omitted.
+
+Wording rules: a cause "may fit" or "is linked in your data with"; nothing here says
+"you have". Red flags are computed separately from the causes and are always
+returned, whatever else fits. Neurological causes are never suggested from twitch
+data: they appear only next to a red flag, as "a doctor can rule out … with …".
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import stats as _stats
+from .taxonomy import load_taxonomy, test_names
+
+LAB_MAX_AGE_S = 365 * 86400.0
+
+
+@dataclass
+class Annotation:
+    """One candidate cause with the evidence for and against it (not a diagnosis)."""
+
+    cause_id: str
+    cause_name: str
+    group: str
+    score: float                       # 0-1: how much logged evidence points this way
+    reasons_for: list[str]
+    reasons_against: list[str]
+    benign: bool
+    tests: list[str]                   # tests a doctor may order (plain names)
+    source: str                        # taxonomy source ids (see taxonomy.json "sources")
+    summary: str = ""                  # one plain sentence ("… may fit …" / "a doctor can rule out …")
+    notes: list[str] = field(default_factory=list)   # neither for nor against (e.g. "not enough data yet")
+    rule_out_only: bool = False        # True for neurological causes shown next to a red flag
+
+
+@dataclass
+class RedFlag:
+    """A reason to see a doctor; never ranked away by a benign explanation."""
+
+    rule_id: str
+    message: str                       # plain language, says "see a doctor"
+    reasons: list[str]
+    tests: list[str]
+    rule_out: list[str] = field(default_factory=list)   # "a doctor can rule out X with …"
+    statistic: dict | None = None      # the trend test's numbers for rising_rate
+    source: str = ""
+
+
+# ------------------------------------------------------------------ wording
+def _ago(seconds: float) -> str:
+    seconds = abs(seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if seconds < 36 * 3600:
+        h, m = divmod(minutes, 60)
+        return f"{h} h {m} min" if m else f"{h} h"
+    days = seconds / 86400
+    return f"{days:.0f} days" if days >= 2 else f"{days:.1f} days"
+
+
+def describe_exposure(entry: dict) -> str:
+    """Plain words for a logged exposure: "200 mg caffeine", "stress 8/10" …"""
+    kind, value, unit = entry.get("kind"), entry.get("value"), entry.get("unit")
+    detail = entry.get("detail") or {}
+    if kind == "caffeine":
+        return f"{value:g} mg caffeine"
+    if kind == "stress":
+        return f"stress {value:g}/10"
+    if kind == "alcohol":
+        return f"{value:g} drinks of alcohol"
+    if kind == "fluid":
+        return f"{value:g} ml of drinks"
+    if kind == "sleep":
+        return f"{value:.1f} h sleep"
+    if kind == "exercise":
+        return f"{detail.get('intensity', 'moderate')} exercise ({value:g} min)"
+    if kind == "supplement":
+        dose = f" {value:g} {unit}" if value is not None else ""
+        return f"{detail.get('name', 'a')} supplement{dose}".replace("_", " ")
+    if kind == "medication":
+        name = f" ({detail['name']})" if detail.get("name") else ""
+        return f"{detail.get('class', 'a')} medicine{name}"
+    if kind == "pesticide":
+        return f"pesticide exposure (organophosphate: {detail.get('organophosphate', 'unknown')})"
+    if kind == "injury":
+        site = f" ({detail['site']})" if detail.get("site") else ""
+        return f"{detail.get('type', 'an')} injury{site}"
+    return str(kind)
+
+
+_CHANGE_WORDS = {"start": "started", "stop": "stopped", "increase": "increased", "decrease": "dose cut"}
+
+
+def _exposure_reason(rule: dict, entry: dict, t: float) -> str:
+    desc = describe_exposure(entry)
+    if entry.get("kind") == "medication":
+        change = _CHANGE_WORDS.get((entry.get("detail") or {}).get("change"), "changed")
+        if rule["anchor"] == "while_taken":
+            return f"{desc} {change} {_ago(t - entry['start_unix_s'])} earlier and still taken then"
+        return f"{desc} {change} {_ago(t - entry['start_unix_s'])} earlier"
+    if rule["anchor"] == "end":
+        end = entry.get("end_unix_s") or entry["start_unix_s"]
+        if end > entry["start_unix_s"]:
+            return f"{desc} ended {_ago(t - end)} earlier"
+    if t < entry["start_unix_s"]:
+        return f"{desc} {_ago(entry['start_unix_s'] - t)} later"
+    return f"{desc} {_ago(t - entry['start_unix_s'])} earlier"
+
+
+def _site_words(text: str | None) -> set[str]:
+    if not text:
+        return set()
+    return {w for w in text.lower().replace("-", " ").replace("_", " ").split() if w not in ("left", "right", "the", "of", "my")}
+
+
+def _lab_at(labs: list[dict], analyte: str, t: float) -> dict | None:
+    """The latest result of ``analyte`` at or before ``t`` (up to a day after), within a year."""
+    best = None
+    for lab in labs:
+        if lab.get("analyte") != analyte:
+            continue
+        at = lab.get("at_unix_s", 0.0)
+        if at > t + 86400 or t - at > LAB_MAX_AGE_S:
+            continue
+        if best is None or at > best["at_unix_s"]:
+            best = lab
+    return best
+
+
+def _lab_text(lab: dict, relation: str, t: float) -> str:
+    age = t - lab["at_unix_s"]
+    when = "" if abs(age) < 86400 else f" ({_ago(age)} before)"
+    return (f"{lab['analyte'].replace('_', ' ')} {_num(lab['value'])} {lab['unit']}{when}, {relation} the "
+            f"{_num(lab['ref_low'])}-{_num(lab['ref_high'])} {lab['unit']} range")
+
+
+def _num(x: float) -> str:
+    return f"{x:.2f}" if abs(x) < 10 else f"{x:.0f}"
+
+
+# ------------------------------------------------------------------ evidence per time point
+def _evaluate(cause: dict, t: float, site: str | None, context: list[dict], symptoms: list[dict],
+              labs: list[dict], now: float) -> tuple[list[tuple[int, float, str]], list[tuple[int, float, str]]]:
+    """Evidence items ``(rule_index, weight, text)`` for and against ``cause`` at time ``t``."""
+    pro: list[tuple[int, float, str]] = []
+    con: list[tuple[int, float, str]] = []
+    for index, rule in enumerate(cause["evidence"]):
+        kind = rule["type"]
+        role_list = con if rule.get("role") == "against" else pro
+        weight = float(rule["weight"])
+        if kind == "exposure":
+            best = None
+            for (a, b), entry in _stats.rule_windows(rule, context, now_unix_s=now):
+                if a <= t <= b and (best is None or entry["start_unix_s"] > best["start_unix_s"]):
+                    best = entry
+            if best is not None:
+                text = _exposure_reason(rule, best, t)
+                w = weight
+                inj_site = (best.get("detail") or {}).get("site")
+                if rule.get("same_site_weight") and site and _site_words(inj_site) & _site_words(site):
+                    w = 1 - (1 - w) * (1 - float(rule["same_site_weight"]))
+                    text += ", at the same site as these twitches"
+                role_list.append((index, w, text))
+        elif kind == "exposure_during":
+            for entry in context:
+                if (entry.get("kind") == rule["kind"] and (entry.get("value") or 0) >= rule.get("min_value", 0)
+                        and entry["end_unix_s"] > entry["start_unix_s"]
+                        and entry["start_unix_s"] <= t <= entry["end_unix_s"]):
+                    role_list.append((index, weight, f"during {describe_exposure(entry)}, not after it ended "
+                                      "(the article's pattern is twitches after stress eases)"))
+                    break
+        elif kind == "exposure_sum":
+            lookback = rule["lookback_h"] * 3600.0
+            entries = [e for e in context if e.get("kind") == rule["kind"] and t - lookback <= e["start_unix_s"] <= t]
+            if entries:
+                total = sum(e.get("value") or 0.0 for e in entries)
+                if total < rule["below"]:
+                    role_list.append((index, weight, f"only {total:.0f} ml of drinks logged in the "
+                                      f"{rule['lookback_h']:g} h before"))
+                else:
+                    con.append((index, 0.3, f"{total / 1000:.1f} L of drinks logged in the {rule['lookback_h']:g} h before"))
+        elif kind in ("lab", "lab_normal"):
+            lab = _lab_at(labs, rule["analyte"], t)
+            if lab is None:
+                continue
+            own = lab.get("ref_source") == "lab"
+            if kind == "lab":
+                if "below" in rule:
+                    limit = lab["ref_low"] if own else float(rule["below"])
+                    if lab["value"] < limit:
+                        w = weight
+                        severe = rule.get("severe_below")
+                        if severe is not None and lab["value"] < severe:
+                            w = float(rule.get("severe_weight", weight))
+                        role_list.append((index, w, _lab_text(lab, "below", t)))
+                if "above" in rule:
+                    limit = lab["ref_high"] if own else float(rule["above"])
+                    if lab["value"] > limit:
+                        role_list.append((index, weight, _lab_text(lab, "above", t)))
+            elif lab["value"] >= lab["ref_low"]:
+                role_list.append((index, weight, _lab_text(lab, "within" if lab["value"] <= lab["ref_high"] else "above", t)))
+        elif kind == "symptom":
+            for symptom in symptoms:
+                if symptom.get("kind") not in rule["kinds"] or symptom.get("at_unix_s", 0) > now + 300:
+                    continue
+                if rule.get("sites") and not (_site_words(symptom.get("site")) & set(rule["sites"])):
+                    continue
+                where = f" ({symptom['site']})" if symptom.get("site") else ""
+                role_list.append((index, weight, f"you logged {rule['why']}{where}"))
+                break
+    # evidence that only counts next to other evidence (e.g. numbness for a logged nerve injury)
+    needs_other = {i for i, rule in enumerate(cause["evidence"]) if rule.get("requires_evidence")}
+    if needs_other and not [p for p in pro if p[0] not in needs_other]:
+        pro = [p for p in pro if p[0] not in needs_other]
+    return pro, con
+
+
+def _combine(weights: list[float]) -> float:
+    return 1.0 - math.prod(1.0 - w for w in weights)
+
+
+def _sources(cause: dict, used: set[int]) -> str:
+    parts = [cause["source"]]
+    for index in sorted(used):
+        src = cause["evidence"][index].get("source", "")
+        for part in src.split(";"):
+            part = part.strip()
+            part = part.removeprefix("window:").strip()
+            if part and part not in parts and not part.startswith("seed-article"):
+                parts.append(part)
+    return "; ".join(parts)
+
+
+def _verdicts(history: list[dict] | None) -> dict[str, str]:
+    out = {}
+    for item in history or []:
+        if isinstance(item, dict) and item.get("cause_id") and item.get("verdict") in ("confirmed", "rejected"):
+            out[item["cause_id"]] = item["verdict"]
+    return out
+
+
+def _build(cause: dict, pro: list[tuple[int, float, str]], con: list[tuple[int, float, str]],
+           notes: list[str], verdict: str | None, flags: list[RedFlag]) -> Annotation | None:
+    pro_w = [w for _, w, _ in pro]
+    con_w = [w for _, w, _ in con]
+    reasons_for = [text for _, _, text in pro]
+    reasons_against = [text for _, _, text in con]
+    if verdict == "confirmed":
+        pro_w.append(0.2)
+        reasons_for.append("you marked this as fitting before")
+    elif verdict == "rejected":
+        con_w.append(0.5)
+        reasons_against.append("you marked this as not fitting before")
+    if not [w for _, w, _ in pro]:
+        return None
+    score = round(_combine(pro_w) * (1.0 - _combine(con_w)), 4)
+    tests = test_names(cause["tests"])
+    rule_out = cause["suggest"] == "rule_out_only"
+    if rule_out:
+        linked = [f.rule_id.replace("_", " ") for f in flags]
+        summary = (f"A doctor can rule out {cause['name']} with {', '.join(tests)}; shown because of the red flag"
+                   f"{'s' if len(linked) > 1 else ''} ({', '.join(linked)}), not because of the twitches.")
+        reasons_for = [summary] + reasons_for
+    else:
+        summary = f"{cause['name'][0].upper()}{cause['name'][1:]} may fit: {reasons_for[0]}."
+    return Annotation(cause["id"], cause["name"], cause["group"], score, reasons_for, reasons_against,
+                      bool(cause["benign"]), tests, _sources(cause, {i for i, _, _ in pro + con}),
+                      summary, notes, rule_out)
+
+
+def _sort(annotations: list[Annotation]) -> list[Annotation]:
+    order = {c["id"]: i for i, c in enumerate(load_taxonomy()["causes"])}
+    return sorted(annotations, key=lambda a: (-a.score, order[a.cause_id]))
+
+
+# ------------------------------------------------------------------ public
+def annotate_event(event: dict, context: list[dict], symptoms: list[dict], labs: list[dict],
+                   history: list[dict] | None = None, *, now_unix_s: float | None = None) -> list[Annotation]:
+    """Candidate causes for one twitch (``event['wall_time_s']``), best first.
+
+    ``history``: the person's earlier verdicts, ``[{"cause_id", "verdict":
+    "confirmed"|"rejected"}]``; a rejected cause keeps its evidence but scores lower.
+    ``event['body_site']`` (if present) is matched against injury sites.
+    Neurological causes appear only when a symptom red flag is logged.
+    """
+    now = time.time() if now_unix_s is None else float(now_unix_s)
+    t = event.get("wall_time_s")
+    if t is None:
+        t = now
+    flags = red_flags([event], symptoms, context, now_unix_s=now)
+    verdicts = _verdicts(history)
+    out = []
+    for cause in load_taxonomy()["causes"]:
+        if cause["suggest"] == "rule_out_only" and not _flag_links(cause, flags):
+            continue
+        pro, con = _evaluate(cause, float(t), event.get("body_site"), context, symptoms, labs, now)
+        annotation = _build(cause, pro, con, [], verdicts.get(cause["id"]), _flag_links(cause, flags))
+        if annotation is not None:
+            out.append(annotation)
+    return _sort(out)
+
+
+def _flag_links(cause: dict, flags: list[RedFlag]) -> list[RedFlag]:
+    rules = {r["id"]: r for r in load_taxonomy()["red_flags"]}
+    return [f for f in flags if cause["id"] in rules.get(f.rule_id, {}).get("rule_out", [])]
+
+
+def annotate_session(events: list[dict], context: list[dict], symptoms: list[dict], labs: list[dict], *,
+                     sessions: list[dict] | None = None, now_unix_s: float | None = None,
+                     history: list[dict] | None = None) -> tuple[list[Annotation], list[RedFlag]]:
+    """Candidate causes for a set of twitches (best first) and the red flags.
+
+    Evidence per cause is gathered over all events (how many fell in each exposure
+    window, with one worded example); with ``sessions`` (recorded time) the trigger
+    statistics of :mod:`.stats` add a rate ratio vs the person's baseline, or say
+    that there is not enough data yet. The red flags are the full
+    :func:`red_flags` list, never shortened by any annotation.
+    """
+    now = time.time() if now_unix_s is None else float(now_unix_s)
+    flags = red_flags(events, symptoms, context, now_unix_s=now, sessions=sessions)
+    verdicts = _verdicts(history)
+    sites = {s.get("id"): s.get("body_site") for s in sessions or []}
+    timed = [e for e in events if e.get("wall_time_s") is not None]
+    points = [(float(e["wall_time_s"]), e.get("body_site") or sites.get(e.get("session_id"))) for e in timed]
+    if not points:
+        points = [(now, None)]
+    trig = {s.cause_id: s for s in _stats.trigger_stats(timed, sessions, context, now_unix_s=now)} if sessions else {}
+    recorded = _stats.recorded_intervals(sessions or [], now_unix_s=now)
+    out = []
+    for cause in load_taxonomy()["causes"]:
+        links = _flag_links(cause, flags)
+        if cause["suggest"] == "rule_out_only" and not links:
+            continue
+        hits: dict[int, list] = {}
+        against: dict[int, list] = {}
+        for t, site in points:
+            pro, con = _evaluate(cause, t, site, context, symptoms, labs, now)
+            for index, w, text in pro:
+                hits.setdefault(index, []).append((w, text))
+            for index, w, text in con:
+                against.setdefault(index, []).append((w, text))
+        n = len(timed)
+        pro_items, con_items, notes = [], [], []
+        for index, items in hits.items():
+            rule = cause["evidence"][index]
+            w = max(w for w, _ in items)
+            text = items[0][1]
+            if rule["type"] in ("exposure", "exposure_sum") and n > 1:
+                text += f" ({len(items)} of {n} twitches)"
+            pro_items.append((index, w, text))
+        for index, items in against.items():
+            rule = cause["evidence"][index]
+            # an against-item on only a few twitches should not outweigh the rest
+            share = len(items) / max(n, 1)
+            w = max(w for w, _ in items) * (share if n > 1 else 1.0)
+            text = items[0][1] + (f" ({len(items)} of {n} twitches)" if n > 1 and rule["type"] != "lab_normal" else "")
+            con_items.append((index, w, text))
+        # exposures logged, windows recorded, but no twitch in them
+        if sessions and cause["suggest"] == "yes":
+            for index, rule in enumerate(cause["evidence"]):
+                if rule["type"] != "exposure" or rule.get("role") == "against" or index in hits:
+                    continue
+                windows = _stats.rule_windows(rule, context, now_unix_s=now)
+                covered = [w for w, _ in windows if _stats.total_s(_stats.intersect(recorded, [(w[0], min(w[1], 4e9))])) >= 1800]
+                if covered:
+                    con_items.append((index, 0.5 if pro_items else 0.3,
+                                      f"no twitches recorded in the {len(covered)} window(s) after {describe_exposure(windows[0][1])}"))
+        stat = trig.get(cause["id"])
+        if stat is not None:
+            if not stat.enough:
+                notes.append(stat.message)
+            elif stat.ci_low is not None and stat.ci_low > 1:
+                pro_items.append((-1, 0.35, stat.message))
+            elif stat.ci_high is not None and stat.ci_high < 1:
+                con_items.append((-1, 0.5, stat.message + " (lower, not higher)"))
+            else:
+                notes.append(stat.message + " (no clear difference)")
+        annotation = _build(cause, [p for p in pro_items], con_items, notes, verdicts.get(cause["id"]), links)
+        if annotation is not None and annotation.reasons_for:
+            out.append(annotation)
+    return _sort(out), flags
+
+
+def red_flags(events: list[dict], symptoms: list[dict], context: list[dict], *, now_unix_s: float,
+              sessions: list[dict] | None = None) -> list[RedFlag]:
+    """Every red flag the logged data raises, in the taxonomy's order (most urgent first).
+
+    Symptoms (weakness, wasting, speech, swallowing, spreading), any pesticide
+    exposure, a logged head injury, and a rising daily twitch rate over weeks (a
+    quasi-Poisson trend test; recorded time from ``sessions`` when given).
+    """
+    tax = load_taxonomy()
+    out: list[RedFlag] = []
+    for rule in tax["red_flags"]:
+        trigger = rule["trigger"]
+        reasons: list[str] = []
+        statistic = None
+        if trigger["type"] == "symptom":
+            for symptom in symptoms:
+                if symptom.get("kind") in trigger["kinds"]:
+                    where = f" ({symptom['site']})" if symptom.get("site") else ""
+                    when = symptom.get("at_unix_s")
+                    ago = f", {_ago(now_unix_s - when)} ago" if when is not None and now_unix_s - when >= 60 else ""
+                    reasons.append(f"you logged {symptom['kind'].replace('_', ' ')}{where}{ago}")
+        elif trigger["type"] == "exposure":
+            for entry in context:
+                if entry.get("kind") != trigger["kind"]:
+                    continue
+                detail = entry.get("detail") or {}
+                if all(detail.get(k) in v for k, v in trigger.get("match", {}).items()):
+                    reasons.append(f"you logged {describe_exposure(entry)} {_ago(now_unix_s - entry['start_unix_s'])} ago")
+        elif trigger["type"] == "trend":
+            trend = _stats.rate_trend(events, sessions, now_unix_s=now_unix_s, min_days=trigger["min_days"],
+                                      min_days_with_data=trigger["min_days_with_data"], alpha=trigger["alpha"],
+                                      min_ratio_per_week=trigger["min_ratio_per_week"])
+            if trend.rising:
+                reasons.append(trend.message)
+                statistic = {"ratio_per_week": trend.ratio_per_week, "ci_low": trend.ci_low, "ci_high": trend.ci_high,
+                             "z": trend.z, "p_value": trend.p_value, "dispersion": trend.dispersion,
+                             "days_with_data": trend.days_with_data, "days_span": trend.n_days_span,
+                             "method": "quasi-Poisson log-linear regression of daily counts, offset log(recorded hours)"}
+        if not reasons:
+            continue
+        tests = test_names(rule["tests"])
+        rule_out = []
+        for cause_id in rule.get("rule_out", []):
+            cause = next(c for c in tax["causes"] if c["id"] == cause_id)
+            rule_out.append(f"a doctor can rule out {cause['name']} with {', '.join(test_names(cause['tests']))}")
+        out.append(RedFlag(rule["id"], rule["message"], reasons, tests, rule_out, statistic, rule.get("source", "")))
+    return out
+
+
+def combined(annotations: list[Annotation], flags: list[RedFlag]) -> list[Annotation | RedFlag]:
+    """One list for display: every red flag first, then the candidate causes."""
+    return [*flags, *annotations]

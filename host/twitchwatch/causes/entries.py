@@ -1,0 +1,343 @@
+"""Validate what a person logs (exposures, symptoms, lab results) before it is written.
+
+Each ``parse_*`` returns a normalised dict (canonical units, unix-second times) or
+raises :class:`EntryError` with one message naming what was wrong and what is
+accepted. :data:`ACCEPTED` is the same knowledge as data, for the dashboard.
+
+Output keys:
+
+* :func:`parse_exposure`: ``kind, start_unix_s, end_unix_s, value, unit, detail``
+* :func:`parse_symptom`: ``kind, at_unix_s, site, severity, note``
+* :func:`parse_lab`: ``analyte, value, unit, at_unix_s, ref_low, ref_high,
+  ref_source, value_entered, unit_entered``
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from .. import TwitchwatchError
+from .timeparse import TIME_FORMATS, TimeParseError, parse_time
+
+
+class EntryError(TwitchwatchError):
+    """A logged entry is not acceptable; the message names what was wrong and what is
+    accepted (kinds, units, ranges, time formats). Nothing has been written."""
+
+
+# ----------------------------------------------------------------------- accepted
+_EXPOSURES: dict[str, dict[str, Any]] = {
+    "caffeine": {"value": "dose", "units": {"mg": 1.0}, "unit": "mg", "range": [0, 2000], "value_required": True,
+                 "help": "caffeine in mg (a cup of coffee is about 80-100 mg)"},
+    "alcohol": {"value": "amount", "units": {"drinks": 1.0, "standard_drinks": 1.0}, "unit": "drinks", "range": [0, 30],
+                "value_required": True, "help": "standard drinks"},
+    "stress": {"value": "level", "units": {"score": 1.0}, "unit": "score", "range": [0, 10], "value_required": True,
+               "help": "stress level 0-10 from `at` (start) to `until` (end); twitches are looked for after it ends"},
+    "sleep": {"value": "duration", "units": {"h": 1.0, "hours": 1.0, "min": 1 / 60}, "unit": "h", "range": [0, 24],
+              "value_required": False, "help": "hours slept (or give `at` bedtime and `until` wake time)"},
+    "exercise": {"value": "duration", "units": {"min": 1.0, "minutes": 1.0, "h": 60.0}, "unit": "min", "range": [0, 600],
+                 "value_required": True, "detail": {"intensity": ["light", "moderate", "hard"]},
+                 "help": "minutes of exercise, intensity light/moderate/hard"},
+    "fluid": {"value": "volume", "units": {"ml": 1.0, "l": 1000.0, "fl_oz": 29.5735}, "unit": "ml", "range": [0, 10000],
+              "value_required": True, "help": "drinks in ml"},
+    "supplement": {"value": "dose", "units": {"mg": 1.0, "ug": 1.0, "iu": 1.0, "g": 1.0}, "unit": None, "range": [0, 1e6],
+                   "value_required": False, "detail": {"name": ["magnesium", "calcium", "vitamin_d", "potassium", "other"]},
+                   "help": "supplement name and dose (unit mg, ug, g or IU, kept as given)"},
+    "medication": {"value": "dose", "units": {"mg": 1.0, "ug": 1.0, "g": 1.0, "ml": 1.0, "iu": 1.0}, "unit": None,
+                   "range": [0, 1e6], "value_required": False,
+                   "detail": {"class": ["diuretic", "corticosteroid", "estrogen", "benzodiazepine", "other"],
+                              "change": ["start", "stop", "increase", "decrease"]},
+                   "help": "a medicine change: detail name, class, change (start/stop/increase/decrease); dose optional"},
+    "pesticide": {"value": None, "units": {}, "unit": None, "range": None, "value_required": False,
+                  "detail": {"organophosphate": ["yes", "no", "unknown"]},
+                  "help": "any pesticide exposure; detail organophosphate yes/no/unknown (default unknown)"},
+    "injury": {"value": None, "units": {}, "unit": None, "range": None, "value_required": False,
+               "detail": {"type": ["nerve", "compression", "head", "other"]},
+               "help": "an injury: detail type nerve/compression/head/other, optional site"},
+}
+_DETAIL_DEFAULTS = {"exercise": {"intensity": "moderate"}, "pesticide": {"organophosphate": "unknown"},
+                    "injury": {"type": "other"}}
+_DETAIL_REQUIRED = {"supplement": ("name",), "medication": ("class", "change")}
+_DETAIL_FREE = {"supplement": ("product",), "medication": ("name",), "pesticide": ("product",),
+                "injury": ("site", "description"), "stress": ("what",), "caffeine": ("source",),
+                "fluid": ("what",), "exercise": ("what",), "alcohol": ("what",), "sleep": ()}
+
+_SYMPTOMS = ("weakness", "wasting", "cramps", "numbness", "speech", "swallowing", "spreading",
+             "vision", "balance", "neck_pain")
+_SEVERITY_WORDS = {"mild": 3.0, "moderate": 5.0, "severe": 8.0}
+
+# analyte -> canonical unit, unit factors to canonical, plausible (physiologically possible) range,
+# default reference range in the canonical unit and its source (taxonomy.json "sources").
+_LABS: dict[str, dict[str, Any]] = {
+    "magnesium": {"unit": "mmol/L", "units": {"mmol/l": 1.0, "mg/dl": 0.4114, "meq/l": 0.5},
+                  "possible": [0.1, 10.0], "ref": [0.70, 1.00], "ref_source": "nhs-south-tees-mg"},
+    "calcium": {"unit": "mmol/L", "units": {"mmol/l": 1.0, "mg/dl": 0.2495, "meq/l": 0.5},
+                "possible": [0.5, 6.0], "ref": [2.10, 2.60], "ref_source": "aacb-harmonised"},
+    "vitamin_d": {"unit": "nmol/L", "units": {"nmol/l": 1.0, "ng/ml": 2.496, "ug/l": 2.496},
+                  "possible": [0.0, 1500.0], "ref": [50.0, 125.0], "ref_source": "iom-2011-vitd"},
+    "potassium": {"unit": "mmol/L", "units": {"mmol/l": 1.0, "meq/l": 1.0},
+                  "possible": [1.0, 12.0], "ref": [3.5, 5.2], "ref_source": "aacb-harmonised"},
+    "sodium": {"unit": "mmol/L", "units": {"mmol/l": 1.0, "meq/l": 1.0},
+               "possible": [90.0, 200.0], "ref": [135.0, 145.0], "ref_source": "aacb-harmonised"},
+}
+
+_LAB_ALIASES = {"mg": "magnesium", "ca": "calcium", "k": "potassium", "na": "sodium", "vitamin_d_25_oh": "vitamin_d",
+                "25_oh_vitamin_d": "vitamin_d", "25_oh_d": "vitamin_d", "25ohd": "vitamin_d", "vitd": "vitamin_d"}
+
+ACCEPTED: dict[str, Any] = {
+    "exposure": {
+        kind: {
+            "help": spec["help"],
+            "unit": spec["unit"],
+            "units": sorted(spec["units"]),
+            "range": spec["range"],
+            "value_required": spec["value_required"],
+            "detail": {key: list(values) for key, values in spec.get("detail", {}).items()},
+            "detail_required": list(_DETAIL_REQUIRED.get(kind, ())),
+            "detail_free_text": list(_DETAIL_FREE.get(kind, ())),
+        }
+        for kind, spec in _EXPOSURES.items()
+    },
+    "symptom": {"kinds": list(_SYMPTOMS), "severity": {"range": [0, 10], "words": dict(_SEVERITY_WORDS)}},
+    "lab": {
+        analyte: {"unit": spec["unit"], "units": {u: f for u, f in spec["units"].items()},
+                  "possible": spec["possible"], "reference": spec["ref"], "reference_source": spec["ref_source"]}
+        for analyte, spec in _LABS.items()
+    },
+    "time_formats": list(TIME_FORMATS),
+    "future_tolerance_s": 300,
+}
+
+
+# ------------------------------------------------------------------------ helpers
+def _fmt_range(r: list[float]) -> str:
+    return f"{r[0]:g}-{r[1]:g}"
+
+
+def _time(field: str, value: Any, now: float, what: str) -> float:
+    try:
+        return parse_time(value, now)
+    except TimeParseError as exc:
+        raise EntryError(f"{what}: {field} {exc}; accepted times: {'; '.join(TIME_FORMATS)}") from None
+
+
+def _number(value: Any, what: str, accepted: str) -> float:
+    if isinstance(value, bool):
+        raise EntryError(f"{what}: {value!r} is not a number; accepted: {accepted}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise EntryError(f"{what}: {value!r} is not a number; accepted: {accepted}") from None
+    if not math.isfinite(number):
+        raise EntryError(f"{what}: {value!r} is not a finite number; accepted: {accepted}")
+    return number
+
+
+def _norm_unit(unit: str) -> str:
+    return unit.strip().lower().replace("µ", "u").replace("μ", "u").replace(" ", "").replace("litre", "l").replace("liter", "l")
+
+
+def _word(value: Any) -> str:
+    return str(value).strip().lower().replace("-", "_").replace(" ", "_")
+
+
+# ----------------------------------------------------------------------- exposure
+def parse_exposure(
+    kind: str,
+    value: str | float | None,
+    *,
+    unit: str | None = None,
+    at: str | float | None = None,
+    until: str | float | None = None,
+    detail: dict | None = None,
+    now_unix_s: float | None = None,
+) -> dict:
+    """Validate one exposure; return ``{kind, start_unix_s, end_unix_s, value, unit, detail}``.
+
+    ``value`` is converted to the kind's canonical unit (caffeine mg, alcohol drinks,
+    stress score 0-10, sleep h, exercise min, fluid ml; supplement/medication doses
+    keep the unit given). ``at`` defaults to now; ``end_unix_s`` is ``until`` or, for
+    a duration (sleep, exercise), ``at`` + duration, else equal to ``start_unix_s``.
+    ``detail`` holds the kind's choices (lower-case) and free text.
+
+    Raises:
+        EntryError: unknown kind, value out of range, unknown unit or choice, bad or
+            future time, ``until`` before ``at``.
+    """
+    now = time.time() if now_unix_s is None else float(now_unix_s)
+    kinds = ", ".join(_EXPOSURES)
+    if not isinstance(kind, str) or _word(kind) not in _EXPOSURES:
+        raise EntryError(f"unknown exposure kind {kind!r}; accepted kinds: {kinds}")
+    kind = _word(kind)
+    spec = _EXPOSURES[kind]
+    what = f"{kind} entry"
+
+    # value and unit
+    number: float | None = None
+    out_unit = spec["unit"]
+    if value is not None and not (isinstance(value, str) and not value.strip()):
+        if spec["value"] is None:
+            number = None  # pesticide/injury: no amount
+        else:
+            accepted = f"{spec['value']} {_fmt_range(spec['range'])} {spec['unit'] or '(unit: ' + ', '.join(spec['units']) + ')'}"
+            number = _number(value, what, accepted)
+            if unit is not None:
+                key = _norm_unit(unit)
+                if key not in spec["units"]:
+                    raise EntryError(f"{what}: unknown unit {unit!r}; accepted units: {', '.join(spec['units'])}")
+                if spec["unit"] is None:
+                    out_unit = "ug" if key == "ug" else ("IU" if key == "iu" else key)
+                else:
+                    number *= spec["units"][key]
+            elif spec["unit"] is None:
+                raise EntryError(f"{what}: a dose needs a unit; accepted units: {', '.join(spec['units'])}")
+            low, high = spec["range"]
+            if not low <= number <= high:
+                raise EntryError(f"{what}: {number:g} {out_unit or ''} is outside the accepted range "
+                                 f"{_fmt_range(spec['range'])} {out_unit or ''}".replace("  ", " ").strip())
+    elif spec["value_required"] and not (kind == "sleep"):
+        raise EntryError(f"{what}: a {spec['value']} is required: {spec['help']}")
+
+    # detail
+    if not isinstance(detail, (dict, type(None))):
+        raise EntryError(f"{what}: detail must be a dict of {', '.join(list(spec.get('detail', {})) + list(_DETAIL_FREE.get(kind, ()))) or 'nothing'}")
+    given = dict(detail or {})
+    out_detail: dict[str, Any] = dict(_DETAIL_DEFAULTS.get(kind, {}))
+    choices = spec.get("detail", {})
+    free = _DETAIL_FREE.get(kind, ())
+    for key, raw in given.items():
+        k = _word(key)
+        if k in choices:
+            word = _word(raw)
+            if word not in choices[k]:
+                raise EntryError(f"{what}: {k} {raw!r} is not accepted; accepted {k}: {', '.join(choices[k])}")
+            out_detail[k] = word
+        elif k in free:
+            if raw is not None:
+                out_detail[k] = str(raw).strip()
+        else:
+            allowed = list(choices) + list(free)
+            raise EntryError(f"{what}: unknown detail {key!r}; accepted detail: {', '.join(allowed) or 'none'}")
+    for k in _DETAIL_REQUIRED.get(kind, ()):
+        if k not in out_detail:
+            raise EntryError(f"{what}: detail {k} is required; accepted {k}: {', '.join(choices[k])}")
+
+    # times
+    start = _time("time", at, now, what) if at is not None else now
+    end: float
+    if until is not None:
+        end = _time("end time", until, now, what)
+        if end < start:
+            raise EntryError(f"{what}: the end time is before the start time; give `until` after `at`")
+    elif kind in ("sleep", "exercise") and number is not None:
+        duration_s = number * (3600.0 if kind == "sleep" else 60.0)
+        end = start + duration_s
+        if end > now + 300:
+            # a duration given with its start would run into the future: take `at` as the end
+            start, end = start - duration_s, start
+    else:
+        end = start
+    if kind == "sleep" and number is None:
+        if until is None:
+            raise EntryError(f"{what}: give hours slept (0-24) or bedtime `at` and wake time `until`")
+        number = (end - start) / 3600.0
+        if number > 24:
+            raise EntryError(f"{what}: {number:.1f} h is outside the accepted range 0-24 h")
+    if kind == "stress" and until is None:
+        out_detail.setdefault("ongoing_or_moment", True)
+    return {"kind": kind, "start_unix_s": start, "end_unix_s": end, "value": number, "unit": out_unit,
+            "detail": out_detail}
+
+
+# ------------------------------------------------------------------------ symptom
+def parse_symptom(
+    kind: str,
+    *,
+    site: str | None = None,
+    severity: str | float | None = None,
+    at: str | float | None = None,
+    note: str | None = None,
+    now_unix_s: float | None = None,
+) -> dict:
+    """Validate one symptom; return ``{kind, at_unix_s, site, severity, note}``.
+
+    ``severity``: 0-10 or mild/moderate/severe (3/5/8); None if not given. ``site``
+    is free text, lower-cased (e.g. "left calf").
+
+    Raises:
+        EntryError: unknown kind, severity out of range, bad or future time.
+    """
+    now = time.time() if now_unix_s is None else float(now_unix_s)
+    if not isinstance(kind, str) or _word(kind) not in _SYMPTOMS:
+        raise EntryError(f"unknown symptom {kind!r}; accepted symptoms: {', '.join(_SYMPTOMS)}")
+    kind = _word(kind)
+    what = f"{kind} symptom"
+    level: float | None = None
+    if severity is not None:
+        if isinstance(severity, str) and _word(severity) in _SEVERITY_WORDS:
+            level = _SEVERITY_WORDS[_word(severity)]
+        else:
+            level = _number(severity, what, "severity 0-10 or mild/moderate/severe")
+            if not 0 <= level <= 10:
+                raise EntryError(f"{what}: severity {level:g} is outside 0-10; accepted: 0-10 or mild/moderate/severe")
+    at_s = _time("time", at, now, what) if at is not None else now
+    site_out = str(site).strip().lower() if site is not None and str(site).strip() else None
+    note_out = str(note).strip() if note is not None and str(note).strip() else None
+    return {"kind": kind, "at_unix_s": at_s, "site": site_out, "severity": level, "note": note_out}
+
+
+# ---------------------------------------------------------------------------- lab
+def parse_lab(
+    analyte: str,
+    value: str | float,
+    unit: str,
+    *,
+    at: str | float | None = None,
+    ref_low: str | float | None = None,
+    ref_high: str | float | None = None,
+    now_unix_s: float | None = None,
+) -> dict:
+    """Validate one blood result; return ``{analyte, value, unit, at_unix_s, ref_low,
+    ref_high, ref_source, value_entered, unit_entered}`` with ``value`` and the
+    reference range in the canonical unit (mmol/L; vitamin D nmol/L).
+
+    ``ref_low``/``ref_high`` are the lab's own range in the entered unit; without them
+    the default range from :data:`ACCEPTED` is used (``ref_source`` names it, or "lab").
+
+    Raises:
+        EntryError: unknown analyte or unit, a physiologically impossible value, a
+            reference range that is inverted, bad or future time.
+    """
+    now = time.time() if now_unix_s is None else float(now_unix_s)
+    name = _word(analyte) if isinstance(analyte, str) else ""
+    name = _LAB_ALIASES.get(name, name)
+    if name not in _LABS:
+        raise EntryError(f"unknown lab analyte {analyte!r}; accepted analytes: {', '.join(_LABS)}")
+    spec = _LABS[name]
+    what = f"{name} result"
+    units_text = ", ".join(spec["units"])
+    if unit is None or _norm_unit(str(unit)) not in spec["units"]:
+        raise EntryError(f"{what}: unknown unit {unit!r}; accepted units: {units_text} (stored as {spec['unit']})")
+    factor = spec["units"][_norm_unit(str(unit))]
+    entered = _number(value, what, f"a number in {units_text}")
+    canonical = entered * factor
+    low, high = spec["possible"]
+    if not low <= canonical <= high:
+        raise EntryError(f"{what}: {entered:g} {unit} ({canonical:.3g} {spec['unit']}) is not physiologically possible; "
+                         f"accepted: {low:g}-{high:g} {spec['unit']} (units: {units_text})")
+    ref = list(spec["ref"])
+    ref_source = spec["ref_source"]
+    if ref_low is not None or ref_high is not None:
+        ref_source = "lab"
+        if ref_low is not None:
+            ref[0] = _number(ref_low, what, "reference low in the entered unit") * factor
+        if ref_high is not None:
+            ref[1] = _number(ref_high, what, "reference high in the entered unit") * factor
+        if ref[0] >= ref[1]:
+            raise EntryError(f"{what}: reference range low {ref[0]:g} is not below high {ref[1]:g} {spec['unit']}")
+    at_s = _time("time", at, now, what) if at is not None else now
+    return {"analyte": name, "value": round(canonical, 4), "unit": spec["unit"], "at_unix_s": at_s,
+            "ref_low": round(ref[0], 4), "ref_high": round(ref[1], 4), "ref_source": ref_source,
+            "value_entered": entered, "unit_entered": str(unit)}
