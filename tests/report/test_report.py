@@ -141,6 +141,9 @@ def test_red_flags_come_first(store, tmp_path):
     assert text.index('id="red-flags"') < text.index('id="summary"')
     assert "doctor" in text.lower() and "EMG" in text
     assert "<b>can't</b>" not in text and "&lt;b&gt;can&#x27;t&lt;/b&gt;" in text
+    # causes shown because of a red flag are "ruled out by a doctor", never "may fit"
+    fitting = re.findall(r"<strong>([^<]*)</strong> may fit", text)
+    assert not [name for name in fitting if re.search(r"ALS|sclerosis|motor neuron", name)]
 
 
 def test_logged_entries_shown_and_escaped(store, tmp_path):

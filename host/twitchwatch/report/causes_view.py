@@ -63,13 +63,17 @@ def candidate_causes(data: ReportData, store_sessions: list[dict[str, Any]]
         return None, fallback_red_flags(data), f"The cause engine is not available ({type(exc).__name__})."
     period_ids = {s.id for s in data.sessions}
     sessions = [s for s in store_sessions if s["id"] in period_ids]
+    status = _user_status(data)
+    history = [{"cause_id": cause, "verdict": verdict} for cause, verdict in sorted(status.items())]
+    args = (_events_for_causes(data), data.context_for_causes or [], data.symptoms or [], data.labs or [])
     try:
-        annotations, flags = annotate_session(
-            _events_for_causes(data), data.context_for_causes or [], data.symptoms or [], data.labs or [],
-            sessions=sessions, now_unix_s=data.now_unix_s)
+        try:
+            annotations, flags = annotate_session(*args, sessions=sessions, now_unix_s=data.now_unix_s,
+                                                  history=history)
+        except TypeError:  # an engine without the history argument
+            annotations, flags = annotate_session(*args, sessions=sessions, now_unix_s=data.now_unix_s)
     except Exception as exc:  # noqa: BLE001 - a bug there must not cost the report
         return None, fallback_red_flags(data), f"The cause engine failed ({type(exc).__name__}: {exc})."
-    status = _user_status(data)
     causes = []
     for a in annotations:
         row = _row(a)

@@ -384,12 +384,21 @@ def _causes_html(causes: list[dict[str, Any]] | None, note: str | None) -> str:
     elif not causes:
         parts.append("<p>No candidate cause stands out in your data for this period.</p>")
     else:
-        parts.append("<ol>")
+        rule_out = [c for c in causes if c.get("rule_out_only")]
+        causes = [c for c in causes if not c.get("rule_out_only")]
+        if rule_out:
+            parts.append("<p>Because of the red flag(s) above, and not because of the twitches themselves:</p><ul>"
+                         + "".join(f"<li>{esc(c.get('summary') or _rule_out_text(c))}</li>" for c in rule_out)
+                         + "</ul>")
+        if not causes:
+            parts.append("<p>No other candidate cause stands out in your data for this period.</p>")
+        parts.append("<ol>" if causes else "")
         for c in causes:
             status = c.get("status", "suggested")
             mark = {"confirmed": ' <span class="status-confirmed">(you confirmed this)</span>',
                     "rejected": ' <span class="status-rejected">(you rejected this)</span>'}.get(status, "")
-            name = c.get("cause_name") or c.get("cause_id")
+            name = str(c.get("cause_name") or c.get("cause_id"))
+            name = name[:1].upper() + name[1:]
             group = f" — {esc(c['group'])}" if c.get("group") else ""
             benign = " Usually harmless." if c.get("benign") else ""
             item = [f"<li><strong>{esc(name)}</strong> may fit{group} (score {fmt_num(_float(c.get('score')), 2)}).{benign}{mark}"]
@@ -399,13 +408,20 @@ def _causes_html(causes: list[dict[str, Any]] | None, note: str | None) -> str:
             if c.get("reasons_against"):
                 item.append("Speaks against it:<ul>"
                             + "".join(f"<li>{esc(r)}</li>" for r in c["reasons_against"]) + "</ul>")
+            if c.get("notes"):
+                item.append("<ul class=muted>" + "".join(f"<li>{esc(n)}</li>" for n in c["notes"]) + "</ul>")
             if c.get("tests"):
                 item.append("How a doctor may check it: " + esc(", ".join(str(t) for t in c["tests"])) + ".")
             item.append("</li>")
             parts.append("".join(item))
-        parts.append("</ol>")
+        parts.append("</ol>" if causes else "")
     parts.append("</section>")
     return "".join(parts)
+
+
+def _rule_out_text(c: dict[str, Any]) -> str:
+    tests = ", ".join(str(t) for t in c.get("tests") or []) or "an examination"
+    return f"A doctor can rule out {c.get('cause_name') or c.get('cause_id')} with {tests}."
 
 
 def _float(v: Any) -> float | None:
