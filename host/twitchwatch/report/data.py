@@ -93,17 +93,18 @@ def site_of(body_site: Any) -> str:
 
 def merged_length(intervals: list[tuple[float, float]]) -> float:
     """Total length of the union of ``(start, end)`` intervals."""
-    total, cur_start, cur_end = 0.0, None, None
-    for start, end in sorted((a, b) for a, b in intervals if b > a):
-        if cur_end is None or start > cur_end:
-            if cur_end is not None:
-                total += cur_end - cur_start
+    total = 0.0
+    spans = sorted((float(a), float(b)) for a, b in intervals if b > a)
+    if not spans:
+        return total
+    cur_start, cur_end = spans[0]
+    for start, end in spans[1:]:
+        if start > cur_end:
+            total += cur_end - cur_start
             cur_start, cur_end = start, end
         else:
             cur_end = max(cur_end, end)
-    if cur_end is not None:
-        total += cur_end - cur_start
-    return total
+    return total + (cur_end - cur_start)
 
 
 def local_day(unix_s: float) -> _dt.date:

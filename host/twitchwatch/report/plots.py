@@ -50,7 +50,7 @@ def rate_by_day_png(days: Sequence[_dt.date], rates: Mapping[str, Sequence[float
     colours = site_colours(list(rates))
     for site, values in rates.items():
         ys = [float("nan") if v is None else v for v in values]
-        ax.plot(list(days), ys, marker="o", color=colours[site], label=site)
+        ax.plot(list(days), ys, marker="o", color=colours[site], label=site)  # type: ignore[arg-type]  # dates are converted
     ax.set_ylabel("twitches per recorded hour")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
@@ -74,7 +74,7 @@ def unit_raster_png(times: Sequence[_dt.datetime], rows: Sequence[int], sites: S
         xs = [t for t, s in zip(times, sites) if s == site]
         ys = [r for r, s in zip(rows, sites) if s == site]
         if xs:
-            ax.scatter(xs, ys, marker="|", s=60, color=colours[site], label=site)
+            ax.scatter(xs, ys, marker="|", s=60, color=colours[site], label=site)  # type: ignore[arg-type]
     step = max(1, len(row_labels) // 40)
     ax.set_yticks(list(range(0, len(row_labels), step)))
     ax.set_yticklabels([row_labels[i] for i in range(0, len(row_labels), step)], fontsize=7)
