@@ -1,14 +1,20 @@
 """The ``twitchwatch`` command: a thin face over the library.
 
-Each command parses its arguments, builds a source and a :class:`Pipeline`, and
-turns library errors into one line on stderr and a non-zero exit code.
+Each command parses its arguments, calls the library (a :class:`Pipeline` for the
+recording commands, the :class:`~twitchwatch.store.Store` for log/events/export/
+delete-all, ``twitchwatch.report`` for report), and turns library errors into one
+line on stderr and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import logging
+import re
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -31,6 +37,21 @@ Start here:
   twitchwatch replay FILE.twcap     replay a capture made with --capture
   twitchwatch replay FILE.edf --events-out events.jsonl
                                     detect twitches in an EDF/BDF/CSV recording
+
+Log what might matter, then look back:
+  twitchwatch log caffeine --mg 200 --at 09:30
+  twitchwatch log stress 7 --until 18:00          (0-10)
+  twitchwatch log sleep 6.5                       (hours)
+  twitchwatch log lab magnesium 0.62 mmol/L --range 0.70-1.00
+  twitchwatch log symptom weakness --site "left hand" --severity 4
+  twitchwatch log test emg "normal"
+  twitchwatch events --since 14d                  the twitches, with their likeliest cause
+  twitchwatch report --since 14d --out report.html
+
+Your data: every command takes --db PATH (default: twitchwatch.sqlite3 in your
+user data folder). Nothing leaves this machine.
+  twitchwatch export --json all.json | --csv FOLDER | --edf twitches.edf
+  twitchwatch delete-all                          delete everything (asks first)
 """
 
 
@@ -68,7 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--capture", metavar="PATH", help="also record the raw stream to this capture file")
     _add_output_args(demo)
 
-    stream = sub.add_parser("stream", help="stream from a patch on a serial port")
+    stream = sub.add_parser("stream", help="stream from a patch on a serial port",
+                            description="Stream from a patch on a serial port (USB), detect twitches as "
+                                        "they happen and log them, with signal quality and rejected "
+                                        "artefacts, to the SQLite store. Stops on Ctrl-C, unplug or --duration.")
     stream.add_argument("--port", default="auto",
                         help="serial port (e.g. /dev/ttyUSB0, COM3), or 'auto' to pick the one patch plugged in")
     stream.add_argument("--baud", type=int, default=921600, help="baud rate for UART bridges (default 921600)")
@@ -91,8 +115,106 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--channels", help="use only these EMG channels: 0-based positions or labels, comma-separated")
     _add_output_args(replay)
 
-    sub.add_parser("ports", help="list serial ports, marking the ones that look like a patch")
+    sub.add_parser("ports", help="list serial ports, marking the ones that look like a patch",
+                   description="List serial ports, marking the ones that look like a patch. Reads no data "
+                               "and touches no database.")
+
+    _add_log_parser(sub)
+
+    events = sub.add_parser("events", help="list logged twitches: time, site, channel, amplitude, unit, likeliest cause",
+                            description="List the twitches in the store, oldest first, with the body site of "
+                                        "their session, channel, amplitude (uV peak-to-peak), motor-unit id and "
+                                        "the top candidate cause if the cause engine annotated them.")
+    events.add_argument("--since", default="14d", metavar="WHEN",
+                        help="start of the span: a duration back from now (14d, 12h, 2w, 90min) or a time "
+                             "(2026-11-24 18:00, ISO 8601, unix seconds); default 14d")
+    events.add_argument("--json", action="store_true", help="print a JSON list of the events instead of a table")
+    _add_db_arg(events)
+
+    export = sub.add_parser("export", help="write everything in the store to JSON, CSV or EDF+",
+                            description="Export your data. --json: one readable file with every table and "
+                                        "the schema version. --csv: one CSV per table in a folder. --edf: the "
+                                        "twitches as EDF+ (a 1 Hz twitch-rate signal per channel and one "
+                                        "annotation per twitch, e.g. 'twitch ch1 120uV unit 3') for EDF viewers.")
+    export.add_argument("--json", dest="json_path", metavar="FILE", help="write everything to this JSON file")
+    export.add_argument("--csv", dest="csv_dir", metavar="DIR", help="write one CSV per table into this folder")
+    export.add_argument("--edf", dest="edf_path", metavar="FILE", help="write the twitches to this EDF+ file")
+    export.add_argument("--since", metavar="WHEN",
+                        help="--edf only: start the EDF at this time, as for 'events' (default: the first "
+                             "twitch; EDF files are continuous, so a long span makes a large, slow file)")
+    _add_db_arg(export)
+
+    delete = sub.add_parser("delete-all", help="delete everything in the store (asks first)",
+                            description="Delete every session, twitch, artefact, logged exposure, symptom, "
+                                        "lab and test result and annotation, then compact the file so nothing "
+                                        "remains in free space. Asks for confirmation unless --yes.")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _add_db_arg(delete)
+
+    report = sub.add_parser("report", help="write an HTML report for you and your clinician",
+                            description="Write one self-contained HTML file (no network) summarising the "
+                                        "twitches, what you logged and the candidate causes. Not a diagnosis.")
+    report.add_argument("--since", default="14d", metavar="WHEN",
+                        help="start of the span, as for 'events' (default 14d)")
+    report.add_argument("--out", default="twitchwatch-report.html", metavar="FILE",
+                        help="where to write it (default twitchwatch-report.html)")
+    _add_db_arg(report)
     return parser
+
+
+def _add_db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="PATH", help="the SQLite file "
+                   "(default: twitchwatch.sqlite3 in your user data folder)")
+
+
+def _add_log_parser(sub) -> None:
+    log = sub.add_parser(
+        "log", help="log an exposure, a lab result, a symptom or a clinical test",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""\
+Log something that may matter for the twitches. Times (--at, --until): HH:MM
+(today, or yesterday if still ahead), "YYYY-MM-DD HH:MM", ISO 8601, unix seconds,
+or relative (--at=-2h, --at=-30min: write relative times with '='). Default: now.
+
+exposures:
+  log caffeine --mg 200 [--at 09:30]
+  log stress 7 [--at 09:00] [--until 18:00]      level 0-10
+  log alcohol 2                                  standard drinks
+  log fluid --ml 500
+  log sleep 6.5                                  hours last night
+  log exercise --minutes 45 [--intensity hard]
+  log supplement magnesium --dose 300 --unit mg
+  log medication prednisolone --class corticosteroid --change start [--dose 20 --unit mg]
+  log pesticide [--organophosphate yes]
+lab result (the unit is converted to the analyte's usual one):
+  log lab magnesium 0.62 mmol/L [--at ...] [--range 0.70-1.00]
+symptom:
+  log symptom weakness --site "left hand" [--severity 4]
+clinical test (reflex, strength, blood, emg, ncs, biopsy, other):
+  log test emg "normal" [--at ...]
+
+Nothing is written if anything is wrong; the message says what is accepted.""")
+    log.add_argument("kind", metavar="WHAT", help="an exposure (caffeine, stress, ...), or lab, symptom, test")
+    log.add_argument("values", nargs="*", metavar="VALUE",
+                     help="the amount or name, as in the examples (stress 7; lab magnesium 0.62 mmol/L)")
+    log.add_argument("--at", metavar="TIME", help="when (default now)")
+    log.add_argument("--until", metavar="TIME", help="end of a span (stress, exercise ...)")
+    log.add_argument("--mg", type=str, metavar="MG", help="caffeine: milligrams")
+    log.add_argument("--ml", type=str, metavar="ML", help="fluid: millilitres")
+    log.add_argument("--minutes", type=str, metavar="MIN", help="exercise: duration in minutes")
+    log.add_argument("--intensity", metavar="LEVEL", help="exercise: light, moderate or hard")
+    log.add_argument("--dose", type=str, metavar="AMOUNT", help="supplement/medication: dose, with --unit")
+    log.add_argument("--unit", metavar="UNIT", help="unit of --dose (mg, g, ug, IU, ...)")
+    log.add_argument("--class", dest="drug_class", metavar="CLASS",
+                     help="medication: drug class (e.g. corticosteroid, beta-agonist, statin)")
+    log.add_argument("--change", metavar="CHANGE", help="medication: start, stop, increase or decrease")
+    log.add_argument("--organophosphate", metavar="YES/NO", help="pesticide: was it an organophosphate")
+    log.add_argument("--range", dest="ref_range", metavar="LOW-HIGH",
+                     help="lab: the laboratory's reference range, in the result's unit")
+    log.add_argument("--site", metavar="SITE", help='symptom: where, e.g. "left hand"')
+    log.add_argument("--severity", type=str, metavar="N", help="symptom: how bad, 0-10")
+    log.add_argument("--note", metavar="TEXT", help="a free-text note kept with the entry")
+    _add_db_arg(log)
 
 
 def _open_store(db: str | None):
@@ -269,7 +391,223 @@ def cmd_ports(args) -> int:
     return 0
 
 
-COMMANDS = {"demo": cmd_demo, "stream": cmd_stream, "replay": cmd_replay, "ports": cmd_ports}
+_SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*(min|mins|h|d|w)$")
+_SPAN_S = {"min": 60.0, "mins": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+def _since_unix_s(text: str, now: float) -> float:
+    """``--since``: a duration back from ``now`` (14d, 12h, 2w, 90min) or a time."""
+    match = _SPAN.match(text.strip().lower())
+    if match:
+        return now - float(match.group(1)) * _SPAN_S[match.group(2)]
+    return _parse_time("--since", text, now)
+
+
+def _parse_time(option: str, text: str, now: float | None = None) -> float:
+    from twitchwatch.causes.timeparse import TIME_FORMATS, TimeParseError, parse_time
+
+    try:
+        return parse_time(text, now_unix_s=now)
+    except TimeParseError as exc:
+        extra = "; or a duration back from now: 14d, 12h, 2w, 90min" if option == "--since" else ""
+        raise TwitchwatchError(f"{option}: {exc}; accepted: {'; '.join(TIME_FORMATS)}{extra}") from None
+
+
+def _local(unix_s: float) -> str:
+    return datetime.datetime.fromtimestamp(unix_s).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def cmd_events(args) -> int:
+    since = _since_unix_s(args.since, time.time())
+    with _open_store(args.db) as store:
+        rows = store.events_between(since_unix_s=since)
+    if args.json:
+        json.dump(rows, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    if not rows:
+        print(f"no twitches logged since {_local(since)}")
+        return 0
+    table = [("time", "site", "channel", "amplitude", "unit", "likeliest cause")]
+    for r in rows:
+        table.append((_local(r["wall_time_s"]), r["body_site"] or "-", r["channel_label"],
+                      f"{r['amplitude_uv']:.0f} uV", "-" if r["unit_id"] is None else str(r["unit_id"]),
+                      r["top_cause"] or "-"))
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    print(f"{len(rows)} twitches since {_local(since)}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    if not (args.json_path or args.csv_dir or args.edf_path):
+        raise TwitchwatchError("export: say where: --json FILE, --csv DIR and/or --edf FILE")
+    with _open_store(args.db) as store:
+        if args.json_path:
+            counts = store.export_all(args.json_path)
+            print(f"wrote {args.json_path}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+        if args.csv_dir:
+            paths = store.export_csv(args.csv_dir)
+            print(f"wrote {len(paths)} CSV files to {args.csv_dir}: " + ", ".join(p.name for p in paths.values()))
+        if args.edf_path:
+            since = _since_unix_s(args.since, time.time()) if args.since else None
+            info = store.export_edf(args.edf_path, since_unix_s=since)
+            print(f"wrote {args.edf_path}: {info['events']} twitch annotations, "
+                  f"{len(info['channels'])} twitch-rate channel(s), {info['duration_s'] / 3600:.1f} h "
+                  f"from {_local(info['start_unix_s'])}")
+    return 0
+
+
+def cmd_delete_all(args) -> int:
+    from twitchwatch.store import default_db_path
+
+    path = Path(args.db) if args.db else default_db_path()
+    if not path.exists():
+        print(f"nothing to delete: there is no database at {path}")
+        return 0
+    if not args.yes:
+        prompt = (f"Delete EVERYTHING in {path} (recordings, twitches, everything you logged)? "
+                  "This cannot be undone. Type 'yes' to delete: ")
+        try:
+            answer = input(prompt)
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() != "yes":
+            print("cancelled: nothing was deleted")
+            return 1
+    with _open_store(str(path)) as store:
+        counts = store.delete_all()
+    deleted = ", ".join(f"{n} {t}" for t, n in counts.items() if n) or "nothing (it was empty)"
+    print(f"deleted from {path}: {deleted}; the file was compacted so no deleted data remains in it")
+    return 0
+
+
+def cmd_report(args) -> int:
+    now = time.time()
+    since = _since_unix_s(args.since, now)
+    try:
+        from twitchwatch.report import build_report
+    except ImportError as exc:
+        if exc.name is None or exc.name.startswith("twitchwatch.report") or "build_report" in str(exc):
+            raise TwitchwatchError("report: not available in this build") from None
+        raise TwitchwatchError(f"report: needs the Python package {exc.name!r}, which is not installed") from None
+    with _open_store(args.db) as store:
+        out = build_report(store, since, args.out, now_unix_s=now)
+    print(f"wrote {out}")
+    return 0
+
+
+_LOG_OPTIONS = {  # option dest -> the flag, and which entries take it ("exposure", "lab", "symptom")
+    "until": ("--until", "exposure"), "mg": ("--mg", "exposure"), "ml": ("--ml", "exposure"),
+    "minutes": ("--minutes", "exposure"), "intensity": ("--intensity", "exposure"),
+    "dose": ("--dose", "exposure"), "unit": ("--unit", "exposure"), "drug_class": ("--class", "exposure"),
+    "change": ("--change", "exposure"), "organophosphate": ("--organophosphate", "exposure"),
+    "ref_range": ("--range", "lab"), "site": ("--site", "symptom"), "severity": ("--severity", "symptom"),
+}
+
+
+def _log_entry(args, now: float) -> tuple[str, dict]:
+    """Parse ``twitchwatch log ...`` into (store table, validated entry dict); raises
+    TwitchwatchError (EntryError) naming what is accepted. Writes nothing."""
+    from twitchwatch.causes.entries import ACCEPTED, parse_exposure, parse_lab, parse_symptom
+
+    what = args.kind.strip().lower()
+    category = what if what in ("lab", "symptom", "test") else "exposure"
+    for dest, (flag, applies) in _LOG_OPTIONS.items():
+        if getattr(args, dest) is not None and applies != category:
+            raise TwitchwatchError(f"log {what}: {flag} does not apply here; it is for "
+                                   f"{'an exposure' if applies == 'exposure' else applies} entries")
+    values = list(args.values)
+
+    def take(n: int, names: str) -> list[str]:
+        if len(values) != n:
+            raise TwitchwatchError(f"log {what}: expected {names}, got {len(values)} value(s): {' '.join(values) or '-'}")
+        return values
+
+    if category == "lab":
+        analyte, value, unit = take(3, "ANALYTE VALUE UNIT, e.g. log lab magnesium 0.62 mmol/L")
+        low = high = None
+        if args.ref_range is not None:
+            parts = args.ref_range.replace(" ", "").split("-")
+            if len(parts) != 2 or not all(parts):
+                raise TwitchwatchError(f"log lab: --range {args.ref_range!r} is not LOW-HIGH, e.g. --range 0.70-1.00")
+            low, high = parts
+        entry = parse_lab(analyte, value, unit, at=args.at, ref_low=low, ref_high=high, now_unix_s=now)
+        if args.note:
+            entry["note"] = args.note
+        return "lab", entry
+    if category == "symptom":
+        (kind,) = take(1, 'the symptom, e.g. log symptom weakness --site "left hand"')
+        return "symptom", parse_symptom(kind, site=args.site, severity=args.severity, at=args.at, note=args.note,
+                                        now_unix_s=now)
+    if category == "test":
+        from twitchwatch.store import CLINICAL_TEST_KINDS
+
+        kind, result = take(2, 'KIND RESULT, e.g. log test emg "normal"')
+        kind = kind.strip().lower()
+        if kind not in CLINICAL_TEST_KINDS:
+            raise TwitchwatchError(f"log test: unknown test {kind!r}; accepted: {', '.join(CLINICAL_TEST_KINDS)}")
+        if not result.strip():
+            raise TwitchwatchError('log test: the result is empty; write what it showed, e.g. "normal"')
+        at = _parse_time("--at", args.at, now) if args.at is not None else now
+        return "test", {"kind": kind, "result": result.strip(), "taken_unix_s": at, "note": args.note}
+
+    # an exposure: the amount comes from one of --mg/--ml/--minutes/--dose or a positional value;
+    # kinds with a name (supplement, medication) take the name as their positional value
+    spec = ACCEPTED["exposure"].get(what.replace("-", "_"), {})
+    detail: dict[str, str] = {}
+    if "name" in spec.get("detail", {}) or "name" in spec.get("detail_free_text", ()):
+        if values:
+            detail["name"] = values.pop(0)
+    amounts = [(v, u) for v, u in ((args.mg, "mg"), (args.ml, "ml"), (args.minutes, "min"), (args.dose, args.unit))
+               if v is not None]
+    if args.unit is not None and args.dose is None:
+        raise TwitchwatchError(f"log {what}: --unit goes with --dose, e.g. --dose 300 --unit mg")
+    if len(values) > 1 or (values and amounts) or len(amounts) > 1:
+        raise TwitchwatchError(f"log {what}: give the amount once, e.g. log caffeine --mg 200, log stress 7")
+    value, unit = amounts[0] if amounts else ((values[0], None) if values else (None, None))
+    for key, given in (("intensity", args.intensity), ("class", args.drug_class), ("change", args.change),
+                       ("organophosphate", args.organophosphate)):
+        if given is not None:
+            detail[key] = given
+    entry = parse_exposure(what, value, unit=unit, at=args.at, until=args.until, detail=detail or None,
+                           now_unix_s=now)
+    if args.note:
+        entry["note"] = args.note
+    return "exposure", entry
+
+
+def cmd_log(args) -> int:
+    table, entry = _log_entry(args, time.time())
+    with _open_store(args.db) as store:
+        add = {"exposure": store.add_context, "lab": store.add_lab, "symptom": store.add_symptom,
+               "test": store.add_clinical_test}[table]
+        entry_id = add(entry)
+    print(f"logged {_describe_entry(table, entry)} (#{entry_id})")
+    return 0
+
+
+def _describe_entry(table: str, e: dict) -> str:
+    if table == "lab":
+        rng = f", reference {e['ref_low']:g}-{e['ref_high']:g}" if e.get("ref_low") is not None else ""
+        return f"{e['analyte']} {e['value']:g} {e['unit']}{rng}, taken {_local(e.get('at_unix_s', e.get('taken_unix_s')))}"
+    if table == "symptom":
+        site = f" ({e['site']})" if e.get("site") else ""
+        sev = f", severity {e['severity']:g}/10" if e.get("severity") is not None else ""
+        return f"symptom {e['kind']}{site}{sev} at {_local(e.get('at_unix_s', e.get('start_unix_s')))}"
+    if table == "test":
+        return f"{e['kind']} test: {e['result']} ({_local(e['taken_unix_s'])})"
+    amount = f" {e['value']:g} {e['unit'] or ''}".rstrip() if e.get("value") is not None else ""
+    detail = "".join(f", {k} {v}" for k, v in (e.get("detail") or {}).items() if isinstance(v, str))
+    span = (f" from {_local(e['start_unix_s'])} to {_local(e['end_unix_s'])}"
+            if e.get("end_unix_s") not in (None, e["start_unix_s"]) else f" at {_local(e['start_unix_s'])}")
+    return f"{e['kind']}{amount}{detail}{span}"
+
+
+COMMANDS = {"demo": cmd_demo, "stream": cmd_stream, "replay": cmd_replay, "ports": cmd_ports,
+            "log": cmd_log, "events": cmd_events, "export": cmd_export, "delete-all": cmd_delete_all,
+            "report": cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
