@@ -98,23 +98,38 @@ def describe_exposure(entry: dict) -> str:
     return str(kind)
 
 
+SYMPTOM_WORDS = {"weakness": "weakness", "wasting": "muscle wasting", "cramps": "cramps", "numbness": "numbness or tingling",
+                 "speech": "trouble speaking", "swallowing": "trouble swallowing",
+                 "spreading": "twitches spreading to new regions", "vision": "vision trouble",
+                 "balance": "balance problems", "neck_pain": "neck pain"}
 _CHANGE_WORDS = {"start": "started", "stop": "stopped", "increase": "increased", "decrease": "dose cut"}
 
 
-def _exposure_reason(rule: dict, entry: dict, t: float) -> str:
+def _exposure_prefix(rule: dict, entry: dict) -> tuple[str, float]:
+    """Words before the delay, and the instant the delay counts from."""
     desc = describe_exposure(entry)
     if entry.get("kind") == "medication":
         change = _CHANGE_WORDS.get((entry.get("detail") or {}).get("change"), "changed")
-        if rule["anchor"] == "while_taken":
-            return f"{desc} {change} {_ago(t - entry['start_unix_s'])} earlier and still taken then"
-        return f"{desc} {change} {_ago(t - entry['start_unix_s'])} earlier"
-    if rule["anchor"] == "end":
-        end = entry.get("end_unix_s") or entry["start_unix_s"]
-        if end > entry["start_unix_s"]:
-            return f"{desc} ended {_ago(t - end)} earlier"
-    if t < entry["start_unix_s"]:
-        return f"{desc} {_ago(entry['start_unix_s'] - t)} later"
-    return f"{desc} {_ago(t - entry['start_unix_s'])} earlier"
+        return f"{desc} {change}", entry["start_unix_s"]
+    end = entry.get("end_unix_s") or entry["start_unix_s"]
+    if rule["anchor"] == "end" and end > entry["start_unix_s"]:
+        return f"{desc} ended", end
+    return desc, entry["start_unix_s"]
+
+
+def _exposure_reason(rule: dict, entry: dict, t: float, t_last: float | None = None) -> str:
+    """"200 mg caffeine 1 h 40 min earlier"; with ``t_last`` (twitches from ``t`` to
+    ``t_last``): "200 mg caffeine 33 min to 2 h 27 min earlier"."""
+    prefix, ref = _exposure_prefix(rule, entry)
+    still = " and still taken then" if rule["anchor"] == "while_taken" else ""
+    if t < ref:
+        return f"{prefix} {_ago(ref - t)} later"
+    near = _ago(t - ref)
+    if t_last is not None and t_last >= ref:
+        far = _ago(t_last - ref)
+        if far != near:
+            return f"{prefix} {near} to {far} earlier{still}"
+    return f"{prefix} {near} earlier{still}"
 
 
 def _site_words(text: str | None) -> set[str]:
@@ -170,7 +185,7 @@ def _evaluate(cause: dict, t: float, site: str | None, context: list[dict], symp
                 if rule.get("same_site_weight") and site and _site_words(inj_site) & _site_words(site):
                     w = 1 - (1 - w) * (1 - float(rule["same_site_weight"]))
                     text += ", at the same site as these twitches"
-                role_list.append((index, w, text))
+                role_list.append((index, w, text, (rule, best, t)))
         elif kind == "exposure_during":
             for entry in context:
                 if (entry.get("kind") == rule["kind"] and (entry.get("value") or 0) >= rule.get("min_value", 0)
@@ -219,6 +234,8 @@ def _evaluate(cause: dict, t: float, site: str | None, context: list[dict], symp
                 role_list.append((index, weight, f"you logged {rule['why']}{where}"))
                 break
     # evidence that only counts next to other evidence (e.g. numbness for a logged nerve injury)
+    pro = [p if len(p) == 4 else (*p, None) for p in pro]
+    con = [c if len(c) == 4 else (*c, None) for c in con]
     needs_other = {i for i, rule in enumerate(cause["evidence"]) if rule.get("requires_evidence")}
     if needs_other and not [p for p in pro if p[0] not in needs_other]:
         pro = [p for p in pro if p[0] not in needs_other]
@@ -251,30 +268,31 @@ def _verdicts(history: list[dict] | None) -> dict[str, str]:
 
 def _build(cause: dict, pro: list[tuple[int, float, str]], con: list[tuple[int, float, str]],
            notes: list[str], verdict: str | None, flags: list[RedFlag]) -> Annotation | None:
-    pro_w = [w for _, w, _ in pro]
-    con_w = [w for _, w, _ in con]
-    reasons_for = [text for _, _, text in pro]
-    reasons_against = [text for _, _, text in con]
+    pro_w = [p[1] for p in pro]
+    con_w = [c[1] for c in con]
+    reasons_for = [p[2] for p in pro]
+    reasons_against = [c[2] for c in con]
     if verdict == "confirmed":
         pro_w.append(0.2)
         reasons_for.append("you marked this as fitting before")
     elif verdict == "rejected":
         con_w.append(0.5)
         reasons_against.append("you marked this as not fitting before")
-    if not [w for _, w, _ in pro]:
+    if not pro:
         return None
     score = round(_combine(pro_w) * (1.0 - _combine(con_w)), 4)
     tests = test_names(cause["tests"])
     rule_out = cause["suggest"] == "rule_out_only"
     if rule_out:
-        linked = [f.rule_id.replace("_", " ") for f in flags]
+        labels = {r["id"]: r.get("label", r["id"]) for r in load_taxonomy()["red_flags"]}
+        linked = [labels.get(f.rule_id, f.rule_id) for f in flags]
         summary = (f"A doctor can rule out {cause['name']} with {', '.join(tests)}; shown because of the red flag"
                    f"{'s' if len(linked) > 1 else ''} ({', '.join(linked)}), not because of the twitches.")
         reasons_for = [summary] + reasons_for
     else:
         summary = f"{cause['name'][0].upper()}{cause['name'][1:]} may fit: {reasons_for[0]}."
     return Annotation(cause["id"], cause["name"], cause["group"], score, reasons_for, reasons_against,
-                      bool(cause["benign"]), tests, _sources(cause, {i for i, _, _ in pro + con}),
+                      bool(cause["benign"]), tests, _sources(cause, {item[0] for item in pro + con}),
                       summary, notes, rule_out)
 
 
@@ -294,6 +312,7 @@ def annotate_event(event: dict, context: list[dict], symptoms: list[dict], labs:
     Neurological causes appear only when a symptom red flag is logged.
     """
     now = time.time() if now_unix_s is None else float(now_unix_s)
+    context, symptoms, labs = _inputs(context, symptoms, labs)
     t = event.get("wall_time_s")
     if t is None:
         t = now
@@ -308,6 +327,19 @@ def annotate_event(event: dict, context: list[dict], symptoms: list[dict], labs:
         if annotation is not None:
             out.append(annotation)
     return _sort(out)
+
+
+def _inputs(context, symptoms, labs) -> tuple[list[dict], list[dict], list[dict]]:
+    labs = [lab for lab in _stats.norm_timed(labs, "taken_unix_s") if lab.get("at_unix_s") is not None
+            and lab.get("value") is not None]
+    for lab in labs:
+        if lab.get("ref_low") is None or lab.get("ref_high") is None:
+            from .entries import ACCEPTED
+
+            ref = ACCEPTED["lab"].get(lab.get("analyte"), {}).get("reference", [float("-inf"), float("inf")])
+            lab["ref_low"] = ref[0] if lab.get("ref_low") is None else lab["ref_low"]
+            lab["ref_high"] = ref[1] if lab.get("ref_high") is None else lab["ref_high"]
+    return _stats.norm_context(context), _stats.norm_timed(symptoms, "start_unix_s"), labs
 
 
 def _flag_links(cause: dict, flags: list[RedFlag]) -> list[RedFlag]:
@@ -327,6 +359,7 @@ def annotate_session(events: list[dict], context: list[dict], symptoms: list[dic
     :func:`red_flags` list, never shortened by any annotation.
     """
     now = time.time() if now_unix_s is None else float(now_unix_s)
+    context, symptoms, labs = _inputs(context, symptoms, labs)
     flags = red_flags(events, symptoms, context, now_unix_s=now, sessions=sessions)
     verdicts = _verdicts(history)
     sites = {s.get("id"): s.get("body_site") for s in sessions or []}
@@ -345,16 +378,23 @@ def annotate_session(events: list[dict], context: list[dict], symptoms: list[dic
         against: dict[int, list] = {}
         for t, site in points:
             pro, con = _evaluate(cause, t, site, context, symptoms, labs, now)
-            for index, w, text in pro:
-                hits.setdefault(index, []).append((w, text))
-            for index, w, text in con:
+            for index, w, text, meta in pro:
+                hits.setdefault(index, []).append((w, text, meta))
+            for index, w, text, _ in con:
                 against.setdefault(index, []).append((w, text))
         n = len(timed)
         pro_items, con_items, notes = [], [], []
         for index, items in hits.items():
             rule = cause["evidence"][index]
-            w = max(w for w, _ in items)
+            w = max(item[0] for item in items)
             text = items[0][1]
+            metas = [item[2] for item in items if item[2] is not None]
+            if metas and len({id(m[1]) for m in metas}) == 1 and len(metas) > 1:
+                suffix = ", at the same site as these twitches" if text.endswith("at the same site as these twitches") else ""
+                rule_, entry_, _ = metas[0]
+                text = _exposure_reason(rule_, entry_, metas[0][2], metas[-1][2]) + suffix
+            elif metas and len(metas) > 1:
+                text = f"e.g. {text}"
             if rule["type"] in ("exposure", "exposure_sum") and n > 1:
                 text += f" ({len(items)} of {n} twitches)"
             pro_items.append((index, w, text))
@@ -400,6 +440,7 @@ def red_flags(events: list[dict], symptoms: list[dict], context: list[dict], *, 
     quasi-Poisson trend test; recorded time from ``sessions`` when given).
     """
     tax = load_taxonomy()
+    context, symptoms, _ = _inputs(context, symptoms, [])
     out: list[RedFlag] = []
     for rule in tax["red_flags"]:
         trigger = rule["trigger"]
@@ -411,7 +452,8 @@ def red_flags(events: list[dict], symptoms: list[dict], context: list[dict], *, 
                     where = f" ({symptom['site']})" if symptom.get("site") else ""
                     when = symptom.get("at_unix_s")
                     ago = f", {_ago(now_unix_s - when)} ago" if when is not None and now_unix_s - when >= 60 else ""
-                    reasons.append(f"you logged {symptom['kind'].replace('_', ' ')}{where}{ago}")
+                    word = SYMPTOM_WORDS.get(symptom["kind"], str(symptom["kind"]).replace("_", " "))
+                    reasons.append(f"you logged {word}{where}{ago}")
         elif trigger["type"] == "exposure":
             for entry in context:
                 if entry.get("kind") != trigger["kind"]:

@@ -27,6 +27,38 @@ MIN_BASELINE_H = 4.0     # recorded hours outside every window
 MIN_TWITCHES = 5         # twitches in both arms together
 
 
+# ------------------------------------------------------------------ inputs
+def norm_context(context: Iterable[dict] | None) -> list[dict]:
+    """Context entries as ``parse_exposure`` returns them, also accepting the store's
+    rows (``end_unix_s`` None -> the start, ``detail`` None -> {}); entries without a
+    start time are skipped."""
+    out = []
+    for entry in context or []:
+        if entry.get("start_unix_s") is None:
+            continue
+        row = dict(entry)
+        row["start_unix_s"] = float(row["start_unix_s"])
+        row["end_unix_s"] = float(row["end_unix_s"]) if row.get("end_unix_s") is not None else row["start_unix_s"]
+        row["detail"] = dict(row.get("detail") or {})
+        out.append(row)
+    return out
+
+
+def norm_timed(rows: Iterable[dict] | None, *aliases: str) -> list[dict]:
+    """Symptoms/labs with their time as ``at_unix_s`` (the store names it
+    ``start_unix_s`` / ``taken_unix_s``)."""
+    out = []
+    for row in rows or []:
+        row = dict(row)
+        if row.get("at_unix_s") is None:
+            for alias in aliases:
+                if row.get(alias) is not None:
+                    row["at_unix_s"] = float(row[alias])
+                    break
+        out.append(row)
+    return out
+
+
 # ------------------------------------------------------------------ intervals
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """Sorted union of intervals (empty ones dropped)."""
@@ -289,6 +321,8 @@ def trigger_stats(events: list[dict], sessions: list[dict], context: list[dict],
     is an approximation). Causes without any matching exposure are left out.
     """
     tax = load_taxonomy()
+    context = norm_context(context)
+    sessions = list(sessions or [])
     session_sites = {s.get("id"): s.get("body_site") for s in sessions}
     baseline_out = all_windows(context, now_unix_s=now_unix_s)
     groups: dict[str, tuple[list[Interval], list[float]]] = {}
@@ -326,7 +360,7 @@ def trigger_stats(events: list[dict], sessions: list[dict], context: list[dict],
             n0 = sum(1 for t in times if contains(baseline, t))
             needs = []
             if n_windows < min_windows:
-                needs.append(f"{n_windows} {cause['name']} window(s) with recording (need {min_windows})")
+                needs.append(f"{n_windows} exposure window(s) with recording (need {min_windows})")
             if t1 < min_exposed_h:
                 needs.append(f"{_fmt_h(t1)} recorded in those windows (need {min_exposed_h:g} h)")
             if t0 < min_baseline_h:
