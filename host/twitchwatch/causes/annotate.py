@@ -20,6 +20,7 @@ from . import stats as _stats
 from .taxonomy import load_taxonomy, test_names
 
 LAB_MAX_AGE_S = 365 * 86400.0
+NO_RISE_CI_HIGH = 1.5   # a rate-ratio CI entirely below this: the windows are not clearly busier
 
 
 @dataclass
@@ -165,7 +166,7 @@ def _num(x: float) -> str:
 
 # ------------------------------------------------------------------ evidence per time point
 def _evaluate(cause: dict, t: float, site: str | None, context: list[dict], symptoms: list[dict],
-              labs: list[dict], now: float) -> tuple[list[tuple[int, float, str]], list[tuple[int, float, str]]]:
+              labs: list[dict], now: float, cache: dict | None = None) -> tuple[list[tuple[int, float, str]], list[tuple[int, float, str]]]:
     """Evidence items ``(rule_index, weight, text)`` for and against ``cause`` at time ``t``."""
     pro: list[tuple[int, float, str]] = []
     con: list[tuple[int, float, str]] = []
@@ -175,7 +176,14 @@ def _evaluate(cause: dict, t: float, site: str | None, context: list[dict], symp
         weight = float(rule["weight"])
         if kind == "exposure":
             best = None
-            for (a, b), entry in _stats.rule_windows(rule, context, now_unix_s=now):
+            key = (cause["id"], index)
+            if cache is None or key not in cache:
+                windows = _stats.rule_windows(rule, context, now_unix_s=now)
+                if cache is not None:
+                    cache[key] = windows
+            else:
+                windows = cache[key]
+            for (a, b), entry in windows:
                 if a <= t <= b and (best is None or entry["start_unix_s"] > best["start_unix_s"]):
                     best = entry
             if best is not None:
@@ -370,6 +378,7 @@ def annotate_session(events: list[dict], context: list[dict], symptoms: list[dic
     trig = {s.cause_id: s for s in _stats.trigger_stats(timed, sessions, context, now_unix_s=now)} if sessions else {}
     recorded = _stats.recorded_intervals(sessions or [], now_unix_s=now)
     out = []
+    cache: dict = {}
     for cause in load_taxonomy()["causes"]:
         links = _flag_links(cause, flags)
         if cause["suggest"] == "rule_out_only" and not links:
@@ -377,7 +386,7 @@ def annotate_session(events: list[dict], context: list[dict], symptoms: list[dic
         hits: dict[int, list] = {}
         against: dict[int, list] = {}
         for t, site in points:
-            pro, con = _evaluate(cause, t, site, context, symptoms, labs, now)
+            pro, con = _evaluate(cause, t, site, context, symptoms, labs, now, cache)
             for index, w, text, meta in pro:
                 hits.setdefault(index, []).append((w, text, meta))
             for index, w, text, _ in con:
@@ -423,6 +432,9 @@ def annotate_session(events: list[dict], context: list[dict], symptoms: list[dic
                 pro_items.append((-1, 0.35, stat.message))
             elif stat.ci_high is not None and stat.ci_high < 1:
                 con_items.append((-1, 0.5, stat.message + " (lower, not higher)"))
+            elif stat.ci_high is not None and stat.ci_high < NO_RISE_CI_HIGH:
+                # enough data to say the windows are not busier than baseline
+                con_items.append((-1, 0.4, stat.message + " (no higher than your baseline)"))
             else:
                 notes.append(stat.message + " (no clear difference)")
         annotation = _build(cause, [p for p in pro_items], con_items, notes, verdicts.get(cause["id"]), links)

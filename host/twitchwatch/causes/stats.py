@@ -10,6 +10,7 @@ available). With too little data the result says so instead of giving a number.
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import math
 from dataclasses import dataclass, field
@@ -107,7 +108,9 @@ def total_s(intervals: Iterable[Interval]) -> float:
 
 
 def contains(intervals: list[Interval], t: float) -> bool:
-    return any(a <= t <= b for a, b in intervals)
+    """``t`` inside one of the merged, sorted ``intervals`` (ends included)."""
+    i = bisect.bisect_right(intervals, (t, math.inf)) - 1
+    return i >= 0 and intervals[i][0] <= t <= intervals[i][1]
 
 
 # ------------------------------------------------------------------ rate ratio
