@@ -566,12 +566,17 @@ def _log_entry(args, now: float) -> tuple[str, dict]:
         raise TwitchwatchError(f"log {what}: --unit goes with --dose, e.g. --dose 300 --unit mg")
     if len(values) > 1 or (values and amounts) or len(amounts) > 1:
         raise TwitchwatchError(f"log {what}: give the amount once, e.g. log caffeine --mg 200, log stress 7")
-    value, unit = amounts[0] if amounts else ((values[0], None) if values else (None, None))
+    amount: str | None = None
+    amount_unit: str | None = None
+    if amounts:
+        amount, amount_unit = amounts[0]
+    elif values:
+        amount = values[0]
     for key, given in (("intensity", args.intensity), ("class", args.drug_class), ("change", args.change),
                        ("organophosphate", args.organophosphate)):
         if given is not None:
             detail[key] = given
-    entry = parse_exposure(what, value, unit=unit, at=args.at, until=args.until, detail=detail or None,
+    entry = parse_exposure(what, amount, unit=amount_unit, at=args.at, until=args.until, detail=detail or None,
                            now_unix_s=now)
     if args.note:
         entry["note"] = args.note
@@ -591,11 +596,11 @@ def cmd_log(args) -> int:
 def _describe_entry(table: str, e: dict) -> str:
     if table == "lab":
         rng = f", reference {e['ref_low']:g}-{e['ref_high']:g}" if e.get("ref_low") is not None else ""
-        return f"{e['analyte']} {e['value']:g} {e['unit']}{rng}, taken {_local(e.get('at_unix_s', e.get('taken_unix_s')))}"
+        return f"{e['analyte']} {e['value']:g} {e['unit']}{rng}, taken {_local(e.get('at_unix_s') or e['taken_unix_s'])}"
     if table == "symptom":
         site = f" ({e['site']})" if e.get("site") else ""
         sev = f", severity {e['severity']:g}/10" if e.get("severity") is not None else ""
-        return f"symptom {e['kind']}{site}{sev} at {_local(e.get('at_unix_s', e.get('start_unix_s')))}"
+        return f"symptom {e['kind']}{site}{sev} at {_local(e.get('at_unix_s') or e['start_unix_s'])}"
     if table == "test":
         return f"{e['kind']} test: {e['result']} ({_local(e['taken_unix_s'])})"
     amount = f" {e['value']:g} {e['unit'] or ''}".rstrip() if e.get("value") is not None else ""

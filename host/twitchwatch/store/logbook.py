@@ -62,13 +62,15 @@ def _checked(what: str, entry: dict[str, Any], keys: dict[str, bool], times: Seq
         raise StoreError(f"{what}: missing {', '.join(missing)}")
     row = {k: entry.get(k) for k in keys}
     for key in times:
-        if row[key] is not None:
+        raw = row[key]
+        if raw is not None:
             try:
-                row[key] = float(row[key])
+                seconds = float(raw)
             except (TypeError, ValueError):
-                raise StoreError(f"{what}: {key} must be unix seconds, got {row[key]!r}") from None
-            if not math.isfinite(row[key]):
-                raise StoreError(f"{what}: {key} must be a finite unix time, got {row[key]!r}")
+                raise StoreError(f"{what}: {key} must be unix seconds, got {raw!r}") from None
+            if not math.isfinite(seconds):
+                raise StoreError(f"{what}: {key} must be a finite unix time, got {raw!r}")
+            row[key] = seconds
     return row
 
 
