@@ -110,7 +110,7 @@ def _exposure_prefix(rule: dict, entry: dict) -> tuple[str, float]:
     """Words before the delay, and the instant the delay counts from."""
     desc = describe_exposure(entry)
     if entry.get("kind") == "medication":
-        change = _CHANGE_WORDS.get((entry.get("detail") or {}).get("change"), "changed")
+        change = _CHANGE_WORDS.get((entry.get("detail") or {}).get("change", ""), "changed")
         return f"{desc} {change}", entry["start_unix_s"]
     end = entry.get("end_unix_s") or entry["start_unix_s"]
     if rule["anchor"] == "end" and end > entry["start_unix_s"]:
@@ -165,11 +165,14 @@ def _num(x: float) -> str:
 
 
 # ------------------------------------------------------------------ evidence per time point
+Item = tuple  # (rule index, weight, text, exposure meta or None)
+
+
 def _evaluate(cause: dict, t: float, site: str | None, context: list[dict], symptoms: list[dict],
-              labs: list[dict], now: float, cache: dict | None = None) -> tuple[list[tuple[int, float, str]], list[tuple[int, float, str]]]:
+              labs: list[dict], now: float, cache: dict | None = None) -> tuple[list[Item], list[Item]]:
     """Evidence items ``(rule_index, weight, text)`` for and against ``cause`` at time ``t``."""
-    pro: list[tuple[int, float, str]] = []
-    con: list[tuple[int, float, str]] = []
+    pro: list[Item] = []
+    con: list[Item] = []
     for index, rule in enumerate(cause["evidence"]):
         kind = rule["type"]
         role_list = con if rule.get("role") == "against" else pro
@@ -274,7 +277,7 @@ def _verdicts(history: list[dict] | None) -> dict[str, str]:
     return out
 
 
-def _build(cause: dict, pro: list[tuple[int, float, str]], con: list[tuple[int, float, str]],
+def _build(cause: dict, pro: list[Item], con: list[Item],
            notes: list[str], verdict: str | None, flags: list[RedFlag]) -> Annotation | None:
     pro_w = [p[1] for p in pro]
     con_w = [c[1] for c in con]

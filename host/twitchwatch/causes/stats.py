@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from scipy import optimize, stats as _st
+from scipy import optimize, stats as _st  # type: ignore[import-untyped]
 
 from .taxonomy import load_taxonomy
 
@@ -263,7 +263,7 @@ def cause_windows(cause: dict, context: list[dict], *, now_unix_s: float | None 
 
 def all_windows(context: list[dict], *, now_unix_s: float | None = None) -> list[Interval]:
     """Merged windows of every cause: the complement (within recorded time) is baseline."""
-    spans = []
+    spans: list[Interval] = []
     for cause in load_taxonomy()["causes"]:
         spans.extend(w for w, _ in cause_windows(cause, context, now_unix_s=now_unix_s))
     return merge((a, min(b, 4e9)) for a, b in spans)
