@@ -51,7 +51,7 @@ class DetectorConfig:
     sustained_fraction: float = 0.5  #: trailing active fraction above which a voluntary segment runs
     activity_min_ms: float = 100.0  #: sustained activity must last this long to be a segment
     voluntary_holdoff_ms: float = 60.0  #: candidates this soon after it are rejected too
-    lookahead_ms: float = 40.0  #: post-candidate window checked for ongoing activity
+    lookahead_ms: float = 25.0  #: post-candidate window checked for ongoing activity (<= POST_CONTEXT_MS: latency)
     lookahead_fraction: float = 0.6
     # --- movement, pops, lead-off (raw / low band) -------------------------------------
     low_band_hz: tuple[float, float] = (1.0, 20.0)  #: slow-deflection band of the raw EMG
@@ -74,10 +74,12 @@ class DetectorConfig:
     ecg_rr_s: tuple[float, float] = (0.4, 1.5)  #: plausible RR intervals
     ecg_rr_tolerance: float = 0.1  #: relative RR regularity
     ecg_min_corr: float = 0.8  #: shape correlation with the ECG template
-    ecg_window_ms: float = 60.0  #: half-width of the QRS alignment window
+    ecg_window_ms: float = 60.0  #: QRS shape window: peak - (this + 25 ms) .. peak + POST_CONTEXT_MS (25 ms)
     # --- accelerometer fusion -----------------------------------------------------------
     acc_band_hz: tuple[float, float] = (5.0, 50.0)  #: mechanomyogram band
-    acc_window_ms: tuple[float, float] = (5.0, 40.0)  #: response window after the peak
+    #: response window after the peak: twitch MMG starts 5-30 ms after EMG onset (electromechanical
+    #: delay), i.e. mostly within 25 ms of the EMG peak; ends at ACC_CONTEXT_MS (latency)
+    acc_window_ms: tuple[float, float] = (5.0, 25.0)
     acc_k: float = 3.0  #: response must exceed acc_k x the acc noise floor
     acc_min_mg: float = 0.5
     # --- units --------------------------------------------------------------------------

@@ -40,18 +40,22 @@ from .units import UnitBook
 DETECTOR_VERSION = "twitchwatch-detect-1.0"
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
-#: test reads the low band up to here. Latency of an event after its potential ends is
-#: at most max(POST_CONTEXT_MS, merge gap + ringing) plus the caller's block length.
-POST_CONTEXT_MS = 50.0
-#: Accelerometer context after the peak (ms): fusion window end and motion window end.
-ACC_CONTEXT_MS = 50.0
+#: test reads the low band up to here. An event is decided once the EMG sample
+#: max(peak + POST_CONTEXT_MS, last supra-threshold sample + ``lookahead_ms`` (25 ms)) has
+#: arrived, plus the caller's block length (plus the cross-channel wait, 3b). The last
+#: supra-threshold sample is at or before the potential's end for small potentials; a
+#: large one's band-pass tail can stay above threshold ~15 ms longer.
+POST_CONTEXT_MS = 25.0
+#: Accelerometer context after the peak (ms): fusion window end (``acc_window_ms``) and
+#: motion window end (``MOTION_WINDOW_MS``).
+ACC_CONTEXT_MS = 25.0
 #: History kept for the EMG rings (s) and for the accelerometer ring (s).
 EMG_HISTORY_S = 2.0
 ACC_HISTORY_S = 60.0
 #: Rail/lead-off look-back and look-ahead around a candidate (ms).
-LEADOFF_MARGIN_MS = (200.0, 50.0)
+LEADOFF_MARGIN_MS = (200.0, 25.0)
 #: Motion window around a candidate (ms before, ms after).
-MOTION_WINDOW_MS = (150.0, 50.0)
+MOTION_WINDOW_MS = (150.0, 25.0)
 
 
 @dataclass
@@ -465,10 +469,13 @@ class TwitchDetector:
 
     def _emg_features(self, cand: _Candidate) -> None:
         """Everything that needs EMG context only (read from the ring)."""
-        cfg, R, ring = self.config, self._rows, self._ring
+        cfg, R = self.config, self._rows
         c, p = cand.channel, cand.peak
         ms = self._ms
         row = lambda name: R[name].start + c  # noqa: E731
+        # every read stops at the decision position (need_emg): with a larger block the ring
+        # holds later samples too, and the result must not depend on the block split
+        ring = _Clipped(self._ring, cand.need_emg)
         cand.sigma = ring.value_at(p, row("sigma")) or np.nan
         span = ring.read(cand.start - ms(3), cand.last + ms(3) + 1, row("y"))
         cand.amp_pp = float(span.max() - span.min()) if span.size else 0.0
@@ -484,13 +491,13 @@ class TwitchDetector:
         cand.lobes = tuple(p - self.pre + i for i in _lobe_peaks(w, 0.5 * cand.peak_abs)) or (p,)
         s = 2
         cand.shape = ring.read(p - self.pre - s, p + self.post + 1 + s, row("y")).copy()
-        lf = ring.read(p - ms(40), p + ms(40) + 1, row("lf"))
+        lf = ring.read(p - ms(40), p + ms(POST_CONTEXT_MS) + 1, row("lf"))
         cand.lf_pp = float(lf.max() - lf.min()) if lf.size else 0.0
         # the step is measured on the low band (1-20 Hz): raw medians would see the hum
         before = ring.read(p - ms(40), p - ms(15), row("lf"))
-        after = ring.read(p + ms(25), p + ms(45), row("lf"))
+        after = ring.read(p + ms(12), p + ms(POST_CONTEXT_MS) + 1, row("lf"))
         cand.step_uv = float(_median(after) - _median(before)) if before.size and after.size else 0.0
-        ecg_w = ring.read(p - ms(cfg.ecg_window_ms), p + ms(cfg.ecg_window_ms) + 1, row("lf"))
+        ecg_w = ring.read(p - ms(cfg.ecg_window_ms) - ms(25), p + ms(POST_CONTEXT_MS) + 1, row("lf"))
         cand.ecg_shape = ecg_w.copy()
         margin = LEADOFF_MARGIN_MS
         cand.rail = bool(ring.read(p - ms(margin[0]), p + ms(margin[1]) + 1, row("rail")).any())
@@ -505,9 +512,15 @@ class TwitchDetector:
         cand.act_pre = 0.0 if b0 is None or b1 is None else (b1 - b0) / self.act_window
         fr = ring.read(cand.start - ms(cfg.voluntary_holdoff_ms), cand.start - ms(5), row("frac"))
         cand.act_recent = float(fr.max()) if fr.size else 0.0
-        a0 = ring.value_at(cand.last + ms(3), row("acs"))
-        a1 = ring.value_at(cand.last + self.lookahead, row("acs"))
-        cand.act_post = 0.0 if a0 is None or a1 is None else (a1 - a0) / max(1, self.lookahead - ms(3))
+        # activity after: the potential's own tail and the filters' ringing after it (up to
+        # ring_fraction of its peak, see the echo rule) are not the onset of a contraction,
+        # so samples count as active here only above that level too
+        post = ring.read(cand.last + ms(3), cand.last + self.lookahead, row("y"))
+        if post.size == self.lookahead - ms(3) and np.isfinite(cand.sigma):
+            lvl = max(cfg.activity_k * cand.sigma, cfg.ring_fraction * cand.peak_abs)
+            cand.act_post = float(np.count_nonzero(np.abs(post) > lvl)) / max(1, post.size)
+        else:
+            cand.act_post = 0.0
 
     # ================================================================== accelerometer
     def _acc_block(self, a: np.ndarray, base: int) -> None:
@@ -734,6 +747,21 @@ class TwitchDetector:
         out = sorted(self._ready, key=lambda e: (e.sample_index, e.channel))
         self._ready = []
         return out
+
+
+class _Clipped:
+    """Read-only view of a :class:`Ring` that holds nothing at or after ``end``."""
+
+    __slots__ = ("ring", "end")
+
+    def __init__(self, ring: Ring, end: int) -> None:
+        self.ring, self.end = ring, end
+
+    def read(self, start: int, end: int, rows=slice(None)) -> np.ndarray:
+        return self.ring.read(start, min(int(end), self.end), rows)
+
+    def value_at(self, index: int, row: int) -> float | None:
+        return self.ring.value_at(index, row) if index < self.end else None
 
 
 def _median(a: np.ndarray) -> float:
