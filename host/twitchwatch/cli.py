@@ -9,6 +9,7 @@ line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import logging
@@ -159,6 +160,19 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="twitchwatch-report.html", metavar="FILE",
                         help="where to write it (default twitchwatch-report.html)")
     _add_db_arg(report)
+
+    causes = sub.add_parser("causes", help="rank candidate causes of your twitches from what you logged; "
+                                           "confirm or reject one",
+                            description="Run the cause model over the twitches and sessions of a span, store "
+                                        "its candidates on each twitch and session, and print them ranked, with "
+                                        "the reasons for and against, red flags first. Not a diagnosis: it says "
+                                        "which logged exposures go with your twitches, and when to see a doctor.")
+    causes.add_argument("--since", default="14d", metavar="WHEN", help="start of the span, as for 'events' (default 14d)")
+    verdict = causes.add_mutually_exclusive_group()
+    verdict.add_argument("--confirm", metavar="CAUSE", help="mark a candidate (its id, e.g. caffeine) as confirmed by you")
+    verdict.add_argument("--reject", metavar="CAUSE", help="mark a candidate as rejected by you")
+    causes.add_argument("--json", action="store_true", help="print the ranking and red flags as JSON")
+    _add_db_arg(causes)
     return parser
 
 
@@ -483,6 +497,55 @@ def cmd_delete_all(args) -> int:
     return 0
 
 
+def cmd_causes(args) -> int:
+    from twitchwatch.annotations import annotate_stored, set_verdict
+
+    now = time.time()
+    since = _since_unix_s(args.since, now)
+    with _open_store(args.db) as store:
+        run = annotate_stored(store, since_unix_s=since, now_unix_s=now)
+        cause_id = args.confirm or args.reject
+        if cause_id:
+            try:
+                n = set_verdict(store, cause_id, "confirmed" if args.confirm else "rejected", since_unix_s=since)
+            except ValueError as exc:
+                known = ", ".join(a.cause_id for a in run.annotations) or "none yet"
+                raise TwitchwatchError(f"{exc}; candidates in this span: {known}") from exc
+            print(f"{cause_id}: marked {'confirmed' if args.confirm else 'rejected'} on {n} session(s)")
+            run = annotate_stored(store, since_unix_s=since, now_unix_s=now)
+    if args.json:
+        json.dump({"red_flags": [dataclasses.asdict(f) for f in run.red_flags],
+                   "causes": [dataclasses.asdict(a) for a in run.annotations]}, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    print(f"{run.events_annotated} twitches in {run.sessions_annotated} session(s) since {_local(since)}. "
+          "Not a diagnosis.")
+    for flag in run.red_flags:
+        print(f"\nRED FLAG: {flag.message}")
+        for reason in flag.reasons:
+            print(f"  - {reason}")
+        if flag.tests:
+            print(f"  a doctor may order: {', '.join(flag.tests)}")
+        for line in flag.rule_out:
+            print(f"  {line}")
+    # Neurological causes are never candidates from twitch data: they only appear
+    # as "a doctor can rule out ..." under a red flag (above).
+    ranked = [a for a in run.annotations if not a.rule_out_only]
+    if not ranked:
+        print("\nNo candidate cause has logged evidence yet. Log what you were exposed to "
+              "(twitchwatch log --help) and run this again.")
+    for rank, a in enumerate(ranked, 1):
+        line = a.summary or f"{a.cause_name} may fit"
+        print(f"\n{rank}. {a.cause_id} (score {a.score:.2f}): {line}")
+        for reason in a.reasons_for:
+            print(f"  + {reason}")
+        for reason in a.reasons_against:
+            print(f"  - {reason}")
+        for note in a.notes:
+            print(f"  . {note}")
+    return 0
+
+
 def cmd_report(args) -> int:
     now = time.time()
     since = _since_unix_s(args.since, now)
@@ -612,7 +675,7 @@ def _describe_entry(table: str, e: dict) -> str:
 
 COMMANDS = {"demo": cmd_demo, "stream": cmd_stream, "replay": cmd_replay, "ports": cmd_ports,
             "log": cmd_log, "events": cmd_events, "export": cmd_export, "delete-all": cmd_delete_all,
-            "report": cmd_report}
+            "report": cmd_report, "causes": cmd_causes}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

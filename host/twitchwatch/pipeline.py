@@ -488,7 +488,23 @@ class Pipeline:
             stats["samples_dropped_at_source"] = self.summary.samples_dropped_at_source
             stats["artefacts"] = dict(self.summary.artefacts)
             self.store.end_session(self._session_id, stats=stats)
+            self._annotate(self._session_id)
         self._session_id = None
+
+    def _annotate(self, session_id: int) -> None:
+        """Candidate causes for the session's twitches, from what the person logged.
+
+        Runs after the session's data is committed, so a failure here costs no
+        recorded data; it is reported in the summary, not raised.
+        """
+        from twitchwatch.annotations import annotate_stored
+
+        assert self.store is not None
+        try:
+            annotate_stored(self.store, session_ids={session_id})
+        except Exception as exc:  # noqa: BLE001 - the recording is safe; say what failed
+            log.warning("cause annotation of session %d failed: %s", session_id, exc)
+            self.summary.texts.append(f"cause annotation failed: {type(exc).__name__}: {exc}")
 
     def _send(self, command: Command, arg: int = 0) -> None:
         assert self.source is not None
