@@ -51,6 +51,12 @@ class DetectorConfig:
     sustained_fraction: float = 0.5  #: trailing active fraction above which a voluntary segment runs
     activity_min_ms: float = 100.0  #: sustained activity must last this long to be a segment
     voluntary_holdoff_ms: float = 60.0  #: candidates this soon after it are rejected too
+    #: background activity: active fraction over bg_window_ms before a candidate, outside
+    #: the supports (+- bg_exclude_ms) of the channel's recent brief candidates; at or above
+    #: bg_fraction the candidate is part of (weak) sustained activity
+    bg_window_ms: float = 150.0
+    bg_exclude_ms: float = 25.0
+    bg_fraction: float = 0.25
     lookahead_ms: float = 25.0  #: post-candidate window checked for ongoing activity (<= POST_CONTEXT_MS: latency)
     lookahead_fraction: float = 0.6
     # --- movement, pops, lead-off (raw / low band) -------------------------------------

@@ -185,6 +185,10 @@ class TwitchDetector:
         self._flat_runs = [RunTracker(1, 1) for _ in range(C)]
         self._last_event: list[tuple[int, float] | None] = [None] * C
         self._last_pop = [-(10**12)] * C
+        #: supports (start, last) of the recent candidates per channel not rejected as
+        #: voluntary (twitches, echoes, ECG beats, pops ...): their samples
+        #: (+- ``bg_exclude_ms``) do not count as background activity
+        self._recent_brief: list[deque[tuple[int, int]]] = [deque() for _ in range(C)]
         self._units = UnitBook(C, cfg.unit_max_distance, cfg.unit_max_amp_ratio, cfg.unit_learn_rate, cfg.max_units)
         self._ecg = [_EcgTracker(fs, cfg) for _ in range(C)]
         self._n_seen = np.zeros(C)
@@ -639,6 +643,16 @@ class TwitchDetector:
         return (float(resp.max()) if resp.size else None), (float(mot.max()) if mot.size else None), floor
 
     def _decide(self, cand: _Candidate) -> None:
+        kind = self._classify(cand)
+        if kind != "voluntary":  # a brief potential (twitch, echo, ECG beat, pop ...)
+            rt = self._recent_brief[cand.channel]
+            rt.append((cand.start, cand.last))
+            while rt and rt[0][1] < cand.start - self._ms(self.config.bg_window_ms + self.config.bg_exclude_ms + 5):
+                rt.popleft()
+
+    def _classify(self, cand: _Candidate) -> str | None:
+        """Classify (and record) one candidate; returns the rejection kind, ``"echo"`` or
+        None (a twitch)."""
         cfg, c = self.config, cand.channel
         ms = self._ms
         if cand.shape is None:  # never got EMG context (flush at stream end)
@@ -656,7 +670,7 @@ class TwitchDetector:
             or (cand.start <= previous[0] + ms(cfg.ring_window_ms) and cand.peak_abs < cfg.ring_fraction * previous[1])
         ):
             self.counts["echo"] += 1
-            return
+            return "echo"
         periodic = False if (cand.rail or cand.burst) else self._ecg[c].is_ecg(cand)
         if cand.rail:
             kind, detail = "lead_off", "rail nearby"
@@ -675,6 +689,8 @@ class TwitchDetector:
                 kind, detail = "ecg", f"wide (QRS-like) potential, low band {cand.lf_pp:.0f} µV"
         elif cand.overlong or cand.duration_ms > cfg.max_duration_ms:
             kind, detail = "voluntary", "sustained cluster"
+        elif (bg := self._background_activity(cand)) >= cfg.bg_fraction:
+            kind, detail = "voluntary", f"background activity before ({bg:.2f})"
         elif cand.act_pre >= cfg.activity_fraction:
             kind, detail = "voluntary", f"activity before ({cand.act_pre:.2f})"
         elif cand.act_recent >= cfg.sustained_fraction:
@@ -691,10 +707,35 @@ class TwitchDetector:
             if kind == "pop":
                 end = max(end, cand.last + ms(cfg.pop_holdoff_ms))
             self._add_artefact(ArtefactSegment(kind, c, max(self._segment_floor(start), start), end, detail))
-            return
+            return kind
         self._last_event[c] = (cand.last, cand.peak_abs)
         self._pending.append((cand, resp, acc_floor))
         self._coincident.append(cand)
+        return None
+
+    def _background_activity(self, cand: _Candidate) -> float:
+        """Active fraction (|y| > ``activity_k`` sigma) over ``bg_window_ms`` ending 5 ms
+        before the candidate, leaving out the supports (+- ``bg_exclude_ms``) of the channel's recent
+        brief candidates (everything not rejected as voluntary): a train of twitches is brief potentials
+        on a quiet background, a weak contraction keeps the background itself busy. 0 when
+        fewer than half the window's samples remain (nothing left to judge by)."""
+        cfg, c, ms = self.config, cand.channel, self._ms
+        end = cand.start - ms(5)
+        start = end - ms(cfg.bg_window_ms)
+        acs = self._ring.read(start - 1, end, self._rows["acs"].start + c)
+        if acs.size != end - start + 1:
+            return 0.0
+        active = np.diff(acs) > 0
+        keep = np.ones(active.size, dtype=bool)
+        ex = ms(cfg.bg_exclude_ms)
+        for a, b in self._recent_brief[c]:
+            lo, hi = max(0, a - ex - start), min(active.size, b + ex + 1 - start)
+            if hi > lo:
+                keep[lo:hi] = False
+        n = int(keep.sum())
+        bg = 0.0 if n < active.size // 2 else float(np.count_nonzero(active & keep)) / n
+        cand.extra["bg"] = bg
+        return bg
 
     def _emit(self, cand: _Candidate, resp: float | None, acc_floor: float | None) -> None:
         cfg, c = self.config, cand.channel
