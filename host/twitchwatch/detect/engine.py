@@ -31,7 +31,7 @@ from scipy import signal
 
 from .config import DetectorConfig
 from .events import TwitchEvent
-from .floor import AdaptiveFloor
+from .floor import AdaptiveFloor, median1
 from .mains import MainsCanceller
 from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
@@ -543,8 +543,8 @@ class TwitchDetector:
             self._acc_fill += take
             pos += take
             if self._acc_fill == self._acc_win:
-                self._acc_hist.append(float(np.median(self._acc_buf)))
-                self._acc_floor = float(np.median(self._acc_hist))
+                self._acc_hist.append(median1(self._acc_buf))
+                self._acc_floor = median1(np.fromiter(self._acc_hist, float, len(self._acc_hist)))
                 self._acc_fill = 0
         self._acc_ring.append(np.vstack((mmg, mot, floor)), base)
         self._emit_motion(self._motion_runs.feed(mot > cfg.acc_motion_mg, base))

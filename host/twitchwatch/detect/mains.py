@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
+from .floor import median_rows
 from .streamfilt import SosState
 
 MAINS_BASES_HZ = (50.0, 60.0)
@@ -173,7 +174,7 @@ class MainsCanceller:
         tonal = rms > PEAK_RATIO * ref  # broadband activity is not hum
         self.hum_rms_uv = np.sqrt((rms**2 * tonal).sum(axis=1))
         self._recent_hum = np.concatenate((self._recent_hum, self.hum_rms_uv[:, None]), axis=1)[:, -5:]
-        self.hum_base_uv = np.median(self._recent_hum, axis=1)
+        self.hum_base_uv = median_rows(self._recent_hum)
         floor = np.where(np.isfinite(floor_uv), floor_uv, 0.0)
         limit = np.maximum(self.min_uv, self.min_snr * floor)[:, None]  # (C, 1)
         # a tone: above the absolute limit and PEAK_RATIO x the spectrum 3 Hz either side
