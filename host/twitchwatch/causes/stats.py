@@ -475,7 +475,9 @@ def rate_trend(events: list[dict], sessions: list[dict] | None, *, now_unix_s: f
     beta = np.array([math.log(max(float(y.sum()), 0.5) / float(np.exp(offset).sum())), 0.0])
     for _ in range(50):
         eta = X @ beta + offset
-        mu = np.exp(eta)
+        # Days with no twitches can drive the fit towards a rate of 0; keep mu > 0 so
+        # the working response stays finite (the fitted slope is then very negative).
+        mu = np.maximum(np.exp(eta), 1e-12)
         z = eta - offset + (y - mu) / mu
         W = mu
         XtW = X.T * W
