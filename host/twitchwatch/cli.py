@@ -267,12 +267,14 @@ class _StatusPrinter:
 
 
 def _on_event_printer(quiet: bool):
+    """One line per twitch on stderr; on a terminal it first clears the status line."""
+    clear = "\r\033[K" if sys.stderr.isatty() else ""
+
     def show(e) -> None:
         if not quiet:
-            sys.stderr.write(f"\r\033[K  twitch t={e.t_s:8.3f} s  {e.channel_label}  {e.amplitude_uv:6.0f} uV p-p  "
-                             f"{e.duration_ms:4.1f} ms  confidence {e.confidence:.2f}\n" if sys.stderr.isatty() else
-                             f"  twitch t={e.t_s:.3f} s {e.channel_label} {e.amplitude_uv:.0f} uV p-p "
-                             f"{e.duration_ms:.1f} ms confidence {e.confidence:.2f}\n")
+            unit = "" if getattr(e, "unit_id", None) is None else f"  unit {e.unit_id}"
+            sys.stderr.write(f"{clear}  twitch t={e.t_s:8.3f} s  {e.channel_label}  {e.amplitude_uv:6.0f} uV p-p  "
+                             f"{e.duration_ms:4.1f} ms  confidence {e.confidence:.2f}{unit}\n")
     return show
 
 
