@@ -133,7 +133,15 @@ class TwitchDetector:
             raise ValueError(f"acc_rate_hz must be positive or None, got {acc_rate_hz!r}")
         C = self.n_channels = len(self.emg_labels)
         fs = self.emg_rate_hz
-        self._ms = lambda ms: max(1, int(round(ms * 1e-3 * fs)))
+        ms_cache: dict[float, int] = {}
+
+        def _ms(ms: float) -> int:  # samples for ms (memoised: called ~40 times per candidate)
+            v = ms_cache.get(ms)
+            if v is None:
+                v = ms_cache[ms] = max(1, int(round(ms * 1e-3 * fs)))
+            return v
+
+        self._ms = _ms
         ms = self._ms
 
         nyq_hi = 0.45 * fs
@@ -491,8 +499,9 @@ class TwitchDetector:
         # phases: sign changes between significant lobes around the peak
         w = ring.read(p - self.pre, p + self.post + 1, row("y"))
         cand.polarity = 1 if (ring.value_at(p, row("y")) or 0.0) >= 0 else -1
-        cand.n_phases = _count_phases(w, max(0.2 * cand.peak_abs, 1.5 * (cand.sigma if np.isfinite(cand.sigma) else 0.0)))
-        cand.lobes = tuple(p - self.pre + i for i in _lobe_peaks(w, 0.5 * cand.peak_abs)) or (p,)
+        segs = _segments(w) if w.size else None
+        cand.n_phases = _count_phases(w, max(0.2 * cand.peak_abs, 1.5 * (cand.sigma if np.isfinite(cand.sigma) else 0.0)), segs)
+        cand.lobes = tuple(p - self.pre + i for i in _lobe_peaks(w, 0.5 * cand.peak_abs, segs)) or (p,)
         s = 2
         cand.shape = ring.read(p - self.pre - s, p + self.post + 1 + s, row("y")).copy()
         lf = ring.read(p - ms(40), p + ms(POST_CONTEXT_MS) + 1, row("lf"))
@@ -812,34 +821,35 @@ def _median(a: np.ndarray) -> float:
     return float(v[m]) if v.size % 2 else float((v[m - 1] + v[m]) / 2.0)
 
 
-def _lobe_peaks(w: np.ndarray, level: float) -> list[int]:
-    """Offsets in ``w`` of the largest |w| of each same-sign lobe whose peak reaches ``level``."""
-    if w.size == 0:
-        return []
+def _segments(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Same-sign runs of ``w`` (non-empty): (sign, |w|, run starts, run ends, max |w| per run)."""
     sign = np.sign(w)
     bounds = np.concatenate(([0], np.flatnonzero(sign[1:] != sign[:-1]) + 1, [w.size]))
     aw = np.abs(w)
+    return sign, aw, bounds[:-1], bounds[1:], np.maximum.reduceat(aw, bounds[:-1])
+
+
+def _lobe_peaks(w: np.ndarray, level: float, segs=None) -> list[int]:
+    """Offsets in ``w`` of the largest |w| of each same-sign lobe whose peak reaches ``level``."""
+    if w.size == 0:
+        return []
+    sign, aw, starts, ends, peaks = segs if segs is not None else _segments(w)
     out = []
-    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-        k = a + int(np.argmax(aw[a:b]))
-        if aw[k] >= level and sign[a] != 0:
-            out.append(k)
+    for i in np.flatnonzero((peaks >= level) & (sign[starts] != 0)).tolist():
+        a = int(starts[i])
+        out.append(a + int(np.argmax(aw[a : int(ends[i])])))
     return out
 
 
-def _count_phases(w: np.ndarray, level: float) -> int:
+def _count_phases(w: np.ndarray, level: float, segs=None) -> int:
     """Number of alternating-sign lobes of ``w`` whose peak |w| exceeds ``level``."""
     if w.size == 0:
         return 1
-    sign = np.sign(w)
-    edges = np.flatnonzero(sign[1:] != sign[:-1]) + 1
-    bounds = np.concatenate(([0], edges, [w.size]))
+    sign, aw, starts, ends, peaks = segs if segs is not None else _segments(w)
     lobes = []
-    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-        peak = float(np.abs(w[a:b]).max())
-        if peak >= level and sign[a] != 0:
-            if not lobes or lobes[-1] != sign[a]:
-                lobes.append(sign[a])
+    for sg in sign[starts[(peaks >= level) & (sign[starts] != 0)]].tolist():
+        if not lobes or lobes[-1] != sg:
+            lobes.append(sg)
     return max(1, len(lobes))
 
 

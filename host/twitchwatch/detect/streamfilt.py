@@ -30,7 +30,9 @@ class SosState:
         self.sos = np.ascontiguousarray(sos, dtype=np.float64)
         self.n_signals = int(n_signals)
         self.steady_start = steady_start
-        self._zi_unit = signal.sosfilt_zi(self.sos) if self.sos.shape[0] else np.zeros((0, 2))
+        # the steady-state unit vector is only needed with steady_start (costly to design:
+        # the mains canceller builds a new notch cascade most seconds, with zero state)
+        self._zi_unit = (signal.sosfilt_zi(self.sos) if self.sos.shape[0] else np.zeros((0, 2))) if steady_start else None
         self.zi: np.ndarray | None = None
 
     def reset(self) -> None:
