@@ -390,15 +390,21 @@ class TwitchDetector:
         y, hum_base = self._mains.process(y_bp, self._floor.floor_uv)
         hum = y_bp - y
         hum *= hum
-        hum_env = np.sqrt(np.maximum(self._hum_lp.process(hum), 0.0))
+        hum_env = self._hum_lp.process(hum)
+        np.maximum(hum_env, 0.0, out=hum_env)
+        np.sqrt(hum_env, out=hum_env)
         lf = self._lf.process(x)
         rail = np.abs(x) >= cfg.rail_uv
         hum_off = hum_env > cfg.leadoff_hum_uv
+        off = rail | hum_off
         n_settle = min(n, max(0, self._segment_start + self.settle - base))
-        sigma = np.full((C, n), np.nan)
         if n_settle < n:
-            sig, windows = self._floor.process(y[:, n_settle:], (rail | hum_off)[:, n_settle:])
-            sigma[:, n_settle:] = sig
+            sig, windows = self._floor.process(y[:, n_settle:] if n_settle else y, off[:, n_settle:] if n_settle else off)
+            if n_settle:
+                sigma = np.full((C, n), np.nan)
+                sigma[:, n_settle:] = sig
+            else:
+                sigma = sig
             for end_offset, wsig in windows:
                 wbase = base + n_settle + end_offset - self._floor.window
                 flat = wsig < cfg.flat_uv
@@ -406,29 +412,46 @@ class TwitchDetector:
                     if flat[c] or self._flat_runs[c].open_start is not None:
                         self._emit_runs("lead_off", c, self._flat_runs[c].feed(np.full(self._floor.window, flat[c]), wbase), "flat signal")
                 self._lead_off = flat | rail[:, -1] | hum_off[:, -1]
+        else:
+            sigma = np.full((C, n), np.nan)
         ay = np.abs(y)
+        R, aw = self._rows, self.act_window
         with np.errstate(invalid="ignore"):
             ratio = ay / sigma
             supra = ratio > cfg.k
             active = ratio > cfg.activity_k
-        acs = np.cumsum(active, axis=1) + self._acs[:, None]
+            burst = hum_env > np.maximum(cfg.hum_burst_ratio * hum_base, cfg.hum_burst_k * sigma)
+        # the ring columns of this block, filled in place (read the trailing counts first:
+        # taking the slot may move the ring's contents)
+        prev = self._ring.read(base - aw, base, R["acs"]).copy()
+        dst = self._ring.slot(n, base)
+        acs = dst[R["acs"]]
+        np.cumsum(active, axis=1, out=acs)
+        acs += self._acs[:, None]
         self._acs = acs[:, -1].copy()
-        # active fraction over the trailing window, from the running count
-        prev = self._ring.read(base - self.act_window, base, self._rows["acs"])
-        if prev.shape[1] < self.act_window:
-            pad = np.repeat((acs[:, :1] - active[:, :1]) if prev.shape[1] == 0 else prev[:, :1], self.act_window - prev.shape[1], axis=1)
+        if prev.shape[1] < aw:
+            pad = np.repeat((acs[:, :1] - active[:, :1]) if prev.shape[1] == 0 else prev[:, :1], aw - prev.shape[1], axis=1)
             prev = np.concatenate((pad, prev), axis=1)
-        both = np.concatenate((prev, acs), axis=1)
-        frac = (both[:, self.act_window :] - both[:, :n]) / self.act_window
-        self._ring.append(np.concatenate((x, y, lf, hum_env, hum_base, sigma, acs, frac, rail), axis=0), base)
+        # active fraction over the trailing window, from the running count
+        frac = dst[R["frac"]]
+        if n > aw:
+            np.subtract(acs[:, :aw], prev, out=frac[:, :aw])
+            np.subtract(acs[:, aw:], acs[:, : n - aw], out=frac[:, aw:])
+        else:
+            np.subtract(acs, prev[:, :n], out=frac)
+        frac /= aw
+        dst[R["x"]] = x
+        dst[R["y"]] = y
+        dst[R["lf"]] = lf
+        dst[R["hum"]] = hum_env
+        dst[R["humbase"]] = hum_base
+        dst[R["sigma"]] = sigma
+        dst[R["rail"]] = rail
 
         searched = np.isfinite(sigma)
         self._n_seen += n
         self._n_searched += searched.sum(axis=1)
-        with np.errstate(invalid="ignore"):
-            burst = hum_env > np.maximum(cfg.hum_burst_ratio * hum_base, cfg.hum_burst_k * sigma)
         sustained = frac > cfg.sustained_fraction
-        off = rail | hum_off
         # run trackers only where something is (or was) on: a tracker fed all-False with no
         # open run does nothing
         any_sus, any_burst, any_off, any_supra = (a.any(axis=1).tolist() for a in (sustained, burst, off, supra))

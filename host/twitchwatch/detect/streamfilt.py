@@ -93,6 +93,23 @@ class Ring:
         self._buf[:, self._len : self._len + n] = block
         self._len += n
 
+    def slot(self, n: int, first_index: int) -> np.ndarray:
+        """Append ``n`` (< capacity) columns starting at stream index ``first_index``
+        and return them as a writable view (``n_rows``, n) for the caller to fill: the
+        same as :meth:`append` without building the block first."""
+        if n >= self.capacity:
+            raise ValueError(f"slot of {n} columns does not fit a ring of {self.capacity}")
+        if self._len == 0:
+            self.start = int(first_index)
+        if self._len + n > 2 * self.capacity:
+            keep = self.capacity - n
+            self._buf[:, :keep] = self._buf[:, self._len - keep : self._len]
+            self.start += self._len - keep
+            self._len = keep
+        view = self._buf[:, self._len : self._len + n]
+        self._len += n
+        return view
+
     def read(self, start: int, end: int, rows=slice(None)) -> np.ndarray:
         """Columns for stream indices ``[start, end)`` clipped to what is held (view)."""
         a = max(0, int(start) - self.start)
