@@ -157,3 +157,22 @@ def test_only_recorded_time_counts():
     s.sessions = []
     [stat] = trigger_stats(s.events, s.sessions, s.context, cause_id="caffeine", now_unix_s=NOW)
     assert stat.exposed_h == 0 and not stat.enough and "0 min recorded in those windows" in stat.message
+
+
+def test_rate_trend_on_a_handful_of_twitches_says_so_instead_of_a_degenerate_fit():
+    """One twitch on the first of 20 recorded days drove the fit to a zero rate
+    (an OverflowError in the interval, NaN warnings); it must say there is too little."""
+    import time
+    import warnings
+
+    from twitchwatch.causes import rate_trend
+
+    now = time.time()
+    sessions = [{"id": i, "started_at": now - 86400 * (20 - i), "ended_at": now - 86400 * (20 - i) + 5 * 3600}
+                for i in range(20)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for events in ([{"wall_time_s": now - 20 * 86400 + 100, "session_id": 0}], []):
+            trend = rate_trend(events, sessions, now_unix_s=now)
+            assert not trend.rising
+            assert trend.message.startswith("not enough twitches yet")

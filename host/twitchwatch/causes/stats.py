@@ -452,9 +452,15 @@ def daily_rates(events: list[dict], sessions: list[dict] | None, *, now_unix_s: 
             for d in days]
 
 
+def _bounded_exp(x: float) -> float:
+    """exp(x) that saturates instead of overflowing: a fit driven to a zero rate (days
+    with no twitches at one end) has a huge slope and standard error."""
+    return math.exp(max(min(x, 700.0), -700.0))
+
+
 def rate_trend(events: list[dict], sessions: list[dict] | None, *, now_unix_s: float | None = None,
                min_days: int = 14, min_days_with_data: int = 7, alpha: float = 0.01,
-               min_ratio_per_week: float = 1.25) -> Trend:
+               min_ratio_per_week: float = 1.25, min_twitches: int = 20, min_days_with_twitches: int = 3) -> Trend:
     """Is the daily twitch rate rising over weeks? Quasi-Poisson log-linear fit.
 
     ``rising`` needs: a span of at least ``min_days``, ``min_days_with_data`` recorded
@@ -466,6 +472,14 @@ def rate_trend(events: list[dict], sessions: list[dict] | None, *, now_unix_s: f
         return Trend(span, len(daily), None, None, None, None, None, None, False,
                      f"not enough data yet for a trend over weeks: {len(daily)} recorded day(s) over {span} day(s) "
                      f"(need {min_days_with_data} days over at least {min_days})", daily)
+    n_twitches = sum(d["count"] for d in daily)
+    n_twitch_days = sum(1 for d in daily if d["count"] > 0)
+    if n_twitches < min_twitches or n_twitch_days < min_days_with_twitches:
+        # A log-linear fit on a handful of twitches is driven to a zero rate at one end:
+        # its slope and interval mean nothing.
+        return Trend(span, len(daily), None, None, None, None, None, None, False,
+                     f"not enough twitches yet for a trend over weeks: {n_twitches} twitch(es) on {n_twitch_days} "
+                     f"day(s) (need {min_twitches} on at least {min_days_with_twitches} days)", daily)
     import numpy as np
 
     x = np.array([d["day_index"] for d in daily], dtype=float)
@@ -486,7 +500,7 @@ def rate_trend(events: list[dict], sessions: list[dict] | None, *, now_unix_s: f
             beta = new
             break
         beta = new
-    mu = np.exp(X @ beta + offset)
+    mu = np.maximum(np.exp(X @ beta + offset), 1e-12)
     cov = np.linalg.inv((X.T * mu) @ X)
     dof = max(len(y) - 2, 1)
     dispersion = max(1.0, float(np.sum((y - mu) ** 2 / mu) / dof))
@@ -494,8 +508,8 @@ def rate_trend(events: list[dict], sessions: list[dict] | None, *, now_unix_s: f
     slope = float(beta[1])
     zval = slope / se if se > 0 else math.inf
     p_one = float(_st.norm.sf(zval))
-    ratio_week = math.exp(7 * slope)
-    lo, hi = math.exp(7 * (slope - 1.96 * se)), math.exp(7 * (slope + 1.96 * se))
+    ratio_week = _bounded_exp(7 * slope)
+    lo, hi = _bounded_exp(7 * (slope - 1.96 * se)), _bounded_exp(7 * (slope + 1.96 * se))
     rising = p_one < alpha and ratio_week >= min_ratio_per_week
     unit = "per recorded hour" if sessions else "per day with twitches (recorded time unknown)"
     p_text = f"p = {p_one:.2g}" if p_one >= 1e-4 else "p < 0.0001"
