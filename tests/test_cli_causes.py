@@ -105,3 +105,26 @@ def test_a_recording_session_is_annotated_when_it_ends(tmp_path):
         causes = {a["cause_id"] for a in store.annotations(target="session", target_id=session["id"])}
         assert "caffeine" in causes
         assert store.annotations(target="event"), "each twitch gets its candidates"
+
+
+def test_a_failing_cause_model_costs_no_recorded_data_and_is_reported(tmp_path, monkeypatch):
+    """The pipeline annotates after the session is committed; a failure there is a
+    warning in the summary, never a lost twitch or an exception out of the run."""
+    import twitchwatch.annotations as annotations
+    from twitchwatch.formats import write_edf
+    from twitchwatch.formats import open_recording
+    from twitchwatch.pipeline import Pipeline
+    from twitchwatch.sim import simulate
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("model exploded")
+
+    monkeypatch.setattr(annotations, "annotate_stored", broken)
+    rec = simulate("benign_clean", 30.0, seed=4)
+    path = tmp_path / "r.edf"
+    write_edf(path, rec.emg_uv, rec.emg_rate_hz, emg_labels=list(rec.emg_labels))
+    with open_recording(path) as recording, Store(tmp_path / "s.sqlite3") as store:
+        summary = Pipeline(None, source_name="file", store=store).run_recording(recording)
+        assert summary.events > 0 and len(store.events()) == summary.events
+        assert store.sessions()[0]["ended_at"] is not None
+    assert any("model exploded" in w and "twitchwatch causes" in w for w in summary.warnings)

@@ -295,6 +295,8 @@ def _print_summary(summary, store_path: str | None) -> None:
         print("dropped or damaged: " + ", ".join(f"{k} {v}" for k, v in problems.items()), file=out)
     else:
         print("dropped or damaged: nothing", file=out)
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=out)
     if store_path:
         print(f"logged to {store_path}", file=out)
 

@@ -74,7 +74,8 @@ class RunSummary:
     resets: int = 0
     samples_dropped_at_source: int = 0
     decoder: dict[str, int] = dataclasses.field(default_factory=dict)
-    texts: list[str] = dataclasses.field(default_factory=list)
+    texts: list[str] = dataclasses.field(default_factory=list)  # the device's TEXT lines
+    warnings: list[str] = dataclasses.field(default_factory=list)  # what failed on this side, data kept
 
     def problems(self) -> dict[str, int]:
         """The non-zero error counters: what was dropped or damaged, by kind."""
@@ -504,7 +505,9 @@ class Pipeline:
             annotate_stored(self.store, session_ids={session_id})
         except Exception as exc:  # noqa: BLE001 - the recording is safe; say what failed
             log.warning("cause annotation of session %d failed: %s", session_id, exc)
-            self.summary.texts.append(f"cause annotation failed: {type(exc).__name__}: {exc}")
+            self.summary.warnings.append(f"cause annotation of session {session_id} failed "
+                                         f"({type(exc).__name__}: {exc}); its twitches are stored, "
+                                         f"run 'twitchwatch causes' to retry")
 
     def _send(self, command: Command, arg: int = 0) -> None:
         assert self.source is not None
