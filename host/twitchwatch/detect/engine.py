@@ -578,8 +578,15 @@ class TwitchDetector:
                 self._acc_hist.append(median1(self._acc_buf))
                 self._acc_floor = median1(np.fromiter(self._acc_hist, float, len(self._acc_hist)))
                 self._acc_fill = 0
-        self._acc_ring.append(np.vstack((mmg, mot, floor)), base)
-        self._emit_motion(self._motion_runs.feed(mot > cfg.acc_motion_mg, base))
+        if m < self._acc_ring.capacity:
+            dst = self._acc_ring.slot(m, base)
+            dst[0], dst[1], dst[2] = mmg, mot, floor
+        else:
+            self._acc_ring.append(np.vstack((mmg, mot, floor)), base)
+        moving = mot > cfg.acc_motion_mg
+        # a tracker fed all-False with no open run does nothing
+        if self._motion_runs.open_start is not None or moving.any():
+            self._emit_motion(self._motion_runs.feed(moving, base))
         self._acc_next = base + m
 
     def _acc_to_emg(self, acc_index: int) -> int:

@@ -68,6 +68,14 @@ class AdaptiveFloor:
         windows completed in this block as ``(offset_of_window_end, sigma per channel)``.
         ``exclude`` (C, n) bool: samples that make their window unusable for the floor."""
         n = y.shape[1]
+        if n == self.window and self._fill == 0:  # one whole window (blocks of the window length)
+            out = np.repeat(self.floor_uv[:, None], n, axis=1)
+            bad = self._bad if exclude is None else self._bad | exclude.any(axis=1)
+            sigma = median_rows(np.abs(y)) / MAD_TO_SIGMA
+            self.last_window_sigma_uv = sigma
+            self._push(sigma, bad)
+            self._bad = np.zeros(self.n_channels, dtype=bool)
+            return out, [(n, sigma)]
         out = np.empty((self.n_channels, n))
         done: list[tuple[int, np.ndarray]] = []
         pos = 0
