@@ -507,51 +507,66 @@ class TwitchDetector:
         cfg, R = self.config, self._rows
         c, p = cand.channel, cand.peak
         ms = self._ms
-        row = lambda name: R[name].start + c  # noqa: E731
+        row = {name: R[name].start + c for name in R}
         # every read stops at the decision position (need_emg): with a larger block the ring
         # holds later samples too, and the result must not depend on the block split
-        ring = _Clipped(self._ring, cand.need_emg)
-        cand.sigma = ring.value_at(p, row("sigma")) or np.nan
-        span = ring.read(cand.start - ms(3), cand.last + ms(3) + 1, row("y"))
+        # (as _Clipped(self._ring, cand.need_emg), inlined: ~20 reads per candidate)
+        rg = self._ring
+        rs, buf = rg.start, rg._buf
+        lim = min(rg._len, cand.need_emg - rs)
+
+        def read(start: int, end: int, r: int) -> np.ndarray:
+            i, j = start - rs, end - rs
+            if i < 0:
+                i = 0
+            if j > lim:
+                j = lim
+            return buf[r, i:j] if j > i else buf[r, 0:0]
+
+        def value_at(index: int, r: int) -> float | None:
+            i = index - rs
+            return float(buf[r, i]) if 0 <= i < lim else None
+        cand.sigma = value_at(p, row["sigma"]) or np.nan
+        span = read(cand.start - ms(3), cand.last + ms(3) + 1, row["y"])
         cand.amp_pp = float(span.max() - span.min()) if span.size else 0.0
         # duration: first..last sample with |y| >= max(0.25 peak, 2 sigma) within the span
-        a_span = np.abs(ring.read(cand.start, cand.last + 1, row("y")))
+        a_span = np.abs(read(cand.start, cand.last + 1, row["y"]))
         lvl = max(0.25 * cand.peak_abs, 2.0 * (cand.sigma if np.isfinite(cand.sigma) else 0.0))
         idx = np.flatnonzero(a_span >= lvl)
         cand.duration_ms = (float(idx[-1] - idx[0] + 1) if idx.size else 1.0) * 1e3 / self.emg_rate_hz
         # phases: sign changes between significant lobes around the peak
-        w = ring.read(p - self.pre, p + self.post + 1, row("y"))
-        cand.polarity = 1 if (ring.value_at(p, row("y")) or 0.0) >= 0 else -1
+        w = read(p - self.pre, p + self.post + 1, row["y"])
+        cand.polarity = 1 if (value_at(p, row["y"]) or 0.0) >= 0 else -1
         segs = _segments(w) if w.size else None
         cand.n_phases = _count_phases(w, max(0.2 * cand.peak_abs, 1.5 * (cand.sigma if np.isfinite(cand.sigma) else 0.0)), segs)
         cand.lobes = tuple(p - self.pre + i for i in _lobe_peaks(w, 0.5 * cand.peak_abs, segs)) or (p,)
         s = 2
-        cand.shape = ring.read(p - self.pre - s, p + self.post + 1 + s, row("y")).copy()
-        lf = ring.read(p - ms(40), p + ms(POST_CONTEXT_MS) + 1, row("lf"))
+        cand.shape = read(p - self.pre - s, p + self.post + 1 + s, row["y"]).copy()
+        lf = read(p - ms(40), p + ms(POST_CONTEXT_MS) + 1, row["lf"])
         cand.lf_pp = float(lf.max() - lf.min()) if lf.size else 0.0
         # the step is measured on the low band (1-20 Hz): raw medians would see the hum
-        before = ring.read(p - ms(40), p - ms(15), row("lf"))
-        after = ring.read(p + ms(12), p + ms(POST_CONTEXT_MS) + 1, row("lf"))
+        before = read(p - ms(40), p - ms(15), row["lf"])
+        after = read(p + ms(12), p + ms(POST_CONTEXT_MS) + 1, row["lf"])
         cand.step_uv = float(_median(after) - _median(before)) if before.size and after.size else 0.0
-        ecg_w = ring.read(p - ms(cfg.ecg_window_ms) - ms(25), p + ms(POST_CONTEXT_MS) + 1, row("lf"))
+        ecg_w = read(p - ms(cfg.ecg_window_ms) - ms(25), p + ms(POST_CONTEXT_MS) + 1, row["lf"])
         cand.ecg_shape = ecg_w.copy()
         margin = LEADOFF_MARGIN_MS
-        cand.rail = bool(ring.read(p - ms(margin[0]), p + ms(margin[1]) + 1, row("rail")).any())
-        hum = ring.read(cand.start - ms(20), cand.last + ms(20) + 1, row("hum"))
-        hb = ring.read(cand.start - ms(20), cand.last + ms(20) + 1, row("humbase"))
-        sg = ring.read(cand.start - ms(20), cand.last + ms(20) + 1, row("sigma"))
+        cand.rail = bool(read(p - ms(margin[0]), p + ms(margin[1]) + 1, row["rail"]).any())
+        hum = read(cand.start - ms(20), cand.last + ms(20) + 1, row["hum"])
+        hb = read(cand.start - ms(20), cand.last + ms(20) + 1, row["humbase"])
+        sg = read(cand.start - ms(20), cand.last + ms(20) + 1, row["sigma"])
         with np.errstate(invalid="ignore"):
             cand.burst = bool(hum.size) and bool((hum > np.maximum(cfg.hum_burst_ratio * hb, cfg.hum_burst_k * sg)).all())
         # activity before (max trailing fraction ending before the candidate) and after it
-        b0 = ring.value_at(cand.start - ms(5) - self.act_window, row("acs"))
-        b1 = ring.value_at(cand.start - ms(5), row("acs"))
+        b0 = value_at(cand.start - ms(5) - self.act_window, row["acs"])
+        b1 = value_at(cand.start - ms(5), row["acs"])
         cand.act_pre = 0.0 if b0 is None or b1 is None else (b1 - b0) / self.act_window
-        fr = ring.read(cand.start - ms(cfg.voluntary_holdoff_ms), cand.start - ms(5), row("frac"))
+        fr = read(cand.start - ms(cfg.voluntary_holdoff_ms), cand.start - ms(5), row["frac"])
         cand.act_recent = float(fr.max()) if fr.size else 0.0
         # activity after: the potential's own tail and the filters' ringing after it (up to
         # ring_fraction of its peak, see the echo rule) are not the onset of a contraction,
         # so samples count as active here only above that level too
-        post = ring.read(cand.last + ms(3), cand.last + self.lookahead, row("y"))
+        post = read(cand.last + ms(3), cand.last + self.lookahead, row["y"])
         if post.size == self.lookahead - ms(3) and np.isfinite(cand.sigma):
             lvl = max(cfg.activity_k * cand.sigma, cfg.ring_fraction * cand.peak_abs)
             cand.act_post = float(np.count_nonzero(np.abs(post) > lvl)) / max(1, post.size)
