@@ -919,9 +919,9 @@ class _EcgTracker:
     def _corr(a: np.ndarray, b: np.ndarray) -> float:
         if a is None or b is None or a.shape != b.shape or a.size < 3:
             return 0.0
-        a = a - a.mean()
-        b = b - b.mean()
-        d = float(np.sqrt((a * a).sum() * (b * b).sum()))
+        a = a - np.add.reduce(a) / a.size  # = a.mean(), without its per-call overhead
+        b = b - np.add.reduce(b) / b.size
+        d = float(np.sqrt(np.add.reduce(a * a) * np.add.reduce(b * b)))
         return 0.0 if d == 0 else float((a * b).sum() / d)
 
     def is_ecg(self, cand: _Candidate) -> bool:
