@@ -27,6 +27,12 @@ class UnitBook:
         self._templates: list[list[dict]] = [[] for _ in range(n_channels)]
         self._next_local = [0] * n_channels
         self._clock = [0] * n_channels
+        # per channel, parallel to the template list: shapes (max_units, width) and
+        # amplitudes, so a match needs no re-stacking; None until the first template,
+        # and for good once a channel holds templates of different widths (then the lists)
+        self._rows: list[np.ndarray | None] = [None] * n_channels
+        self._amps: list[np.ndarray | None] = [None] * n_channels
+        self._mixed = [False] * n_channels
 
     def assign(self, channel: int, shape: np.ndarray, amp_pp: float, margin: int = 2) -> tuple[int, float | None]:
         """Return ``(unit_id, distance to the joined template or None for a new unit)``."""
@@ -42,19 +48,39 @@ class UnitBook:
         centre = shifts[s]
         best, best_d = None, np.inf
         lo, hi = 1.0 / self.max_amp_ratio, self.max_amp_ratio
-        eligible = [t for t in self._templates[channel] if t["shape"].size == width
-                    and lo <= (amp_pp / t["amp"] if t["amp"] > 0 else np.inf) <= hi]
+        book = self._templates[channel]
+        arr = self._rows[channel]
+        fast = not self._mixed[channel] and arr is not None
+        if fast:
+            K = len(book)
+            amps = self._amps[channel][:K]
+            if arr.shape[1] == width:
+                with np.errstate(divide="ignore"):
+                    ratio = np.where(amps > 0, amp_pp / np.where(amps > 0, amps, 1.0), np.inf)
+                idx = np.flatnonzero((lo <= ratio) & (ratio <= hi))
+            else:
+                idx = np.zeros(0, dtype=int)
+            eligible = [book[i] for i in idx.tolist()]
+            stacked = arr[idx] if eligible else None
+        else:
+            eligible = [t for t in book if t["shape"].size == width
+                        and lo <= (amp_pp / t["amp"] if t["amp"] > 0 else np.inf) <= hi]
+            stacked = np.stack([t["shape"] for t in eligible]) if eligible else None
         if eligible:
             # all templates x all shifts at once; same sums as a per-template norm
-            diff = shifts[None, :, :] - np.stack([t["shape"] for t in eligible])[:, None, :]
+            diff = shifts[None, :, :] - stacked[:, None, :]
             d = np.sqrt((diff * diff).sum(axis=2))  # (templates, shifts)
             i = int(np.argmin(d.min(axis=1)))  # first of equals, as a strict-< loop
             best_k = int(np.argmin(d[i]))
             best, best_d = eligible[i], float(d[i, best_k])
+            best_row = int(idx[i]) if fast else -1
         if best is not None and best_d < self.max_distance:
             new = (1 - self.learn_rate) * best["shape"] + self.learn_rate * shifts[best_k]
             best["shape"] = new / (np.linalg.norm(new) or 1.0)
             best["amp"] = (1 - self.learn_rate) * best["amp"] + self.learn_rate * amp_pp
+            if fast:
+                self._rows[channel][best_row] = best["shape"]
+                self._amps[channel][best_row] = best["amp"]
             best["seen"] = self._clock[channel]
             best["n"] += 1
             return best["id"], best_d
@@ -67,8 +93,25 @@ class UnitBook:
             return uid
         book = self._templates[channel]
         if len(book) >= self.max_units:
-            book.remove(min(book, key=lambda t: (t["n"] > 3, t["seen"])))
+            victim = min(book, key=lambda t: (t["n"] > 3, t["seen"]))
+            j = next(i for i, t in enumerate(book) if t is victim)
+            del book[j]
+            if self._rows[channel] is not None:
+                rows, amps, K = self._rows[channel], self._amps[channel], len(book)
+                rows[j:K] = rows[j + 1 : K + 1].copy()
+                amps[j:K] = amps[j + 1 : K + 1].copy()
         book.append({"id": uid, "shape": shape.copy(), "amp": float(amp_pp), "seen": self._clock[channel], "n": 1})
+        if not self._mixed[channel]:
+            rows = self._rows[channel]
+            if rows is None:
+                rows = self._rows[channel] = np.zeros((max(self.max_units, 1), shape.size))
+                self._amps[channel] = np.zeros(max(self.max_units, 1))
+            if rows.shape[1] != shape.size:
+                self._mixed[channel] = True
+                self._rows[channel] = self._amps[channel] = None
+            else:
+                rows[len(book) - 1] = book[-1]["shape"]
+                self._amps[channel][len(book) - 1] = book[-1]["amp"]
         return uid
 
     def n_units(self, channel: int) -> int:
