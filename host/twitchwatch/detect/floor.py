@@ -48,6 +48,7 @@ class AdaptiveFloor:
         self._fill = 0
         self._hist = np.zeros((self.n_channels, self.history))
         self._n_hist = np.zeros(self.n_channels, dtype=int)
+        self._rows = np.arange(self.n_channels)
         self._slot = np.zeros(self.n_channels, dtype=int)
         self.floor_uv = np.full(self.n_channels, np.nan)
         self.last_window_sigma_uv = np.full(self.n_channels, np.nan)
@@ -102,9 +103,9 @@ class AdaptiveFloor:
         n = self._n_hist
         if not bad.any() and (n == n[0]).all():
             # every channel at once (the usual case): same arithmetic as the loop below
-            fl = self.floor_uv
-            value = np.where(np.isfinite(fl), np.minimum(sigma, self.max_rise * fl), sigma)
-            self._hist[np.arange(self.n_channels), self._slot] = value
+            # (fmin: the floor is NaN before the first window, then sigma enters as is)
+            value = np.fmin(sigma, self.max_rise * self.floor_uv)
+            self._hist[self._rows, self._slot] = value
             self._slot = (self._slot + 1) % self.history
             self._n_hist = np.minimum(n + 1, self.history)
             med = median_rows(self._hist[:, : int(self._n_hist[0])])
