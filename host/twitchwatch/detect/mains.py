@@ -160,11 +160,14 @@ class MainsCanceller:
             if len(self._harmonic_cache) > 64:
                 self._harmonic_cache.clear()
             freqs = np.concatenate((harmonics, harmonics - REFERENCE_OFFSET_HZ, harmonics + REFERENCE_OFFSET_HZ))
-            phase = 2 * np.pi * np.outer(self._n, freqs) / self.rate_hz
-            self._harmonic_cache[key] = (
-                np.ascontiguousarray(self._hann[:, None] * np.cos(phase)),
-                np.ascontiguousarray(self._hann[:, None] * np.sin(phase)),
-            )
+            # = 2 * np.pi * outer / rate, hann * cos, hann * sin, without temporaries
+            phase = np.outer(self._n, freqs)
+            phase *= 2 * np.pi
+            phase /= self.rate_hz
+            cos_b, sin_b = np.cos(phase), np.sin(phase, out=phase)
+            cos_b *= self._hann[:, None]
+            sin_b *= self._hann[:, None]
+            self._harmonic_cache[key] = (cos_b, sin_b)
         cos_b, sin_b = self._harmonic_cache[key]
         amp = np.hypot(buf @ cos_b, buf @ sin_b) * self._gain / np.sqrt(2.0)  # (C, 3H) tone RMS
         H = self.max_harmonic
