@@ -196,14 +196,15 @@ class TwitchDetector:
         #: supports (start, last) of the recent candidates per channel not rejected as
         #: voluntary (twitches, echoes, ECG beats, pops ...): their samples
         #: (+- ``bg_exclude_ms``) do not count as background activity
-        self._recent_brief: list[deque[tuple[int, int]]] = [deque() for _ in range(C)]
+        self._recent_brief: list[deque[tuple[int, int, bool]]] = [deque() for _ in range(C)]
         self._units = UnitBook(C, cfg.unit_max_distance, cfg.unit_max_amp_ratio, cfg.unit_learn_rate, cfg.max_units)
         self._ecg = [_EcgTracker(fs, cfg) for _ in range(C)]
         self._n_seen = np.zeros(C)
         self._n_searched = np.zeros(C)
         self._n_artefact = np.zeros(C)
         self._lead_off = np.zeros(C, dtype=bool)
-        self.counts = {"events": 0, "echo": 0, "crosstalk": 0, "dropped_at_gap": 0, "no_acc_data": 0}
+        self.counts = {"events": 0, "echo": 0, "crosstalk": 0, "dropped_at_gap": 0, "no_acc_data": 0,
+                       "low_vs_background": 0}
         for kind in ("voluntary", "motion", "ecg", "pop", "mains_burst", "lead_off"):
             self.counts[f"rejected_{kind}"] = 0
 
@@ -700,13 +701,14 @@ class TwitchDetector:
         kind = self._classify(cand)
         if kind != "voluntary":  # a brief potential (twitch, echo, ECG beat, pop ...)
             rt = self._recent_brief[cand.channel]
-            rt.append((cand.start, cand.last))
-            while rt and rt[0][1] < cand.start - self._ms(self.config.bg_window_ms + self.config.bg_exclude_ms + 5):
+            rt.append((cand.start, cand.last, kind == "low_vs_background"))
+            horizon = max(self.config.bg_window_ms, self.config.lbg_window_ms) + self.config.bg_exclude_ms + 5
+            while rt and rt[0][1] < cand.start - self._ms(horizon):
                 rt.popleft()
 
     def _classify(self, cand: _Candidate) -> str | None:
-        """Classify (and record) one candidate; returns the rejection kind, ``"echo"`` or
-        None (a twitch)."""
+        """Classify (and record) one candidate; returns the rejection kind, ``"echo"``,
+        ``"low_vs_background"`` or None (a twitch)."""
         cfg, c = self.config, cand.channel
         ms = self._ms
         if cand.shape is None:  # never got EMG context (flush at stream end)
@@ -762,6 +764,9 @@ class TwitchDetector:
                 end = max(end, cand.last + ms(cfg.pop_holdoff_ms))
             self._add_artefact(ArtefactSegment(kind, c, max(self._segment_floor(start), start), end, detail))
             return kind
+        if cfg.lbg_factor > 0 and cand.peak_abs < cfg.lbg_factor * self._local_background(cand):
+            self.counts["low_vs_background"] += 1  # a brief potential, not a twitch: no artefact segment
+            return "low_vs_background"
         self._last_event[c] = (cand.last, cand.peak_abs)
         self._pending.append((cand, resp, acc_floor))
         self._coincident.append(cand)
@@ -782,7 +787,7 @@ class TwitchDetector:
         active = np.diff(acs) > 0
         keep = np.ones(active.size, dtype=bool)
         ex = ms(cfg.bg_exclude_ms)
-        for a, b in self._recent_brief[c]:
+        for a, b, _ in self._recent_brief[c]:
             lo, hi = max(0, a - ex - start), min(active.size, b + ex + 1 - start)
             if hi > lo:
                 keep[lo:hi] = False
@@ -790,6 +795,31 @@ class TwitchDetector:
         bg = 0.0 if n < active.size // 2 else float(np.count_nonzero(active & keep)) / n
         cand.extra["bg"] = bg
         return bg
+
+    def _local_background(self, cand: _Candidate) -> float:
+        """``lbg_quantile`` of |y| over ``lbg_window_ms`` ending 5 ms before the candidate,
+        leaving out the supports (+- ``bg_exclude_ms``) of the channel's recent brief
+        candidates (as :meth:`_background_activity`) except those that failed this test.
+        Only samples before the candidate's start are read (chunk invariance). 0 (test
+        passes) when fewer than half the window's samples remain."""
+        cfg, c, ms = self.config, cand.channel, self._ms
+        end = cand.start - ms(5)
+        start = end - ms(cfg.lbg_window_ms)
+        y = self._ring.read(start, end, self._rows["y"].start + c)
+        if y.size != end - start:
+            return 0.0
+        keep = np.ones(y.size, dtype=bool)
+        ex = ms(cfg.bg_exclude_ms)
+        for a, b, low in self._recent_brief[c]:
+            lo, hi = max(0, a - ex - start), min(y.size, b + ex + 1 - start)
+            if hi > lo and not low:  # potentials that failed this test are background
+                keep[lo:hi] = False
+        v = np.abs(y[keep])
+        if v.size < y.size // 2 or not np.all(np.isfinite(v)):
+            return 0.0
+        q = float(np.quantile(v, cfg.lbg_quantile))
+        cand.extra["lbg"] = q
+        return q
 
     def _emit(self, cand: _Candidate, resp: float | None, acc_floor: float | None) -> None:
         cfg, c = self.config, cand.channel
