@@ -85,6 +85,8 @@ def test_a_file_with_missing_rows_is_marked_as_a_gap_not_shifted(tmp_path):
     out = tw("replay", path.name, "--db", "g.sqlite3", "--events-out", "g.jsonl", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "samples_lost 400" in out.stdout  # 200 ms × 2 kHz, counted and reported
+    (stats_json,) = sqlite3.connect(tmp_path / "g.sqlite3").execute("select stats_json from sessions").fetchone()
+    assert json.loads(stats_json)["samples_lost"] == 400  # and stored with the session
     lines = [json.loads(x) for x in (tmp_path / "g.jsonl").read_text().splitlines()]
     truth_after = [(tw_.sample_index / rec.emg_rate_hz, tw_.channel) for tw_ in rec.twitches
                    if tw_.sample_index > 20_400 + 400]

@@ -57,8 +57,7 @@ user data folder). Nothing leaves this machine.
 
 
 def _add_output_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", metavar="PATH", help="SQLite file for sessions and events "
-                   "(default: twitchwatch.sqlite3 in your user data folder)")
+    _add_db_arg(p)
     p.add_argument("--events-out", metavar="FILE.jsonl",
                    help="also write one JSON object per twitch to this file "
                         "(keys t [s from recording start], channel, amplitude_uv, duration_ms, confidence, ...)")

@@ -248,8 +248,7 @@ class Pipeline:
                 if first_index > expected:  # rows the file is known to miss: a gap, never filled in
                     self._log_events(self._detect_pending())
                     self._on_gap(Gap(stream_id, expected, first_index - expected, 0.0))
-                    self.summary.decoder["samples_lost"] = (self.summary.decoder.get("samples_lost", 0)
-                                                            + first_index - expected)
+                    self.decoder.stats.samples_lost += first_index - expected
                 next_index[stream_id] = first_index + len(data)
                 self._on_data(stream_id, first_index, np.asarray(data, dtype=np.float64), rates[stream_id])
                 self._log_events(self._detect_pending())
@@ -259,6 +258,7 @@ class Pipeline:
             self.summary.ended_because = "end of file"
         finally:
             self.summary.duration_host_s = time.monotonic() - start_host_s
+            self.summary.decoder = self.decoder.stats.as_dict()
             self._close_session()
             self._close_outputs()
         return self.summary
@@ -525,10 +525,9 @@ class Pipeline:
         dev_s = self._device_elapsed_s
         rate = self.summary.events / (dev_s / 60.0) if dev_s > 1.0 else 0.0
         link = "streaming" if self._hello is not None else "waiting for HELLO"
+        self.summary.decoder = self.decoder.stats.as_dict()
         self.on_status(LiveStatus(
             host_elapsed_s=host_elapsed_s, device_elapsed_s=dev_s, events=self.summary.events,
-            rate_per_min=rate, noise_floor_uv=floor,
-            problems=RunSummary(ended_because="", decoder=self.decoder.stats.as_dict(),
-                                samples_dropped_at_source=self.summary.samples_dropped_at_source).problems(),
+            rate_per_min=rate, noise_floor_uv=floor, problems=self.summary.problems(),
             link=link, quality=quality,
         ))
