@@ -61,9 +61,18 @@ def _add_output_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--events-out", metavar="FILE.jsonl",
                    help="also write one JSON object per twitch to this file "
                         "(keys t [s from recording start], channel, amplitude_uv, duration_ms, confidence, ...)")
-    p.add_argument("--no-dashboard", action="store_true",
-                   help="do not serve the live dashboard (the dashboard is not built yet: "
-                        "this flag is accepted so scripts keep working when it arrives)")
+    dash = p.add_argument_group("live dashboard (a web page served on this computer while recording; "
+                                "replay serves it with --realtime)")
+    dash.add_argument("--no-dashboard", action="store_true", help="do not serve the live dashboard")
+    dash.add_argument("--no-browser", action="store_true", help="print the dashboard's address, do not open a browser")
+    dash.add_argument("--dashboard-port", type=int, default=None, metavar="N",
+                      help="dashboard port (default 8765, or a free one if taken; 0: any free port)")
+    dash.add_argument("--host", default="127.0.0.1", metavar="ADDR",
+                      help="address to serve on (default 127.0.0.1, this computer only); any other needs "
+                           "--access-token")
+    dash.add_argument("--access-token", metavar="TOKEN",
+                      help="the secret a browser on another computer must bring (>= 16 characters; "
+                           "default: $TWITCHWATCH_ACCESS_TOKEN)")
     p.add_argument("--body-site", metavar="SITE", help='where the patch is worn, e.g. "left calf"')
     p.add_argument("-q", "--quiet", action="store_true", help="no live status lines")
 
@@ -320,16 +329,76 @@ class _Progress:
         self._bar.close()
 
 
+def _chain(*callbacks):
+    """One callback calling each of ``callbacks`` (None entries skipped) in order."""
+    live = [c for c in callbacks if c is not None]
+    if len(live) <= 1:
+        return live[0] if live else None
+
+    def call(x) -> None:
+        for c in live:
+            c(x)
+    return call
+
+
+def _start_dashboard(args, store_path: Path):
+    """Serve the dashboard for this run; returns (hub, dashboard), or (None, None) if off."""
+    import os
+
+    if args.no_dashboard:
+        return None, None
+    from twitchwatch.dashboard import DEFAULT_PORT, Dashboard, LiveHub
+
+    hub = LiveHub()
+    token = args.access_token or os.environ.get("TWITCHWATCH_ACCESS_TOKEN") or None
+    port = DEFAULT_PORT if args.dashboard_port is None else args.dashboard_port
+    dashboard = Dashboard(hub, store_path, host=args.host, port=port, access_token=token)
+    url = dashboard.start()
+    print(f"dashboard: {url}", file=sys.stderr)
+    if not args.no_browser and _can_open_browser():
+        import webbrowser
+
+        webbrowser.open(url)
+    return hub, dashboard
+
+
+def _can_open_browser() -> bool:
+    """False on a Linux machine without a display (a server, CI): print the URL only."""
+    import os
+
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def _linger(dashboard) -> None:
+    """After the run, keep the dashboard up for history and logging until Ctrl-C
+    (interactive terminals only; a script goes on at once)."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return
+    print(f"the dashboard stays up at {dashboard.url} for history and logging; Ctrl-C to stop", file=sys.stderr)
+    try:
+        while True:
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        pass
+
+
 def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_block=None, on_event=None,
-         recording=None):
+         recording=None, live: bool = True):
     from twitchwatch.pipeline import Pipeline
 
     printer = _StatusPrinter(args.quiet)
     store = _open_store(args.db)
+    hub = dashboard = None
     try:
+        if live:
+            hub, dashboard = _start_dashboard(args, store.path)
         pipe = Pipeline(source, source_name=source_name, store=store, events_out=args.events_out,
-                        capture=capture, on_event=on_event or _on_event_printer(args.quiet), on_status=printer,
-                        on_block=on_block, body_site=args.body_site)
+                        capture=capture, on_event=_chain(on_event or _on_event_printer(args.quiet),
+                                                         hub and hub.on_event),
+                        on_status=_chain(printer, hub and hub.on_status),
+                        on_block=_chain(on_block, hub and hub.on_block), body_site=args.body_site)
         try:
             if recording is not None:
                 progress = _Progress(recording.duration_s, args.quiet)
@@ -344,8 +413,13 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
             summary.ended_because = "interrupted (Ctrl-C)"
         printer.done()
         _print_summary(summary, str(store.path))
+        if hub is not None and dashboard is not None:
+            hub.on_end(summary.ended_because)
+            _linger(dashboard)
         return summary
     finally:
+        if dashboard is not None:
+            dashboard.stop()
         store.close()
 
 
@@ -375,7 +449,7 @@ def cmd_replay(args) -> int:
     except CaptureFormatError:
         return _replay_recording(args, path)
     with source:
-        _run(source, args, f"replay:{path.name}")
+        _run(source, args, f"replay:{path.name}", live=args.realtime)
     return 0
 
 
@@ -391,7 +465,7 @@ def _replay_recording(args, path: Path) -> int:
         if args.realtime:
             print("--realtime applies to captures; a recording file is replayed as fast as possible",
                   file=sys.stderr)
-        _run(None, args, f"file:{path.name}", recording=rec)
+        _run(None, args, f"file:{path.name}", recording=rec, live=False)
     return 0
 
 
@@ -650,30 +724,15 @@ def _log_entry(args, now: float) -> tuple[str, dict]:
 
 
 def cmd_log(args) -> int:
+    from twitchwatch.causes.entries import describe_entry
+
     table, entry = _log_entry(args, time.time())
     with _open_store(args.db) as store:
         add = {"exposure": store.add_context, "lab": store.add_lab, "symptom": store.add_symptom,
                "test": store.add_clinical_test}[table]
         entry_id = add(entry)
-    print(f"logged {_describe_entry(table, entry)} (#{entry_id})")
+    print(f"logged {describe_entry(table, entry)} (#{entry_id})")
     return 0
-
-
-def _describe_entry(table: str, e: dict) -> str:
-    if table == "lab":
-        rng = f", reference {e['ref_low']:g}-{e['ref_high']:g}" if e.get("ref_low") is not None else ""
-        return f"{e['analyte']} {e['value']:g} {e['unit']}{rng}, taken {_local(e.get('at_unix_s') or e['taken_unix_s'])}"
-    if table == "symptom":
-        site = f" ({e['site']})" if e.get("site") else ""
-        sev = f", severity {e['severity']:g}/10" if e.get("severity") is not None else ""
-        return f"symptom {e['kind']}{site}{sev} at {_local(e.get('at_unix_s') or e['start_unix_s'])}"
-    if table == "test":
-        return f"{e['kind']} test: {e['result']} ({_local(e['taken_unix_s'])})"
-    amount = f" {e['value']:g} {e['unit'] or ''}".rstrip() if e.get("value") is not None else ""
-    detail = "".join(f", {k} {v}" for k, v in (e.get("detail") or {}).items() if isinstance(v, str))
-    span = (f" from {_local(e['start_unix_s'])} to {_local(e['end_unix_s'])}"
-            if e.get("end_unix_s") not in (None, e["start_unix_s"]) else f" at {_local(e['start_unix_s'])}")
-    return f"{e['kind']}{amount}{detail}{span}"
 
 
 COMMANDS = {"demo": cmd_demo, "stream": cmd_stream, "replay": cmd_replay, "ports": cmd_ports,

@@ -73,6 +73,7 @@ class RunSummary:
     quality: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # latest, per EMG channel
     resets: int = 0
     samples_dropped_at_source: int = 0
+    battery_pct: int | None = None  # from the device's latest STATUS; None: unknown
     decoder: dict[str, int] = dataclasses.field(default_factory=dict)
     texts: list[str] = dataclasses.field(default_factory=list)  # the device's TEXT lines
     warnings: list[str] = dataclasses.field(default_factory=list)  # what failed on this side, data kept
@@ -99,6 +100,7 @@ class LiveStatus:
     problems: dict[str, int]
     link: str
     quality: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    battery_pct: int | None = None  # None: unknown (USB powered, simulator, no STATUS yet)
 
 
 @dataclasses.dataclass
@@ -317,6 +319,7 @@ class Pipeline:
                     self._configure(msg)
             elif isinstance(msg, Status):
                 self.summary.samples_dropped_at_source = msg.dropped_samples
+                self.summary.battery_pct = None if msg.battery_pct > 100 else msg.battery_pct
             elif isinstance(msg, Text):
                 self.summary.texts.append(msg.text)
                 log.info("device: %s", msg.text)
@@ -529,5 +532,5 @@ class Pipeline:
         self.on_status(LiveStatus(
             host_elapsed_s=host_elapsed_s, device_elapsed_s=dev_s, events=self.summary.events,
             rate_per_min=rate, noise_floor_uv=floor, problems=self.summary.problems(),
-            link=link, quality=quality,
+            link=link, quality=quality, battery_pct=self.summary.battery_pct,
         ))

@@ -14,6 +14,7 @@ Output keys:
 
 from __future__ import annotations
 
+import datetime
 import math
 import time
 from typing import Any
@@ -341,3 +342,28 @@ def parse_lab(
     return {"analyte": name, "value": round(canonical, 4), "unit": spec["unit"], "at_unix_s": at_s,
             "ref_low": round(ref[0], 4), "ref_high": round(ref[1], 4), "ref_source": ref_source,
             "value_entered": entered, "unit_entered": str(unit)}
+
+
+def _local(unix_s: float) -> str:
+    return datetime.datetime.fromtimestamp(unix_s).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def describe_entry(table: str, e: dict) -> str:
+    """One line saying what was logged (local times), for the CLI and the dashboard.
+
+    ``table``: exposure, lab, symptom or test; ``e``: the parsed entry.
+    """
+    if table == "lab":
+        rng = f", reference {e['ref_low']:g}-{e['ref_high']:g}" if e.get("ref_low") is not None else ""
+        return f"{e['analyte']} {e['value']:g} {e['unit']}{rng}, taken {_local(e.get('at_unix_s') or e['taken_unix_s'])}"
+    if table == "symptom":
+        site = f" ({e['site']})" if e.get("site") else ""
+        sev = f", severity {e['severity']:g}/10" if e.get("severity") is not None else ""
+        return f"symptom {e['kind']}{site}{sev} at {_local(e.get('at_unix_s') or e['start_unix_s'])}"
+    if table == "test":
+        return f"{e['kind']} test: {e['result']} ({_local(e['taken_unix_s'])})"
+    amount = f" {e['value']:g} {e['unit'] or ''}".rstrip() if e.get("value") is not None else ""
+    detail = "".join(f", {k} {v}" for k, v in (e.get("detail") or {}).items() if isinstance(v, str))
+    span = (f" from {_local(e['start_unix_s'])} to {_local(e['end_unix_s'])}"
+            if e.get("end_unix_s") not in (None, e["start_unix_s"]) else f" at {_local(e['start_unix_s'])}")
+    return f"{e['kind']}{amount}{detail}{span}"

@@ -1,0 +1,470 @@
+"""The dashboard's web server: Starlette (HTTP + WebSocket) under uvicorn, in a thread.
+
+See docs/dashboard.md for the API, the messages and the security model. In short:
+the page token guards every ``/api/*`` call and the WebSocket; the ``Host`` header
+must be the served address on loopback; a WebSocket or POST from another origin is
+refused; health data never appears in a URL or a log line (no access log).
+
+One broadcaster task turns what the :class:`~twitchwatch.dashboard.hub.LiveHub`
+collected into messages (at most :data:`MAX_FRAMES_PER_S` trace frames a second,
+encoded once) and offers them to every client's bounded queue; a full queue drops
+its oldest message and counts it, so one slow tab only loses frames itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import errno
+import hmac
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from twitchwatch import TwitchwatchError
+from twitchwatch.causes.entries import ACCEPTED, EntryError
+from twitchwatch.dashboard import analysis
+from twitchwatch.dashboard.hub import LiveHub
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+DEFAULT_PORT = 8765
+MAX_FRAMES_PER_S = 30
+CLIENT_QUEUE_MESSAGES = 8
+MAX_BODY_BYTES = 16 * 1024
+RANKING_EVERY_S = 5.0
+RANKING_MAX_EVENTS = 20_000  # the newest live twitches the live ranking looks at
+MIN_ACCESS_TOKEN_CHARS = 16
+TOKEN_HEADER = "x-twitchwatch-token"
+_SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+                               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class LatencyLog:
+    """Host receipt of the newest EMG block in a trace frame → the page said it drew
+    it (its ``drawn`` message arrived back here). Both ends on ``time.monotonic``,
+    so this is an upper bound on receipt → drawn (it includes the return trip)."""
+
+    def __init__(self, keep: int = 100_000) -> None:
+        self._sent: collections.OrderedDict[int, float] = collections.OrderedDict()
+        self.latencies_s: collections.deque[float] = collections.deque(maxlen=keep)
+        self.frames_sent = 0
+        self.frames_drawn = 0
+
+    def sent(self, frame_id: int, host_rx_s: float) -> None:
+        self.frames_sent += 1
+        self._sent[frame_id] = host_rx_s
+        while len(self._sent) > 1000:
+            self._sent.popitem(last=False)
+
+    def drawn(self, frame_id: Any) -> None:
+        rx = self._sent.get(frame_id) if isinstance(frame_id, int) else None
+        if rx is not None:
+            self.frames_drawn += 1
+            self.latencies_s.append(time.monotonic() - rx)
+
+
+class _Client:
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=CLIENT_QUEUE_MESSAGES)
+        self.dropped = 0
+
+    def offer(self, text: str) -> None:
+        """Queue a message; when full, drop the oldest (counted)."""
+        if self.queue.full():
+            self.queue.get_nowait()
+            self.dropped += 1
+        self.queue.put_nowait(text)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=_SECURITY_HEADERS)
+
+
+class DashboardApp:
+    """The ASGI app and its live state (one per dashboard).
+
+    Args:
+        hub: the live state the pipeline feeds.
+        db_path: the SQLite store (the same file the pipeline writes).
+        token: the page/access token every API call and the WebSocket must give.
+        embed_token: write the token into the page (loopback); False when the user
+            must bring it (``--host`` with an access token).
+        allowed_hosts: values of the ``Host`` header accepted (port stripped);
+            ``["*"]`` for any.
+    """
+
+    def __init__(self, hub: LiveHub, db_path: Path, token: str, *, embed_token: bool = True,
+                 allowed_hosts: list[str] | None = None) -> None:
+        self.hub = hub
+        self.db_path = Path(db_path)
+        self.token = token
+        self.embed_token = embed_token
+        self.latency = LatencyLog()
+        self.clients: set[_Client] = set()
+        self.messages_dropped = 0
+        self._wake: asyncio.Event | None = None
+        self._frame_id = 0
+        self._inputs: analysis.LiveInputs | None = None
+        self._ranking: dict[str, Any] = {"causes": [], "red_flags": []}
+        self._refresh: asyncio.Event | None = None
+        self._last_status: dict[str, Any] | None = None
+        self._page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+        routes = [
+            Route("/", self.index),
+            Route("/api/accepted", self.accepted),
+            Route("/api/log", self.log_entry, methods=["POST"]),
+            Route("/api/verdict", self.verdict, methods=["POST"]),
+            Route("/api/sessions", self.sessions),
+            Route("/api/sessions/{session_id:int}", self.session),
+            WebSocketRoute("/ws", self.websocket),
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        ]
+        middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or ["127.0.0.1", "localhost"])]
+        self.app = Starlette(routes=routes, middleware=middleware, lifespan=self._lifespan)
+
+    # ---- lifecycle ---------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._refresh = asyncio.Event()
+        wake = self._wake
+        self.hub.set_waker(lambda: loop.call_soon_threadsafe(wake.set))
+        tasks = [asyncio.create_task(self._broadcast()), asyncio.create_task(self._rank_periodically())]
+        try:
+            yield
+        finally:
+            self.hub.set_waker(None)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ---- checks ------------------------------------------------------------
+    def _token_ok(self, given: str | None) -> bool:
+        return isinstance(given, str) and hmac.compare_digest(given.encode(), self.token.encode())
+
+    @staticmethod
+    def _same_origin(headers: Any) -> bool:
+        origin = headers.get("origin")
+        if origin is None:
+            return True  # not a browser: nothing to forge from another site, the token still applies
+        return urlsplit(origin).netloc == headers.get("host", "")
+
+    def _check(self, request: Request) -> JSONResponse | None:
+        if not self._token_ok(request.headers.get(TOKEN_HEADER)):
+            return _error(403, "missing or wrong page token (reload the dashboard page)")
+        if not self._same_origin(request.headers):
+            return _error(403, "requests from another site are refused")
+        return None
+
+    async def _json_body(self, request: Request) -> Any:
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            raise EntryError("send the entry as JSON (Content-Type: application/json)")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise _TooLarge()
+        try:
+            return json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise EntryError(f"the request is not valid JSON ({exc})") from None
+
+    # ---- HTTP --------------------------------------------------------------
+    async def index(self, request: Request) -> Response:
+        page = self._page.replace("{{TOKEN}}", self.token if self.embed_token else "")
+        return HTMLResponse(page, headers=_SECURITY_HEADERS)
+
+    async def accepted(self, request: Request) -> Response:
+        return self._check(request) or JSONResponse(ACCEPTED, headers=_SECURITY_HEADERS)
+
+    async def _write(self, request: Request, action: Any) -> Response:
+        refused = self._check(request)
+        if refused is not None:
+            return refused
+        try:
+            body = await self._json_body(request)
+            result = await run_in_threadpool(action, self.db_path, body)
+        except _TooLarge:
+            return _error(413, f"the request is larger than {MAX_BODY_BYTES // 1024} kB")
+        except EntryError as exc:
+            return _error(400, str(exc))
+        except TwitchwatchError as exc:  # the store could not write (disk full, locked ...): say so
+            log.warning("dashboard write failed: %s", type(exc).__name__)
+            return _error(500, f"could not save: {exc}")
+        if self._refresh is not None:
+            self._refresh.set()  # rank again with what was just logged
+        return JSONResponse(result, headers=_SECURITY_HEADERS)
+
+    async def log_entry(self, request: Request) -> Response:
+        return await self._write(request, analysis.log_entry)
+
+    async def verdict(self, request: Request) -> Response:
+        return await self._write(request, analysis.record_verdict)
+
+    async def sessions(self, request: Request) -> Response:
+        refused = self._check(request)
+        if refused is not None:
+            return refused
+        rows = await run_in_threadpool(analysis.list_sessions, self.db_path)
+        return JSONResponse({"sessions": rows}, headers=_SECURITY_HEADERS)
+
+    async def session(self, request: Request) -> Response:
+        refused = self._check(request)
+        if refused is not None:
+            return refused
+        session_id = request.path_params["session_id"]
+        detail = await run_in_threadpool(analysis.session_detail, self.db_path, session_id)
+        if detail is None:
+            return _error(404, f"no session {session_id}")
+        return JSONResponse(detail, headers=_SECURITY_HEADERS)
+
+    # ---- WebSocket ---------------------------------------------------------
+    async def websocket(self, ws: WebSocket) -> None:
+        if not self._same_origin(ws.headers):
+            await ws.close(code=4403)
+            return
+        await ws.accept()
+        try:
+            first = await asyncio.wait_for(ws.receive_json(), timeout=10.0)
+        except (asyncio.TimeoutError, WebSocketDisconnect, ValueError, KeyError):
+            await _close(ws, 4403)
+            return
+        if not isinstance(first, dict) or not self._token_ok(first.get("token")):
+            await _close(ws, 4403)
+            return
+        client = _Client(ws)
+        for message in self._greeting():
+            client.offer(message)
+        self.clients.add(client)
+        sender = asyncio.create_task(self._send_loop(client))
+        try:
+            while True:
+                msg = await ws.receive_json()
+                if isinstance(msg, dict) and msg.get("type") == "drawn":
+                    self.latency.drawn(msg.get("id"))
+        except (WebSocketDisconnect, ValueError, KeyError, RuntimeError):
+            pass
+        finally:
+            self.clients.discard(client)
+            self.messages_dropped += client.dropped
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+
+    def _greeting(self) -> list[str]:
+        out = []
+        hello = self.hub.hello()
+        if hello is not None:
+            out.append(json.dumps(hello))
+        for event in self.hub.recent_events(CLIENT_QUEUE_MESSAGES - 2):
+            out.append(json.dumps({"type": "event", "event": self._event_json(event)}))
+        return out
+
+    @staticmethod
+    async def _send_loop(client: _Client) -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            while True:
+                await client.ws.send_text(await client.queue.get())
+
+    # ---- broadcasting ------------------------------------------------------
+    def _event_json(self, event: dict[str, Any]) -> dict[str, Any]:
+        data = {k: v for k, v in event.items() if not k.startswith("_")}
+        if self._inputs is not None:
+            try:
+                data["causes"] = analysis.event_causes(data, self._inputs, time.time())
+            except Exception as exc:  # noqa: BLE001 - the twitch is shown and stored regardless
+                log.warning("cause ranking of a live twitch failed: %s", type(exc).__name__)
+                data["causes"] = []
+        else:
+            data["causes"] = []
+        return data
+
+    async def _broadcast(self) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            new = self.hub.take()
+            messages: list[str] = []
+            if new["hello"] is not None:
+                messages.append(json.dumps(new["hello"]))
+            trace = new["trace"]
+            if trace is not None:
+                self._frame_id += 1
+                trace["id"] = self._frame_id
+                self.latency.sent(self._frame_id, trace["host_rx_s"])
+                messages.append(json.dumps(trace))
+            for event in new["events"]:
+                messages.append(json.dumps({"type": "event", "event": self._event_json(event)}))
+            if new["ended"] is not None:
+                messages.append(json.dumps({"type": "ended", "reason": new["ended"]}))
+            for client in list(self.clients):
+                for message in messages:
+                    client.offer(message)
+            if new["status"] is not None:
+                self._last_status = new["status"]
+                self._send_status()
+            await asyncio.sleep(1.0 / MAX_FRAMES_PER_S)
+
+    def _send_status(self) -> None:
+        status = self._last_status
+        if status is None:
+            return
+        base = {"type": "status", "link": status.get("link"), "device_elapsed_s": status.get("device_elapsed_s"),
+                "events": status.get("events"), "rates": status.get("rates"), "quality": status.get("quality"),
+                "problems": status.get("problems"), "battery_pct": status.get("battery_pct"),
+                "red_flags": self._ranking["red_flags"], "causes": self._ranking["causes"]}
+        for client in list(self.clients):
+            client.offer(json.dumps(dict(base, view_dropped=client.dropped)))
+
+    async def _rank_periodically(self) -> None:
+        assert self._refresh is not None
+        while True:
+            try:
+                now = time.time()
+                self._inputs = await run_in_threadpool(analysis.load_inputs, self.db_path, now)
+                events = self.hub.recent_events(RANKING_MAX_EVENTS)
+                self._ranking = await run_in_threadpool(analysis.rank_live, events, self._inputs, now)
+                self._send_status()
+            except Exception as exc:  # noqa: BLE001 - the live view goes on; say what failed
+                log.warning("live cause ranking failed: %s: %s", type(exc).__name__, exc)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._refresh.wait(), timeout=RANKING_EVERY_S)
+            self._refresh.clear()
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _close(ws: WebSocket, code: int) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await ws.close(code=code)
+
+
+class Dashboard:
+    """Serve the dashboard from a background thread while the pipeline runs.
+
+    Args:
+        hub: the :class:`LiveHub` the pipeline feeds.
+        db_path: the SQLite store.
+        host: address to bind; anything but loopback needs ``access_token``.
+        port: port (0: any free one; the default falls back to a free one if taken).
+        access_token: the secret remote browsers must give (≥ 16 characters).
+
+    Raises:
+        TwitchwatchError: a non-loopback host without a token, a short token, a port
+            that cannot be bound.
+    """
+
+    def __init__(self, hub: LiveHub, db_path: str | Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+                 access_token: str | None = None) -> None:
+        self.remote = not is_loopback(host)
+        if self.remote and not access_token:
+            raise TwitchwatchError(f"--host {host}: serving beyond this computer needs --access-token "
+                                   f"(at least {MIN_ACCESS_TOKEN_CHARS} characters) or TWITCHWATCH_ACCESS_TOKEN")
+        if access_token is not None and len(access_token) < MIN_ACCESS_TOKEN_CHARS:
+            raise TwitchwatchError(f"the access token is too short: use at least {MIN_ACCESS_TOKEN_CHARS} characters")
+        self.host = host
+        self.port = port
+        token = access_token or secrets.token_urlsafe(24)
+        hosts = ["*"] if self.remote else ["127.0.0.1", "localhost", "[::1]"]
+        self.app = DashboardApp(hub, Path(db_path), token, embed_token=not self.remote, allowed_hosts=hosts)
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The address to open (remote: with the token in the #fragment, never sent to the server)."""
+        host = self.host if ":" not in self.host else f"[{self.host}]"
+        if self.host in ("0.0.0.0", "::"):
+            host = socket.gethostname()
+        base = f"http://{host}:{self.port}/"
+        return base + (f"#token={self.app.token}" if self.remote else "")
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        for port in (self.port, 0) if self.port == DEFAULT_PORT else (self.port,):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((self.host, port))
+            except OSError as exc:
+                sock.close()
+                if exc.errno == errno.EADDRINUSE and port == DEFAULT_PORT:
+                    continue  # the default is taken (another twitchwatch?): any free port will do
+                raise TwitchwatchError(f"dashboard: cannot listen on {self.host}:{port}: "
+                                       f"{exc.strerror or exc}; try --port 0 for any free port") from None
+            sock.listen(64)
+            sock.set_inheritable(True)
+            self.port = sock.getsockname()[1]
+            return sock
+        raise TwitchwatchError("dashboard: no free port")  # pragma: no cover - port 0 always binds
+
+    def start(self, timeout_s: float = 10.0) -> str:
+        """Bind, start serving in a daemon thread, return :attr:`url` once it answers."""
+        import uvicorn
+
+        sock = self._bind()
+        config = uvicorn.Config(self.app.app, log_level="warning", access_log=False, lifespan="on",
+                                ws_max_size=64 * 1024)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name="twitchwatch-dashboard", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise TwitchwatchError("dashboard: the web server did not start (see the messages above)")
+            time.sleep(0.02)
+        return self.url
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def __enter__(self) -> Dashboard:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
