@@ -35,7 +35,7 @@ class _Ring:
     def __init__(self, n: int, channels: int) -> None:
         self.n = n
         self.values = np.zeros((n, channels), dtype=np.float32)
-        self.index = np.full(n, -1, dtype=np.int64)
+        self.index = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)  # no sample index equals it
         self.end = 0  # one past the newest sample index written
 
     def write(self, first_index: int, data: np.ndarray) -> None:

@@ -1,0 +1,252 @@
+"""The dashboard's HTTP API and WebSocket, in-process (Starlette's TestClient over
+the real ASGI app), against a real SQLite file."""
+
+import re
+import sqlite3
+import time
+
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from twitchwatch import TwitchwatchError
+from twitchwatch.dashboard import Dashboard, DashboardApp, LiveHub
+from twitchwatch.dashboard.server import CLIENT_QUEUE_MESSAGES, _Client
+from twitchwatch.detect import TwitchEvent
+from twitchwatch.store import Store
+
+from .blocks import EMG_INFO, blocks, emg_counts
+
+TOKEN = "t" * 32
+BASE = "http://127.0.0.1:8765"
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "tw.sqlite3"
+    Store(path).close()
+    return path
+
+
+@pytest.fixture
+def app(db):
+    return DashboardApp(LiveHub(window_s=1.0, columns=100), db, TOKEN)
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app.app, base_url=BASE) as c:
+        yield c
+
+
+def _h(**extra):
+    return {"X-Twitchwatch-Token": TOKEN, **extra}
+
+
+def _rows(db, table):
+    with sqlite3.connect(db) as conn:
+        return conn.execute(f"SELECT * FROM {table}").fetchall()
+
+
+def test_page_carries_the_token_on_loopback_only(db):
+    with TestClient(DashboardApp(LiveHub(), db, TOKEN).app, base_url=BASE) as c:
+        page = c.get("/")
+        assert page.status_code == 200
+        assert re.search(r'name="twitchwatch-token" content="(t{32})"', page.text)
+        assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in \
+            page.headers["content-security-policy"]
+        assert c.get("/static/app.js").status_code == 200
+    with TestClient(DashboardApp(LiveHub(), db, TOKEN, embed_token=False, allowed_hosts=["*"]).app,
+                    base_url=BASE) as c:
+        assert TOKEN not in c.get("/").text
+
+
+def test_api_needs_the_token(client):
+    assert client.get("/api/accepted").status_code == 403
+    assert client.get("/api/accepted", headers={"X-Twitchwatch-Token": "x" * 32}).status_code == 403
+    ok = client.get("/api/accepted", headers=_h())
+    assert ok.status_code == 200 and "caffeine" in ok.json()["exposure"]
+
+
+def test_other_host_names_are_refused(app):
+    # DNS rebinding: a page of evil.example resolving to 127.0.0.1 sends Host: evil.example
+    with TestClient(app.app, base_url="http://evil.example:8765") as c:
+        assert c.get("/").status_code == 400
+        assert c.get("/api/accepted", headers=_h()).status_code == 400
+
+
+def test_caffeine_entry_lands_in_sqlite(client, db):
+    r = client.post("/api/log", headers=_h(), json={"category": "exposure", "kind": "caffeine", "value": "200",
+                                                    "unit": "mg", "at": "-1h", "note": "double espresso"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["ok"] and body["category"] == "exposure" and body["text"].startswith("caffeine 200 mg")
+    with Store(db) as store:
+        (entry,) = store.context()
+    assert entry["kind"] == "caffeine" and entry["value"] == 200 and entry["note"] == "double espresso"
+    assert entry["start_unix_s"] == pytest.approx(time.time() - 3600, abs=60)
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"category": "exposure", "kind": "caffeine", "value": "lots"}, "caffeine"),
+    ({"category": "exposure", "kind": "stress", "value": "11"}, "0"),
+    ({"category": "exposure", "kind": "coffee", "value": "1"}, "accepted kinds"),
+    ({"category": "exposure", "kind": "caffeine", "value": "100", "at": "tomorrow-ish"}, "accepted"),
+    ({"category": "mood", "kind": "fine"}, "accepted: exposure, symptom"),
+    ({"category": "symptom", "kind": "weakness", "severity": "99"}, "severity"),
+    ({"category": "exposure", "kind": "caffeine", "value": "100", "colour": "red"}, "unknown field"),
+    ({"category": "exposure", "kind": "caffeine", "value": "100", "note": "x" * 600}, "too long"),
+    (["caffeine"], "JSON object"),
+])
+def test_bad_entries_get_a_clear_message_and_write_nothing(client, db, body, message):
+    r = client.post("/api/log", headers=_h(), json=body)
+    assert r.status_code == 400
+    assert message in r.json()["error"]
+    assert _rows(db, "context_entries") == [] and _rows(db, "symptoms") == []
+
+
+def test_symptom_is_stored_and_raises_a_red_flag(client, app, db):
+    r = client.post("/api/log", headers=_h(), json={"category": "symptom", "kind": "weakness",
+                                                    "site": "left hand", "severity": "5"})
+    assert r.status_code == 200, r.text
+    assert len(_rows(db, "symptoms")) == 1
+    from twitchwatch.dashboard import analysis
+
+    ranking = analysis.rank_live([], analysis.load_inputs(db, time.time()), time.time())
+    assert ranking["red_flags"] and "doctor" in ranking["red_flags"][0]["message"].lower()
+
+
+def test_cross_site_posts_are_refused(client, db):
+    # a plain HTML form on another site: no token header, form encoding, foreign Origin
+    r = client.post("/api/log", data={"category": "exposure", "kind": "caffeine", "value": "100"},
+                    headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403
+    # even with the token, a request from another origin is refused
+    r = client.post("/api/log", headers=_h(Origin="http://evil.example"),
+                    json={"category": "exposure", "kind": "caffeine", "value": "100"})
+    assert r.status_code == 403
+    # and the token must come with JSON, not a form
+    r = client.post("/api/log", headers=_h(), data={"category": "exposure", "kind": "caffeine", "value": "100"})
+    assert r.status_code == 400 and "JSON" in r.json()["error"]
+    assert _rows(db, "context_entries") == []
+
+
+def test_oversized_and_malformed_bodies(client):
+    big = client.post("/api/log", headers=_h(**{"Content-Type": "application/json"}),
+                      content=b'{"note": "' + b"x" * 20000 + b'"}')
+    assert big.status_code == 413
+    bad = client.post("/api/log", headers=_h(**{"Content-Type": "application/json"}), content=b"{not json")
+    assert bad.status_code == 400 and "not valid JSON" in bad.json()["error"]
+
+
+def test_a_store_that_cannot_write_gives_a_clear_error(client, db, monkeypatch):
+    from twitchwatch.store import StoreError
+
+    def full(self, entry):
+        raise StoreError(f"{db}: database or disk is full")
+    monkeypatch.setattr(Store, "add_context", full)
+    r = client.post("/api/log", headers=_h(), json={"category": "exposure", "kind": "caffeine", "value": "100"})
+    assert r.status_code == 500 and "disk is full" in r.json()["error"]
+
+
+def _session_with_events(db, n=3):
+    with Store(db) as store:
+        sid = store.start_session(device_id="d", firmware_version="f", boot_id=1, source="test",
+                                  body_site="left calf", started_at=time.time() - 600)
+        now = time.time()
+        store.add_events(sid, [TwitchEvent(i * 1000, i * 0.5, 0, "EMG 1", 120.0, 5.0, 0.9, "test",
+                                           wall_time_s=now - 300 + i, unit_id=1) for i in range(n)])
+        store.end_session(sid, stats={})
+    return sid
+
+
+def test_history_lists_sessions_and_their_events(client, db):
+    sid = _session_with_events(db)
+    sessions = client.get("/api/sessions", headers=_h()).json()["sessions"]
+    assert sessions[0]["id"] == sid and sessions[0]["events"] == 3 and sessions[0]["body_site"] == "left calf"
+    detail = client.get(f"/api/sessions/{sid}", headers=_h()).json()
+    assert len(detail["events"]) == 3 and detail["events"][0]["channel_label"] == "EMG 1"
+    assert sum(detail["rate"]["counts"]["EMG 1"]) == 3 and detail["rate"]["bin_s"] == 60
+    assert client.get("/api/sessions/999", headers=_h()).status_code == 404
+    assert client.get(f"/api/sessions/{sid}").status_code == 403
+
+
+def test_verdicts(client, db):
+    r = client.post("/api/verdict", headers=_h(), json={"cause_id": "caffeine", "verdict": "confirmed"})
+    assert r.status_code == 400 and "no recording yet" in r.json()["error"]
+    sid = _session_with_events(db)
+    client.post("/api/log", headers=_h(), json={"category": "exposure", "kind": "caffeine", "value": "300",
+                                                "at": "-2h"})  # twitches 0.5-6 h after caffeine fit
+    r = client.post("/api/verdict", headers=_h(), json={"cause_id": "caffeine", "verdict": "maybe"})
+    assert r.status_code == 400 and "confirmed, rejected" in r.json()["error"]
+    r = client.post("/api/verdict", headers=_h(), json={"cause_id": "organophosphates", "verdict": "rejected"})
+    assert r.status_code == 400 and "candidates now" in r.json()["error"]
+    r = client.post("/api/verdict", headers=_h(), json={"cause_id": "caffeine", "verdict": "confirmed"})
+    assert r.status_code == 200, r.text
+    with Store(db) as store:
+        statuses = {a["cause_id"]: a["status"] for a in store.annotations(target="session", target_id=sid)}
+    assert statuses["caffeine"] == "confirmed"
+
+
+def test_websocket_needs_the_token(client):
+    with client.websocket_connect("ws://127.0.0.1:8765/ws") as ws:
+        ws.send_json({"token": "wrong" * 8})
+        with pytest.raises(WebSocketDisconnect) as info:
+            ws.receive_json()
+    assert info.value.code == 4403
+
+
+def test_websocket_refuses_another_origin(client):
+    with pytest.raises(WebSocketDisconnect) as info:
+        with client.websocket_connect("ws://127.0.0.1:8765/ws", headers={"Origin": "http://evil.example"}) as ws:
+            ws.receive_json()
+    assert info.value.code == 4403
+
+
+def test_websocket_streams_trace_frames_and_events(client, app):
+    with client.websocket_connect("ws://127.0.0.1:8765/ws") as ws:
+        ws.send_json({"token": TOKEN})
+        for b in blocks(EMG_INFO, emg_counts(3000), [20]):
+            app.hub.on_block(b)
+        app.hub.on_event(TwitchEvent(2900, 1.45, 0, "EMG 1", 150.0, 6.0, 0.9, "test"))
+        seen = {}
+        while "trace" not in seen or "event" not in seen:
+            msg = ws.receive_json()
+            seen[msg["type"]] = msg
+        trace = seen["trace"]
+        assert len(trace["emg"]) == 2 and len(trace["emg"][0]["min"]) == 100 and trace["t_end_s"] == 1.5
+        ws.send_json({"type": "drawn", "id": trace["id"]})
+        assert seen["event"]["event"]["sample_index"] == 2900 and "causes" in seen["event"]["event"]
+    deadline = time.monotonic() + 5
+    while app.latency.frames_drawn == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert app.latency.frames_drawn >= 1
+
+
+def test_a_full_client_queue_drops_its_oldest_messages_and_counts_them():
+    client = _Client(ws=None)
+    for i in range(CLIENT_QUEUE_MESSAGES + 5):
+        client.offer(str(i))
+    assert client.dropped == 5
+    assert client.queue.get_nowait() == "5"  # the oldest kept
+
+
+def test_serving_beyond_loopback_needs_a_long_token(db):
+    with pytest.raises(TwitchwatchError, match="--access-token"):
+        Dashboard(LiveHub(), db, host="0.0.0.0")
+    with pytest.raises(TwitchwatchError, match="too short"):
+        Dashboard(LiveHub(), db, host="0.0.0.0", access_token="short")
+    remote = Dashboard(LiveHub(), db, host="0.0.0.0", port=0, access_token="s" * 20)
+    assert remote.url.endswith("#token=" + "s" * 20)
+    assert "#token" not in Dashboard(LiveHub(), db, port=0).url
+
+
+def test_a_taken_port_gives_a_clear_error(db):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        port = sock.getsockname()[1]
+        with pytest.raises(TwitchwatchError, match="cannot listen.*--port 0|cannot listen"):
+            Dashboard(LiveHub(), db, port=port).start()

@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+
+from twitchwatch.dashboard.hub import LiveHub
+from twitchwatch.detect import TwitchEvent
+
+from .blocks import ACC_INFO, EMG_INFO, EMG_RATE_HZ, blocks, emg_counts
+
+
+def _trace(hub: LiveHub) -> dict:
+    trace = hub.take()["trace"]
+    assert trace is not None
+    return trace
+
+
+def _feed(hub, bl):
+    for b in bl:
+        hub.on_block(b)
+
+
+@pytest.mark.parametrize("sizes", [[1], [7, 13], [333], [20000]])
+def test_trace_is_the_same_whatever_the_block_sizes(sizes):
+    counts = emg_counts(15000)
+    ref = LiveHub(window_s=2.0, columns=200)
+    _feed(ref, blocks(EMG_INFO, counts, [20]))
+    hub = LiveHub(window_s=2.0, columns=200)
+    _feed(hub, blocks(EMG_INFO, counts, sizes))
+    a, b = _trace(ref), _trace(hub)
+    assert a["t_end_s"] == b["t_end_s"] == 15000 / EMG_RATE_HZ
+    for x, y in zip(a["emg"], b["emg"]):
+        np.testing.assert_allclose(np.array(x["min"], float), np.array(y["min"], float), atol=0.11)
+        np.testing.assert_allclose(np.array(x["max"], float), np.array(y["max"], float), atol=0.11)
+
+
+def test_trace_shows_microvolts_without_the_offset_and_gaps_as_empty_columns():
+    hub = LiveHub(window_s=1.0, columns=100)
+    counts = emg_counts(6000)
+    bl = blocks(EMG_INFO, counts, [20])
+    _feed(hub, bl[:200] + bl[210:])  # 10 blocks (200 samples = 10 columns) never arrive
+    trace = _trace(hub)
+    mins, maxs = trace["emg"][0]["min"], trace["emg"][0]["max"]
+    assert trace["window_s"] == 1.0 and len(mins) == 100
+    assert all(m is None for m in mins[0:10])  # samples 4000..4199 are in the first 10 columns of the window
+    shown = [v for v in maxs if v is not None]
+    assert 5 < np.median(shown) < 40  # 5 µV RMS noise, 20 samples per column; the 200 µV offset is filtered off
+
+
+def test_markers_are_the_events_inside_the_window():
+    hub = LiveHub(window_s=1.0, columns=100)
+    _feed(hub, blocks(EMG_INFO, emg_counts(4000), [20]))
+    for idx in (500, 3500, 3900):
+        hub.on_event(TwitchEvent(idx, idx / EMG_RATE_HZ, 0, "EMG 1", 150.0, 6.0, 0.9, "test", unit_id=3))
+    markers = _trace(hub)["markers"]
+    assert [m["t_s"] for m in markers] == [1.75, 1.95]  # 500 is before the 1 s window ending at 2.0 s
+    assert markers[0]["unit_id"] == 3
+
+
+def test_a_device_restart_starts_a_new_run_and_drops_old_markers():
+    hub = LiveHub(window_s=1.0, columns=100)
+    _feed(hub, blocks(EMG_INFO, emg_counts(10000), [20]))
+    hub.on_event(TwitchEvent(9900, 4.95, 0, "EMG 1", 150.0, 6.0, 0.9, "test"))
+    _feed(hub, blocks(EMG_INFO, emg_counts(1000, seed=2), [20], first_index=0))  # count restarts at 0
+    trace = _trace(hub)
+    assert trace["t_end_s"] == 0.5 and trace["markers"] == []
+    assert sum(m is None for m in trace["emg"][0]["min"]) == 50  # half the window not received yet
+
+
+def test_acceleration_magnitude_in_mg():
+    hub = LiveHub(window_s=1.0, columns=100)
+    _feed(hub, blocks(EMG_INFO, emg_counts(2000), [20]))
+    acc = np.tile(np.array([[0, 6000, 8000]], dtype=np.int32), (1000, 1))  # 0, 600, 800 mg → 1000 mg
+    _feed(hub, blocks(ACC_INFO, acc, [10]))
+    trace = _trace(hub)
+    assert trace["acc"]["min"][-1] == pytest.approx(1000.0) and trace["acc"]["max"][0] == pytest.approx(1000.0)
+    assert hub.hello()["has_acc"] is True and hub.hello()["emg_labels"] == ["EMG 1", "EMG 2"]
+
+
+def test_wake_is_coalesced_until_taken():
+    hub = LiveHub()
+    calls = []
+    hub.set_waker(lambda: calls.append(1))
+    _feed(hub, blocks(EMG_INFO, emg_counts(2000), [20]))
+    assert len(calls) == 1  # 100 blocks, one wake-up
+    hub.take()
+    _feed(hub, blocks(EMG_INFO, emg_counts(200), [20], first_index=2000))
+    assert len(calls) == 2
+
+
+def test_a_waker_whose_loop_closed_does_not_break_acquisition():
+    hub = LiveHub()
+
+    def closed_loop():
+        raise RuntimeError("Event loop is closed")
+    hub.set_waker(closed_loop)
+    _feed(hub, blocks(EMG_INFO, emg_counts(200), [20]))
+    assert hub.blocks_seen == 10
+
+
+def test_status_gets_rates_and_each_event_is_handed_over_once():
+    from twitchwatch.pipeline import LiveStatus
+
+    hub = LiveHub()
+    _feed(hub, blocks(EMG_INFO, emg_counts(2000), [20]))
+    hub.on_event(TwitchEvent(100, 0.05, 1, "EMG 2", 150.0, 6.0, 0.9, "test", unit_id=7))
+    hub.on_status(LiveStatus(1.0, 1.0, 1, 60.0, [2.0, 2.0], {}, "streaming", battery_pct=80))
+    new = hub.take()
+    assert [e["sample_index"] for e in new["events"]] == [100]
+    assert new["status"]["battery_pct"] == 80
+    assert new["status"]["rates"]["per_unit"][0]["unit_id"] == 7
+    again = hub.take()
+    assert again["events"] == [] and again["status"] is None and again["trace"] is None

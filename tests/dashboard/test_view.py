@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+
+from twitchwatch.dashboard.view import display_factor, minmax_columns, rate_bins, rates
+
+
+def test_minmax_columns_match_brute_force_and_leave_gaps_empty():
+    rng = np.random.default_rng(4)
+    values = rng.normal(0, 50, 1000)
+    valid = np.ones(1000, dtype=bool)
+    valid[130:155] = False  # columns 13, 14 fully missing; 15 partly
+    mins, maxs = minmax_columns(values, valid, 100)
+    assert len(mins) == len(maxs) == 100
+    for c in range(100):
+        sl = slice(c * 10, (c + 1) * 10)
+        ok = valid[sl]
+        if not ok.any():
+            assert mins[c] is None and maxs[c] is None
+        else:
+            assert mins[c] == pytest.approx(values[sl][ok].min(), abs=0.05)
+            assert maxs[c] == pytest.approx(values[sl][ok].max(), abs=0.05)
+    assert mins[13] is None and mins[14] is None and mins[15] is not None
+
+
+def test_minmax_columns_rejects_a_window_that_does_not_split():
+    with pytest.raises(ValueError, match="columns"):
+        minmax_columns(np.zeros(1001), np.ones(1001, bool), 100)
+
+
+def test_display_factor_converts_units_and_keeps_unknown_ones():
+    assert display_factor("mV", "emg") == 1000.0
+    assert display_factor("g", "acc") == 1000.0
+    assert display_factor("furlongs", "emg") == 1.0
+
+
+def _ev(t_s, label, unit=None, wall=None):
+    return {"t_s": t_s, "channel_label": label, "unit_id": unit, "wall_time_s": wall}
+
+
+def test_rates_per_channel_and_per_unit():
+    events = [_ev(10, "EMG 1", 0), _ev(70, "EMG 1", 0), _ev(100, "EMG 2", 1), _ev(110, "EMG 1", 2)]
+    r = rates(events, ["EMG 1", "EMG 2"], now_s=120.0, elapsed_s=120.0)
+    ch = {row["label"]: row for row in r["per_channel"]}
+    assert ch["EMG 1"]["count"] == 3 and ch["EMG 1"]["last_min"] == 2  # 70 and 110 are within 60 s of 120
+    assert ch["EMG 1"]["session_per_min"] == 1.5 and ch["EMG 2"]["session_per_min"] == 0.5
+    units = {row["unit_id"]: row for row in r["per_unit"]}
+    assert units[0]["count"] == 2 and units[0]["last_min"] == 1 and units[1]["channel_label"] == "EMG 2"
+    assert rates(events, ["EMG 1"], 5.0, 5.0)["per_channel"][0]["session_per_min"] is None  # too short to say
+
+
+def test_rate_bins_count_by_minute_and_skip_untimed_events():
+    events = [_ev(0, "EMG 1", wall=1000.0), _ev(0, "EMG 1", wall=1059.0), _ev(0, "EMG 1", wall=1060.0),
+              _ev(0, "EMG 2", wall=1130.0), _ev(0, "EMG 2", wall=None), _ev(0, "EMG 2", wall=5000.0)]
+    assert rate_bins(events, 1000.0, 1180.0) == {"EMG 1": [2, 1, 0], "EMG 2": [0, 0, 1]}
