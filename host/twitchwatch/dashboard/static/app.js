@@ -276,6 +276,7 @@
     });
     // twitch markers: small triangles above their channel
     let drawn = 0;
+    const drawnTimes = [];  // channel:t_s of each marker drawn (data-marker-times, for tests)
     for (const m of Array.isArray(frame.markers) ? frame.markers : []) {
       const band = bands[m.channel];
       if (!band || !isNum(m.t_s) || !isNum(frame.t_end_s)) continue;
@@ -285,8 +286,10 @@
       ctx.fillStyle = "#c0392b";
       ctx.beginPath(); ctx.moveTo(x - 5, y); ctx.lineTo(x + 5, y); ctx.lineTo(x, y + 8); ctx.closePath(); ctx.fill();
       drawn++;
+      drawnTimes.push(`${m.channel}:${m.t_s.toFixed(4)}`);
     }
     canvas.dataset.markers = String(drawn);
+    canvas.dataset.markerTimes = drawnTimes.join(",");
   }
 
   function drawAcc(frame) {
