@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -165,11 +164,29 @@ def test_history_shows_the_session_and_its_events(live):
     assert live["errors"] == []
 
 
-def test_screenshot_for_the_docs(live):
-    """Saved where the README links it when TWITCHWATCH_SCREENSHOT names a path."""
-    target = os.environ.get("TWITCHWATCH_SCREENSHOT")
-    if not target:
-        pytest.skip("set TWITCHWATCH_SCREENSHOT=docs/dashboard.png to refresh the screenshot")
-    live["page"].evaluate("window.scrollTo(0, 0)")
-    live["page"].screenshot(path=target, full_page=True)
-    assert shutil.disk_usage(os.path.dirname(os.path.abspath(target))).free > 0
+def test_logged_context_shows_causes_and_a_symptom_raises_a_red_flag_on_top(live):
+    page = live["page"]
+    page.select_option("#log-category", "exposure")
+    page.select_option("#log-kind", "caffeine")
+    page.fill("#log-value", "300")
+    page.fill("#log-at", "-1h")  # the twitches now are 1 h after: inside caffeine's 0.5-6 h window
+    page.click("#log-submit")
+    page.wait_for_selector("#log-message.ok", timeout=10_000)
+    page.wait_for_function("document.querySelector('#causes').textContent.toLowerCase().includes('caffeine')",
+                           timeout=20_000)
+    page.select_option("#log-category", "symptom")
+    page.select_option("#log-kind", "weakness")
+    page.fill("#log-site", "left calf")
+    page.click("#log-submit")
+    page.wait_for_selector("#log-message.ok", timeout=10_000)
+    page.wait_for_selector("#red-flags:not([hidden])", timeout=20_000)
+    flags = page.inner_text("#red-flags").lower()
+    assert "doctor" in flags and "emg" in flags
+    # red flags sit above everything else on the page
+    assert page.eval_on_selector("#red-flags", "e => e.getBoundingClientRect().top") < \
+        page.eval_on_selector("#trace", "e => e.getBoundingClientRect().top")
+    target = os.environ.get("TWITCHWATCH_SCREENSHOT")  # e.g. docs/dashboard.png, linked from the README
+    if target:
+        page.wait_for_selector("#events li.event", timeout=10_000)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=target, full_page=True)

@@ -138,6 +138,7 @@ class DashboardApp:
         self.latency = LatencyLog()
         self.clients: set[_Client] = set()
         self.messages_dropped = 0
+        self.last_trace_bytes = 0  # size of the latest trace frame as sent (JSON)
         self._wake: asyncio.Event | None = None
         self._frame_id = 0
         self._inputs: analysis.LiveInputs | None = None
@@ -329,7 +330,8 @@ class DashboardApp:
                 self._frame_id += 1
                 trace["id"] = self._frame_id
                 self.latency.sent(self._frame_id, trace["host_rx_s"])
-                messages.append(json.dumps(trace))
+                messages.append(json.dumps(trace, separators=(",", ":")))  # the bulk of the traffic
+                self.last_trace_bytes = len(messages[-1])
             for event in new["events"]:
                 messages.append(json.dumps({"type": "event", "event": self._event_json(event)}))
             if new["ended"] is not None:

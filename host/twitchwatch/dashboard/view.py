@@ -44,8 +44,8 @@ def minmax_columns(values: np.ndarray, valid: np.ndarray, columns: int) -> tuple
     lo = np.where(ok, v, np.inf).min(axis=1)
     hi = np.where(ok, v, -np.inf).max(axis=1)
     has = ok.any(axis=1)
-    lo_r = np.round(lo, 1)
-    hi_r = np.round(hi, 1)
+    lo_r = np.round(lo.astype(np.float64), 1)  # float64 first: a rounded float32 prints as 12.300000190734863
+    hi_r = np.round(hi.astype(np.float64), 1)
     mins = [float(x) if h else None for x, h in zip(lo_r.tolist(), has.tolist())]
     maxs = [float(x) if h else None for x, h in zip(hi_r.tolist(), has.tolist())]
     return mins, maxs

@@ -332,6 +332,7 @@
     view.scales = {};
     view.accScale = null;
     (msg.emg_labels || []).forEach(colourFor);
+    loadSessions();  // a (re)described device usually means a new session in the store
   }
 
   // Keep only the newest frame; draw it on the next animation frame, then ack it.
@@ -418,6 +419,8 @@
     return t;
   }
 
+  const MAX_UNITS_SHOWN = 8;
+
   function renderRates(rates) {
     const box = $("rates");
     box.replaceChildren();
@@ -429,8 +432,12 @@
     } else box.appendChild(el("p", "muted", "No channels yet."));
     box.appendChild(el("h3", null, "Per motor unit"));
     if (perUnit.length) {
+      const shown = perUnit.slice(0, MAX_UNITS_SHOWN);  // busiest first (the server sorts)
       box.appendChild(table([["Unit"], ["Channel"], ["Count", 1], ["Last minute", 1]],
-        perUnit.map((u) => [u.unit_id ?? "—", u.channel_label ?? "—", fmt(u.count, 0), fmt(u.last_min, 0)])));
+        shown.map((u) => [u.unit_id ?? "—", u.channel_label ?? "—", fmt(u.count, 0), fmt(u.last_min, 0)])));
+      if (perUnit.length > shown.length) {
+        box.appendChild(el("p", "muted", `${perUnit.length - shown.length} more units with fewer twitches`));
+      }
     } else box.appendChild(el("p", "muted", "No motor units identified yet."));
   }
 
