@@ -46,9 +46,22 @@ def test_demo_fast_logs_events_and_scores_them(tmp_path):
     con = sqlite3.connect(tmp_path / "d.sqlite3")
     assert con.execute("select count(*) from events").fetchone()[0] == len(lines)
 
+    assert "dashboard: http://127.0.0.1:" in out.stderr  # the demo serves the dashboard
+
     again = tw("replay", "c.twcap", "--db", "r.sqlite3", "--events-out", "r.jsonl", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "r.jsonl").read_text() == (tmp_path / "e.jsonl").read_text()
+    assert "dashboard:" not in again.stderr  # a replay as fast as possible has nothing live to show
+    live = tw("replay", "c.twcap", "--realtime", "--no-browser", "--dashboard-port", "0", "-q",
+              "--db", "l.sqlite3", cwd=tmp_path)
+    assert live.returncode == 0 and "dashboard: http://127.0.0.1:" in live.stderr
+    off = tw("demo", "--fast", "--duration", "1", "--no-dashboard", "--db", "o.sqlite3", cwd=tmp_path)
+    assert off.returncode == 0 and "dashboard:" not in off.stderr
+
+
+def test_serving_beyond_this_computer_without_a_token_is_refused(tmp_path):
+    out = tw("demo", "--fast", "--duration", "1", "--host", "0.0.0.0", "--db", "x.sqlite3", cwd=tmp_path)
+    assert out.returncode == 2 and "--access-token" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_replay_of_a_file_that_is_not_a_capture_is_a_clear_error(tmp_path):

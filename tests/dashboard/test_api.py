@@ -250,3 +250,18 @@ def test_a_taken_port_gives_a_clear_error(db):
         port = sock.getsockname()[1]
         with pytest.raises(TwitchwatchError, match="cannot listen.*--port 0|cannot listen"):
             Dashboard(LiveHub(), db, port=port).start()
+
+
+def test_no_health_data_in_log_lines(client, db, caplog, monkeypatch):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    client.post("/api/log", headers=_h(), json={"category": "symptom", "kind": "weakness", "note": "secret-note"})
+    client.post("/api/log", headers=_h(), json={"category": "exposure", "kind": "caffeine", "value": "secret-dose"})
+    from twitchwatch.store import StoreError
+
+    def broken(self, entry):
+        raise StoreError(f"cannot write secret-entry to {db}")
+    monkeypatch.setattr(Store, "add_symptom", broken)
+    client.post("/api/log", headers=_h(), json={"category": "symptom", "kind": "cramps", "note": "secret-2"})
+    assert "secret" not in caplog.text and "weakness" not in caplog.text

@@ -365,7 +365,8 @@ class DashboardApp:
                 self._ranking = await run_in_threadpool(analysis.rank_live, events, self._inputs, now)
                 self._send_status()
             except Exception as exc:  # noqa: BLE001 - the live view goes on; say what failed
-                log.warning("live cause ranking failed: %s: %s", type(exc).__name__, exc)
+                # the type only: the message could quote what the person logged
+                log.warning("live cause ranking failed (%s); the live view goes on", type(exc).__name__)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._refresh.wait(), timeout=RANKING_EVERY_S)
             self._refresh.clear()
