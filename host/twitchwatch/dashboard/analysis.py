@@ -203,7 +203,7 @@ def session_detail(db_path: Path, session_id: int, now_unix_s: float | None = No
                 "confidence", "unit_id", "n_phases")
         events = [dict({k: e.get(k) for k in keys}, top_cause=top.get(e["id"])) for e in store.events(session_id)]
     start = session["started_at"]
-    end = session["ended_at"] or max([now] + [e["wall_time_s"] or 0 for e in events])
+    end = float(session["ended_at"] or max([now] + [e["wall_time_s"] or 0.0 for e in events]))
     return {"session": {k: session[k] for k in ("id", "started_at", "ended_at", "body_site", "source",
                                                 "device_id", "firmware_version")},
             "events": events,

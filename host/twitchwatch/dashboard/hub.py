@@ -96,12 +96,12 @@ class LiveHub:
         self._ended: str | None = None
         self._trace_new = False
         self._rx_s = 0.0  # host receive time (monotonic s) of the newest EMG block
-        self._wake: Callable[[], None] | None = None
+        self._wake: Callable[[], object] | None = None
         self._wake_pending = False
         self.blocks_seen = 0
 
     # ---- wiring ------------------------------------------------------------
-    def set_waker(self, wake: Callable[[], None] | None) -> None:
+    def set_waker(self, wake: Callable[[], object] | None) -> None:
         """``wake()`` is called (from the pipeline's thread, at most once until the
         next :meth:`take`) when something new arrives; it must not block."""
         with self._lock:
