@@ -46,7 +46,7 @@ def minmax_columns(values: np.ndarray, valid: np.ndarray, columns: int) -> tuple
     has = ok.any(axis=1)
     lo_r = np.round(lo.astype(np.float64), 1)  # float64 first: a rounded float32 prints as 12.300000190734863
     hi_r = np.round(hi.astype(np.float64), 1)
-    has_data = [bool(h) for h in has]
+    has_data = [bool(h) for h in np.asarray(has, dtype=bool).ravel()]
     mins = [float(x) if h else None for x, h in zip(lo_r.tolist(), has_data)]
     maxs = [float(x) if h else None for x, h in zip(hi_r.tolist(), has_data)]
     return mins, maxs
