@@ -100,6 +100,8 @@ def test_trace_updates_while_the_board_streams(live):
     page.wait_for_function(f"Number(document.querySelector('#trace').dataset.framesDrawn) >= {first + 20}",
                            timeout=30_000)
     assert "streaming" in page.inner_text("#status")
+    page.wait_for_function("document.querySelector('#st-quality').textContent.includes('RMS')", timeout=30_000)
+    assert "EMG 1: noise" in page.inner_text("#st-quality")  # signal quality per channel, by label
     assert live["errors"] == []
 
 

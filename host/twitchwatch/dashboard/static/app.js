@@ -371,6 +371,24 @@
     $("st-link").textContent = `page ${page}, device ${dev}`;
   }
 
+  // Signal quality per EMG channel: noise floor, mains hum, usable share, lead-off.
+  function renderQuality(quality) {
+    const box = $("st-quality");
+    const labels = (view.hello && view.hello.emg_labels) || [];
+    if (!Array.isArray(quality) || !quality.length) { box.textContent = "—"; box.className = ""; return; }
+    let bad = false;
+    box.textContent = quality.map((q) => {
+      const name = labels[q.channel] ?? `ch ${q.channel}`;
+      const parts = [isNum(q.noise_floor_uv) ? `noise ${q.noise_floor_uv.toFixed(1)} µV RMS` : "noise —"];
+      if (isNum(q.mains_hz) && q.mains_hz > 0) parts.push(`${Math.round(q.mains_hz)} Hz hum ${fmt(q.mains_uv, 1)} µV`);
+      if (isNum(q.usable_fraction)) parts.push(`usable ${Math.round(100 * q.usable_fraction)} %`);
+      if (q.lead_off) parts.push("LEAD OFF");
+      if (q.lead_off || (isNum(q.usable_fraction) && q.usable_fraction < 0.5)) bad = true;
+      return `${name}: ${parts.join(", ")}`;
+    }).join(" · ");
+    box.className = bad ? "warn" : "";
+  }
+
   function onStatus(st) {
     lastStatus = st;
     renderLink();
@@ -380,6 +398,7 @@
     $("st-problems").textContent = probs.length ? probs.map(([k, n]) => `${k} ${n}`).join(", ") : "none";
     $("st-missed").textContent = isNum(st.view_dropped) ? String(st.view_dropped) : "0";
     $("st-battery").textContent = isNum(st.battery_pct) ? `${Math.round(st.battery_pct)} %` : "—";
+    renderQuality(st.quality || []);
     renderRedFlags(st.red_flags || []);
     renderRates(st.rates || {});
     renderCauses(st.causes || []);
