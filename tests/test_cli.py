@@ -98,3 +98,41 @@ def test_ports_lists_without_error(tmp_path):
     out = tw("ports", cwd=tmp_path)
     assert out.returncode == 0
     assert out.stdout.strip()
+
+
+@pytest.mark.slow
+def test_in_a_terminal_the_dashboard_stays_up_after_the_run_until_ctrl_c(tmp_path):
+    import pty
+    import re
+    import signal
+    import time
+    import urllib.request
+
+    master, slave = pty.openpty()
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "xdg"))
+    proc = subprocess.Popen([str(BIN), "demo", "--fast", "--duration", "2", "--no-browser", "--dashboard-port", "0",
+                             "-q", "--db", "t.sqlite3"], stdin=slave, stdout=slave, stderr=subprocess.PIPE,
+                            text=True, cwd=tmp_path, env=env)
+    os.close(slave)
+    try:
+        err = ""
+        assert proc.stderr is not None
+        while "stays up" not in err:
+            line = proc.stderr.readline()
+            assert line, f"ended without keeping the dashboard up: {err}"
+            err += line
+        url = re.search(r"stays up at (\S+)", err).group(1)
+        page = urllib.request.urlopen(url, timeout=10).read().decode()
+        assert "twitchwatch-token" in page
+        out = b""
+        deadline = time.monotonic() + 5
+        while b"ground truth" not in out and time.monotonic() < deadline:  # the score was printed already
+            out += os.read(master, 65536)
+        assert b"ground truth" in out
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)

@@ -415,7 +415,7 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
         _print_summary(summary, str(store.path))
         if hub is not None and dashboard is not None:
             hub.on_end(summary.ended_because)
-            _linger(dashboard)
+            args.live_dashboard, dashboard = dashboard, None  # main() keeps it up once the command is done
         return summary
     finally:
         if dashboard is not None:
@@ -745,7 +745,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return COMMANDS[args.command](args)
+        rc = COMMANDS[args.command](args)
+        dashboard = getattr(args, "live_dashboard", None)
+        if dashboard is not None:
+            _linger(dashboard)
+        return rc
     except TwitchwatchError as exc:
         print(f"twitchwatch: error: {exc}", file=sys.stderr)
         return 2
@@ -755,6 +759,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("twitchwatch: interrupted", file=sys.stderr)
         return 130
+    finally:
+        dashboard = getattr(args, "live_dashboard", None)
+        if dashboard is not None:
+            dashboard.stop()
 
 
 if __name__ == "__main__":
