@@ -176,6 +176,9 @@ def test_logged_context_shows_causes_and_a_symptom_raises_a_red_flag_on_top(live
     page.wait_for_selector("#log-message.ok", timeout=10_000)
     page.wait_for_function("document.querySelector('#causes').textContent.toLowerCase().includes('caffeine')",
                            timeout=20_000)
+    # the twitches already listed are ranked again: caffeine now shows under them too
+    page.wait_for_function("[...document.querySelectorAll('#events li.event')]"
+                           ".some(li => li.textContent.toLowerCase().includes('caffeine'))", timeout=20_000)
     page.select_option("#log-category", "symptom")
     page.select_option("#log-kind", "weakness")
     page.fill("#log-site", "left calf")

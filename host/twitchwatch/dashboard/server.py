@@ -53,6 +53,7 @@ CLIENT_QUEUE_MESSAGES = 8
 MAX_BODY_BYTES = 16 * 1024
 RANKING_EVERY_S = 5.0
 RANKING_MAX_EVENTS = 20_000  # the newest live twitches the live ranking looks at
+EVENTS_RERANKED = 50  # the newest twitches whose causes are re-sent after something is logged
 MIN_ACCESS_TOKEN_CHARS = 16
 TOKEN_HEADER = "x-twitchwatch-token"
 _SECURITY_HEADERS = {
@@ -306,6 +307,7 @@ class DashboardApp:
     # ---- broadcasting ------------------------------------------------------
     def _event_json(self, event: dict[str, Any]) -> dict[str, Any]:
         data = {k: v for k, v in event.items() if not k.startswith("_")}
+        data["key"] = _event_key(event)
         if self._inputs is not None:
             try:
                 data["causes"] = analysis.event_causes(data, self._inputs, time.time())
@@ -360,16 +362,31 @@ class DashboardApp:
         while True:
             try:
                 now = time.time()
-                self._inputs = await run_in_threadpool(analysis.load_inputs, self.db_path, now)
+                inputs = await run_in_threadpool(analysis.load_inputs, self.db_path, now)
+                changed = self._inputs is not None and inputs != self._inputs
+                self._inputs = inputs
                 events = self.hub.recent_events(RANKING_MAX_EVENTS)
-                self._ranking = await run_in_threadpool(analysis.rank_live, events, self._inputs, now)
+                self._ranking = await run_in_threadpool(analysis.rank_live, events, inputs, now)
                 self._send_status()
+                if changed:  # something was logged: the twitches on screen may fit other causes now
+                    recent = events[-EVENTS_RERANKED:]
+                    updates = await run_in_threadpool(
+                        lambda: [{"key": _event_key(e), "causes": analysis.event_causes(e, inputs, now)}
+                                 for e in recent])
+                    message = json.dumps({"type": "event_causes", "events": updates})
+                    for client in list(self.clients):
+                        client.offer(message)
             except Exception as exc:  # noqa: BLE001 - the live view goes on; say what failed
                 # the type only: the message could quote what the person logged
                 log.warning("live cause ranking failed (%s); the live view goes on", type(exc).__name__)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._refresh.wait(), timeout=RANKING_EVERY_S)
             self._refresh.clear()
+
+
+def _event_key(event: dict[str, Any]) -> str:
+    """Names one live twitch across messages: run, channel, sample index."""
+    return f"{event.get('_run', 0)}:{event['channel']}:{event['sample_index']}"
 
 
 class _TooLarge(Exception):

@@ -161,6 +161,7 @@
       case "hello": onHello(msg); break;
       case "trace": onTrace(msg); break;
       case "event": addEvent(msg.event); break;
+      case "event_causes": onEventCauses(msg); break;
       case "status": onStatus(msg); break;
       case "ended": onEnded(msg); break;
       default: break;
@@ -534,6 +535,31 @@
   }
 
   // ------------------------------------------------------------------ events
+  // The top candidate causes under one twitch (replaced when the server re-ranks
+  // after something was logged).
+  function renderEventCauses(li, list) {
+    const old = li.querySelector("ul.ev-causes");
+    if (old) old.remove();
+    const causes = Array.isArray(list) ? list.slice(0, 3) : [];
+    if (!causes.length) return;
+    const ul = li.appendChild(el("ul", "ev-causes"));
+    for (const c of causes) {
+      const item = ul.appendChild(el("li"));
+      item.appendChild(el("span", "cause-name", c.cause_name || c.cause_id));
+      item.appendChild(el("span", null, `${isNum(c.score) ? ` (${c.score.toFixed(2)})` : ""}${c.summary ? ": " + c.summary : ""}`));
+      const reasons = asList(c.reasons_for);
+      if (reasons.length) item.appendChild(reasonList(reasons));
+    }
+  }
+
+  function onEventCauses(msg) {
+    for (const u of Array.isArray(msg.events) ? msg.events : []) {
+      for (const li of $("events").querySelectorAll("li.event")) {
+        if (li.dataset.key === String(u.key)) renderEventCauses(li, u.causes);
+      }
+    }
+  }
+
   function addEvent(ev) {
     if (!ev || typeof ev !== "object") return;
     const list = $("events");
@@ -551,17 +577,8 @@
       `unit ${ev.unit_id ?? "—"}`,
     ];
     head.appendChild(el("span", null, " · " + parts.join(" · ")));
-    const causes = Array.isArray(ev.causes) ? ev.causes.slice(0, 3) : [];
-    if (causes.length) {
-      const ul = li.appendChild(el("ul", "ev-causes"));
-      for (const c of causes) {
-        const item = ul.appendChild(el("li"));
-        item.appendChild(el("span", "cause-name", c.cause_name || c.cause_id));
-        item.appendChild(el("span", null, `${isNum(c.score) ? ` (${c.score.toFixed(2)})` : ""}${c.summary ? ": " + c.summary : ""}`));
-        const reasons = asList(c.reasons_for);
-        if (reasons.length) item.appendChild(reasonList(reasons));
-      }
-    }
+    if (ev.key) li.dataset.key = String(ev.key);
+    renderEventCauses(li, ev.causes);
     list.prepend(li);
     while (list.children.length > MAX_EVENTS) list.lastElementChild.remove();
     $("events-empty").hidden = true;
