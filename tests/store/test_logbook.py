@@ -173,3 +173,17 @@ def test_real_parser_output_round_trips(store):
     assert store.context()[0]["value"] == 200 and store.context()[0]["unit"] == "mg"
     assert store.symptoms()[0]["site"] == "left hand"
     assert store.labs()[0]["value"] == pytest.approx(0.62)
+
+
+def test_session_events_and_counts_per_session(store):
+    s1 = store.start_session(device_id="d", firmware_version="0.1", boot_id=1, source="test", body_site="left calf")
+    s2 = store.start_session(device_id="d", firmware_version="0.1", boot_id=2, source="test")
+    store.add_events(s1, [_event(0, T0 + 1), _event(1, None)])
+    store.add_events(s2, [_event(0, T0 + 5)])
+    e0, e1, _ = (e["id"] for e in store.events())
+    store.add_annotation("event", e0, "caffeine", 0.7)
+    store.add_annotation("event", e0, "stress", 0.9)
+    rows = store.session_events(s1)
+    assert [(r["id"], r["top_cause"], r["body_site"]) for r in rows] == [(e0, "stress", "left calf"), (e1, None, "left calf")]
+    assert store.event_counts() == {s1: 2, s2: 1}
+    assert store.session_events(999) == []

@@ -181,9 +181,7 @@ def record_verdict(db_path: Path, body: Any, now_unix_s: float | None = None) ->
 def list_sessions(db_path: Path) -> list[dict[str, Any]]:
     """Sessions newest first, with their twitch counts."""
     with Store(db_path) as store:
-        counts: dict[int, int] = {}
-        for e in store.events():
-            counts[e["session_id"]] = counts.get(e["session_id"], 0) + 1
+        counts = store.event_counts()
         return [{"id": s["id"], "started_at": s["started_at"], "ended_at": s["ended_at"],
                  "body_site": s["body_site"], "source": s["source"], "events": counts.get(s["id"], 0)}
                 for s in reversed(store.sessions())]
@@ -196,12 +194,9 @@ def session_detail(db_path: Path, session_id: int, now_unix_s: float | None = No
         session = next((s for s in store.sessions() if s["id"] == session_id), None)
         if session is None:
             return None
-        top: dict[int, str] = {}
-        for a in store.annotations(target="event"):  # best first within each event
-            top.setdefault(a["target_id"], a["cause_id"])
         keys = ("id", "t_s", "wall_time_s", "channel", "channel_label", "amplitude_uv", "duration_ms",
-                "confidence", "unit_id", "n_phases")
-        events = [dict({k: e.get(k) for k in keys}, top_cause=top.get(e["id"])) for e in store.events(session_id)]
+                "confidence", "unit_id", "n_phases", "top_cause")
+        events = [{k: e.get(k) for k in keys} for e in store.session_events(session_id)]
     start = session["started_at"]
     end = float(session["ended_at"] or max([now] + [e["wall_time_s"] or 0.0 for e in events]))
     return {"session": {k: session[k] for k in ("id", "started_at", "ended_at", "body_site", "source",

@@ -321,6 +321,17 @@ class LogbookMixin:
         sql = _EVENT_SELECT + " WHERE " + " AND ".join(where) + " ORDER BY e.wall_time_s, e.channel, e.id"
         return [dict(r) for r in self._connection().execute(sql, params).fetchall()]
 
+    def session_events(self, session_id: int) -> list[dict[str, Any]]:
+        """One session's events (with or without a wall time) in sample order, with
+        ``body_site`` and ``top_cause`` as in :meth:`events_between`."""
+        sql = _EVENT_SELECT + " WHERE e.session_id = ? ORDER BY e.sample_index, e.channel, e.id"
+        return [dict(r) for r in self._connection().execute(sql, (int(session_id),)).fetchall()]
+
+    def event_counts(self) -> dict[int, int]:
+        """Twitches per session, ``{session_id: count}`` (sessions without any left out)."""
+        rows = self._connection().execute("SELECT session_id, COUNT(*) FROM events GROUP BY session_id")
+        return {int(sid): int(n) for sid, n in rows.fetchall()}
+
     def iter_table(self, table: str) -> Iterator[sqlite3.Row]:
         """Every row of one of :data:`PERSON_TABLES`, by id (for exports)."""
         if table not in PERSON_TABLES:
