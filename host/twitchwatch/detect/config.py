@@ -94,7 +94,19 @@ class DetectorConfig:
     ecg_rr_s: tuple[float, float] = (0.4, 1.5)  #: plausible RR intervals
     ecg_rr_tolerance: float = 0.1  #: relative RR regularity
     ecg_min_corr: float = 0.8  #: shape correlation with the ECG template
-    ecg_window_ms: float = 60.0  #: QRS shape window: peak - (this + 25 ms) .. peak + POST_CONTEXT_MS (25 ms)
+    #: QRS shape window on the low band: fiducial - (this + 25 ms) .. fiducial + ecg_align_ms[1] + 15 ms
+    ecg_window_ms: float = 60.0
+    #: the beat's fiducial point: extremum of |low band| from peak - [0] to peak + [1] ms
+    #: ([1] + 15 ms <= POST_CONTEXT_MS: the window must end within the candidate's context)
+    ecg_align_ms: tuple[float, float] = (30.0, 5.0)
+    #: a candidate whose fiducial lies within this of the last ECG beat's is the same complex
+    ecg_same_beat_ms: float = 15.0
+    #: once the rhythm is learned, a template-matching candidate k = 1..this RRs after the
+    #: last beat (or the last template match) is a beat; tolerance ecg_rr_tolerance x
+    #: sqrt(k) x RR (beat-time errors add up like a random walk). 6: the window (2 x 0.1 x
+    #: sqrt(k) RR) stays within half the RR, so the timing still carries evidence
+    ecg_max_missed: int = 6
+    ecg_rr_learn: float = 0.25  #: RR estimate moves this fraction towards each one-beat interval
     # --- accelerometer fusion -----------------------------------------------------------
     acc_band_hz: tuple[float, float] = (5.0, 50.0)  #: mechanomyogram band
     #: response window after the peak: twitch MMG starts 5-30 ms after EMG onset (electromechanical

@@ -95,6 +95,7 @@ class _Candidate:
     kind_hint: str | None = None
     detail: str = ""
     ecg_shape: np.ndarray | None = None
+    ecg_beat: int = 0  # ECG fiducial point (low-band extremum near the peak)
     lobes: tuple[int, ...] = ()  # stream indices of the major lobes (|y| >= half the peak)
     extra: dict = field(default_factory=dict)
 
@@ -185,6 +186,10 @@ class TwitchDetector:
         # twitch-classified candidate of the last moments (peak, channel, amplitude)
         self._pending: list[tuple[_Candidate, float | None, float | None]] = []
         self._coincident: deque[_Candidate] = deque()
+        #: rhythm-confirmed ECG beats of every channel (start, fiducial, channel): the heart
+        #: is one source, seen on all channels at once (see _release)
+        self._ecg_beats: deque[tuple[int, int, int]] = deque()
+        self._same_beat = ms(cfg.ecg_same_beat_ms)
         self._xtalk_window = int(round(cfg.crosstalk_window_ms * 1e-3 * fs))
         self._artefacts: list[ArtefactSegment] = []
         self._vol_runs = [RunTracker(max(1, ms(cfg.activity_min_ms) - self.act_window), ms(50)) for _ in range(C)]
@@ -549,7 +554,21 @@ class TwitchDetector:
         before = read(p - ms(40), p - ms(15), row["lf"])
         after = read(p + ms(12), p + ms(POST_CONTEXT_MS) + 1, row["lf"])
         cand.step_uv = float(_median(after) - _median(before)) if before.size and after.size else 0.0
-        ecg_w = read(p - ms(cfg.ecg_window_ms) - ms(25), p + ms(POST_CONTEXT_MS) + 1, row["lf"])
+        # ECG: the beat's fiducial point is the low band's extremum near the peak (the R
+        # wave; stable under noise, unlike which band-passed lobe of the QRS peaks),
+        # measured from the local baseline (median of the low band over the QRS window and
+        # before it: wander and pop tails shift the low band by more than a small R), and
+        # the QRS shape window is taken around it, so RR intervals and shapes do not jump
+        # with the lobe that happened to win
+        a0, a1 = p - ms(cfg.ecg_align_ms[0]), p + ms(cfg.ecg_align_ms[1])
+        b0 = a0 - ms(cfg.ecg_window_ms) - ms(25)
+        lfb = read(b0, p + ms(POST_CONTEXT_MS) + 1, row["lf"])
+        if lfb.size == p + ms(POST_CONTEXT_MS) + 1 - b0:
+            f = a0 + int(np.argmax(np.abs(lfb[a0 - b0 : a1 + 1 - b0] - _median(lfb))))
+        else:
+            f = p
+        cand.ecg_beat = f
+        ecg_w = read(f - ms(cfg.ecg_window_ms) - ms(25), f + ms(cfg.ecg_align_ms[1]) + ms(15) + 1, row["lf"])
         cand.ecg_shape = ecg_w.copy()
         margin = LEADOFF_MARGIN_MS
         cand.rail = bool(read(p - ms(margin[0]), p + ms(margin[1]) + 1, row["rail"]).any())
@@ -669,6 +688,8 @@ class TwitchDetector:
             if not final and any(horizons[o] < p + W for o in range(C) if o != c):
                 keep.append(item)
                 continue
+            if self._ecg_elsewhere(cand, W):
+                continue
             beaten = any(
                 o.channel != c and (o.amp_pp > cand.amp_pp or (o.amp_pp == cand.amp_pp and o.channel < c))
                 and any(abs(q - p) <= W for q in o.lobes) and any(abs(q - o.peak) <= W for q in cand.lobes)
@@ -683,6 +704,28 @@ class TwitchDetector:
         oldest = min(horizons + [it[0].peak for it in keep]) - 2 * W - 1
         while self._coincident and max(self._coincident[0].lobes) < oldest:
             self._coincident.popleft()
+        while self._ecg_beats and self._ecg_beats[0][1] < oldest - self._ms(100):
+            self._ecg_beats.popleft()
+
+    def _ecg_elsewhere(self, cand: _Candidate, W: int) -> bool:
+        """A wide potential (low-band p-p >= ``wide_ratio`` x its p-p, rule 7's shape test
+        without its 8 sigma significance) whose fiducial lies within ``ecg_same_beat_ms``
+        of a rhythm-confirmed ECG beat on another channel is that beat: the heart is one
+        source and reaches every channel at once, but a channel where the ECG is small
+        crosses the threshold on too few beats to learn the rhythm itself. Only beats
+        whose candidates start at or before the candidate's peak + W count (those are
+        decided whenever it is released, so block splits do not matter). Rejected as ECG."""
+        cfg, c = self.config, cand.channel
+        if not self._ecg_beats or cand.lf_pp < cfg.wide_ratio * cand.amp_pp:
+            return False
+        lim = cand.peak + W
+        if not any(ch != c and start <= lim and abs(f - cand.ecg_beat) <= self._same_beat
+                   for start, f, ch in self._ecg_beats):
+            return False
+        self.counts["rejected_ecg"] += 1
+        self._add_artefact(ArtefactSegment("ecg", c, cand.start - self.gap, cand.last + self.gap + 1,
+                                           f"coincides with an ECG beat on another channel, low band {cand.lf_pp:.0f} µV"))
+        return True
 
     def _acc_features(self, cand: _Candidate) -> tuple[float | None, float | None, float]:
         """(response mg or None, motion mg or None, acc floor mg)."""
@@ -734,6 +777,7 @@ class TwitchDetector:
             kind, detail = "mains_burst", "hum burst"
         elif periodic:
             kind, detail = "ecg", "periodic, ECG template"
+            self._ecg_beats.append((cand.start, cand.ecg_beat, c))
         elif steppy:
             kind, detail = "pop", f"step {cand.step_uv:.0f} µV"
         elif moving:
@@ -931,19 +975,32 @@ def _count_phases(w: np.ndarray, level: float, segs=None) -> int:
 class _EcgTracker:
     """Periodic, same-shape candidates (regular RR 0.4-1.5 s) on one channel are ECG.
 
-    Keeps the last candidates' low-band shapes; a candidate is ECG when a chain of three
-    earlier candidates with the same shape (correlation >= ``ecg_min_corr``) precedes it
-    at a regular interval, or when it falls where the locked rhythm predicts a beat
-    (1 or 2 RR later) and matches the learned template.
+    Beats are timed and shaped at their fiducial point (``_Candidate.ecg_beat``, the
+    low-band extremum near the peak). Learning the rhythm: a candidate is ECG when a
+    chain of three earlier candidates with the same shape (correlation >=
+    ``ecg_min_corr``) precedes it at a regular interval (four beats; chance chains of an
+    irregular unit's firing are then rare). That sets the RR and the template. From then
+    on the rhythm is *kept*: the heart does not stop when candidates do. Beats of a
+    small ECG under noise cross the threshold only now and then, and voluntary activity,
+    motion or pops hide or distort runs of them, so the tracker does not forget the
+    rhythm after a few missed beats. A candidate that matches the template is ECG when
+    it lies k = 1..``ecg_max_missed`` learned RRs (tolerance ``ecg_rr_tolerance`` x
+    sqrt(k) x RR: beat-time errors add up like a random walk) after the last ECG beat or
+    after the last template-matching candidate (a re-lock after a lost stretch takes two
+    matching candidates, not four), or when it is the same complex as the last ECG beat
+    (fiducial within ``ecg_same_beat_ms``: a QRS split into two candidates). The RR
+    estimate follows each accepted interval (``ecg_rr_learn``).
     """
 
     def __init__(self, rate_hz: float, cfg: DetectorConfig) -> None:
         self.rate_hz = rate_hz
         self.cfg = cfg
-        self.history: deque[tuple[int, np.ndarray]] = deque(maxlen=8)
+        self.history: deque[tuple[int, np.ndarray]] = deque(maxlen=32)
         self.rr: float | None = None
         self.last_beat: int | None = None
+        self.last_match: int | None = None  # fiducial of the last template-matching candidate
         self.template: np.ndarray | None = None
+        self.same_beat = max(1, int(round(cfg.ecg_same_beat_ms * 1e-3 * rate_hz)))
 
     @staticmethod
     def _corr(a: np.ndarray, b: np.ndarray) -> float:
@@ -954,16 +1011,34 @@ class _EcgTracker:
         d = float(np.sqrt(np.add.reduce(a * a) * np.add.reduce(b * b)))
         return 0.0 if d == 0 else float((a * b).sum() / d)
 
+    def _on_rhythm(self, p: int) -> tuple[int, int] | None:
+        """(k, reference) when ``p`` lies k learned RRs after the last beat or the last
+        template match (k = 1..ecg_max_missed, tolerance tol x sqrt(k) x RR)."""
+        cfg, rr = self.cfg, self.rr
+        for ref in (self.last_beat, self.last_match):
+            if ref is None or p <= ref:
+                continue
+            k = int(round((p - ref) / rr))
+            if 1 <= k <= cfg.ecg_max_missed and abs(p - ref - k * rr) <= cfg.ecg_rr_tolerance * np.sqrt(k) * rr:
+                return k, ref
+        return None
+
     def is_ecg(self, cand: _Candidate) -> bool:
-        cfg, p, shape = self.cfg, cand.peak, cand.ecg_shape
+        cfg, p, shape = self.cfg, cand.ecg_beat, cand.ecg_shape
         lo, hi = cfg.ecg_rr_s[0] * self.rate_hz, cfg.ecg_rr_s[1] * self.rate_hz
         tol = cfg.ecg_rr_tolerance
         result = False
-        if self.rr is not None and self.last_beat is not None and p - self.last_beat <= 3 * self.rr:
-            for k in (1, 2):
-                if abs(p - self.last_beat - k * self.rr) <= tol * k * self.rr and self._corr(shape, self.template) >= cfg.ecg_min_corr:
+        if self.template is not None and self.rr is not None and self._corr(shape, self.template) >= cfg.ecg_min_corr:
+            if self.last_beat is not None and abs(p - self.last_beat) <= self.same_beat:
+                result = True  # the same complex as the last beat (a QRS split in two candidates)
+            else:
+                hit = self._on_rhythm(p)
+                if hit is not None:
                     result = True
-                    break
+                    k, ref = hit
+                    self.rr += cfg.ecg_rr_learn * ((p - ref) / k - self.rr)
+                    self.rr = min(max(self.rr, lo), hi)
+            self.last_match = p if self.last_match is None else max(self.last_match, p)
         if not result:
             hist = list(self.history)
             for i in range(len(hist) - 1, -1, -1):
@@ -986,7 +1061,10 @@ class _EcgTracker:
                 if result:
                     break
         if result:
-            self.last_beat = p
+            self.last_beat = p if self.last_beat is None else max(self.last_beat, p)
+            self.last_match = p if self.last_match is None else max(self.last_match, p)
             self.template = shape if self.template is None or self.template.shape != shape.shape else 0.8 * self.template + 0.2 * shape
         self.history.append((p, shape))
+        while self.history and self.history[0][0] < p - 3 * hi:
+            self.history.popleft()
         return result
