@@ -37,7 +37,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.0"
+DETECTOR_VERSION = "twitchwatch-detect-1.1"  # 1.1: ECG rhythm kept once learned, R-wave timing, one heart on all channels
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
