@@ -37,6 +37,8 @@ bench: $(STAMP)
 	$(PY) bench/decode_bench.py
 	$(PY) bench/firmware_encode_bench.py
 	$(PY) bench/pipeline_bench.py
+	$(PY) bench/detect_bench.py
+	$(PY) bench/dashboard_latency_bench.py
 
 clean:
 	rm -rf $(VENV) typings .pytest_cache .mypy_cache build *.egg-info host/*.egg-info
