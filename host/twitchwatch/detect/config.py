@@ -73,6 +73,13 @@ class DetectorConfig:
     lbg_factor: float = 2.5
     lookahead_ms: float = 25.0  #: post-candidate window checked for ongoing activity (<= POST_CONTEXT_MS: latency)
     lookahead_fraction: float = 0.6
+    #: weak onset: >= lookahead_low_fraction of the same window above max(lookahead_low_k
+    #: sigma, lookahead_low_peak x its peak), i.e. the window's median |y| is there: a robust
+    #: sigma >= 2.2x the floor (>= ~2 sigma RMS of added activity). 0.25 x peak is the level
+    #: that delimits the potential itself (duration), so its own tail does not count.
+    lookahead_low_k: float = 1.5
+    lookahead_low_peak: float = 0.25
+    lookahead_low_fraction: float = 0.5
     # --- movement, pops, lead-off (raw / low band) -------------------------------------
     low_band_hz: tuple[float, float] = (1.0, 20.0)  #: slow-deflection band of the raw EMG
     motion_low_uv: float = 150.0  #: |low band| above this (and > motion_low_k sigma) = slow deflection

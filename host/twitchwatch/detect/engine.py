@@ -91,6 +91,7 @@ class _Candidate:
     burst: bool = False
     act_pre: float = 0.0
     act_post: float = 0.0
+    act_post_low: float = 0.0
     act_recent: float = 0.0
     kind_hint: str | None = None
     detail: str = ""
@@ -589,9 +590,14 @@ class TwitchDetector:
         post = read(cand.last + ms(3), cand.last + self.lookahead, row["y"])
         if post.size == self.lookahead - ms(3) and np.isfinite(cand.sigma):
             lvl = max(cfg.activity_k * cand.sigma, cfg.ring_fraction * cand.peak_abs)
-            cand.act_post = float(np.count_nonzero(np.abs(post) > lvl)) / max(1, post.size)
+            apost = np.abs(post)
+            cand.act_post = float(np.count_nonzero(apost > lvl)) / max(1, post.size)
+            # weak onset: the window's median |y| above 1.5 sigma (a robust sigma >= 2.2x the
+            # floor), samples of the potential itself (>= 0.25 x peak) left aside
+            lvl = max(cfg.lookahead_low_k * cand.sigma, cfg.lookahead_low_peak * cand.peak_abs)
+            cand.act_post_low = float(np.count_nonzero(apost > lvl)) / max(1, post.size)
         else:
-            cand.act_post = 0.0
+            cand.act_post = cand.act_post_low = 0.0
 
     # ================================================================== accelerometer
     def _acc_block(self, a: np.ndarray, base: int) -> None:
@@ -797,6 +803,8 @@ class TwitchDetector:
             kind, detail = "voluntary", f"just after sustained activity ({cand.act_recent:.2f})"
         elif cand.act_post >= cfg.lookahead_fraction:
             kind, detail = "voluntary", f"activity after ({cand.act_post:.2f})"
+        elif cand.act_post_low >= cfg.lookahead_low_fraction:
+            kind, detail = "voluntary", f"weak activity after ({cand.act_post_low:.2f})"
         elif cand.start - self._last_pop[c] <= ms(cfg.pop_holdoff_ms):
             kind, detail = "pop", "pop recovery"
         if kind == "pop" and steppy:
