@@ -191,3 +191,30 @@ def test_latency_bound():
             break
     assert got_at is not None
     assert got_at - end <= 0.040 * RATE_HZ + 10
+
+
+@pytest.mark.parametrize("amplitude_uv,n_phases", [(1000.0, 2), (1000.0, 3), (2000.0, 2), (2000.0, 3)])
+def test_latency_bound_large_potential(amplitude_uv, n_phases):
+    """A large (1-2 mV) brief potential: the band-pass's ringing tail stays above k sigma
+    for tens of ms after it, but below ``TAIL_FRACTION`` of its peak; it is the candidate's
+    tail and does not hold the release: released <= 50 ms after the potential's end plus
+    one block (was up to 65 ms), and the tail gives no second event."""
+    det = TwitchDetector(RATE_HZ, LABELS, ACC_HZ)
+    rng = np.random.default_rng(5)
+    emg = rng.normal(0, 3.0, (8000, 2))
+    shape = potential_shape(amplitude_uv, 10.0, n_phases, RATE_HZ)
+    onset = 5000
+    emg[onset : onset + shape.size, 0] += shape
+    end = onset + shape.size
+    acc = quiet_acc(4000, 5)
+    got_at, events = None, []
+    for s in range(0, 8000, 10):
+        det.process_acc(acc[s // 2 : s // 2 + 5], s // 2)
+        out = det.process_emg(emg[s : s + 10], s)
+        if out and got_at is None:
+            got_at = s + 10
+        events += out
+    events += det.flush()
+    assert got_at is not None
+    assert got_at - end <= 0.050 * RATE_HZ + 10
+    assert [(e.channel, abs(e.sample_index - (onset + shape.size // 2)) <= shape.size) for e in events] == [(0, True)]

@@ -6,7 +6,9 @@ See docs/detection.md for the method, parameters and limits. In short, per EMG b
    side signals: the low band of the raw EMG (``low_band_hz``, slow deflections, steps),
    the hum envelope (what the notches removed), rail flags.
 2. adaptive noise floor sigma (:mod:`.floor`); candidates are clusters of
-   ``|y| > k * sigma`` (merge gap ``merge_gap_ms``).
+   ``|y| > k * sigma`` (merge gap ``merge_gap_ms``), each ending at its last sample
+   >= ``TAIL_FRACTION`` x its peak; the supra-threshold samples after that are its tail
+   (filter ringing, after-wave), never a candidate.
 3. each closed candidate waits for its EMG context (``POST_CONTEXT_MS`` after the peak)
    and, with an accelerometer, for the accelerometer samples covering its fusion and
    motion windows; then it is classified (lead-off, mains burst, pop, motion, ECG,
@@ -41,11 +43,17 @@ DETECTOR_VERSION = "twitchwatch-detect-1.1"  # 1.1: ECG rhythm kept once learned
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
-#: max(peak + POST_CONTEXT_MS, last supra-threshold sample + ``lookahead_ms`` (25 ms)) has
-#: arrived, plus the caller's block length (plus the cross-channel wait, 3b). The last
-#: supra-threshold sample is at or before the potential's end for small potentials; a
-#: large one's band-pass tail can stay above threshold ~15 ms longer.
+#: max(peak + POST_CONTEXT_MS, last significant sample + ``lookahead_ms`` (25 ms)) has
+#: arrived, plus the caller's block length (plus the cross-channel wait, 3b). Significant:
+#: above threshold and >= ``TAIL_FRACTION`` x the candidate's peak; the band-pass tail of a
+#: large potential stays above threshold for tens of ms but below that level, and is
+#: absorbed as the candidate's tail (see ``_scan``) instead of delaying it.
 POST_CONTEXT_MS = 25.0
+#: A candidate ends at its last supra-threshold sample >= TAIL_FRACTION x its running peak
+#: (the level the duration feature measures a potential's extent at); the supra-threshold
+#: samples after it, below that level and spaced <= ``merge_gap_ms``, are its tail
+#: (band-pass ringing, the potential's own slow after-wave), see ``_scan``.
+TAIL_FRACTION = 0.25
 #: Accelerometer context after the peak (ms): fusion window end (``acc_window_ms``) and
 #: motion window end (``MOTION_WINDOW_MS``).
 ACC_CONTEXT_MS = 25.0
@@ -66,6 +74,7 @@ class _Cluster:
     peak_abs: float
     peak_ratio: float
     overlong: bool = False
+    sig_last: int = 0  #: last sample >= TAIL_FRACTION x the running peak
 
 
 @dataclass
@@ -78,6 +87,9 @@ class _Candidate:
     peak_ratio: float
     overlong: bool
     need_emg: int  # exclusive: EMG samples up to need_emg - 1 are required
+    tail_last: int = 0  # last sample of its tail (see _scan), as far as known
+    brief: list | None = None  # its _recent_brief entry, once decided
+    is_event: bool = False  # classified as a twitch
     # EMG features, filled when the EMG context is complete
     sigma: float = np.nan
     amp_pp: float = 0.0
@@ -180,6 +192,8 @@ class TwitchDetector:
         self._next: int | None = None  # next expected EMG index
         self._segment_start = 0
         self._open: list[_Cluster | None] = [None] * C
+        #: per channel, the open tail of the last closed cluster: [last, level, candidate]
+        self._tail: list[list | None] = [None] * C
         self._wait_emg: list[deque[_Candidate]] = [deque() for _ in range(C)]
         self._wait_acc: list[deque[_Candidate]] = [deque() for _ in range(C)]
         self._ready: list[TwitchEvent] = []
@@ -317,6 +331,9 @@ class TwitchDetector:
                 if self._open[c] is not None:
                     self.counts["dropped_at_gap"] += 1
                     self._open[c] = None
+                if self._tail[c] is not None:
+                    self._close_tail(c, self._tail[c])
+                    self._tail[c] = None
                 self.counts["dropped_at_gap"] += len(self._wait_emg[c])
                 self._wait_emg[c].clear()
             self._close_runs()
@@ -346,6 +363,7 @@ class TwitchDetector:
             if cl is not None:
                 self._open[c] = None
                 self._wait_emg[c].append(self._candidate(c, cl))
+            self._tail[c] = None
             while self._wait_emg[c]:
                 cand = self._wait_emg[c].popleft()
                 self._emg_features(cand)
@@ -469,7 +487,7 @@ class TwitchDetector:
                 self._emit_runs("mains_burst", c, self._burst_runs[c].feed(burst[c], base), "hum burst")
             if any_off[c] or self._rail_runs[c].open_start is not None:
                 self._emit_runs("lead_off", c, self._rail_runs[c].feed(off[c], base), "rail or hum")
-            if any_supra[c] or self._open[c] is not None:
+            if any_supra[c] or self._open[c] is not None or self._tail[c] is not None:
                 self._scan(c, y[c], ay[c], ratio[c], supra[c], base)
         self._next = base + n
         for c in range(C):
@@ -481,33 +499,100 @@ class TwitchDetector:
         self._decide_all()
 
     def _scan(self, c: int, y: np.ndarray, ay: np.ndarray, ratio: np.ndarray, supra: np.ndarray, base: int) -> None:
+        """Cluster the supra-threshold samples of one block (sample by sample in stream order,
+        vectorised per stretch). A cluster's *significant* samples are those at or above
+        ``TAIL_FRACTION`` x its running peak; it closes ``merge_gap_ms`` after its last
+        significant sample (``sig_last``, the candidate's end). The supra-threshold samples
+        that follow, within ``merge_gap_ms`` of each other and below that level, are its
+        tail (the band-pass's ringing and the potential's own small tail): absorbed, never
+        a candidate, and they do not hold the candidate's release. A sample at or above the
+        level, or after a longer pause, starts a new cluster."""
         gap = self.gap
         hits = np.flatnonzero(supra)
-        cl = self._open[c]
-        if hits.size:
-            breaks = np.flatnonzero(np.diff(hits) > gap) + 1
-            firsts = hits[np.concatenate(([0], breaks))]
-            lasts = hits[np.concatenate((breaks - 1, [hits.size - 1]))]
-            for f, l in zip(firsts.tolist(), lasts.tolist()):
-                k = f + int(np.argmax(ay[f : l + 1]))
-                if cl is not None and base + f - cl.last <= gap:
-                    cl.last = base + l
-                    if ay[k] > cl.peak_abs:
-                        cl.peak, cl.peak_abs, cl.peak_ratio = base + k, float(ay[k]), float(ratio[k])
-                else:
-                    if cl is not None:
-                        self._wait_emg[c].append(self._candidate(c, cl))
-                    cl = _Cluster(base + f, base + l, base + k, float(ay[k]), float(ratio[k]))
-                if cl.last - cl.start + 1 > self.max_cluster:
-                    cl.overlong = True
-        if cl is not None and base + y.shape[0] - 1 - cl.last >= gap:
+        cl, tail = self._open[c], self._tail[c]
+        rf = TAIL_FRACTION
+        n_h, i = hits.size, 0
+        while i < n_h:
+            h0 = base + int(hits[i])
+            if tail is not None:
+                # absorb the stretch of tail samples: spaced <= gap, below the level
+                pos = hits[i:] + base
+                prev = np.empty_like(pos)
+                prev[0] = tail[0]
+                prev[1:] = pos[:-1]
+                stop = (pos - prev > gap) | (ay[hits[i:]] >= tail[1])
+                j = int(np.argmax(stop)) if stop.any() else pos.size
+                if j:
+                    tail[0] = int(pos[j - 1])
+                    i += j
+                    if i >= n_h:
+                        break
+                self._close_tail(c, tail)
+                tail = None
+                continue
+            if cl is not None and h0 - cl.sig_last > gap:
+                self._wait_emg[c].append(self._candidate(c, cl))
+                tail = [cl.last, rf * cl.peak_abs, self._wait_emg[c][-1]]
+                cl = None
+                continue
+            if cl is None:
+                k0 = int(hits[i])
+                cl = _Cluster(h0, h0, h0, float(ay[k0]), float(ratio[k0]), sig_last=h0)
+                i += 1
+                continue
+            # extend the open cluster: hits i.. until the first one more than gap after the
+            # last significant sample before it
+            idx = hits[i:]
+            pos = idx + base
+            a = ay[idx]
+            run_peak = np.maximum.accumulate(a)
+            np.maximum(run_peak, cl.peak_abs, out=run_peak)
+            sig = a >= rf * run_peak
+            sigpos = np.where(sig, pos, cl.sig_last)
+            cum = np.maximum.accumulate(sigpos)
+            before = np.empty_like(cum)
+            before[0] = cl.sig_last
+            before[1:] = cum[:-1]
+            brk = pos - before > gap
+            j = int(np.argmax(brk)) if brk.any() else pos.size
+            # j >= 1: the first hit is within gap of sig_last (checked above)
+            seg = a[:j]
+            kk = int(np.argmax(seg))
+            if seg[kk] > cl.peak_abs:
+                k = int(idx[kk])
+                cl.peak, cl.peak_abs, cl.peak_ratio = base + k, float(ay[k]), float(ratio[k])
+            cl.last = int(pos[j - 1])
+            cl.sig_last = int(cum[j - 1])
+            if cl.last - cl.start + 1 > self.max_cluster:
+                cl.overlong = True
+            i += j
+        end = base + y.shape[0] - 1
+        if cl is not None and end - cl.sig_last >= gap:
             self._wait_emg[c].append(self._candidate(c, cl))
+            tail = [cl.last, rf * cl.peak_abs, self._wait_emg[c][-1]]
             cl = None
-        self._open[c] = cl
+        if tail is not None and end - tail[0] >= gap:
+            self._close_tail(c, tail)
+            tail = None
+        self._open[c], self._tail[c] = cl, tail
+
+    def _close_tail(self, c: int, tail: list) -> None:
+        """A tail ended at ``tail[0]``: its candidate's support (background exclusion, echo
+        window) reaches to there, as when the tail was part of the candidate. Any later
+        candidate of the channel starts after this, so it sees the same either way."""
+        cand: _Candidate = tail[2]
+        cand.tail_last = max(cand.tail_last, int(tail[0]))
+        if cand.brief is not None:
+            cand.brief[1] = max(cand.brief[1], cand.tail_last)
+        le = self._last_event[c]
+        if cand.is_event and le is not None:
+            self._last_event[c] = (max(le[0], cand.tail_last), le[1])
 
     def _candidate(self, c: int, cl: _Cluster) -> _Candidate:
-        need = max(cl.last + self.gap + 1, cl.peak + self.post_context + 1, cl.last + self.lookahead + 1)
-        return _Candidate(c, cl.start, cl.last, cl.peak, cl.peak_abs, cl.peak_ratio, cl.overlong, need)
+        # the candidate ends at its last significant sample (see _scan): its tail does not delay it
+        last = cl.sig_last
+        need = max(last + self.gap + 1, cl.peak + self.post_context + 1, last + self.lookahead + 1)
+        return _Candidate(c, cl.start, last, cl.peak, cl.peak_abs, cl.peak_ratio, cl.overlong, need, tail_last=last)
 
     def _emg_features(self, cand: _Candidate) -> None:
         """Everything that needs EMG context only (read from the ring)."""
@@ -750,7 +835,8 @@ class TwitchDetector:
         kind = self._classify(cand)
         if kind != "voluntary":  # a brief potential (twitch, echo, ECG beat, pop ...)
             rt = self._recent_brief[cand.channel]
-            rt.append((cand.start, cand.last, kind == "low_vs_background"))
+            cand.brief = [cand.start, max(cand.last, cand.tail_last), kind == "low_vs_background"]
+            rt.append(cand.brief)
             horizon = max(self.config.bg_window_ms, self.config.lbg_window_ms) + self.config.bg_exclude_ms + 5
             while rt and rt[0][1] < cand.start - self._ms(horizon):
                 rt.popleft()
@@ -819,7 +905,8 @@ class TwitchDetector:
         if cfg.lbg_factor > 0 and cand.peak_abs < cfg.lbg_factor * self._local_background(cand):
             self.counts["low_vs_background"] += 1  # a brief potential, not a twitch: no artefact segment
             return "low_vs_background"
-        self._last_event[c] = (cand.last, cand.peak_abs)
+        self._last_event[c] = (max(cand.last, cand.tail_last), cand.peak_abs)
+        cand.is_event = True
         self._pending.append((cand, resp, acc_floor))
         self._coincident.append(cand)
         return None
