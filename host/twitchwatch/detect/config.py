@@ -85,6 +85,16 @@ class DetectorConfig:
     motion_low_uv: float = 150.0  #: |low band| above this (and > motion_low_k sigma) = slow deflection
     motion_low_k: float = 30.0
     acc_motion_mg: float = 50.0  #: gross motion: |acc - gravity| (0.5-20 Hz) above this
+    #: motion onset: the same motion band within MOTION_WINDOW_MS above acc_onset_mg and
+    #: >= acc_onset_ratio x its median over the acc_onset_base_ms before that window (rising
+    #: from a quieter baseline: the start of a movement, whose acceleration is still below
+    #: acc_motion_mg while cable/skin artefacts and the first muscle activity already reach
+    #: the EMG). 10 mg is > 3x a single motor unit's mechanical response (1-3 mg) plus
+    #: resting noise; the ratio leaves out the decay after a movement (level falling).
+    #: 0 disables.
+    acc_onset_mg: float = 10.0
+    acc_onset_ratio: float = 4.0
+    acc_onset_base_ms: float = 1000.0
     motion_holdoff_ms: float = 150.0  #: motion segments are extended this much both sides
     wide_ratio: float = 1.0  #: low-band p-p >= this x cleaned p-p: a wide (not brief) potential
     pop_step_fraction: float = 0.5  #: low-band level step across the candidate >= this x its p-p = pop

@@ -110,6 +110,7 @@ class _Candidate:
     ecg_shape: np.ndarray | None = None
     ecg_beat: int = 0  # ECG fiducial point (low-band extremum near the peak)
     lobes: tuple[int, ...] = ()  # stream indices of the major lobes (|y| >= half the peak)
+    motion_onset: tuple[float, float] | None = None  # (motion mg, baseline mg) when rising from rest
     extra: dict = field(default_factory=dict)
 
 
@@ -819,17 +820,29 @@ class TwitchDetector:
         return True
 
     def _acc_features(self, cand: _Candidate) -> tuple[float | None, float | None, float]:
-        """(response mg or None, motion mg or None, acc floor mg)."""
+        """(response mg or None, motion mg or None, acc floor mg); sets ``cand.motion_onset``."""
         if self.acc_rate_hz is None or self._acc_next is None:
             return None, None, np.nan
+        cfg = self.config
         fa_ms = lambda ms: int(round(ms * 1e-3 * self.acc_rate_hz))  # noqa: E731
         a = self._emg_to_acc(cand.peak)
-        w0, w1 = self.config.acc_window_ms
+        w0, w1 = cfg.acc_window_ms
         resp = self._acc_ring.read(a + fa_ms(w0), a + fa_ms(w1) + 1, 0)
-        mot = self._acc_ring.read(a - fa_ms(MOTION_WINDOW_MS[0]), a + fa_ms(MOTION_WINDOW_MS[1]) + 1, 1)
+        m0 = a - fa_ms(MOTION_WINDOW_MS[0])
+        mot = self._acc_ring.read(m0, a + fa_ms(MOTION_WINDOW_MS[1]) + 1, 1)
         fl = self._acc_ring.read(a, a + 1, 2)
         floor = float(fl[0]) if fl.size else np.nan
-        return (float(resp.max()) if resp.size else None), (float(mot.max()) if mot.size else None), floor
+        motion = float(mot.max()) if mot.size else None
+        cand.motion_onset = None
+        if motion is not None and cfg.acc_onset_mg > 0 and cfg.acc_onset_mg <= motion <= cfg.acc_motion_mg:
+            # motion onset: the motion band rises from a quieter baseline (the second before
+            # the motion window; every read ends by peak + ACC_CONTEXT_MS, block-split free)
+            base = self._acc_ring.read(m0 - fa_ms(cfg.acc_onset_base_ms), m0, 1)
+            if base.size >= max(1, fa_ms(cfg.acc_onset_base_ms) // 2):
+                level = _median(base)
+                if motion >= cfg.acc_onset_ratio * level:
+                    cand.motion_onset = (motion, level)
+        return (float(resp.max()) if resp.size else None), motion, floor
 
     def _decide(self, cand: _Candidate) -> None:
         kind = self._classify(cand)
@@ -874,6 +887,8 @@ class TwitchDetector:
             kind, detail = "pop", f"step {cand.step_uv:.0f} µV"
         elif moving:
             kind, detail = "motion", f"accelerometer {motion:.0f} mg"
+        elif cand.motion_onset is not None:
+            kind, detail = "motion", "motion onset: accelerometer {:.0f} mg from {:.1f} mg".format(*cand.motion_onset)
         elif wide:
             if cand.lf_pp >= cfg.motion_low_uv and cand.lf_pp >= cfg.motion_low_k * cand.sigma:
                 kind, detail = "motion", f"slow deflection {cand.lf_pp:.0f} µV"
