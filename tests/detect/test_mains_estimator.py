@@ -1,0 +1,48 @@
+"""The mains estimator's factored DFTs equal the direct ones (up to float rounding)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twitchwatch.detect.mains import MAINS_BASES_HZ, REFERENCE_OFFSET_HZ, MainsCanceller
+
+
+def _canceller(rate_hz: float = 2000.0) -> MainsCanceller:
+    return MainsCanceller(2, rate_hz, int(rate_hz), 0.05, 1.0, 0.3, 0.15, 2.0, 8)
+
+
+@pytest.mark.parametrize("rate_hz", [1000.0, 2000.0])
+def test_grid_spectrum_matches_direct_dft(rate_hz: float) -> None:
+    m = _canceller(rate_hz)
+    rng = np.random.default_rng(3)
+    n = np.arange(m.window)
+    buf = rng.normal(0.0, 3.0, (2, m.window)) + 20.0 * np.sin(2 * np.pi * 59.37 * n / rate_hz)
+    grid = np.concatenate([np.arange(b - 1.0, b + 1.0 + 1e-9, 0.05) for b in MAINS_BASES_HZ])
+    direct = np.abs((buf * m._hann) @ np.exp(-2j * np.pi * np.outer(n, grid) / rate_hz)) ** 2
+    got = m._grid_spectrum(buf)
+    assert got.shape == direct.shape
+    np.testing.assert_allclose(got, direct, rtol=1e-9, atol=1e-9 * direct.max())
+
+
+def test_harmonic_basis_matches_direct_cos_sin() -> None:
+    m = _canceller()
+    f0 = 50.0135
+    H = m.max_harmonic
+    h = np.arange(1, H + 1) * f0
+    freqs = np.concatenate((h, h - REFERENCE_OFFSET_HZ, h + REFERENCE_OFFSET_HZ))
+    phase = 2 * np.pi * np.outer(freqs, np.arange(m.window)) / m.rate_hz
+    direct = np.concatenate((np.cos(phase), np.sin(phase))) * m._hann
+    np.testing.assert_allclose(m._harmonic_basis(f0), direct, rtol=0, atol=1e-11)
+
+
+def test_estimate_finds_drifting_hum_and_harmonics() -> None:
+    m = _canceller()
+    n = np.arange(m.window)
+    m._buf[:] = 0.5 * np.random.default_rng(0).normal(size=(2, m.window))
+    m._buf[1] += 20.0 * np.sin(2 * np.pi * 60.23 * n / 2000.0) + 4.0 * np.sin(2 * np.pi * 3 * 60.23 * n / 2000.0)
+    m._estimate(np.array([3.0, 3.0]))
+    assert m.mains_hz == pytest.approx(60.23, abs=0.01)
+    assert m.harmonic_rms_uv[1, 0] == pytest.approx(20.0 / np.sqrt(2), rel=0.02)
+    assert m.harmonic_rms_uv[1, 2] == pytest.approx(4.0 / np.sqrt(2), rel=0.05)
+    assert len(m.notches_hz) == 2
