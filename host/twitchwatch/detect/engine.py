@@ -39,7 +39,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.2"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency)
+DETECTOR_VERSION = "twitchwatch-detect-1.3"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b)
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
