@@ -37,6 +37,21 @@ def feed(detector: TwitchDetector, emg: np.ndarray, acc: np.ndarray | None, emg_
     return sorted(events, key=lambda e: (e.sample_index, e.channel)), sorted(artefacts, key=key)
 
 
+def run_in_blocks(detector: TwitchDetector, rec, block_s: float = 0.1) -> list:
+    """Stream a simulator recording (``twitchwatch.sim.simulate``) through ``detector`` as
+    a live source would: ``block_s`` of EMG, then ``block_s`` of accelerometer, in turn;
+    returns the events in the order the detector emitted them, flush included (the
+    artefacts stay in the detector for ``pop_artefacts``)."""
+    step, astep = int(block_s * rec.emg_rate_hz), int(block_s * rec.acc_rate_hz)
+    events = []
+    for k in range(rec.emg_uv.shape[0] // step + 1):
+        events += detector.process_emg(rec.emg_uv[k * step : (k + 1) * step], k * step)
+        acc = rec.acc_mg[k * astep : (k + 1) * astep]
+        if len(acc):
+            events += detector.process_acc(acc, k * astep)
+    return events + detector.flush()
+
+
 def quiet_acc(n: int, seed: int, noise_mg: float = 0.3) -> np.ndarray:
     rng = np.random.default_rng(seed)
     acc = rng.normal(0.0, noise_mg, size=(n, 3))

@@ -11,6 +11,7 @@ import pytest
 
 sim = pytest.importorskip("twitchwatch.sim")
 
+from engine_synth import run_in_blocks  # noqa: E402
 from twitchwatch.detect import TwitchDetector  # noqa: E402
 
 DURATION_S = 60.0
@@ -20,15 +21,7 @@ SEEDS = (1, 2)
 def _run(name: str, seed: int):
     rec = sim.simulate(name, DURATION_S, seed)
     det = TwitchDetector(rec.emg_rate_hz, rec.emg_labels, rec.acc_rate_hz)
-    step = int(0.1 * rec.emg_rate_hz)
-    astep = int(0.1 * rec.acc_rate_hz)
-    events = []
-    for k in range(rec.emg_uv.shape[0] // step + 1):
-        events += det.process_emg(rec.emg_uv[k * step : (k + 1) * step], k * step)
-        acc = rec.acc_mg[k * astep : (k + 1) * astep]
-        if len(acc):
-            events += det.process_acc(acc, k * astep)
-    events += det.flush()
+    events = run_in_blocks(det, rec)
     return rec, events, det.pop_artefacts()
 
 

@@ -17,6 +17,7 @@ import pytest
 
 sim = pytest.importorskip("twitchwatch.sim")
 
+from engine_synth import run_in_blocks  # noqa: E402
 from twitchwatch.detect import TwitchDetector  # noqa: E402
 
 DURATION_S = 120.0
@@ -25,15 +26,7 @@ CONTRACTIONS_PER_MIN = 12.0
 
 
 def _run(rec):
-    det = TwitchDetector(rec.emg_rate_hz, rec.emg_labels, rec.acc_rate_hz)
-    step, astep = int(0.1 * rec.emg_rate_hz), int(0.1 * rec.acc_rate_hz)
-    events = []
-    for k in range(rec.emg_uv.shape[0] // step + 1):
-        events += det.process_emg(rec.emg_uv[k * step : (k + 1) * step], k * step)
-        acc = rec.acc_mg[k * astep : (k + 1) * astep]
-        if len(acc):
-            events += det.process_acc(acc, k * astep)
-    return events + det.flush()
+    return run_in_blocks(TwitchDetector(rec.emg_rate_hz, rec.emg_labels, rec.acc_rate_hz), rec)
 
 
 def _score(name: str) -> tuple[int, int, int, int]:
