@@ -188,19 +188,21 @@ def test_firmware_restart_mid_stream_starts_a_new_session(tmp_path):
     assert len(sessions) == 2 and all(s["ended_at"] is not None for s in sessions)
     assert sessions[0]["boot_id"] != sessions[1]["boot_id"]
     # After the reset the sample index restarts at 0; both boots' samples equal the truth.
-    before = [b for b in rec.blocks if b.stream_id == EMG_STREAM and b.host_time_s < _reset_time(rec)]
-    after = [b for b in rec.blocks if b.stream_id == EMG_STREAM and b.host_time_s >= _reset_time(rec)]
+    # Split in arrival order, not by host time: one serial read can hold the old boot's
+    # last frames and the new boot's first, and its blocks share a host timestamp.
+    emg = [b for b in rec.blocks if b.stream_id == EMG_STREAM]
+    before, after = emg[: _reset_position(emg)], emg[_reset_position(emg) :]
     assert before and after and after[0].first_sample_index == 0
     assert_blocks_match_truth(rec, seed=4)
     times = [e.t_s for e in rec.events]
     assert times == sorted(times), "t stays monotonic across a device reset"
 
 
-def _reset_time(rec: Recorder) -> float:
-    emg = [b for b in rec.blocks if b.stream_id == EMG_STREAM]
-    for prev, b in zip(emg, emg[1:]):
-        if b.first_sample_index < prev.first_sample_index:
-            return b.host_time_s
+def _reset_position(emg: list) -> int:
+    """Position (arrival order) of the first EMG block whose sample index went back."""
+    for pos in range(1, len(emg)):
+        if emg[pos].first_sample_index < emg[pos - 1].first_sample_index:
+            return pos
     raise AssertionError("no restart of the sample index seen")
 
 
