@@ -53,18 +53,19 @@ def load_simulator(firmware_dir: Path) -> ModuleType:
 
 def match_events(truth: list[tuple[float, int]], events: list[tuple[float, int]],
                  tolerance_s: float = MATCH_TOLERANCE_S) -> Score:
-    """Greedy one-to-one matching in time order of (t_s, channel) pairs within ``tolerance_s``."""
-    used = [False] * len(events)
-    matched = 0
-    for t_true, ch_true in sorted(truth):
-        best, best_dt = -1, tolerance_s
-        for i, (t_ev, ch_ev) in enumerate(events):
-            if not used[i] and ch_ev == ch_true and abs(t_ev - t_true) <= best_dt:
-                best, best_dt = i, abs(t_ev - t_true)
-        if best >= 0:
-            used[best] = True
-            matched += 1
-    return Score(truth=len(truth), detected=len(events), matched=matched)
+    """Match ``(t_s, channel)`` events one-to-one to ``(t_s, channel)`` truth twitches
+    within ``tolerance_s`` (inclusive), with the benchmark's matcher
+    (:func:`twitchwatch.sim.matching.match_events`: most pairs, then least total error),
+    on a 1 µs time grid."""
+    from twitchwatch.sim.matching import match_events as match_indices
+
+    grid_hz = 1e6
+
+    def to_index(pairs: list[tuple[float, int]]) -> list[tuple[int, int]]:
+        return [(int(round(t_s * grid_hz)), int(ch)) for t_s, ch in pairs]
+
+    match = match_indices(to_index(truth), to_index(events), grid_hz, tolerance_s * 1000.0)
+    return Score(truth=len(truth), detected=len(events), matched=match.tp)
 
 
 def run_demo(args, run) -> int:
