@@ -1,10 +1,10 @@
 """The report's link to the cause engine (``twitchwatch.causes``): candidate causes, red
 flags and trigger statistics, as plain dicts the HTML layer renders.
 
-The cause engine is optional here: if it cannot be imported (an older install, or an
-error in it) the report still builds, says so, and keeps a minimal red-flag check of
-its own (:func:`fallback_red_flags`) so a logged weakness or pesticide exposure is
-never silently dropped.
+If the cause engine fails on the period's data (a bug there), the report still builds,
+says so, and still shows the red flags, from the engine's own
+:func:`twitchwatch.causes.red_flags` (the same rules, not a second copy), so a logged
+weakness or pesticide exposure is never silently dropped.
 """
 
 from __future__ import annotations
@@ -12,23 +12,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from twitchwatch import causes as cause_engine
+
 from .data import ReportData
 
-DOCTOR_TESTS = (
-    "reflex and muscle-strength tests",
-    "blood tests (electrolytes such as magnesium and calcium, vitamin D)",
-    "electromyography (EMG)",
-    "a nerve conduction study",
-)
-
-# minimal red-flag rules used only when twitchwatch.causes is unavailable
-_FLAG_SYMPTOMS = {
-    "weakness": ("weak",),
-    "muscle wasting": ("wast", "atroph", "thinning"),
-    "trouble speaking": ("speak", "speech", "slur", "dysarthr"),
-    "trouble swallowing": ("swallow", "dysphag"),
-}
-_FLAG_EXPOSURES = ("pesticide", "organophosph", "insecticide")
+#: the tests a doctor may order, in the taxonomy's order (shown with every red flag)
+DOCTOR_TESTS = tuple(t["name"] for t in cause_engine.load_taxonomy()["tests"].values())
 
 
 def _row(obj: Any) -> dict[str, Any]:
@@ -57,23 +46,16 @@ def candidate_causes(data: ReportData, store_sessions: list[dict[str, Any]]
     Causes are dicts of ``Annotation`` fields, best score first, each with ``status``:
     'confirmed' / 'rejected' if the user marked that cause on any session or event
     of the period, else 'suggested'. Red flags are dicts of ``RedFlag`` fields."""
-    try:
-        from twitchwatch.causes import annotate_session
-    except Exception as exc:  # noqa: BLE001 - any failure: report without the engine
-        return None, fallback_red_flags(data), f"The cause engine is not available ({type(exc).__name__})."
     period_ids = {s.id for s in data.sessions}
     sessions = [s for s in store_sessions if s["id"] in period_ids]
     status = _user_status(data)
     history = [{"cause_id": cause, "verdict": verdict} for cause, verdict in sorted(status.items())]
     args = (_events_for_causes(data), data.context_for_causes or [], data.symptoms or [], data.labs or [])
     try:
-        try:
-            annotations, flags = annotate_session(*args, sessions=sessions, now_unix_s=data.now_unix_s,
-                                                  history=history)
-        except TypeError:  # an engine without the history argument
-            annotations, flags = annotate_session(*args, sessions=sessions, now_unix_s=data.now_unix_s)
+        annotations, flags = cause_engine.annotate_session(*args, sessions=sessions, now_unix_s=data.now_unix_s,
+                                                           history=history)
     except Exception as exc:  # noqa: BLE001 - a bug there must not cost the report
-        return None, fallback_red_flags(data), f"The cause engine failed ({type(exc).__name__}: {exc})."
+        return None, red_flags_only(data, sessions), f"The cause engine failed ({type(exc).__name__}: {exc})."
     causes = []
     for a in annotations:
         row = _row(a)
@@ -99,26 +81,20 @@ def _user_status(data: ReportData) -> dict[str, str]:
     return status
 
 
-def fallback_red_flags(data: ReportData) -> list[dict[str, Any]]:
-    """The red flags from the facts sheet, checked crudely on the logged words."""
-    flags = []
-    for s in data.symptoms or []:
-        kind = f"{s.get('kind') or ''} {s.get('note') or ''}".lower()
-        for name, stems in _FLAG_SYMPTOMS.items():
-            if any(stem in kind for stem in stems):
-                where = f" ({s['site']})" if s.get("site") else ""
-                flags.append(dict(rule_id=f"symptom:{name}",
-                                  message=f"You logged {name}{where} together with twitches.",
-                                  reasons=[f"symptom logged: {s.get('kind')}{where}"], tests=list(DOCTOR_TESTS)))
-                break
-    for c in data.context or []:
-        text = f"{c.get('kind') or ''} {c.get('note') or ''} {c.get('detail') or ''}".lower()
-        if any(stem in text for stem in _FLAG_EXPOSURES):
-            flags.append(dict(rule_id="exposure:pesticide",
-                              message="You logged a pesticide exposure. Twitching after pesticide "
-                                      "(organophosphate) exposure needs a doctor urgently.",
-                              reasons=[f"exposure logged: {c.get('kind')}"], tests=list(DOCTOR_TESTS)))
-    return flags
+def red_flags_only(data: ReportData, sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The red flags alone (:func:`twitchwatch.causes.red_flags`), for when the candidate
+    causes could not be worked out. If even that fails, one flag says the check could not
+    run and names the tests, rather than showing nothing."""
+    try:
+        flags = cause_engine.red_flags(_events_for_causes(data), data.symptoms or [], data.context_for_causes or [],
+                                       now_unix_s=data.now_unix_s, sessions=sessions)
+        return [_row(f) for f in flags]
+    except Exception as exc:  # noqa: BLE001
+        return [dict(rule_id="check-failed",
+                     message="The red-flag check could not run on this data. If you have logged weakness, "
+                             "muscle wasting, trouble speaking or swallowing, or a pesticide exposure, "
+                             "please see a doctor.",
+                     reasons=[f"{type(exc).__name__}: {exc}"], tests=list(DOCTOR_TESTS))]
 
 
 def exposure_stats(data: ReportData, store: Any) -> tuple[list[dict[str, Any]] | None, str | None]:
