@@ -1,7 +1,9 @@
+import random
+
 import numpy as np
 import pytest
 
-from twitchwatch.dashboard.view import display_factor, minmax_columns, rate_bins, rates
+from twitchwatch.dashboard.view import RateCounter, display_factor, minmax_columns, rate_bins
 
 
 def test_minmax_columns_match_brute_force_and_leave_gaps_empty():
@@ -37,6 +39,13 @@ def _ev(t_s, label, unit=None, wall=None):
     return {"t_s": t_s, "channel_label": label, "unit_id": unit, "wall_time_s": wall}
 
 
+def rates(events, labels, now_s, elapsed_s):
+    counter = RateCounter()
+    for e in events:
+        counter.add(e)
+    return counter.snapshot(labels, now_s, elapsed_s)
+
+
 def test_rates_per_channel_and_per_unit():
     events = [_ev(10, "EMG 1", 0), _ev(70, "EMG 1", 0), _ev(100, "EMG 2", 1), _ev(110, "EMG 1", 2)]
     r = rates(events, ["EMG 1", "EMG 2"], now_s=120.0, elapsed_s=120.0)
@@ -52,3 +61,32 @@ def test_rate_bins_count_by_minute_and_skip_untimed_events():
     events = [_ev(0, "EMG 1", wall=1000.0), _ev(0, "EMG 1", wall=1059.0), _ev(0, "EMG 1", wall=1060.0),
               _ev(0, "EMG 2", wall=1130.0), _ev(0, "EMG 2", wall=None), _ev(0, "EMG 2", wall=5000.0)]
     assert rate_bins(events, 1000.0, 1180.0) == {"EMG 1": [2, 1, 0], "EMG 2": [0, 0, 1]}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_running_rates_equal_a_recount_at_every_snapshot(seed):
+    """Busy twitching for 10 min (3 channels, 5 units) fed in time order up to ~2 s of
+    disorder (channels are decided separately), a snapshot every 0.7 s: each snapshot
+    equals counting the fed events from scratch."""
+    rng = random.Random(seed)
+    events = [_ev(rng.uniform(0, 600), rng.choice(["EMG 1", "EMG 2", "EMG 3"]), rng.choice([None, 0, 1, 2, 3, 4]))
+              for _ in range(1500)]
+    events.sort(key=lambda e: e["t_s"] + rng.uniform(0, 2.0))
+    counter = RateCounter()
+    fed: list = []
+    for k in range(1, 1000):
+        now_s = 0.7 * k
+        while events and events[0]["t_s"] <= now_s:
+            e = events.pop(0)
+            counter.add(e)
+            fed.append(e)
+        got = counter.snapshot(["EMG 1", "EMG 2"], now_s, now_s)
+        since = now_s - 60.0
+        for row in got["per_channel"]:
+            mine = [e for e in fed if e["channel_label"] == row["label"]]
+            assert row["count"] == len(mine)
+            assert row["last_min"] == sum(e["t_s"] >= since for e in mine)
+        for row in got["per_unit"]:
+            mine = [e for e in fed if e["unit_id"] == row["unit_id"]]
+            assert row["count"] == len(mine) and row["last_min"] == sum(e["t_s"] >= since for e in mine)
+        assert {r["unit_id"] for r in got["per_unit"]} == {e["unit_id"] for e in fed if e["unit_id"] is not None}

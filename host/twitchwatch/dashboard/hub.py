@@ -19,12 +19,12 @@ from typing import Any, Callable
 import numpy as np
 from scipy import signal
 
-from twitchwatch.dashboard.view import display_factor, minmax_columns, rates
+from twitchwatch.dashboard.view import RateCounter, display_factor, minmax_columns
 
 EMG_KIND = 1
 ACC_KINDS = (2, 3, 4)
 DISPLAY_HIGHPASS_HZ = 20.0  # display only: takes off electrode offset and drift
-MAX_EVENTS_KEPT = 100_000   # for rates and markers; a day of very busy twitching
+MAX_EVENTS_KEPT = 100_000   # for markers and the latest list (rates count every event)
 
 
 class _Ring:
@@ -89,6 +89,7 @@ class LiveHub:
         self._run = 0
         self._events: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_EVENTS_KEPT)
         self._new_events: list[dict[str, Any]] = []
+        self._rates = RateCounter()  # every event of the hub's life, not only the kept ones
         self._status: dict[str, Any] | None = None
         self._status_new = False
         self._hello: dict[str, Any] | None = None
@@ -193,6 +194,7 @@ class LiveHub:
         with self._lock:
             self._events.append(data)
             self._new_events.append(data)
+            self._rates.add(data)
         self._notify()
 
     def on_status(self, status: Any) -> None:
@@ -224,16 +226,16 @@ class LiveHub:
             status = None
             if self._status_new:
                 status = dict(self._status or {})
-                all_events = list(self._events)
+                last_t_s = self._events[-1]["t_s"] if self._events else 0.0
             self._status_new = False
             ended, self._ended = self._ended, None
         out: dict[str, Any] = {"hello": hello, "trace": None if raw is None else self._trace_message(raw),
                                "events": events, "status": None, "ended": ended}
         if status is not None:
             elapsed = float(status.get("device_elapsed_s") or 0.0)
-            now_s = max([elapsed] + [e["t_s"] for e in all_events[-1:]])
             labels = self._emg.labels if self._emg is not None else []
-            status["rates"] = rates(all_events, labels, now_s, elapsed)
+            with self._lock:
+                status["rates"] = self._rates.snapshot(labels, max(elapsed, last_t_s), elapsed)
             out["status"] = status
         return out
 

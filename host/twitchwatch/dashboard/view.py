@@ -4,6 +4,7 @@ and twitch rates. Arrays in, plain lists and dicts out; no I/O, no locks.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from typing import Any, Iterable, Sequence
 
@@ -52,37 +53,57 @@ def minmax_columns(values: np.ndarray, valid: np.ndarray, columns: int) -> tuple
     return mins, maxs
 
 
-def rates(events: Sequence[dict[str, Any]], labels: Sequence[str], now_s: float,
-          elapsed_s: float) -> dict[str, list[dict[str, Any]]]:
-    """Twitch rates from events (dicts with ``t_s``, ``channel_label``, ``unit_id``).
+class RateCounter:
+    """Running twitch rates per channel and per motor unit, updated per event.
 
-    ``now_s`` is the device time (s, same base as ``t_s``) of the newest sample;
-    ``last_min`` counts twitches in the minute before it; ``session_per_min`` is the
-    count over ``elapsed_s`` of signal (None before 10 s, too short to mean much).
+    :meth:`add` costs O(log n) per event and :meth:`snapshot` O(channels + units) plus
+    the events that left the last minute, so the once-a-second status costs the same in
+    the first minute and the tenth hour. Events may arrive slightly out of time order
+    (channels are decided separately); the last-minute window is exact regardless.
     """
-    since = now_s - 60.0
-    per_channel = []
-    names: list[str] = list(labels) + sorted({e["channel_label"] for e in events} - set(labels))
-    total = Counter(e["channel_label"] for e in events)
-    recent = Counter(e["channel_label"] for e in events if e["t_s"] >= since)
-    for label in names:
-        per_channel.append({
+
+    def __init__(self) -> None:
+        self._total: Counter[str] = Counter()
+        self._recent: Counter[str] = Counter()
+        self._units: dict[int, dict[str, Any]] = {}
+        self._window: list[tuple[float, int, str, int | None]] = []  # heap of (t_s, seq, label, unit)
+        self._seq = 0
+        self._since = -np.inf
+
+    def add(self, event: dict[str, Any]) -> None:
+        """Count one event (a dict with ``t_s`` s, ``channel_label``, ``unit_id``)."""
+        t_s, label, uid = float(event["t_s"]), event["channel_label"], event.get("unit_id")
+        self._total[label] += 1
+        if uid is not None:
+            row = self._units.setdefault(uid, {"unit_id": uid, "channel_label": label, "count": 0, "last_min": 0})
+            row["count"] += 1
+        if t_s >= self._since:
+            self._seq += 1
+            heapq.heappush(self._window, (t_s, self._seq, label, uid))
+            self._recent[label] += 1
+            if uid is not None:
+                self._units[uid]["last_min"] += 1
+
+    def snapshot(self, labels: Sequence[str], now_s: float, elapsed_s: float) -> dict[str, list[dict[str, Any]]]:
+        """Rates as of ``now_s``, the device time (s, same base as ``t_s``) of the newest
+        sample (it never goes back): ``last_min`` counts twitches in the minute before it;
+        ``session_per_min`` is the count over ``elapsed_s`` of signal (None before 10 s,
+        too short to mean much)."""
+        self._since = max(self._since, now_s - 60.0)
+        while self._window and self._window[0][0] < self._since:
+            _, _, label, uid = heapq.heappop(self._window)
+            self._recent[label] -= 1
+            if uid is not None:
+                self._units[uid]["last_min"] -= 1
+        names: list[str] = list(labels) + sorted(set(self._total) - set(labels))
+        per_channel = [{
             "label": label,
-            "count": total[label],
-            "last_min": recent[label],
-            "session_per_min": None if elapsed_s < 10.0 else round(total[label] / (elapsed_s / 60.0), 2),
-        })
-    units: dict[int, dict[str, Any]] = {}
-    for e in events:
-        uid = e.get("unit_id")
-        if uid is None:
-            continue
-        row = units.setdefault(uid, {"unit_id": uid, "channel_label": e["channel_label"], "count": 0, "last_min": 0})
-        row["count"] += 1
-        if e["t_s"] >= since:
-            row["last_min"] += 1
-    per_unit = sorted(units.values(), key=lambda r: (-r["count"], r["unit_id"]))
-    return {"per_channel": per_channel, "per_unit": per_unit}
+            "count": self._total[label],
+            "last_min": self._recent[label],
+            "session_per_min": None if elapsed_s < 10.0 else round(self._total[label] / (elapsed_s / 60.0), 2),
+        } for label in names]
+        per_unit = sorted((dict(row) for row in self._units.values()), key=lambda r: (-r["count"], r["unit_id"]))
+        return {"per_channel": per_channel, "per_unit": per_unit}
 
 
 def rate_bins(events: Iterable[dict[str, Any]], start_unix_s: float, end_unix_s: float,
