@@ -104,11 +104,7 @@ def exposure_stats(data: ReportData, store: Any) -> tuple[list[dict[str, Any]] |
     if not data.context:
         return [], None
     try:
-        from twitchwatch.causes import stats as stats_mod
-    except Exception as exc:  # noqa: BLE001
-        return None, f"Trigger statistics are not available ({type(exc).__name__})."
-    try:
-        return _stats_rows(stats_mod, data, store), None
+        return _stats_rows(cause_engine.stats, data, store), None
     except Exception as exc:  # noqa: BLE001
         return None, f"Trigger statistics failed ({type(exc).__name__}: {exc})."
 
