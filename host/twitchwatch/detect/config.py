@@ -80,6 +80,17 @@ class DetectorConfig:
     lookahead_low_k: float = 1.5
     lookahead_low_peak: float = 0.25
     lookahead_low_fraction: float = 0.5
+    #: activity on another channel (rule 10b): >= cross_fraction of another channel's
+    #: samples above lookahead_low_k x its sigma over the background window before the
+    #: candidate, or over the lookahead window after it (the copy of the candidate, below
+    #: lookahead_low_peak x its peak, left out): that channel alone shows a contraction by
+    #: rule 10's weak-onset standard; and the candidate's own channel shows some activity:
+    #: >= cross_own_fraction above lookahead_low_k sigma over its background window (recent
+    #: brief candidates left out, as rule 9) or its lookahead window (as rule 10's weak
+    #: test). Noise at the floor has 13 % of samples above 1.5 sigma; 25 % means a robust
+    #: sigma >= 1.3x the floor. 0 disables.
+    cross_fraction: float = 0.5
+    cross_own_fraction: float = 0.25
     # --- movement, pops, lead-off (raw / low band) -------------------------------------
     low_band_hz: tuple[float, float] = (1.0, 20.0)  #: slow-deflection band of the raw EMG
     motion_low_uv: float = 150.0  #: |low band| above this (and > motion_low_k sigma) = slow deflection

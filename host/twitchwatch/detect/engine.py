@@ -39,7 +39,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.3"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b)
+DETECTOR_VERSION = "twitchwatch-detect-1.4"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b)
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -104,6 +104,7 @@ class _Candidate:
     act_pre: float = 0.0
     act_post: float = 0.0
     act_post_low: float = 0.0
+    act_other: float = 0.0  # another channel's activity around it (rule 10b), max over channels
     act_recent: float = 0.0
     kind_hint: str | None = None
     detail: str = ""
@@ -684,6 +685,40 @@ class TwitchDetector:
             cand.act_post_low = float(np.count_nonzero(apost > lvl)) / max(1, post.size)
         else:
             cand.act_post = cand.act_post_low = 0.0
+        # another channel's activity (rule 10b): a contraction recruits many units and shows
+        # on every electrode over the contracting muscle(s); a fasciculation is one unit,
+        # whose copy on another channel (volume conduction) is a brief potential within
+        # +- crosstalk_window_ms of it. Fraction of the other channel's samples above
+        # lookahead_low_k x its sigma over the background window before the candidate and
+        # over the lookahead window after it (there leaving out the copy: samples below
+        # lookahead_low_peak x the copy's peak, as rule 10 does with the candidate's own tail)
+        cand.act_other = 0.0
+        if self.n_channels > 1 and np.isfinite(cand.sigma):
+            xw = self._xtalk_window
+            pre0, pre1 = cand.start - ms(5) - ms(cfg.bg_window_ms), cand.start - ms(5)
+            post0, post1 = cand.last + ms(3), cand.last + self.lookahead
+            for o in range(self.n_channels):
+                if o == c:
+                    continue
+                so = value_at(p, R["sigma"].start + o)
+                if so is None or not np.isfinite(so):
+                    continue
+                # hum bursts and lead-off raise a channel's level without any muscle activity
+                hum_o = read(pre0, post1, R["hum"].start + o)
+                hb_o = read(pre0, post1, R["humbase"].start + o)
+                with np.errstate(invalid="ignore"):
+                    if (hum_o > np.maximum(cfg.hum_burst_ratio * hb_o, cfg.hum_burst_k * so)).any() \
+                            or read(pre0, post1, R["rail"].start + o).any():
+                        continue
+                yo = R["y"].start + o
+                pre_o = read(pre0, pre1, yo)
+                post_o = read(post0, post1, yo)
+                copy = read(cand.start - xw, cand.last + xw + 1, yo)
+                if pre_o.size == pre1 - pre0:
+                    cand.act_other = max(cand.act_other, float(np.count_nonzero(np.abs(pre_o) > cfg.lookahead_low_k * so)) / pre_o.size)
+                if post_o.size == post1 - post0 and copy.size:
+                    lvl = max(cfg.lookahead_low_k * so, cfg.lookahead_low_peak * float(np.abs(copy).max()))
+                    cand.act_other = max(cand.act_other, float(np.count_nonzero(np.abs(post_o) > lvl)) / post_o.size)
 
     # ================================================================== accelerometer
     def _acc_block(self, a: np.ndarray, base: int) -> None:
@@ -906,6 +941,10 @@ class TwitchDetector:
             kind, detail = "voluntary", f"activity after ({cand.act_post:.2f})"
         elif cand.act_post_low >= cfg.lookahead_low_fraction:
             kind, detail = "voluntary", f"weak activity after ({cand.act_post_low:.2f})"
+        elif cfg.cross_fraction > 0 and cand.act_other >= cfg.cross_fraction and max(
+                cand.extra.get("bg_low", 0.0), cand.act_post_low) >= cfg.cross_own_fraction:
+            kind, detail = "voluntary", "activity on another channel ({:.2f}), own {:.2f}".format(
+                cand.act_other, max(cand.extra.get("bg_low", 0.0), cand.act_post_low))
         elif cand.start - self._last_pop[c] <= ms(cfg.pop_holdoff_ms):
             kind, detail = "pop", "pop recovery"
         if kind == "pop" and steppy:
@@ -948,6 +987,13 @@ class TwitchDetector:
         n = int(keep.sum())
         bg = 0.0 if n < active.size // 2 else float(np.count_nonzero(active & keep)) / n
         cand.extra["bg"] = bg
+        # the same window at the weak-activity level (lookahead_low_k sigma), for rule 10b
+        y = self._ring.read(start, end, self._rows["y"].start + c)
+        sg = self._ring.read(start, end, self._rows["sigma"].start + c)
+        if n >= active.size // 2 and y.size == active.size and sg.size == active.size:
+            with np.errstate(invalid="ignore"):
+                low = np.abs(y) > self.config.lookahead_low_k * sg
+            cand.extra["bg_low"] = float(np.count_nonzero(low & keep)) / n
         return bg
 
     def _local_background(self, cand: _Candidate) -> float:
