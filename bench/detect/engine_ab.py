@@ -13,7 +13,8 @@ stream (``bench.detect.runners.run_engine``: EMG and accelerometer blocks interl
 in each block length; compares, old vs new: the events (every field, and the EMG index
 at which each was returned), the artefact segments, the counters, the final channel
 quality, and every candidate's features at its decision (bit for bit: floats by their
-hex form, arrays by their bytes). Exit status 1 on any difference.
+hex form, arrays by their bytes). Exit status 1 on any difference. ``--gaps``: the same
+with lost blocks announced by ``mark_gap`` (filters restart, floor reset).
 
 ``speed``: process CPU time and wall time of the engine alone (no artefact collection),
 old and new alternated, best of ``repeat``, on the ``mixed`` scenario and on the
@@ -37,7 +38,7 @@ for p in (REPO, REPO / "host", REPO / "tests" / "detect"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-from bench.detect.runners import run_engine  # noqa: E402
+from bench.detect.runners import StreamRun, run_engine  # noqa: E402
 
 
 def load_detect(path: Path, name: str):
@@ -70,7 +71,46 @@ CAND_FIELDS = ("channel", "start", "last", "peak", "peak_abs", "peak_ratio", "ov
                "motion_onset", "extra", "is_event")
 
 
-def run_recorded(mod, rec, block_ms: float) -> dict:
+def run_with_gaps(make, emg, rate, acc, acc_rate, block_ms: float) -> StreamRun:
+    """As ``run_engine``, but some blocks are lost and announced with ``mark_gap``: EMG
+    blocks 37, 38, 113 and 300-359 of every 400 (the last longer than the noise floor's
+    history), accelerometer blocks 71, 72 and 250 of every 400 (block numbers at 100 ms
+    blocks, scaled to ``block_ms``)."""
+    b_emg, b_acc = max(1, int(round(block_ms * 1e-3 * rate))), max(1, int(round(block_ms * 1e-3 * acc_rate)))
+    scale = 100.0 / block_ms
+
+    def lost(k: int, spans) -> bool:
+        t = (k / scale) % 400
+        return any(a <= t < b for a, b in spans)
+
+    det = make()
+    events, returned_at, artefacts = [], [], []
+    n, m = emg.shape[0], acc.shape[0]
+    t0 = time.perf_counter()
+    for k in range(-(-n // b_emg)):
+        s, e = k * b_emg, min(n, (k + 1) * b_emg)
+        if lost(k, ((37, 39), (113, 114), (300, 360))):
+            det.mark_gap("emg", s, e - s)
+            out = []
+        else:
+            out = det.process_emg(emg[s:e], s)
+        a0, a1 = k * b_acc, min(m, (k + 1) * b_acc)
+        if a1 > a0:
+            if lost(k, ((71, 73), (250, 251))):
+                det.mark_gap("acc", a0, a1 - a0)
+            else:
+                out = out + det.process_acc(acc[a0:a1], a0)
+        events.extend(out)
+        returned_at.extend([e] * len(out))
+        artefacts.extend(det.pop_artefacts())
+    tail = det.flush()
+    events.extend(tail)
+    returned_at.extend([None] * len(tail))
+    artefacts.extend(det.pop_artefacts())
+    return StreamRun(events=events, cpu_s=time.perf_counter() - t0, returned_at=returned_at, artefacts=artefacts)
+
+
+def run_recorded(mod, rec, block_ms: float, gaps: bool = False) -> dict:
     """One streamed run; everything the engine says, plus each candidate at its decision."""
     rate, acc_rate = float(rec.emg_rate_hz), float(rec.acc_rate_hz)
     cands: list = []
@@ -87,7 +127,7 @@ def run_recorded(mod, rec, block_ms: float) -> dict:
         make.det = det
         return det
 
-    run = run_engine(make, rec.emg_uv, rate, rec.acc_mg, acc_rate, block_ms=block_ms)
+    run = (run_with_gaps if gaps else run_engine)(make, rec.emg_uv, rate, rec.acc_mg, acc_rate, block_ms=block_ms)
     det = make.det
     return {
         "events": [_canon(tuple(vars(e).values())) for e in run.events],
@@ -117,9 +157,9 @@ def equiv(old, new, args) -> int:
             rec = simulate(sc, args.minutes * 60.0, seed)
             for block_ms in args.blocks:
                 t0 = time.perf_counter()
-                a = run_recorded(old, rec, block_ms)
+                a = run_recorded(old, rec, block_ms, args.gaps)
                 t1 = time.perf_counter()
-                b = run_recorded(new, rec, block_ms)
+                b = run_recorded(new, rec, block_ms, args.gaps)
                 t2 = time.perf_counter()
                 runs += 1
                 bad = [k for k in a if a[k] != b[k]]
@@ -188,6 +228,7 @@ def main() -> int:
     ap.add_argument("--scenarios", nargs="*", default=None, help="equiv: scenario names (default all)")
     ap.add_argument("--blocks", type=float, nargs="*", default=None, help="block lengths, ms")
     ap.add_argument("--repeat", type=int, default=3, help="speed: best of")
+    ap.add_argument("--gaps", action="store_true", help="equiv: lose some blocks (mark_gap), see run_with_gaps")
     args = ap.parse_args()
     if args.minutes is None:
         args.minutes = 2.0 if args.mode == "equiv" else 5.0
