@@ -243,20 +243,27 @@ def run_simulated(scenarios: list[str], seeds: list[int], duration_s: float, ras
 
 
 def measure_engine_throughput(scenario: str, duration_s: float, seed: int, repeat: int = 3) -> dict:
-    """Best of ``repeat`` runs of the engine alone (100 ms blocks, EMG + accelerometer)."""
+    """Best of ``repeat`` runs of the engine alone (100 ms blocks, EMG + accelerometer).
+
+    ``x_realtime`` is on the process's CPU time (every thread of it: what the engine costs
+    on one core, helper threads included, whatever else runs on the machine); the wall-time
+    rate is given too."""
     from twitchwatch.detect import TwitchDetector
     from twitchwatch.sim import simulate
 
     rec = simulate(scenario, duration_s, seed)
     rate, labels = float(rec.emg_rate_hz), tuple(rec.emg_labels)
-    best = math.inf
+    best, best_wall = math.inf, math.inf
     for _ in range(repeat):
+        c0 = time.process_time()
         run = run_engine(lambda: TwitchDetector(rate, labels, acc_rate_hz=float(rec.acc_rate_hz)),
                          rec.emg_uv, rate, rec.acc_mg, float(rec.acc_rate_hz), block_ms=100.0,
                          collect_artefacts=False)
-        best = min(best, run.cpu_s)
-    return {"scenario": scenario, "seconds": rec.emg_uv.shape[0] / rate, "best_cpu_s": best,
-            "x_realtime": rec.emg_uv.shape[0] / rate / best, "repeat": repeat}
+        best = min(best, time.process_time() - c0)
+        best_wall = min(best_wall, run.cpu_s)
+    seconds = rec.emg_uv.shape[0] / rate
+    return {"scenario": scenario, "seconds": seconds, "best_cpu_s": best, "best_wall_s": best_wall,
+            "x_realtime": seconds / best, "x_realtime_wall": seconds / best_wall, "repeat": repeat}
 
 
 def measure_latency(scenarios: list[str], duration_s: float, seed: int) -> dict:
@@ -559,7 +566,8 @@ def render(res: SimResults, real: dict, lat: dict | None, thr: dict | None, args
     if thr:
         out.append(f"Throughput, engine alone, best of {thr['repeat']} on `{thr['scenario']}` "
                    f"({thr['seconds']:g} s, 2 EMG at 2 kHz + 3-axis accelerometer at 1 kHz, 100 ms blocks, one "
-                   f"process): **{fint(thr['x_realtime'])}× real time**.\n")
+                   f"process): **{fint(thr['x_realtime'])}× real time** on the process's CPU time "
+                   f"({fint(thr.get('x_realtime_wall', math.nan))}× on wall time).\n")
 
     # targets
     eng = pooled(res, ENGINE) if any(ENGINE in per for per in res.tallies.values()) else Tally()

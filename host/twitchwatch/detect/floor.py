@@ -52,67 +52,89 @@ class AdaptiveFloor:
         self._slot = np.zeros(self.n_channels, dtype=int)
         self.floor_uv = np.full(self.n_channels, np.nan)
         self.last_window_sigma_uv = np.full(self.n_channels, np.nan)
-        self._bad = np.zeros(self.n_channels, dtype=bool)
+        self._bad: np.ndarray | None = None  # channels whose current window is unusable; None: none
+        # bookkeeping that spares numpy calls per window: every channel has the same
+        # history length and slot (the usual case; ``_slot0``, else None), and the floor is
+        # finite on every channel
+        self._same_n = True
+        self._slot0: int | None = 0
+        self._finite = False
+        #: the floor returned by the last :meth:`process` had a NaN (no floor yet on some channel)
+        self.nan_out = False
 
     def reset_window(self) -> None:
         self._fill = 0
-        self._bad = np.zeros(self.n_channels, dtype=bool)
+        self._bad = None
 
     def reset(self) -> None:
         self.reset_window()
         self._n_hist[:] = 0
         self._slot[:] = 0
         self.floor_uv[:] = np.nan
+        self._same_n = True
+        self._slot0 = 0
+        self._finite = False
 
     def process(self, y: np.ndarray, exclude: np.ndarray | None = None) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
         """Feed ``y`` (C, n). Returns the floor in force per sample (C, n) and the list of
         windows completed in this block as ``(offset_of_window_end, sigma per channel)``.
-        ``exclude`` (C, n) bool: samples that make their window unusable for the floor."""
+        ``exclude`` (C, n) bool: samples that make their window unusable for the floor
+        (None: none is)."""
         n = y.shape[1]
-        if n == self.window and self._fill == 0:  # one whole window (blocks of the window length)
-            out = np.repeat(self.floor_uv[:, None], n, axis=1)
-            bad = self._bad if exclude is None else self._bad | exclude.any(axis=1)
-            sigma = median_rows(np.abs(y)) / MAD_TO_SIGMA
-            self.last_window_sigma_uv = sigma
-            self._push(sigma, bad)
-            self._bad = np.zeros(self.n_channels, dtype=bool)
-            return out, [(n, sigma)]
         out = np.empty((self.n_channels, n))
         done: list[tuple[int, np.ndarray]] = []
         pos = 0
         bad = self._bad
+        nan_out = False
         while pos < n:
             take = min(self.window - self._fill, n - pos)
             out[:, pos : pos + take] = self.floor_uv[:, None]
-            self._buf[:, self._fill : self._fill + take] = y[:, pos : pos + take]
+            nan_out = nan_out or not self._finite
             if exclude is not None:
-                bad = bad | exclude[:, pos : pos + take].any(axis=1)
+                b = exclude[:, pos : pos + take].any(axis=1)
+                bad = b if bad is None else bad | b
+            if take == self.window:  # a whole window in this block: no need to buffer it
+                win = y[:, pos : pos + take]
+            else:
+                self._buf[:, self._fill : self._fill + take] = y[:, pos : pos + take]
+                win = self._buf
             self._fill += take
             pos += take
             if self._fill == self.window:
-                sigma = median_rows(np.abs(self._buf)) / MAD_TO_SIGMA
+                sigma = median_rows(np.abs(win)) / MAD_TO_SIGMA
                 self.last_window_sigma_uv = sigma
                 self._push(sigma, bad)
                 done.append((pos, sigma))
                 self._fill = 0
-                bad = np.zeros(self.n_channels, dtype=bool)
+                bad = None
         self._bad = bad
+        self.nan_out = nan_out
         return out, done
 
-    def _push(self, sigma: np.ndarray, bad: np.ndarray) -> None:
+    def _push(self, sigma: np.ndarray, bad: np.ndarray | None) -> None:
         n = self._n_hist
-        if not bad.any() and (n == n[0]).all():
+        if self._same_n and (bad is None or not bad.any()):
             # every channel at once (the usual case): same arithmetic as the loop below
             # (fmin: the floor is NaN before the first window, then sigma enters as is)
             value = np.fmin(sigma, self.max_rise * self.floor_uv)
-            self._hist[self._rows, self._slot] = value
-            self._slot = (self._slot + 1) % self.history
-            self._n_hist = np.minimum(n + 1, self.history)
-            med = median_rows(self._hist[:, : int(self._n_hist[0])])
+            if self._slot0 is not None:
+                self._hist[:, self._slot0] = value
+                self._slot0 = (self._slot0 + 1) % self.history
+            else:
+                self._hist[self._rows, self._slot] = value
+                self._slot = (self._slot + 1) % self.history
+            k = int(n[0])
+            if k < self.history:
+                k += 1
+                n[:] = k
+            med = median_rows(self._hist[:, :k])
             self.floor_uv = np.maximum(med, self.min_floor_uv)
+            self._finite = True
             return
+        if self._slot0 is not None:
+            self._slot[:] = self._slot0
         for c in range(self.n_channels):
-            if bad[c]:
+            if bad is not None and bad[c]:
                 continue
             value = sigma[c]
             if np.isfinite(self.floor_uv[c]):
@@ -121,3 +143,6 @@ class AdaptiveFloor:
             self._slot[c] = (self._slot[c] + 1) % self.history
             self._n_hist[c] = min(self._n_hist[c] + 1, self.history)
             self.floor_uv[c] = max(median1(self._hist[c, : self._n_hist[c]]), self.min_floor_uv)
+        self._same_n = bool((self._n_hist == self._n_hist[0]).all())
+        self._slot0 = int(self._slot[0]) if (self._slot == self._slot[0]).all() else None
+        self._finite = not bool(np.isnan(self.floor_uv).any())

@@ -22,6 +22,8 @@ samples, at fixed sample positions: the stage is chunk-size invariant.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from scipy import signal
 
@@ -33,6 +35,31 @@ MAINS_BASES_HZ = (50.0, 60.0)
 #: measured REFERENCE_OFFSET_HZ either side (broadband activity, e.g. twitches, is flat).
 PEAK_RATIO = 3.0
 REFERENCE_OFFSET_HZ = 3.0
+
+_blas_controller = None  # threadpoolctl.ThreadpoolController, built on first use (~ms)
+
+
+def _one_blas_thread():
+    """Context: BLAS (OpenBLAS, MKL ...) limited to one thread, restored on exit (~40 µs).
+
+    The estimate's matrix products ((8, window) x (window, 41) and (6H, window) x
+    (window, C), once per window) are large enough for OpenBLAS to split them over
+    threads, which then busy-wait after the product: on 2 cores that doubled the
+    process's CPU time for no gain in wall time, and a live user pays it too. The
+    products are the same bit for bit (OpenBLAS splits over output blocks, not over the
+    summed axis; bench/detect/engine_ab.py compares). The limit is process-wide while it
+    holds (~1 ms per window): BLAS calls of other threads in that time run on one thread."""
+    global _blas_controller
+    if _blas_controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _blas_controller = ThreadpoolController()
+        except Exception:  # pragma: no cover - a declared dependency; unknown platform: leave BLAS alone
+            _blas_controller = False
+    if _blas_controller is False:  # pragma: no cover
+        return contextlib.nullcontext()
+    return _blas_controller.limit(limits=1, user_api="blas")
 
 
 class MainsCanceller:
@@ -98,6 +125,7 @@ class MainsCanceller:
         self.hum_base_uv = np.zeros(self.n_channels)  # median hum RMS of the last 5 windows
         self._notches: tuple[float, ...] = ()
         self._sos_cache: dict[tuple[float, ...], np.ndarray] = {}
+        self._section_cache: dict[tuple[float, float], np.ndarray] = {}  # (f, bw) -> (1, 6) sos
         self._filter = self._make_filter(self._probe_notches())
 
     # ------------------------------------------------------------------
@@ -124,8 +152,15 @@ class MainsCanceller:
         for f in notches:
             # harmonic h drifts h times as far: its width grows as sqrt(h)
             bw = self.bw_hz * float(np.sqrt(max(1.0, round(f / base))))
-            b, a = signal.iirnotch(f, f / bw, fs=self.rate_hz)
-            sections.append(signal.tf2sos(b, a))
+            # one section per (frequency, width), cached too: with a drifting mains the
+            # set changes most seconds, its members far less often
+            sos = self._section_cache.get((f, bw))
+            if sos is None:
+                if len(self._section_cache) > 512:
+                    self._section_cache.clear()
+                b, a = signal.iirnotch(f, f / bw, fs=self.rate_hz)
+                sos = self._section_cache[(f, bw)] = signal.tf2sos(b, a)
+            sections.append(sos)
         return np.vstack(sections) if sections else np.zeros((0, 6))
 
     @property
@@ -157,7 +192,8 @@ class MainsCanceller:
             self._fill += take
             pos += take
             if self._fill == self.window:
-                self._estimate(floor_uv)
+                with _one_blas_thread():
+                    self._estimate(floor_uv)
                 self._fill = 0
         return (pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)), base
 

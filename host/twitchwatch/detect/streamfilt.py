@@ -14,6 +14,9 @@ from scipy import signal
 
 try:  # scipy's kernel behind sosfilt: (sos, x (n_signals, n) C-contig, zi (n_signals, n_sections, 2))
     from scipy.signal._sosfilt import _sosfilt as _kernel  # type: ignore[attr-defined]
+    # its float64 specialisation: the fused function picks it by the arguments' types on
+    # every call (~0.5 µs)
+    _kernel = getattr(_kernel, "__signatures__", {}).get("double", _kernel)
 except Exception:  # pragma: no cover - depends on the scipy build
     _kernel = None
 
@@ -40,7 +43,10 @@ class SosState:
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Filter ``x`` (n_signals, n); returns a new array, ``x`` untouched."""
-        out = np.array(x, dtype=np.float64, order="C", copy=True)
+        return self.process_inplace(np.array(x, dtype=np.float64, order="C", copy=True))
+
+    def process_inplace(self, out: np.ndarray) -> np.ndarray:
+        """Filter ``out`` (n_signals, n), C-contiguous float64, in place; returns it."""
         if out.shape[1] == 0 or self.sos.shape[0] == 0:
             return out
         if self.zi is None:
