@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from detect_synth import RATE_HZ, make_recording, match, potential_shape
-from engine_synth import feed, quiet_acc
+from engine_synth import feed, quiet_acc, run_in_blocks
 from twitchwatch.detect import DETECTOR_VERSION, ArtefactSegment, ChannelQuality, DetectorConfig, TwitchDetector
+from twitchwatch.sim import simulate
 
 LABELS = ["emg0", "emg1"]
 ACC_HZ = 1000.0
@@ -218,3 +219,25 @@ def test_latency_bound_large_potential(amplitude_uv, n_phases):
     assert got_at is not None
     assert got_at - end <= 0.050 * RATE_HZ + 10
     assert [(e.channel, abs(e.sample_index - (onset + shape.size // 2)) <= shape.size) for e in events] == [(0, True)]
+
+
+def _sim_run(rec, block_s: float):
+    det = TwitchDetector(rec.emg_rate_hz, rec.emg_labels, rec.acc_rate_hz)
+    events = run_in_blocks(det, rec, block_s)
+    return ([e.to_json_dict() for e in events],
+            [(a.start_index, a.end_index, a.channel, a.kind) for a in det.pop_artefacts()],
+            [(q.noise_floor_uv, q.mains_uv, q.mains_hz) for q in det.quality()])
+
+
+@pytest.mark.parametrize("scenario", ["mixed", "mains60_drift"])
+def test_simulator_streams_give_the_same_result_for_any_block_length(scenario):
+    """A realistic stream (hum with drift, ECG, movement, contractions) in 10 ms, 100 ms,
+    1 s and 1.7 s blocks. Regression: the mains estimate compared tones with the noise
+    floor in force at the start of the block holding the window's end, so a 1 s split
+    turned a twitch of `mixed` (seed 1000, 21.3 s) into a pop: its step sat at 5.0x a
+    floor that differed in the third digit."""
+    rec = simulate(scenario, 30, 1000)
+    reference = _sim_run(rec, 0.01)
+    assert reference[0], "the stream has events"
+    for block_s in (0.1, 1.0, 1.7):
+        assert _sim_run(rec, block_s) == reference, f"{block_s} s blocks differ from 10 ms blocks"

@@ -41,7 +41,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.4"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b)
+DETECTOR_VERSION = "twitchwatch-detect-1.5"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance)
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -274,9 +274,13 @@ class TwitchDetector:
         elif first != self._next:
             raise ValueError(f"EMG block starts at sample {first}, expected {self._next}; announce lost samples with mark_gap()")
         xt = np.ascontiguousarray(block.T)
-        step = self._max_block
-        for pos in range(0, xt.shape[1], step):  # long blocks in pieces: the rings hold 2 s
-            self._emg_block(xt[:, pos : pos + step], first + pos)
+        # long blocks in pieces (the rings hold 2 s), each ending at the mains estimator's
+        # window ends, so its estimates use the floor at the window end whatever the split
+        pos, n = 0, xt.shape[1]
+        while pos < n:
+            take = min(n - pos, self._max_block, self._mains.samples_to_window_end())
+            self._emg_block(xt[:, pos : pos + take], first + pos)
+            pos += take
         return self._take()
 
     def process_acc(self, block_mg: np.ndarray, first_sample_index: int) -> list[TwitchEvent]:
@@ -343,7 +347,7 @@ class TwitchDetector:
             self._close_runs()
             for f in (self._bp, self._lf, self._hum_lp):
                 f.reset()
-            self._mains.reset_segment()
+            self._mains.reset_segment(self._floor.floor_uv)
             if n > self._history_samples:
                 self._floor.reset()
             else:

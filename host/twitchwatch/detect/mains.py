@@ -118,6 +118,7 @@ class MainsCanceller:
         self._n = n
         self._buf = np.zeros((self.n_channels, self.window))
         self._fill = 0
+        self._estimate_due = False  # a window ended with the last block: estimate on the next call
         self.mains_hz: float | None = None
         self.harmonic_rms_uv = np.zeros((self.n_channels, self.max_harmonic))
         self.hum_rms_uv = np.zeros(self.n_channels)
@@ -167,8 +168,17 @@ class MainsCanceller:
     def notches_hz(self) -> tuple[float, ...]:
         return self._notches
 
-    def reset_segment(self) -> None:
-        """After a gap: restart the window and the notch state; keep the estimate."""
+    def samples_to_window_end(self) -> int:
+        """Samples until the current estimation window ends. A caller that ends a block
+        there gets each estimate made with the noise floor in force at the window's end
+        (passed with the next block), whatever its block split (see :meth:`process`)."""
+        return self.window if self._estimate_due else self.window - self._fill
+
+    def reset_segment(self, floor_uv: np.ndarray) -> None:
+        """After a gap: make an estimate still due (``floor_uv``: the floor at the gap),
+        then restart the window and the notch state; keep the estimate."""
+        if self._estimate_due:
+            self._run_estimate(floor_uv)
         self._fill = 0
         self._filter.reset()
 
@@ -176,11 +186,20 @@ class MainsCanceller:
     def process(self, y_bp: np.ndarray, floor_uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Remove the hum from ``y_bp`` (n_channels, n). Returns the cleaned signal and,
         per sample, the hum baseline (µV RMS) in force: the median hum of the last 5
-        windows, so a second-long burst stands out against it."""
+        windows, so a second-long burst stands out against it.
+
+        ``floor_uv`` is the noise floor (µV RMS per channel) in force at the start of
+        ``y_bp``; the estimate compares tones with it. A window that ends exactly at the
+        end of ``y_bp`` is estimated at the start of the next call, with the floor given
+        then (the floor at the window's end): a caller that ends blocks at
+        :meth:`samples_to_window_end` gets estimates that do not depend on how the stream
+        was split. A window ending inside ``y_bp`` is estimated there, with ``floor_uv``."""
         n = y_bp.shape[1]
         base = np.empty_like(y_bp)
         if n == 0:
             return y_bp.copy(), base
+        if self._estimate_due:
+            self._run_estimate(floor_uv)
         pieces = []
         pos = 0
         while pos < n:
@@ -192,10 +211,17 @@ class MainsCanceller:
             self._fill += take
             pos += take
             if self._fill == self.window:
-                with _one_blas_thread():
-                    self._estimate(floor_uv)
-                self._fill = 0
+                if pos == n:
+                    self._estimate_due = True  # the buffer is kept until then
+                else:
+                    self._run_estimate(floor_uv)
         return (pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)), base
+
+    def _run_estimate(self, floor_uv: np.ndarray) -> None:
+        with _one_blas_thread():
+            self._estimate(floor_uv)
+        self._fill = 0
+        self._estimate_due = False
 
     def _grid_spectrum(self, buf: np.ndarray) -> np.ndarray:
         """|DFT|^2 of the Hann-windowed ``buf`` on the grid (C, 2 bands x (2K + 1))."""
