@@ -125,7 +125,6 @@ class MainsCanceller:
         self._recent_hum = np.zeros((self.n_channels, 0))
         self.hum_base_uv = np.zeros(self.n_channels)  # median hum RMS of the last 5 windows
         self._notches: tuple[float, ...] = ()
-        self._sos_cache: dict[tuple[float, ...], np.ndarray] = {}
         self._section_cache: dict[tuple[float, float], np.ndarray] = {}  # (f, bw) -> (1, 6) sos
         self._filter = self._make_filter(self._probe_notches())
 
@@ -137,24 +136,17 @@ class MainsCanceller:
 
     def _make_filter(self, notches: tuple[float, ...]) -> SosState:
         self._notches = notches
-        sos = self._sos_cache.get(notches)
-        if sos is None:
-            sos = self._design(notches)
-            if len(self._sos_cache) > 64:
-                self._sos_cache.clear()
-            self._sos_cache[notches] = sos
-        return SosState(sos, self.n_channels, steady_start=False)
+        return SosState(self._design(notches), self.n_channels, steady_start=False)
 
     def _design(self, notches: tuple[float, ...]) -> np.ndarray:
-        """The notch cascade for a set of frequencies (cached: designing costs ~1 ms and
-        the drift-extrapolated set changes most seconds among a few values)."""
+        """The notch cascade for a set of frequencies, from cached sections (designing one
+        costs ~0.1 ms; the drift-extrapolated set changes most seconds, its members far
+        less often)."""
         sections = []
         base = notches[0] if notches else 1.0
         for f in notches:
             # harmonic h drifts h times as far: its width grows as sqrt(h)
             bw = self.bw_hz * float(np.sqrt(max(1.0, round(f / base))))
-            # one section per (frequency, width), cached too: with a drifting mains the
-            # set changes most seconds, its members far less often
             sos = self._section_cache.get((f, bw))
             if sos is None:
                 if len(self._section_cache) > 512:
