@@ -107,7 +107,7 @@ def run_with_gaps(make, emg, rate, acc, acc_rate, block_ms: float) -> StreamRun:
     events.extend(tail)
     returned_at.extend([None] * len(tail))
     artefacts.extend(det.pop_artefacts())
-    return StreamRun(events=events, cpu_s=time.perf_counter() - t0, returned_at=returned_at, artefacts=artefacts)
+    return StreamRun(events=events, wall_s=time.perf_counter() - t0, returned_at=returned_at, artefacts=artefacts)
 
 
 def run_recorded(mod, rec, block_ms: float, gaps: bool = False) -> dict:

@@ -24,7 +24,7 @@ import numpy as np
 @dataclass
 class StreamRun:
     events: list[Any]  # TwitchEvent-like objects with .sample_index and .channel
-    cpu_s: float
+    wall_s: float  # perf_counter seconds of the whole run, detector construction included
     # index in ``events`` -> EMG index (exclusive) at which the event was returned;
     # None for events returned by flush()
     returned_at: list[int | None] = field(default_factory=list)
@@ -84,8 +84,7 @@ def run_engine(
     returned_at.extend([None] * len(tail))
     if collect_artefacts and hasattr(det, "pop_artefacts"):
         artefacts.extend(det.pop_artefacts())
-    cpu = time.perf_counter() - t0
-    return StreamRun(events=events, cpu_s=cpu, returned_at=returned_at, artefacts=artefacts)
+    return StreamRun(events=events, wall_s=time.perf_counter() - t0, returned_at=returned_at, artefacts=artefacts)
 
 
 def run_threshold(make_detector, emg_uv: np.ndarray, emg_rate_hz: float, *, block_ms: float = 100.0) -> StreamRun:
@@ -105,7 +104,7 @@ def run_threshold(make_detector, emg_uv: np.ndarray, emg_rate_hz: float, *, bloc
     tail = det.flush()
     events.extend(tail)
     returned_at.extend([None] * len(tail))
-    return StreamRun(events=events, cpu_s=time.perf_counter() - t0, returned_at=returned_at)
+    return StreamRun(events=events, wall_s=time.perf_counter() - t0, returned_at=returned_at)
 
 
 def latency_samples(
