@@ -241,3 +241,39 @@ def test_simulator_streams_give_the_same_result_for_any_block_length(scenario):
     assert reference[0], "the stream has events"
     for block_s in (0.1, 1.0, 1.7):
         assert _sim_run(rec, block_s) == reference, f"{block_s} s blocks differ from 10 ms blocks"
+
+
+def _sim_run_acc_late(rec, block_s: float, acc_lag_s: float):
+    """As ``_sim_run`` with the accelerometer arriving ``acc_lag_s`` after the EMG it
+    belongs to (a radio link that delivers the motion packets late)."""
+    det = TwitchDetector(rec.emg_rate_hz, rec.emg_labels, rec.acc_rate_hz)
+    step, astep = int(block_s * rec.emg_rate_hz), int(block_s * rec.acc_rate_hz)
+    lag = int(round(acc_lag_s / block_s))
+    n_blocks = rec.emg_uv.shape[0] // step + 1
+    events = []
+    for k in range(n_blocks + lag):
+        if k < n_blocks:
+            events += det.process_emg(rec.emg_uv[k * step : (k + 1) * step], k * step)
+        j = k - lag
+        if 0 <= j < n_blocks and len(rec.acc_mg[j * astep : (j + 1) * astep]):
+            events += det.process_acc(rec.acc_mg[j * astep : (j + 1) * astep], j * astep)
+    events += det.flush()
+    return ([e.to_json_dict() for e in events],
+            [(a.start_index, a.end_index, a.channel, a.kind) for a in det.pop_artefacts()],
+            [(q.noise_floor_uv, q.mains_uv, q.mains_hz) for q in det.quality()])
+
+
+@pytest.mark.parametrize("scenario", ["mixed", "voluntary_bursts"])
+def test_a_late_accelerometer_does_not_change_the_result(scenario):
+    """Candidates wait for the accelerometer before they are decided. Regression: the
+    background tests (rules 9 and 12) read the EMG ring at decision time, so with the
+    accelerometer 3 s late their windows had left the 2 s ring and both tests passed
+    every candidate. They now read a copy taken when the EMG context was complete."""
+    rec = simulate(scenario, 40, 1000)
+    reference = _sim_run(rec, 0.1)
+    assert reference[0], "the stream has events"
+    late = _sim_run_acc_late(rec, 0.1, 3.0)
+    # the event lists must match in content (their release order follows the accelerometer)
+    key = lambda e: (e["sample_index"], e["channel"])  # noqa: E731
+    assert sorted(late[0], key=key) == sorted(reference[0], key=key)
+    assert sorted(late[1]) == sorted(reference[1])

@@ -41,7 +41,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.5"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance)
+DETECTOR_VERSION = "twitchwatch-detect-1.6"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -114,6 +114,7 @@ class _Candidate:
     ecg_beat: int = 0  # ECG fiducial point (low-band extremum near the peak)
     lobes: tuple[int, ...] = ()  # stream indices of the major lobes (|y| >= half the peak)
     motion_onset: tuple[float, float] | None = None  # (motion mg, baseline mg) when rising from rest
+    background: "_Window | None" = None  # active count, y, sigma before it (rules 9, 12)
     extra: dict = field(default_factory=dict)
 
 
@@ -191,6 +192,12 @@ class TwitchDetector:
             ("x", "y", "lf", "hum", "humbase", "sigma", "acs", "frac", "rail"))}
         self._ring = Ring(9 * C, int(EMG_HISTORY_S * fs))
         self._max_block = max(1, int(0.5 * fs))
+        #: history the ring holds at every decision position whatever the block split: a
+        #: candidate's EMG features are read once the stream reaches its decision position
+        #: (need_emg), at most one piece (_max_block) later, and the ring then holds at least
+        #: its capacity (or everything since the segment start). Every candidate read is
+        #: clipped to [need_emg - this, need_emg), so no read succeeds or not by split.
+        self._held = self._ring.capacity - self._max_block
         self._acs = np.zeros(C)  # running count of active samples (exact in float64)
 
         self._next: int | None = None  # next expected EMG index
@@ -617,23 +624,25 @@ class TwitchDetector:
         ms = self._ms
         row = {name: R[name].start + c for name in R}
         # every read stops at the decision position (need_emg): with a larger block the ring
-        # holds later samples too, and the result must not depend on the block split
-        # (as _Clipped(self._ring, cand.need_emg), inlined: ~20 reads per candidate)
+        # holds later samples too, and the result must not depend on the block split; and
+        # it starts no earlier than the history held at every split (self._held before
+        # need_emg; inlined: ~20 reads per candidate)
         rg = self._ring
         rs, buf = rg.start, rg._buf
         lim = min(rg._len, cand.need_emg - rs)
+        low = max(0, cand.need_emg - self._held - rs)
 
         def read(start: int, end: int, r: int) -> np.ndarray:
             i, j = start - rs, end - rs
-            if i < 0:
-                i = 0
+            if i < low:
+                i = low
             if j > lim:
                 j = lim
             return buf[r, i:j] if j > i else buf[r, 0:0]
 
         def value_at(index: int, r: int) -> float | None:
             i = index - rs
-            return float(buf[r, i]) if 0 <= i < lim else None
+            return float(buf[r, i]) if low <= i < lim else None
         cand.sigma = value_at(p, row["sigma"]) or np.nan
         span = read(cand.start - ms(3), cand.last + ms(3) + 1, row["y"])
         cand.amp_pp = float(span.max() - span.min()) if span.size else 0.0
@@ -683,6 +692,13 @@ class TwitchDetector:
         b0 = value_at(cand.start - ms(5) - self.act_window, row["acs"])
         b1 = value_at(cand.start - ms(5), row["acs"])
         cand.act_pre = 0.0 if b0 is None or b1 is None else (b1 - b0) / self.act_window
+        # the background tests (rules 9 and 12) run at decision time, which can wait for the
+        # accelerometer for longer than the ring holds: they read this copy of their windows
+        bg1 = cand.start - ms(5)
+        bg0 = bg1 - max(ms(cfg.bg_window_ms), ms(cfg.lbg_window_ms)) - 1
+        i0, i1 = max(bg0 - rs, low), min(bg1 - rs, lim)
+        cand.background = _Window(bg0 if i1 <= i0 else rs + i0,
+                                  buf[[row["acs"], row["y"], row["sigma"]], i0:i1] if i1 > i0 else np.zeros((3, 0)))
         fr = read(cand.start - ms(cfg.voluntary_holdoff_ms), cand.start - ms(5), row["frac"])
         cand.act_recent = float(fr.max()) if fr.size else 0.0
         # activity after: the potential's own tail and the filters' ringing after it (up to
@@ -988,7 +1004,8 @@ class TwitchDetector:
         cfg, c, ms = self.config, cand.channel, self._ms
         end = cand.start - ms(5)
         start = end - ms(cfg.bg_window_ms)
-        acs = self._ring.read(start - 1, end, self._rows["acs"].start + c)
+        win = cand.background
+        acs = win.read(start - 1, end, 0)
         if acs.size != end - start + 1:
             return 0.0
         active = np.diff(acs) > 0
@@ -1002,8 +1019,8 @@ class TwitchDetector:
         bg = 0.0 if n < active.size // 2 else float(np.count_nonzero(active & keep)) / n
         cand.extra["bg"] = bg
         # the same window at the weak-activity level (lookahead_low_k sigma), for rule 10b
-        y = self._ring.read(start, end, self._rows["y"].start + c)
-        sg = self._ring.read(start, end, self._rows["sigma"].start + c)
+        y = win.read(start, end, 1)
+        sg = win.read(start, end, 2)
         if n >= active.size // 2 and y.size == active.size and sg.size == active.size:
             with np.errstate(invalid="ignore"):
                 low = np.abs(y) > self.config.lookahead_low_k * sg
@@ -1019,7 +1036,7 @@ class TwitchDetector:
         cfg, c, ms = self.config, cand.channel, self._ms
         end = cand.start - ms(5)
         start = end - ms(cfg.lbg_window_ms)
-        y = self._ring.read(start, end, self._rows["y"].start + c)
+        y = cand.background.read(start, end, 1)
         if y.size != end - start:
             return 0.0
         keep = np.ones(y.size, dtype=bool)
@@ -1088,19 +1105,18 @@ class TwitchDetector:
         return out
 
 
-class _Clipped:
-    """Read-only view of a :class:`Ring` that holds nothing at or after ``end``."""
+class _Window:
+    """A copy of some ring rows over stream indices [start, start + n): reads clipped to it."""
 
-    __slots__ = ("ring", "end")
+    __slots__ = ("start", "data")
 
-    def __init__(self, ring: Ring, end: int) -> None:
-        self.ring, self.end = ring, end
+    def __init__(self, start: int, data: np.ndarray) -> None:
+        self.start, self.data = int(start), data
 
-    def read(self, start: int, end: int, rows=slice(None)) -> np.ndarray:
-        return self.ring.read(start, min(int(end), self.end), rows)
-
-    def value_at(self, index: int, row: int) -> float | None:
-        return self.ring.value_at(index, row) if index < self.end else None
+    def read(self, start: int, end: int, row: int) -> np.ndarray:
+        a = max(0, start - self.start)
+        b = min(self.data.shape[1], end - self.start)
+        return self.data[row, a:b] if b > a else self.data[row, 0:0]
 
 
 _NO_ERRSTATE = contextlib.nullcontext()
