@@ -84,3 +84,45 @@ def test_add_block_uses_the_last_sample():
 def test_bad_arguments():
     with pytest.raises(ValueError):
         ClockMap(window_s=1.0, bin_s=2.0)
+
+
+def test_fit_history_maps_each_sample_with_the_fit_of_its_own_second():
+    """FitHistory records the fit when the first block reaches into each second, and maps
+    a sample with its second's fit, however late it is asked (later points moved the map)."""
+    from twitchwatch.clock import FitHistory
+
+    dev_s, _, recv_s = simulate(80, 5, duration_s=30)
+    clock, hist = ClockMap(), FitHistory(epoch_samples=2000)
+    expected = {}
+    for d, r in zip(dev_s, recv_s):
+        d_us = int(round(d * 1e6))
+        clock.add(d_us, r)
+        last_index = int(round(d * 2000))
+        second = last_index // 2000
+        if second not in expected:
+            expected[second] = clock.to_host_s(d_us)  # the map as it stood at that moment, at that point
+        hist.note(last_index, clock)
+    assert clock.to_host_s(int(5.0 * 1e6)) != hist.fit_for(5 * 2000).to_host_s(int(5.0 * 1e6)), \
+        "the map moved after second 5: the test would not see a wrong fit"
+    for second, host_s in expected.items():
+        d_us = int(round(dev_s[np.searchsorted(dev_s * 2000, second * 2000)] * 1e6))
+        fit = hist.fit_for(second * 2000 + 1999)
+        assert fit == hist.fit_for(second * 2000)
+        assert fit.to_host_s(d_us) == host_s
+
+
+def test_fit_history_keeps_a_bounded_window_and_resets():
+    from twitchwatch.clock import FitHistory
+
+    clock, hist = ClockMap(), FitHistory(epoch_samples=100, keep_epochs=5)
+    assert hist.fit_for(0) is None
+    for k in range(50):
+        clock.add(k * 50_000, 10.0 + k * 0.05 + (0.003 if k % 3 else 0.0))  # one 100-sample block (one epoch) per point
+        hist.note(k * 100 + 99, clock)
+    assert len(hist._fits) <= 6
+    assert hist.fit_for(0) == hist.fit_for(44 * 100), "older than the window: the oldest kept fit"
+    assert hist.fit_for(49 * 100 + 50) == clock.fit()
+    hist.reset()
+    assert hist.fit_for(4900) is None
+    with pytest.raises(ValueError):
+        FitHistory(0)

@@ -125,6 +125,36 @@ def test_replay_of_the_capture_gives_the_same_samples_and_events(live_30s, tmp_p
     assert summary.decoder == live_summary.decoder
 
 
+@pytest.mark.parametrize("detect_every_s", [0.37, 1.0])
+def test_a_replay_that_runs_the_detector_less_often_logs_the_same_events(live_30s, tmp_path, detect_every_s):
+    """A fast replay runs the detector once per ``detect_every_s`` of signal: the same
+    events, wall times included, bit for bit. Regression: wall times came from the clock
+    fit as it stood when each event was logged, so calling the detector later moved them
+    (up to 0.9 s on a capture taken as fast as possible); now each sample is mapped with
+    the fit recorded for its own second of signal."""
+    tmp, _, live = live_30s
+    with ReplaySource(tmp / "live.twcap") as source:
+        _, again = run_pipeline(source, tmp_path, "batched", detect_every_s=detect_every_s)
+    assert len(live.events) >= 10
+    assert again.events == live.events
+    assert all(e.wall_time_s is not None for e in again.events)
+    assert (tmp_path / "batched.jsonl").read_text() == (tmp / "live.jsonl").read_text()
+
+
+def test_a_batched_replay_of_a_damaged_capture_logs_the_same_events(live_30s, tmp_path):
+    """Gaps (lost frames) end a batch: the detector is told of each gap in order."""
+    tmp, _, _ = live_30s
+    corrupt_capture(tmp / "live.twcap", tmp_path / "bad.twcap", seed=6)
+    runs = []
+    for name, every in (("each", 0.0), ("batched", 1.0)):
+        with ReplaySource(tmp_path / "bad.twcap") as source:
+            summary, rec = run_pipeline(source, tmp_path, name, detect_every_s=every)
+        runs.append((summary, rec))
+    assert runs[0][0].problems().get("samples_lost", 0) > 0
+    assert runs[1][1].events == runs[0][1].events
+    assert (tmp_path / "batched.jsonl").read_text() == (tmp_path / "each.jsonl").read_text()
+
+
 def corrupt_capture(src, dst, seed: int) -> None:
     """Rewrite a capture with random damage: bit flips, garbage bursts, lost bytes, chunks cut anywhere."""
     rng = random.Random(seed)

@@ -14,6 +14,9 @@ slope.
 
 from __future__ import annotations
 
+import bisect
+from dataclasses import dataclass
+
 import numpy as np
 
 from .protocol.messages import SampleBlock
@@ -22,6 +25,22 @@ DEFAULT_WINDOW_S = 60.0
 DEFAULT_BIN_S = 0.25
 MIN_SPAN_S = 2.0  # below this span of device time the slope is taken as 1
 MAX_RATE_ERROR = 0.002  # |slope − 1| above 2000 ppm is not a clock: keep slope 1
+
+
+@dataclass(frozen=True)
+class ClockFit:
+    """One state of a :class:`ClockMap`'s fit: host s = intercept_s + slope × device s
+    since ``origin_us``."""
+
+    origin_us: int
+    slope: float
+    intercept_s: float
+
+    def to_host_s(self, device_time_us: int | float | np.ndarray) -> float | np.ndarray:
+        """Host time (s) of device time(s) in µs; arrays map elementwise to float64."""
+        if isinstance(device_time_us, np.ndarray):
+            return self.intercept_s + self.slope * ((device_time_us.astype(np.float64) - self.origin_us) * 1e-6)
+        return self.intercept_s + self.slope * ((device_time_us - self.origin_us) * 1e-6)
 
 
 class ClockMap:
@@ -103,14 +122,18 @@ class ClockMap:
         Raises:
             ValueError: no point has been added yet.
         """
+        return self.fit().to_host_s(device_time_us)
+
+    def fit(self) -> ClockFit:
+        """The fit as it stands now (a value: later points do not change it).
+
+        Raises:
+            ValueError: no point has been added yet.
+        """
         if self._origin_us is None:
             raise ValueError("ClockMap has no points yet")
         self._fit()
-        if isinstance(device_time_us, np.ndarray):
-            x = (device_time_us.astype(np.float64) - self._origin_us) * 1e-6
-            return self._intercept_s + self._slope * x
-        x = (device_time_us - self._origin_us) * 1e-6
-        return self._intercept_s + self._slope * x
+        return ClockFit(self._origin_us, self._slope, self._intercept_s)
 
     def _fit(self) -> None:
         if not self._dirty:
@@ -149,3 +172,47 @@ def _lower_hull(x: np.ndarray, y: np.ndarray) -> list[int]:
                 break
         hull.append(i)
     return hull
+
+
+class FitHistory:
+    """Fits of a :class:`ClockMap` by stream position, so that mapping a sample never
+    depends on *when* it is mapped.
+
+    :meth:`note` is called after each block is added to the map; the first block
+    reaching into each epoch (``epoch_samples`` samples of the stream) records the
+    fit as it then stands. :meth:`fit_for` maps a sample index to the fit recorded for
+    its epoch (the latest recorded at or before it). Both depend only on the stream's
+    blocks, not on how often a consumer asks: an event's wall time is the same whether
+    the detector runs after every read or once a second. Fits of the last
+    ``keep_epochs`` epochs are kept (older samples get the oldest kept).
+    """
+
+    def __init__(self, epoch_samples: int, keep_epochs: int = 120) -> None:
+        if epoch_samples < 1 or keep_epochs < 1:
+            raise ValueError(f"need epoch_samples >= 1 and keep_epochs >= 1, got {epoch_samples}, {keep_epochs}")
+        self.epoch_samples = int(epoch_samples)
+        self.keep_epochs = int(keep_epochs)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every fit (the stream restarted)."""
+        self._epochs: list[int] = []
+        self._fits: list[ClockFit] = []
+
+    def note(self, last_sample_index: int, clock: ClockMap) -> None:
+        """A block ending at ``last_sample_index`` was just added to ``clock``."""
+        epoch = int(last_sample_index) // self.epoch_samples
+        if self._epochs and epoch <= self._epochs[-1]:
+            return
+        self._epochs.append(epoch)
+        self._fits.append(clock.fit())
+        old = bisect.bisect_left(self._epochs, epoch - self.keep_epochs)
+        if old:
+            del self._epochs[:old], self._fits[:old]
+
+    def fit_for(self, sample_index: int) -> ClockFit | None:
+        """The fit recorded for ``sample_index``'s epoch, or None before any block."""
+        if not self._fits:
+            return None
+        i = bisect.bisect_right(self._epochs, int(sample_index) // self.epoch_samples) - 1
+        return self._fits[max(i, 0)]

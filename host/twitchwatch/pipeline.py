@@ -9,7 +9,10 @@ and the same events as the live run.
 Time: events carry ``t_s``, seconds from the start of the recording, computed from
 the device's sample count (``sample_index / sample_rate_hz``), and ``wall_time_s``,
 the unix time of the peak: the device's sample clock mapped to the host clock by a
-:class:`~twitchwatch.clock.ClockMap` (robust to USB chunking and clock drift), plus
+:class:`~twitchwatch.clock.ClockMap` (robust to USB chunking and clock drift), each
+sample with the fit recorded when the stream first reached its second of signal
+(:class:`~twitchwatch.clock.FitHistory`: the same however late the event is decided
+or logged, so a replay that runs the detector less often logs the same wall times), plus
 the source's unix − host clock offset (for a replay, the recording's; for a file,
 its start time if it has one). After a device reset (or a START that restarts the
 sample count) the pipeline starts a new detector run, and a new store session for a
@@ -30,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable, TextIO
 import numpy as np
 
 from twitchwatch import TwitchwatchError
-from twitchwatch.clock import ClockMap
+from twitchwatch.clock import ClockMap, FitHistory
 from twitchwatch.detect import TwitchDetector, TwitchEvent
 from twitchwatch.protocol import (
     Command,
@@ -142,6 +145,12 @@ class Pipeline:
         on_event: called with every :class:`TwitchEvent`.
         on_status: called about once a second with a :class:`LiveStatus`.
         body_site: stored with the session.
+        detect_every_s: run the detector once this much EMG (s of signal) has arrived
+            rather than after every read (0: after every read, as live). For a replay
+            as fast as possible: fewer, larger detector calls, the same events (the
+            detector is block-split invariant and wall times depend on the stream only,
+            see :class:`~twitchwatch.clock.FitHistory`); events are logged up to this
+            much signal later.
     """
 
     def __init__(
@@ -156,8 +165,12 @@ class Pipeline:
         on_event: Callable[[TwitchEvent], None] | None = None,
         on_status: Callable[[LiveStatus], None] | None = None,
         body_site: str | None = None,
+        detect_every_s: float = 0.0,
     ) -> None:
+        if not detect_every_s >= 0:
+            raise ValueError(f"detect_every_s must be >= 0, got {detect_every_s}")
         self.source = source
+        self.detect_every_s = float(detect_every_s)
         self.source_name = source_name
         self.store = store
         self.decoder = FrameDecoder()
@@ -174,12 +187,14 @@ class Pipeline:
         self._detector: TwitchDetector | None = None
         self._run_streams: set[int] = set()  # streams the current detector run has data of
         self._pending: list[tuple[int, int, np.ndarray]] = []  # (stream_id, first index, physical data)
+        self._pending_emg = 0  # EMG samples in _pending
         self._session_id: int | None = None
         self._t_offset_s = 0.0  # added to t_s after a reset
         self._first_host_s: float | None = None
         self._device_elapsed_s = 0.0
         self._next_quality_s = _QUALITY_EVERY_S
         self._clock = ClockMap()
+        self._fits: FitHistory | None = None  # the clock fit by EMG sample index (made with the first block)
         self._wall_offset_s: float | None = None if source is None else source.wall_clock_offset_s()
         self._file_start_unix_s: float | None = None
         self._cmd_seq = 0
@@ -323,13 +338,16 @@ class Pipeline:
             elif isinstance(msg, Text):
                 self.summary.texts.append(msg.text)
                 log.info("device: %s", msg.text)
-        self._log_events(events + self._detect_pending())
+        self._log_events(events + self._detect_pending(force=False))
 
     def _on_block(self, block: SampleBlock) -> None:
         if self.on_block is not None:
             self.on_block(block)
         if block.stream_id == self._layout.emg_stream:
             self._clock.add_block(block)
+            if self._fits is None:
+                self._fits = FitHistory(max(1, round(block.info.sample_rate_hz)))
+            self._fits.note(block.first_sample_index + block.n_samples - 1, self._clock)
         self._on_data(block.stream_id, block.first_sample_index, block.physical(), block.info.sample_rate_hz)
 
     def _on_gap(self, gap: Gap) -> None:
@@ -346,6 +364,7 @@ class Pipeline:
         forget the clock fit of the previous run."""
         self._t_offset_s = max(self._device_elapsed_s, host_s - (self._first_host_s or host_s))
         self._clock.reset()
+        self._fits = None
 
     def _make_detector(self) -> None:
         layout = self._layout
@@ -381,20 +400,27 @@ class Pipeline:
         self._device_elapsed_s = max(self._device_elapsed_s, self._t_offset_s + (first_index + n) / rate_hz)
         if self._detector is not None and stream_id in (self._layout.emg_stream, self._layout.acc_stream):
             self._pending.append((stream_id, first_index, data))
+            if stream_id == self._layout.emg_stream:
+                self._pending_emg += n
 
-    def _detect_pending(self) -> list[TwitchEvent]:
+    def _detect_pending(self, force: bool = True) -> list[TwitchEvent]:
         """Run the detector once per stream over the blocks that arrived together.
 
         The decoder reports every gap, reset and restart as a message of its own, and
-        this is called before handling one, so the pending blocks of a stream are
-        contiguous. Batching costs no latency (they arrived in the same read) and
+        this is called (forced) before handling one, so the pending blocks of a stream
+        are contiguous. Batching costs no latency (they arrived in the same read) and
         saves the detector's per-call overhead; the detector is chunk-size and
-        interleaving invariant, so the events are the same as block by block.
+        interleaving invariant, so the events are the same as block by block. Not
+        forced (after a read), it waits until ``detect_every_s`` of EMG is pending.
         """
-        pending, self._pending = self._pending, []
         det, layout = self._detector, self._layout
-        if not pending or det is None:
+        if not self._pending or det is None:
+            self._pending, self._pending_emg = [], 0
             return []
+        if not force and self.detect_every_s > 0 and layout.emg_info is not None \
+                and self._pending_emg < self.detect_every_s * layout.emg_info.sample_rate_hz:
+            return []
+        pending, self._pending, self._pending_emg = self._pending, [], 0
         events: list[TwitchEvent] = []
         for stream_id, cols, process in ((layout.emg_stream, layout.emg_cols, det.process_emg),
                                          (layout.acc_stream, layout.acc_cols, det.process_acc)):
@@ -414,8 +440,12 @@ class Pipeline:
             return events
         index = np.array([e.sample_index for e in events], dtype=np.int64)
         wall_s: np.ndarray | None = None
-        if self._wall_offset_s is not None and self._clock.ready:
-            wall_s = np.asarray(self._clock.to_host_s(index * 10**9 // info.sample_rate_mhz)) + self._wall_offset_s
+        if self._wall_offset_s is not None and self._fits is not None:
+            # each sample with the clock fit of its own second of signal (FitHistory): the
+            # same whenever the event is decided or logged
+            device_us = index * 10**9 // info.sample_rate_mhz
+            wall_s = np.array([self._fits.fit_for(int(i)).to_host_s(int(us)) for i, us in zip(index, device_us)]) \
+                + self._wall_offset_s
         elif self._file_start_unix_s is not None:
             wall_s = self._file_start_unix_s + index / info.sample_rate_hz
         out = []
