@@ -144,6 +144,10 @@ class DetectorConfig:
     acc_min_mg: float = 0.5
     # --- units --------------------------------------------------------------------------
     unit_max_distance: float = 0.35  #: normalised shape distance to join a unit
+    #: the limit widens with the shape's noise: sqrt(0.35² + factor · L σ² / signal energy)
+    #: (units.py: two noisy copies of one shape differ by ~2 ρ), at most unit_max_noisy_distance
+    unit_noise_factor: float = 3.0
+    unit_max_noisy_distance: float = 0.7  #: ≈ correlation 0.75
     unit_max_amp_ratio: float = 1.6  #: amplitude ratio bound to join a unit
     unit_learn_rate: float = 0.1  #: template update weight
     max_units: int = 64  #: per channel; the least recently seen unit is recycled

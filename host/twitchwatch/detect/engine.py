@@ -41,7 +41,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.6"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split
+DETECTOR_VERSION = "twitchwatch-detect-1.7"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -228,7 +228,8 @@ class TwitchDetector:
         #: voluntary (twitches, echoes, ECG beats, pops ...): their samples
         #: (+- ``bg_exclude_ms``) do not count as background activity
         self._recent_brief: list[deque[tuple[int, int, bool]]] = [deque() for _ in range(C)]
-        self._units = UnitBook(C, cfg.unit_max_distance, cfg.unit_max_amp_ratio, cfg.unit_learn_rate, cfg.max_units)
+        self._units = UnitBook(C, cfg.unit_max_distance, cfg.unit_max_amp_ratio, cfg.unit_learn_rate, cfg.max_units,
+                               cfg.unit_noise_factor, cfg.unit_max_noisy_distance)
         self._ecg = [_EcgTracker(fs, cfg) for _ in range(C)]
         self._n_seen = np.zeros(C)
         self._n_searched = np.zeros(C)
@@ -1054,7 +1055,7 @@ class TwitchDetector:
 
     def _emit(self, cand: _Candidate, resp: float | None, acc_floor: float | None) -> None:
         cfg, c = self.config, cand.channel
-        unit_id, unit_dist = self._units.assign(c, cand.shape, cand.amp_pp, self.pre + 2)
+        unit_id, unit_dist = self._units.assign(c, cand.shape, cand.amp_pp, self.pre + 2, noise_uv=cand.sigma)
         supported = None
         if resp is not None:
             level = max(cfg.acc_min_mg, cfg.acc_k * (acc_floor if np.isfinite(acc_floor) else 0.0))
@@ -1073,7 +1074,7 @@ class TwitchDetector:
         cfg = self.config
         snr = float(np.clip((cand.peak_ratio / cfg.k - 1.0) / (cfg.snr_full - 1.0), 0.0, 1.0))
         regular = 1.0 if (1 <= cand.n_phases <= 4 and cand.duration_ms <= 25.0) else 0.0
-        match = 0.0 if unit_dist is None else float(np.clip(1.0 - unit_dist / cfg.unit_max_distance, 0.0, 1.0))
+        match = 0.0 if unit_dist is None else float(np.clip(1.0 - unit_dist, 0.0, 1.0))
         shape = 0.5 * regular + 0.5 * match
         acc = 0.0 if acc_support is None else acc_support
         return float(np.clip(0.15 + 0.5 * snr + 0.2 * shape + 0.15 * acc, 0.0, 1.0))

@@ -5,11 +5,24 @@ A candidate's shape is the cleaned signal from ``shape_pre_ms`` before to
 re-aligned by up to ±2 samples. Distance to a template = min over shifts of the L2
 distance between unit-norm shapes (0 = identical, sqrt(2) = orthogonal; 0.35 ~
 correlation 0.94). The candidate joins the nearest template if the distance is below
-``max_distance`` and the amplitude ratio is within ``max_amp_ratio``; the template then
+a limit and the amplitude ratio is within ``max_amp_ratio``; the template then
 moves ``learn_rate`` of the way towards the candidate (re-normalised) so it follows slow
 changes without drifting to a neighbour. Otherwise it founds a new unit. Unit ids are
 ``local_index * n_channels + channel``: unique across channels and independent of the
 other channels' order of decisions.
+
+The distance limit allows for the noise: two noisy copies of one shape differ even
+when the unit is the same. For a shape s = a·u + n (u unit-norm, white noise of σ per
+sample over L samples), the squared distance of its unit-norm version to the clean
+shape is ≈ ρ = L·σ² / a² (the noise-to-signal energy ratio), and ≈ 2ρ between two
+single noisy copies (a unit's first template is one). The limit is
+sqrt(max_distance² + noise_factor·ρ), at most ``max_noisy_distance``: with
+noise_factor = 3 (2ρ plus half again for the spread of the noise energy: its 95th
+percentile is ~1.35× its mean for L ≈ 50), a potential near the detection threshold is
+not split off its unit by the noise alone, while a clean one keeps the strict 0.35. The
+amplitude ratio bound still separates units of different size; units of the same size
+whose shapes correlate above ~0.75 can merge under heavy noise (the cap). Without a
+noise level (``noise_uv`` None or not finite) the limit is ``max_distance``.
 """
 
 from __future__ import annotations
@@ -18,9 +31,12 @@ import numpy as np
 
 
 class UnitBook:
-    def __init__(self, n_channels: int, max_distance: float, max_amp_ratio: float, learn_rate: float, max_units: int) -> None:
+    def __init__(self, n_channels: int, max_distance: float, max_amp_ratio: float, learn_rate: float, max_units: int,
+                 noise_factor: float = 0.0, max_noisy_distance: float | None = None) -> None:
         self.n_channels = n_channels
         self.max_distance = float(max_distance)
+        self.noise_factor = float(noise_factor)
+        self.max_noisy_distance = self.max_distance if max_noisy_distance is None else float(max_noisy_distance)
         self.max_amp_ratio = float(max_amp_ratio)
         self.learn_rate = float(learn_rate)
         self.max_units = int(max_units)
@@ -34,8 +50,11 @@ class UnitBook:
         self._amps: list[np.ndarray | None] = [None] * n_channels
         self._mixed = [False] * n_channels
 
-    def assign(self, channel: int, shape: np.ndarray, amp_pp: float, margin: int = 2) -> tuple[int, float | None]:
-        """Return ``(unit_id, distance to the joined template or None for a new unit)``."""
+    def assign(self, channel: int, shape: np.ndarray, amp_pp: float, margin: int = 2,
+               noise_uv: float | None = None) -> tuple[int, float | None]:
+        """Return ``(unit_id, match)``: ``match`` is the distance to the joined template
+        over the distance limit used (0 identical .. <1), None for a new unit.
+        ``noise_uv``: the noise σ per sample of ``shape`` (µV), which widens the limit."""
         s = 2
         self._clock[channel] += 1
         width = shape.size - 2 * s
@@ -43,6 +62,12 @@ class UnitBook:
             return self._new(channel, None, amp_pp), None
         shifts = np.stack([shape[k : k + width] for k in range(2 * s + 1)])
         norms = np.linalg.norm(shifts, axis=1)
+        limit = self.max_distance
+        if self.noise_factor > 0 and noise_uv is not None and np.isfinite(noise_uv) and noise_uv > 0:
+            energy = float(norms[s]) ** 2
+            e_noise = width * float(noise_uv) ** 2
+            e_signal = max(energy - e_noise, 0.25 * energy)  # noise-dominated shapes: rho <= 4 L sigma^2 / energy
+            limit = min(self.max_noisy_distance, float(np.sqrt(self.max_distance**2 + self.noise_factor * e_noise / e_signal)))
         norms[norms == 0] = 1.0
         shifts = shifts / norms[:, None]
         centre = shifts[s]
@@ -74,7 +99,7 @@ class UnitBook:
             best_k = int(np.argmin(d[i]))
             best, best_d = eligible[i], float(d[i, best_k])
             best_row = int(idx[i]) if fast else -1
-        if best is not None and best_d < self.max_distance:
+        if best is not None and best_d < limit:
             new = (1 - self.learn_rate) * best["shape"] + self.learn_rate * shifts[best_k]
             best["shape"] = new / (np.linalg.norm(new) or 1.0)
             best["amp"] = (1 - self.learn_rate) * best["amp"] + self.learn_rate * amp_pp
@@ -83,7 +108,7 @@ class UnitBook:
                 self._amps[channel][best_row] = best["amp"]
             best["seen"] = self._clock[channel]
             best["n"] += 1
-            return best["id"], best_d
+            return best["id"], best_d / limit
         return self._new(channel, centre, amp_pp), None
 
     def _new(self, channel: int, shape: np.ndarray | None, amp_pp: float) -> int:
