@@ -87,6 +87,19 @@ def test_report_has_the_numbers_plots_and_is_self_contained(store, tmp_path):
     assert "you have" not in text.lower()
 
 
+def test_a_unit_seen_once_is_a_single_twitch_not_a_motor_unit(tmp_path):
+    """Units 7 and 8 recur; 9 and 10 fire once: on the simulator's truth, counting every
+    id overstated the units by ~20 % (bench/detect/units_bench.py)."""
+    with Store(tmp_path / "tw.sqlite3") as st:
+        _session(st, "right calf", NOW - DAY, 1.0, 8, [7, 7, 8, 8, 7, 9, 8, 10])
+        d = gather(st, NOW - 14 * DAY, NOW)
+        site = next(s for s in d.sites if s.site == "right calf")
+        assert (site.units, site.single_twitches, site.max_units_in_session) == (2, 2, 2)
+        assert (d.sessions[0].units, d.sessions[0].single_twitches) == (2, 2)
+        text = build_report(st, NOW - 14 * DAY, tmp_path / "r.html", now_unix_s=NOW).read_text()
+    assert "2 (+2)" in text and "single twitches" in text.lower()
+
+
 def test_gather_numbers(store):
     d = gather(store, NOW - 14 * DAY, NOW)
     calf = next(s for s in d.sites if s.site == "left calf")

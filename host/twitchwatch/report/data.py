@@ -21,6 +21,11 @@ from typing import Any, Callable
 
 UNSPECIFIED_SITE = "(site not given)"
 CONTEXT_LOOKBACK_S = 7 * 86400.0  # exposures this long before the period still reach the cause model
+#: a unit id counts as a motor unit once it has this many twitches in a session: one twitch
+#: cannot tell a rare unit from a shape the noise moved off its unit. On the simulator's
+#: truth, counting every id overstates the units by ~20 %, counting ids with >= 2 twitches
+#: by ~7 % (bench/detect/units_bench.py --min-events 1 / 2, engine 1.7, seeds 2000-2001).
+MIN_TWITCHES_PER_UNIT = 2
 
 
 @dataclass
@@ -32,7 +37,8 @@ class SessionSummary:
     open_ended: bool         # no ended_at stored: the end is the last known timestamp
     recorded_h: float        # hours inside the period
     n_events: int
-    units: int               # distinct unit ids in the period
+    units: int               # unit ids with >= MIN_TWITCHES_PER_UNIT twitches in the period
+    single_twitches: int     # twitches whose unit id has fewer (no recurring unit)
     noise_floor_uv: float | None   # median over channels of the stored quality
     usable_fraction: float | None  # mean over channels
     artefact_s: float        # union of rejected segments inside the period, s
@@ -47,8 +53,9 @@ class SiteSummary:
     n_events: int
     rate_per_h: float | None
     rate_per_min: float | None
-    units: int               # distinct (session, unit id) pairs: ids are not matched across sessions
+    units: int               # recurring units summed over sessions: ids are not matched across sessions
     max_units_in_session: int
+    single_twitches: int     # twitches of no recurring unit, summed over sessions
     amplitude_uv: tuple[float, float, float] | None  # (median, min, max)
     duration_ms: tuple[float, float, float] | None
     noise_floor_uv: float | None     # median over sessions
@@ -225,7 +232,7 @@ def gather(store: Any, since_unix_s: float, now_unix_s: float) -> ReportData:
         sessions.append(SessionSummary(
             id=sid, site=site, start_unix_s=lo, end_unix_s=hi, open_ended=open_ended,
             recorded_h=(hi - lo) / 3600.0, n_events=len(in_period),
-            units=len({e["unit_id"] for e in in_period if e.get("unit_id") is not None}),
+            **dict(zip(("units", "single_twitches"), unit_counts(in_period))),
             noise_floor_uv=statistics.median(floors) if floors else None,
             usable_fraction=sum(usable) / len(usable) if usable else None,
             artefact_s=merged_length(spans),
@@ -291,8 +298,9 @@ def _site_summaries(sessions: list[SessionSummary], events: list[dict[str, Any]]
             site=site, sessions=len(ss), recorded_h=hours, n_events=len(ev),
             rate_per_h=len(ev) / hours if hours > 0 else None,
             rate_per_min=len(ev) / (hours * 60.0) if hours > 0 else None,
-            units=len({(e["session_id"], e["unit_id"]) for e in ev if e.get("unit_id") is not None}),
+            units=sum(s.units for s in ss),
             max_units_in_session=max((s.units for s in ss), default=0),
+            single_twitches=sum(s.single_twitches for s in ss),
             amplitude_uv=_med_range([e["amplitude_uv"] for e in ev]),
             duration_ms=_med_range([e["duration_ms"] for e in ev]),
             noise_floor_uv=statistics.median(floors) if floors else None,
@@ -327,3 +335,14 @@ def _day_rows(sessions: list[SessionSummary], events: list[dict[str, Any]], sinc
             rows.append(dict(day=day, site=site, recorded_h=hours, n_events=n,
                              rate_per_h=n / hours if hours > 0 else None))
     return days, rows
+
+
+def unit_counts(events: list[dict[str, Any]]) -> tuple[int, int]:
+    """(recurring units, single twitches) of one session's events: unit ids with at least
+    ``MIN_TWITCHES_PER_UNIT`` twitches, and the twitches of the ids with fewer."""
+    per_id: dict[Any, int] = defaultdict(int)
+    for e in events:
+        if e.get("unit_id") is not None:
+            per_id[e["unit_id"]] += 1
+    recurring = sum(1 for n in per_id.values() if n >= MIN_TWITCHES_PER_UNIT)
+    return recurring, sum(n for n in per_id.values() if n < MIN_TWITCHES_PER_UNIT)

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Sequence
 from .. import __version__
 from . import plots
 from .causes_view import DOCTOR_TESTS, candidate_causes, exposure_stats
-from .data import ReportData, _med_range, gather
+from .data import MIN_TWITCHES_PER_UNIT, ReportData, _med_range, gather
 
 DISCLAIMER = ("twitchwatch is not a diagnostic device and this report is not a diagnosis. It shows what "
               "the sensor recorded and what you logged, to help you and your doctor talk about it.")
@@ -129,13 +129,15 @@ def _summary_html(d: ReportData) -> str:
     parts.append("<h3>Twitches per body site</h3>")
     parts.append(table(
         ["body site", "sessions", "recorded h", "twitches", "per hour", "per minute", "motor units",
-         "most units in one session", "amplitude µV median (range)", "duration ms median (range)"],
+         "most units in one session", "single twitches", "amplitude µV median (range)", "duration ms median (range)"],
         [[s.site, s.sessions, fmt_num(s.recorded_h, 2), s.n_events, fmt_num(s.rate_per_h, 1),
-          fmt_num(s.rate_per_min, 2), s.units, s.max_units_in_session, fmt_range(s.amplitude_uv),
+          fmt_num(s.rate_per_min, 2), s.units, s.max_units_in_session, s.single_twitches, fmt_range(s.amplitude_uv),
           fmt_range(s.duration_ms)] for s in d.sites],
-        numeric=range(1, 8)))
-    parts.append("<p class=muted>Rates count only recorded time. Motor units: distinct unit ids summed over "
-                 "sessions (the same unit seen in two sessions counts twice).</p>")
+        numeric=range(1, 9)))
+    parts.append("<p class=muted>Rates count only recorded time. Motor units: twitch shapes (unit ids) seen at "
+                 f"least {MIN_TWITCHES_PER_UNIT} times in a session, summed over sessions (the same unit seen in "
+                 "two sessions counts twice). Single twitches matched no other twitch's shape: one twitch "
+                 "cannot tell a rare unit from a shape the noise changed, so they are not counted as units.</p>")
     parts.append("<h3>Signal quality</h3>")
     parts.append(table(
         ["body site", "noise floor µV RMS (median)", "usable fraction", "rejected as artefact"],
@@ -146,10 +148,10 @@ def _summary_html(d: ReportData) -> str:
         parts.append("<p>Rejected segments by kind: " + esc(", ".join(
             f"{k} {fmt_duration(v)}" for k, v in d.artefact_by_kind_s.items())) + ".</p>")
     parts.append("<details><summary>Sessions</summary>" + table(
-        ["session", "body site", "start", "end", "recorded h", "twitches", "units", "noise floor µV",
+        ["session", "body site", "start", "end", "recorded h", "twitches", "units (+ single twitches)", "noise floor µV",
          "usable", "artefact"],
         [[s.id, s.site, fmt_time(s.start_unix_s), fmt_time(s.end_unix_s) + (" (no stored end)" if s.open_ended else ""),
-          fmt_num(s.recorded_h, 2), s.n_events, s.units, fmt_num(s.noise_floor_uv, 1),
+          fmt_num(s.recorded_h, 2), s.n_events, f"{s.units} (+{s.single_twitches})", fmt_num(s.noise_floor_uv, 1),
           "—" if s.usable_fraction is None else f"{100 * s.usable_fraction:.0f} %", fmt_duration(s.artefact_s)]
          for s in d.sessions], numeric=(0, 4, 5, 6, 7, 8, 9), cls="small") + "</details>")
     parts.append(_logged_html(d))
