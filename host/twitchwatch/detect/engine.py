@@ -1055,12 +1055,12 @@ class TwitchDetector:
 
     def _emit(self, cand: _Candidate, resp: float | None, acc_floor: float | None) -> None:
         cfg, c = self.config, cand.channel
-        unit_id, unit_dist = self._units.assign(c, cand.shape, cand.amp_pp, self.pre + 2, noise_uv=cand.sigma)
+        unit_id, unit_match = self._units.assign(c, cand.shape, cand.amp_pp, self.pre + 2, noise_uv=cand.sigma)
         supported = None
         if resp is not None:
             level = max(cfg.acc_min_mg, cfg.acc_k * (acc_floor if np.isfinite(acc_floor) else 0.0))
             supported = float(np.clip((resp - level) / level, 0.0, 1.0)) if resp > level else 0.0
-        confidence = self._confidence(cand, unit_dist, supported)
+        confidence = self._confidence(cand, unit_match, supported)
         self.counts["events"] += 1
         self._ready.append(TwitchEvent(
             sample_index=cand.peak, t_s=cand.peak / self.emg_rate_hz, channel=c, channel_label=self.emg_labels[c],
@@ -1069,12 +1069,13 @@ class TwitchDetector:
             acc_response_mg=None if resp is None else round(resp, 4), unit_id=unit_id,
         ))
 
-    def _confidence(self, cand: _Candidate, unit_dist: float | None, acc_support: float | None) -> float:
+    def _confidence(self, cand: _Candidate, unit_match: float | None, acc_support: float | None) -> float:
         """0.15 + 0.5 SNR + 0.2 shape + 0.15 accelerometer support (0 if absent)."""
         cfg = self.config
         snr = float(np.clip((cand.peak_ratio / cfg.k - 1.0) / (cfg.snr_full - 1.0), 0.0, 1.0))
         regular = 1.0 if (1 <= cand.n_phases <= 4 and cand.duration_ms <= 25.0) else 0.0
-        match = 0.0 if unit_dist is None else float(np.clip(1.0 - unit_dist, 0.0, 1.0))
+        # unit_match: distance to the joined unit's template / the distance limit used (units.py)
+        match = 0.0 if unit_match is None else float(np.clip(1.0 - unit_match, 0.0, 1.0))
         shape = 0.5 * regular + 0.5 * match
         acc = 0.0 if acc_support is None else acc_support
         return float(np.clip(0.15 + 0.5 * snr + 0.2 * shape + 0.15 * acc, 0.0, 1.0))
