@@ -174,6 +174,8 @@ class TwitchDetector:
         self._mains = MainsCanceller(
             C, fs, ms(cfg.mains_window_ms), cfg.mains_grid_step_hz, cfg.mains_search_hz,
             cfg.mains_min_uv, cfg.mains_min_snr, cfg.mains_notch_bw_hz, cfg.mains_max_harmonic,
+            gate_k=cfg.mains_gate_k, gate_hold=ms(cfg.mains_gate_hold_ms), gate_max=ms(cfg.mains_gate_max_ms),
+            gate_hum_ratio=cfg.mains_gate_hum_ratio,
         )
         self._floor = AdaptiveFloor(C, ms(cfg.noise_window_ms), cfg.noise_history_windows, cfg.min_noise_floor_uv)
         self._history_samples = ms(cfg.noise_window_ms) * cfg.noise_history_windows
@@ -434,7 +436,7 @@ class TwitchDetector:
         self._hum_lp.process_inplace(hum_env)
         np.maximum(hum_env, 0.0, out=hum_env)
         np.sqrt(hum_env, out=hum_env)
-        lf = self._lf.process(x)
+        lf = self._mains.notch_low_band(self._lf.process(x))
         rail = np.abs(x) >= cfg.rail_uv
         hum_off = hum_env > cfg.leadoff_hum_uv
         off = rail | hum_off

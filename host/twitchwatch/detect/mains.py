@@ -74,6 +74,10 @@ class MainsCanceller:
         min_snr: float,
         bw_hz: float,
         max_harmonic: int,
+        gate_k: float = 4.0,
+        gate_hold: int = 16,
+        gate_max: int = 200,
+        gate_hum_ratio: float = 1.0,
     ) -> None:
         self.n_channels = int(n_channels)
         self.rate_hz = float(rate_hz)
@@ -83,6 +87,12 @@ class MainsCanceller:
         self.bw_hz = float(bw_hz)
         self.max_harmonic = int(max_harmonic)
         self.grid_step_hz = float(grid_step_hz)
+        self.gate_k = float(gate_k)
+        self.gate_hold = max(1, int(gate_hold))
+        self.gate_max = max(1, int(gate_max))
+        self.gate_hum_ratio = float(gate_hum_ratio)
+        self._gate_uv = np.full(self.n_channels, np.inf)  # gate level per channel (µV), set per window
+        self._gates = [_Gate() for _ in range(self.n_channels)]
         n = np.arange(self.window)
         self._hann = np.hanning(self.window)
         self._gain = 2.0 / self._hann.sum()  # |X| * gain = tone peak amplitude
@@ -136,7 +146,21 @@ class MainsCanceller:
 
     def _make_filter(self, notches: tuple[float, ...]) -> SosState:
         self._notches = notches
-        return SosState(self._design(notches), self.n_channels, steady_start=False)
+        f = SosState(self._design(notches), self.n_channels, steady_start=False)
+        # the same notches for the low band (see :meth:`notch_low_band`): state kept while
+        # the number of notches stays (a re-tune moves them by ~0.05 Hz), else from rest
+        old = getattr(self, "_low", None)
+        low = SosState(f.sos, self.n_channels, steady_start=False)
+        if old is not None and old.zi is not None and old.sos.shape == f.sos.shape:
+            low.zi = old.zi
+        self._low = low
+        # per section: the resonator's pole radius and angle (a1 = -2 rho cos theta, a2 = rho^2)
+        a1, a2 = f.sos[:, 4], f.sos[:, 5]
+        self._a1 = a1.copy()
+        self._rho = np.sqrt(a2)
+        self._theta = np.arccos(np.clip(-a1 / (2.0 * self._rho), -1.0, 1.0)) if a1.size else a1.copy()
+        self._cos_t, self._sin_t = np.cos(self._theta), np.sin(self._theta)
+        return f
 
     def _design(self, notches: tuple[float, ...]) -> np.ndarray:
         """The notch cascade for a set of frequencies, from cached sections (designing one
@@ -173,6 +197,8 @@ class MainsCanceller:
             self._run_estimate(floor_uv)
         self._fill = 0
         self._filter.reset()
+        self._low.reset()
+        self._gates = [_Gate() for _ in range(self.n_channels)]
 
     # ------------------------------------------------------------------
     def process(self, y_bp: np.ndarray, floor_uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -197,9 +223,10 @@ class MainsCanceller:
         while pos < n:
             take = min(self.window - self._fill, n - pos)
             piece = y_bp[:, pos : pos + take]
-            pieces.append(self._filter.process(piece))
+            dst = self._buf[:, self._fill : self._fill + take]
+            dst[...] = piece
+            pieces.append(self._apply(piece, self._gates, dst))
             base[:, pos : pos + take] = self.hum_base_uv[:, None]
-            self._buf[:, self._fill : self._fill + take] = piece
             self._fill += take
             pos += take
             if self._fill == self.window:
@@ -304,6 +331,185 @@ class MainsCanceller:
         else:
             self.mains_hz = None
             notches = self._probe_notches()
+        # the gate level for the next window: the floor at this window's end (block-split free)
+        self._gate_uv = np.where(floor > 0, np.maximum(self.gate_k * floor, self.gate_hum_ratio * self.hum_rms_uv), np.inf)
         if notches != self._notches:
             self._filter = self._make_filter(notches)
-            self._filter.process(self._buf)  # warm the new notches on the window just seen
+            # warm the new notches on the window just seen, from rest: the first half plain
+            # (the resonators build up: the hum itself would open the gate), the second half
+            # gated like the live stream, so a potential there does not leave them ringing
+            half = self.window // 2
+            gates = [_Gate() for _ in range(self.n_channels)]
+            self._filter.process(self._buf[:, :half])
+            self._apply(self._buf[:, half:], gates)
+            self._gates = gates
+        elif not notches:
+            self._gates = [_Gate() for _ in range(self.n_channels)]
+
+    def notch_low_band(self, lf: np.ndarray) -> np.ndarray:
+        """The current notches (ungated) over the low band ``lf`` (n_channels, n) µV, state
+        carried: its 1-20 Hz filter passes ~16 % of a 50-Hz hum, enough to make the low-band
+        shapes of small candidates alike (ECG-template rejections). A potential has little
+        energy at the hum there, so the notches hardly ring on it. Call after :meth:`process`
+        for the same samples (the notch set in force is the one used there)."""
+        return self._low.process_inplace(lf)
+
+    # ------------------------------------------------------------------ transient gate
+    def _apply(self, x: np.ndarray, gates: list, est: np.ndarray | None = None) -> np.ndarray:
+        """The notch cascade over ``x`` (n_channels, n) µV, gated per channel: returns the
+        cleaned signal, updates the filter state and ``gates``.
+
+        Each notch is 1 - its resonator (``iirpeak`` for the same w0 and Q; the states of
+        the two forms are negatives of each other). A channel is filtered plainly (one
+        cascade call) unless a cleaned sample exceeds its gate level or a gate is open;
+        then it is re-filtered from the block's start state, sample positions decided in
+        stream order: the gate opens at the first sample above the level; while open, every
+        resonator free-runs (its zero-input response with the decay removed: the hum
+        sinusoid it held, continued) and is not fed the signal; the output is the input
+        minus the resonators' sum. It closes after ``gate_hold`` samples in a row below the
+        level, or after ``gate_max`` samples (then no gate until ``gate_hold`` quiet
+        samples). Every decision depends only on the samples and the carried state.
+
+        ``est`` (a copy of ``x``, or None): gated samples there are replaced by the hum
+        the resonators predict (the transient left out of the next estimate)."""
+        f = self._filter
+        n = x.shape[1]
+        if f.sos.shape[0] == 0 or n == 0:
+            return f.process(x)
+        z0 = f.zi.copy() if f.zi is not None else np.zeros((self.n_channels, f.sos.shape[0], 2))
+        y = f.process(x)
+        level = self._gate_uv
+        for c in range(self.n_channels):
+            g = gates[c]
+            if g.mode == _Gate.ARMED and not np.isfinite(level[c]):
+                continue
+            above = np.abs(y[c]) > level[c]
+            if g.mode == _Gate.ARMED and not above.any():
+                continue
+            if g.mode == _Gate.DISARMED and not above.any():
+                g.quiet += n
+                if g.quiet >= self.gate_hold:
+                    g.mode, g.quiet = _Gate.ARMED, 0
+                continue
+            y[c], f.zi[c] = self._gated_channel(np.ascontiguousarray(x[c], dtype=np.float64), z0[c], g, float(level[c]),
+                                                None if est is None else est[c])
+        return y
+
+    def _gated_channel(self, x: np.ndarray, z: np.ndarray, g: "_Gate", level: float,
+                       est: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """One channel's notch cascade over ``x`` (n,) from notch state ``z`` (sections, 2),
+        gate state ``g`` updated in place; returns (cleaned (n,), final state)."""
+        sos = self._filter.sos
+        n = x.size
+        y = np.empty(n)
+        z = z.copy()
+        pos = 0
+        while pos < n:
+            if g.mode == _Gate.GATING:
+                L = min(n - pos, self.gate_max - g.m)
+                r = self._free_run(g, g.m, L)
+                yg = x[pos : pos + L] - r
+                end, quiet = _quiet_end(np.abs(yg) > level, g.quiet, self.gate_hold)
+                take = L if end is None else end
+                y[pos : pos + take] = yg[:take]
+                if est is not None:
+                    est[pos : pos + take] = r[:take]
+                g.m += take
+                pos += take
+                if end is None and g.m < self.gate_max:
+                    g.quiet = quiet
+                    continue
+                z = self._state_after(g, g.m)
+                g.mode, g.quiet = (_Gate.ARMED if end is not None else _Gate.DISARMED), 0
+                continue
+            seg = x[pos:]
+            yu, zf = _sosfilt(sos, seg, z)
+            above = np.abs(yu) > level
+            start = 0
+            if g.mode == _Gate.DISARMED:
+                end, quiet = _quiet_end(above, g.quiet, self.gate_hold)
+                if end is None:
+                    g.quiet = quiet
+                    y[pos:] = yu
+                    return y, zf
+                g.mode, g.quiet = _Gate.ARMED, 0
+                start = end
+            idx = np.flatnonzero(above[start:])
+            if idx.size == 0:
+                y[pos:] = yu
+                return y, zf
+            j = start + int(idx[0])
+            y[pos : pos + j] = yu[:j]
+            if j:
+                _, z = _sosfilt(sos, x[pos : pos + j], z)
+            pos += j
+            self._open_gate(g, z)
+        return y, z
+
+    def _open_gate(self, g: "_Gate", z: np.ndarray) -> None:
+        """Open the gate with notch state ``z``: each resonator's zero-input response is
+        rho^m (A cos(theta m) + B sin(theta m)); the gate continues A cos + B sin."""
+        zp = -z  # resonator (peak-form) state
+        y0 = zp[:, 0]
+        y1 = zp[:, 1] - self._a1 * y0  # its zero-input output one sample later
+        g.A = y0.copy()
+        g.B = (y1 / self._rho - y0 * self._cos_t) / self._sin_t
+        g.mode, g.m, g.quiet = _Gate.GATING, 0, 0
+
+    def _free_run(self, g: "_Gate", m0: int, L: int) -> np.ndarray:
+        """Sum of the free-running resonators at gate samples m0 .. m0 + L - 1 (µV)."""
+        ph = self._theta[:, None] * np.arange(m0, m0 + L)[None, :]
+        rows = g.A[:, None] * np.cos(ph) + g.B[:, None] * np.sin(ph)
+        r = rows[0].copy()
+        for k in range(1, rows.shape[0]):
+            r += rows[k]
+        return r
+
+    def _state_after(self, g: "_Gate", m: int) -> np.ndarray:
+        """Notch state resuming at gate sample ``m``: the resonators' decaying zero-input
+        response from their free-run values there."""
+        ph = self._theta * m
+        y0 = g.A * np.cos(ph) + g.B * np.sin(ph)
+        ph1 = self._theta * (m + 1)
+        y1 = self._rho * (g.A * np.cos(ph1) + g.B * np.sin(ph1))
+        return -np.stack((y0, y1 + self._a1 * y0), axis=1)
+
+
+class _Gate:
+    """One channel's transient gate: armed, open (gating) or disarmed (after a gate hit
+    its longest length, until ``gate_hold`` quiet samples)."""
+
+    ARMED, GATING, DISARMED = 0, 1, 2
+
+    def __init__(self) -> None:
+        self.mode = _Gate.ARMED
+        self.quiet = 0  # samples in a row below the level (towards closing / re-arming)
+        self.m = 0  # samples gated so far
+        self.A = self.B = None
+
+
+def _quiet_end(above: np.ndarray, quiet0: int, hold: int) -> tuple[int | None, int]:
+    """Where a run of ``hold`` samples not ``above`` completes, counting ``quiet0`` such
+    samples before ``above[0]``: (index one past it, 0), or (None, the trailing run)."""
+    n = above.size
+    idx = np.flatnonzero(above)
+    if idx.size == 0:
+        return (hold - quiet0, 0) if quiet0 + n >= hold else (None, quiet0 + n)
+    if quiet0 + int(idx[0]) >= hold:
+        return hold - quiet0, 0
+    k = np.flatnonzero(np.diff(idx) > hold)
+    if k.size:
+        return int(idx[k[0]]) + 1 + hold, 0
+    tail = n - int(idx[-1]) - 1
+    if tail >= hold:
+        return int(idx[-1]) + 1 + hold, 0
+    return None, tail
+
+
+def _sosfilt(sos: np.ndarray, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One signal (n,) through ``sos`` from state ``z`` (sections, 2): (output, final state),
+    the same kernel as :class:`SosState` (bit-identical to filtering it as a row there)."""
+    st = SosState(sos, 1, steady_start=False)
+    st.zi = np.ascontiguousarray(z[None], dtype=np.float64).copy()
+    out = st.process(x[None, :])
+    return out[0], st.zi[0]
