@@ -31,7 +31,7 @@ class DetectorConfig:
     #: from a mistuned hum: a gate opened by the hum's own residue would feed itself)
     mains_gate_hum_ratio: float = 1.0
     mains_gate_hold_ms: float = 8.0  #: the gate closes after this long below the level
-    mains_gate_max_ms: float = 40.0  #: longest gate; then none until hold_ms below the level
+    mains_gate_max_ms: float = 40.0  #: longest gate; then none until this long below the level
     # --- noise floor ------------------------------------------------------------------
     noise_window_ms: float = 100.0  #: MAD window
     noise_history_windows: int = 31  #: running median over this many windows (3.1 s)

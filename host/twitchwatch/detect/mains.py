@@ -18,6 +18,13 @@ When the set of notches changes, the new cascade's state is computed by running 
 over the window just analysed (from rest): a notch of width 2 Hz settles in ~0.16 s,
 so the switch causes no transient in the output. All decisions depend only on the
 samples, at fixed sample positions: the stage is chunk-size invariant.
+
+Transient gate (detector 1.8, :meth:`MainsCanceller._apply`): each notch is 1 - its
+resonator; a cleaned sample above max(gate_k x floor, gate_hum_ratio x hum RMS) (µV, both
+as of the last window's end) opens a per-channel gate over which the resonators free-run
+instead of being fed the signal, so a large brief potential does not make the notches
+ring; the gated samples enter the next estimate as the predicted hum. The same notches
+(ungated) also clean the engine's low band (:meth:`MainsCanceller.notch_low_band`).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import numpy as np
 from scipy import signal
 
 from .floor import median_rows
-from .streamfilt import SosState
+from .streamfilt import SosState, _kernel
 
 MAINS_BASES_HZ = (50.0, 60.0)
 #: A harmonic counts as hum only if its amplitude exceeds PEAK_RATIO x the amplitude
@@ -160,6 +167,9 @@ class MainsCanceller:
         self._rho = np.sqrt(a2)
         self._theta = np.arccos(np.clip(-a1 / (2.0 * self._rho), -1.0, 1.0)) if a1.size else a1.copy()
         self._cos_t, self._sin_t = np.cos(self._theta), np.sin(self._theta)
+        # cos / sin(theta m) for the gate's samples m = 0 .. gate_max + 1 (sections, m)
+        ph = self._theta[:, None] * np.arange(self.gate_max + 2)[None, :]
+        self._cos_m, self._sin_m = np.cos(ph), np.sin(ph)
         return f
 
     def _design(self, notches: tuple[float, ...]) -> np.ndarray:
@@ -367,7 +377,7 @@ class MainsCanceller:
         resonator free-runs (its zero-input response with the decay removed: the hum
         sinusoid it held, continued) and is not fed the signal; the output is the input
         minus the resonators' sum. It closes after ``gate_hold`` samples in a row below the
-        level, or after ``gate_max`` samples (then no gate until ``gate_hold`` quiet
+        level, or after ``gate_max`` samples (then no gate until ``gate_max`` quiet
         samples). Every decision depends only on the samples and the carried state.
 
         ``est`` (a copy of ``x``, or None): gated samples there are replaced by the hum
@@ -379,31 +389,32 @@ class MainsCanceller:
         z0 = f.zi.copy() if f.zi is not None else np.zeros((self.n_channels, f.sos.shape[0], 2))
         y = f.process(x)
         level = self._gate_uv
+        any_above = (np.abs(y) > level[:, None]).any(axis=1).tolist()  # inf level: never
         for c in range(self.n_channels):
             g = gates[c]
-            if g.mode == _Gate.ARMED and not np.isfinite(level[c]):
+            if g.mode == _Gate.ARMED and not any_above[c]:
                 continue
-            above = np.abs(y[c]) > level[c]
-            if g.mode == _Gate.ARMED and not above.any():
-                continue
-            if g.mode == _Gate.DISARMED and not above.any():
+            if g.mode == _Gate.DISARMED and not any_above[c]:
                 g.quiet += n
-                if g.quiet >= self.gate_hold:
+                if g.quiet >= self.gate_max:
                     g.mode, g.quiet = _Gate.ARMED, 0
                 continue
             y[c], f.zi[c] = self._gated_channel(np.ascontiguousarray(x[c], dtype=np.float64), z0[c], g, float(level[c]),
-                                                None if est is None else est[c])
+                                                None if est is None else est[c], (y[c].copy(), f.zi[c].copy()))
         return y
 
     def _gated_channel(self, x: np.ndarray, z: np.ndarray, g: "_Gate", level: float,
-                       est: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                       est: np.ndarray | None = None, plain: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One channel's notch cascade over ``x`` (n,) from notch state ``z`` (sections, 2),
-        gate state ``g`` updated in place; returns (cleaned (n,), final state)."""
+        gate state ``g`` updated in place; returns (cleaned (n,), final state). ``plain``:
+        the ungated output and final state from ``z`` over all of ``x``, if known (the
+        same kernel, bit for bit: the first search for a gate need not filter again)."""
         sos = self._filter.sos
         n = x.size
         y = np.empty(n)
         z = z.copy()
         pos = 0
+        chunk = _SEARCH
         while pos < n:
             if g.mode == _Gate.GATING:
                 L = min(n - pos, self.gate_max - g.m)
@@ -422,27 +433,39 @@ class MainsCanceller:
                 z = self._state_after(g, g.m)
                 g.mode, g.quiet = (_Gate.ARMED if end is not None else _Gate.DISARMED), 0
                 continue
-            seg = x[pos:]
-            yu, zf = _sosfilt(sos, seg, z)
+            # the next gate: searched in pieces of 128, 256, 512 ... samples (the state
+            # carried, so the same result), so a block with many gates costs ~ its length,
+            # not gates x length
+            if pos == 0 and plain is not None:
+                (yu, zf), seg_len = plain, n
+            else:
+                seg_len = min(chunk, n - pos)
+                yu, zf = _sosfilt(sos, x[pos : pos + seg_len], z)
+                chunk *= 2
             above = np.abs(yu) > level
             start = 0
             if g.mode == _Gate.DISARMED:
-                end, quiet = _quiet_end(above, g.quiet, self.gate_hold)
+                end, quiet = _quiet_end(above, g.quiet, self.gate_max)
                 if end is None:
                     g.quiet = quiet
-                    y[pos:] = yu
-                    return y, zf
+                    y[pos : pos + seg_len] = yu
+                    z = zf
+                    pos += seg_len
+                    continue
                 g.mode, g.quiet = _Gate.ARMED, 0
                 start = end
             idx = np.flatnonzero(above[start:])
             if idx.size == 0:
-                y[pos:] = yu
-                return y, zf
+                y[pos : pos + seg_len] = yu
+                z = zf
+                pos += seg_len
+                continue
             j = start + int(idx[0])
             y[pos : pos + j] = yu[:j]
             if j:
                 _, z = _sosfilt(sos, x[pos : pos + j], z)
             pos += j
+            chunk = _SEARCH
             self._open_gate(g, z)
         return y, z
 
@@ -458,8 +481,8 @@ class MainsCanceller:
 
     def _free_run(self, g: "_Gate", m0: int, L: int) -> np.ndarray:
         """Sum of the free-running resonators at gate samples m0 .. m0 + L - 1 (µV)."""
-        ph = self._theta[:, None] * np.arange(m0, m0 + L)[None, :]
-        rows = g.A[:, None] * np.cos(ph) + g.B[:, None] * np.sin(ph)
+        rows = g.A[:, None] * self._cos_m[:, m0 : m0 + L]
+        rows += g.B[:, None] * self._sin_m[:, m0 : m0 + L]
         r = rows[0].copy()
         for k in range(1, rows.shape[0]):
             r += rows[k]
@@ -468,16 +491,17 @@ class MainsCanceller:
     def _state_after(self, g: "_Gate", m: int) -> np.ndarray:
         """Notch state resuming at gate sample ``m``: the resonators' decaying zero-input
         response from their free-run values there."""
-        ph = self._theta * m
-        y0 = g.A * np.cos(ph) + g.B * np.sin(ph)
-        ph1 = self._theta * (m + 1)
-        y1 = self._rho * (g.A * np.cos(ph1) + g.B * np.sin(ph1))
-        return -np.stack((y0, y1 + self._a1 * y0), axis=1)
+        y0 = g.A * self._cos_m[:, m] + g.B * self._sin_m[:, m]
+        y1 = self._rho * (g.A * self._cos_m[:, m + 1] + g.B * self._sin_m[:, m + 1])
+        z = np.empty((y0.size, 2))
+        np.negative(y0, out=z[:, 0])
+        np.negative(y1 + self._a1 * y0, out=z[:, 1])
+        return z
 
 
 class _Gate:
     """One channel's transient gate: armed, open (gating) or disarmed (after a gate hit
-    its longest length, until ``gate_hold`` quiet samples)."""
+    its longest length, until ``gate_max`` quiet samples)."""
 
     ARMED, GATING, DISARMED = 0, 1, 2
 
@@ -492,24 +516,32 @@ def _quiet_end(above: np.ndarray, quiet0: int, hold: int) -> tuple[int | None, i
     """Where a run of ``hold`` samples not ``above`` completes, counting ``quiet0`` such
     samples before ``above[0]``: (index one past it, 0), or (None, the trailing run)."""
     n = above.size
-    idx = np.flatnonzero(above)
-    if idx.size == 0:
+    idx = np.flatnonzero(above).tolist()
+    if not idx:
         return (hold - quiet0, 0) if quiet0 + n >= hold else (None, quiet0 + n)
-    if quiet0 + int(idx[0]) >= hold:
+    if quiet0 + idx[0] >= hold:
         return hold - quiet0, 0
-    k = np.flatnonzero(np.diff(idx) > hold)
-    if k.size:
-        return int(idx[k[0]]) + 1 + hold, 0
-    tail = n - int(idx[-1]) - 1
+    prev = idx[0]
+    for i in idx:  # a gate's samples above the level: few
+        if i - prev > hold:
+            return prev + 1 + hold, 0
+        prev = i
+    tail = n - prev - 1
     if tail >= hold:
-        return int(idx[-1]) + 1 + hold, 0
+        return prev + 1 + hold, 0
     return None, tail
+
+
+_SEARCH = 128  # samples filtered first while looking for the next gate (then x2 each time)
 
 
 def _sosfilt(sos: np.ndarray, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One signal (n,) through ``sos`` from state ``z`` (sections, 2): (output, final state),
     the same kernel as :class:`SosState` (bit-identical to filtering it as a row there)."""
-    st = SosState(sos, 1, steady_start=False)
-    st.zi = np.ascontiguousarray(z[None], dtype=np.float64).copy()
-    out = st.process(x[None, :])
-    return out[0], st.zi[0]
+    out = np.array(x, dtype=np.float64, order="C", copy=True)[None, :]
+    zi = np.array(z, dtype=np.float64, order="C", copy=True)[None]
+    if _kernel is not None:
+        _kernel(sos, out, zi)
+        return out[0], zi[0]
+    y, zf = signal.sosfilt(sos, out, axis=1, zi=np.moveaxis(zi, 0, 2))
+    return y[0], np.moveaxis(zf, 2, 0)[0]
