@@ -23,6 +23,15 @@ class DetectorConfig:
     mains_min_snr: float = 0.15  #: ... or below this fraction of the noise floor
     mains_notch_bw_hz: float = 2.0  #: -3 dB width of every notch
     mains_max_harmonic: int = 8  #: highest harmonic notched (if present and < 0.45 fs)
+    #: transient gate of the notches (1.8): a sample whose cleaned value exceeds this many
+    #: noise floors (the floor at the last mains window's end) is not fed to the notches'
+    #: resonators, which free-run over it (no ringing after a large potential)
+    mains_gate_k: float = 4.0
+    #: ... and this many times the channel's hum RMS (the free-running resonators drift
+    #: from a mistuned hum: a gate opened by the hum's own residue would feed itself)
+    mains_gate_hum_ratio: float = 1.0
+    mains_gate_hold_ms: float = 8.0  #: the gate closes after this long below the level
+    mains_gate_max_ms: float = 40.0  #: longest gate; then none until this long below the level
     # --- noise floor ------------------------------------------------------------------
     noise_window_ms: float = 100.0  #: MAD window
     noise_history_windows: int = 31  #: running median over this many windows (3.1 s)

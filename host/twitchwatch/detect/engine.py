@@ -41,7 +41,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.7"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise
+DETECTOR_VERSION = "twitchwatch-detect-1.8"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -174,6 +174,8 @@ class TwitchDetector:
         self._mains = MainsCanceller(
             C, fs, ms(cfg.mains_window_ms), cfg.mains_grid_step_hz, cfg.mains_search_hz,
             cfg.mains_min_uv, cfg.mains_min_snr, cfg.mains_notch_bw_hz, cfg.mains_max_harmonic,
+            gate_k=cfg.mains_gate_k, gate_hold=ms(cfg.mains_gate_hold_ms), gate_max=ms(cfg.mains_gate_max_ms),
+            gate_hum_ratio=cfg.mains_gate_hum_ratio,
         )
         self._floor = AdaptiveFloor(C, ms(cfg.noise_window_ms), cfg.noise_history_windows, cfg.min_noise_floor_uv)
         self._history_samples = ms(cfg.noise_window_ms) * cfg.noise_history_windows
@@ -434,7 +436,7 @@ class TwitchDetector:
         self._hum_lp.process_inplace(hum_env)
         np.maximum(hum_env, 0.0, out=hum_env)
         np.sqrt(hum_env, out=hum_env)
-        lf = self._lf.process(x)
+        lf = self._mains.notch_low_band(self._lf.process(x))
         rail = np.abs(x) >= cfg.rail_uv
         hum_off = hum_env > cfg.leadoff_hum_uv
         off = rail | hum_off
