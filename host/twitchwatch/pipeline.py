@@ -386,17 +386,17 @@ class Pipeline:
                 if self._fits is None:
                     self._fits = FitHistory(max(1, round(mine[0].info.sample_rate_hz)))
                 self._clock.add_blocks(mine, self._fits)
-            start = 0
-            for i in range(1, len(mine) + 1):  # split where the run is not contiguous (never expected)
-                if i == len(mine) or mine[i].info is not mine[start].info \
-                        or mine[i].first_sample_index != mine[i - 1].end_sample_index:
-                    run = mine[start:i]
-                    info = run[0].info
-                    samples = run[0].samples if len(run) == 1 else [b.samples for b in run]
-                    n = sum(b.samples.shape[0] for b in run)
-                    self._on_data(stream_id, run[0].first_sample_index, samples, info.sample_rate_hz,
-                                  n=n, scales=info.scales)
-                    start = i
+            info = mine[0].info
+            first = end = mine[0].first_sample_index
+            arrays: list[np.ndarray] = []
+            for block in mine:
+                if block.first_sample_index != end or block.info is not info:  # not contiguous: never expected
+                    self._on_data(stream_id, first, arrays, info.sample_rate_hz, n=end - first, scales=info.scales)
+                    info, first, end, arrays = block.info, block.first_sample_index, block.first_sample_index, []
+                arrays.append(block.samples)
+                end += block.samples.shape[0]
+            self._on_data(stream_id, first, arrays[0] if len(arrays) == 1 else arrays, info.sample_rate_hz,
+                          n=end - first, scales=info.scales)
 
     def _on_gap(self, gap: Gap) -> None:
         if self._detector is None:
