@@ -154,13 +154,15 @@ class ClockMap:
         if not self._dirty:
             return
         self._dirty = False
-        pts = np.array([self._bins[k] for k in sorted(self._bins)])
-        x, y = pts[:, 0], pts[:, 1]
+        bins = self._bins
+        pts = [bins[k] for k in sorted(bins)]
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]  # Python floats, exactly the float64 values
+        x, y = np.array(xs), np.array(ys)
         if x[-1] - x[0] < MIN_SPAN_S or len(x) < 3:
             self._slope = 1.0
             self._intercept_s = float(np.min(y - x))
             return
-        hull = _lower_hull(x.tolist(), y.tolist())
+        hull = _lower_hull(xs, ys)
         x_mean = float(np.mean(x))
         i = int(np.searchsorted(x[hull], x_mean)) - 1
         i = min(max(i, 0), len(hull) - 2)
