@@ -480,6 +480,7 @@ class Pipeline:
                                          (layout.acc_stream, layout.acc_cols, det.process_acc)):
             mine = [item for item in pending if item[0] == stream_id]
             if mine:
+                assert cols is not None  # a stream with pending data has its columns
                 self._run_streams.add(stream_id)
                 events += process(_physical_columns(mine, cols), mine[0][1])
         self._store_artefacts(det.pop_artefacts())
