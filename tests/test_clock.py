@@ -126,3 +126,29 @@ def test_fit_history_keeps_a_bounded_window_and_resets():
     assert hist.fit_for(4900) is None
     with pytest.raises(ValueError):
         FitHistory(0)
+
+
+def test_add_blocks_equals_add_block_then_note_block_by_block():
+    """The pipeline's batched path: the same points, fits and fit history, bit for bit."""
+    from twitchwatch.clock import FitHistory
+
+    info = reference_hello().stream(0)  # 2 kHz, 20 samples per frame
+    dev_s, _, recv_s = simulate(120, 7, duration_s=20)
+    rng = np.random.default_rng(3)
+    blocks, index = [], 0
+    for r in recv_s[::2]:  # a 20-sample block per point, arriving in bunches of 1-7 sharing a time
+        blocks.append(SampleBlock(0, info, index, index * 500, np.zeros((20, 2), np.int32), host_time_s=r))
+        index += 20
+    one, one_hist = ClockMap(), FitHistory(epoch_samples=2000)
+    many, many_hist = ClockMap(), FitHistory(epoch_samples=2000)
+    pos = 0
+    while pos < len(blocks):
+        n = int(rng.integers(1, 8))
+        for b in blocks[pos:pos + n]:
+            one.add_block(b)
+            one_hist.note(b.first_sample_index + b.n_samples - 1, one)
+        many.add_blocks(blocks[pos:pos + n], many_hist)
+        pos += n
+    assert many._bins == one._bins and many.n_points == one.n_points
+    assert many.fit() == one.fit()
+    assert many_hist._epochs == one_hist._epochs and many_hist._fits == one_hist._fits

@@ -131,6 +131,30 @@ class _Layout:
         return layout
 
 
+def _physical_columns(pending: list[tuple[int, int, Any, np.ndarray | None]], cols: np.ndarray) -> np.ndarray:
+    """Columns ``cols`` of the pending samples of one stream, one after another, as a
+    C-contiguous float64 array in physical units.
+
+    Raw counts are converted here, once per detector call rather than per frame:
+    ``raw × scale`` elementwise (int32 → float64 is exact), the same values bit for
+    bit as converting each block and then concatenating."""
+    scales = pending[0][3]
+    if scales is not None and all(s is scales or (s is not None and np.array_equal(s, scales))
+                                  for _, _, _, s in pending):
+        raw = [d for _, _, data, _ in pending for d in (data if isinstance(data, list) else (data,))]
+        counts = np.concatenate(raw) if len(raw) > 1 else raw[0]
+        if len(cols) == counts.shape[1] and (cols == np.arange(len(cols))).all():
+            return np.multiply(counts, scales, order="C")  # every column, in order: no copy to pick them
+        return np.multiply(counts[:, cols], scales[cols], order="C")  # the layout the detector got before
+    parts = []
+    for _, _, data, s in pending:
+        if isinstance(data, list):
+            data = np.concatenate(data)
+        parts.append(data if s is None else data * s)
+    data = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    return np.ascontiguousarray(data[:, cols])
+
+
 class Pipeline:
     """Runs one source to its end, feeding every stage.
 
@@ -186,7 +210,9 @@ class Pipeline:
         self._layout = _Layout()
         self._detector: TwitchDetector | None = None
         self._run_streams: set[int] = set()  # streams the current detector run has data of
-        self._pending: list[tuple[int, int, np.ndarray]] = []  # (stream_id, first index, physical data)
+        # (stream_id, first index, samples, scales): physical samples (scales None), or raw
+        # counts (an array or a list of arrays) and their physical units per count
+        self._pending: list[tuple[int, int, Any, np.ndarray | None]] = []
         self._pending_emg = 0  # EMG samples in _pending
         self._session_id: int | None = None
         self._t_offset_s = 0.0  # added to t_s after a reset
@@ -309,10 +335,14 @@ class Pipeline:
         if self._first_host_s is None:
             self._first_host_s = host_s
         events: list[TwitchEvent] = []
+        blocks: list[SampleBlock] = []  # consecutive blocks, handled together
         for msg in self.decoder.feed(chunk, host_s):
             if isinstance(msg, SampleBlock):
-                self._on_block(msg)
+                blocks.append(msg)
                 continue
+            if blocks:
+                self._on_blocks(blocks)
+                blocks = []
             events += self._detect_pending()
             if isinstance(msg, Gap):
                 self._on_gap(msg)
@@ -338,17 +368,37 @@ class Pipeline:
             elif isinstance(msg, Text):
                 self.summary.texts.append(msg.text)
                 log.info("device: %s", msg.text)
+        if blocks:
+            self._on_blocks(blocks)
         self._log_events(events + self._detect_pending(force=False))
 
-    def _on_block(self, block: SampleBlock) -> None:
+    def _on_blocks(self, blocks: list[SampleBlock]) -> None:
+        """Blocks the decoder returned one after another (no gap, reset or restart
+        between them, so each stream's are contiguous): the clock per EMG block, the
+        samples per stream in one piece, kept raw (counts) until the detector runs."""
         if self.on_block is not None:
-            self.on_block(block)
-        if block.stream_id == self._layout.emg_stream:
-            self._clock.add_block(block)
-            if self._fits is None:
-                self._fits = FitHistory(max(1, round(block.info.sample_rate_hz)))
-            self._fits.note(block.first_sample_index + block.n_samples - 1, self._clock)
-        self._on_data(block.stream_id, block.first_sample_index, block.physical(), block.info.sample_rate_hz)
+            for block in blocks:
+                self.on_block(block)
+        emg_stream = self._layout.emg_stream
+        by_stream: dict[int, list[SampleBlock]] = {}
+        for block in blocks:
+            by_stream.setdefault(block.stream_id, []).append(block)
+        for stream_id, mine in by_stream.items():
+            if stream_id == emg_stream:
+                if self._fits is None:
+                    self._fits = FitHistory(max(1, round(mine[0].info.sample_rate_hz)))
+                self._clock.add_blocks(mine, self._fits)
+            info = mine[0].info
+            first = end = mine[0].first_sample_index
+            arrays: list[np.ndarray] = []
+            for block in mine:
+                if block.first_sample_index != end or block.info is not info:  # not contiguous: never expected
+                    self._on_data(stream_id, first, arrays, info.sample_rate_hz, n=end - first, scales=info.scales)
+                    info, first, end, arrays = block.info, block.first_sample_index, block.first_sample_index, []
+                arrays.append(block.samples)
+                end += block.samples.shape[0]
+            self._on_data(stream_id, first, arrays[0] if len(arrays) == 1 else arrays, info.sample_rate_hz,
+                          n=end - first, scales=info.scales)
 
     def _on_gap(self, gap: Gap) -> None:
         if self._detector is None:
@@ -393,13 +443,17 @@ class Pipeline:
             )
             self.summary.sessions.append(self._session_id)
 
-    def _on_data(self, stream_id: int, first_index: int, data: np.ndarray, rate_hz: float) -> None:
-        """Physical samples (n, channels) of one stream, contiguous unless a gap was marked."""
-        n = data.shape[0]
+    def _on_data(self, stream_id: int, first_index: int, data: np.ndarray | list[np.ndarray], rate_hz: float,
+                 *, n: int | None = None, scales: np.ndarray | None = None) -> None:
+        """Samples (n, channels) of one stream, contiguous unless a gap was marked:
+        physical, or raw counts (one array, or a list of arrays to be concatenated,
+        with ``n`` rows in all) times ``scales`` (physical units per count, by channel)."""
+        if n is None:
+            n = data.shape[0]  # type: ignore[union-attr]
         self.summary.samples[stream_id] = self.summary.samples.get(stream_id, 0) + n
         self._device_elapsed_s = max(self._device_elapsed_s, self._t_offset_s + (first_index + n) / rate_hz)
         if self._detector is not None and stream_id in (self._layout.emg_stream, self._layout.acc_stream):
-            self._pending.append((stream_id, first_index, data))
+            self._pending.append((stream_id, first_index, data, scales))
             if stream_id == self._layout.emg_stream:
                 self._pending_emg += n
 
@@ -424,11 +478,11 @@ class Pipeline:
         events: list[TwitchEvent] = []
         for stream_id, cols, process in ((layout.emg_stream, layout.emg_cols, det.process_emg),
                                          (layout.acc_stream, layout.acc_cols, det.process_acc)):
-            mine = [(first, data) for sid, first, data in pending if sid == stream_id]
+            mine = [item for item in pending if item[0] == stream_id]
             if mine:
+                assert cols is not None  # a stream with pending data has its columns
                 self._run_streams.add(stream_id)
-                data = np.concatenate([d for _, d in mine]) if len(mine) > 1 else mine[0][1]
-                events += process(np.ascontiguousarray(data[:, cols]), mine[0][0])
+                events += process(_physical_columns(mine, cols), mine[0][1])
         self._store_artefacts(det.pop_artefacts())
         self._maybe_store_quality()
         return self._timed(events)

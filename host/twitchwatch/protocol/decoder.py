@@ -126,9 +126,10 @@ class FrameDecoder:
         self._hello: Hello | None = None
         self._streams: dict[int, _StreamState] = {}
         self._last_seq: int | None = None
-        # DATA frames of the current feed() whose samples are unpacked together
-        # (one numpy pass per stream): (position in out, stream state, frame).
-        self._batch: list[tuple[int, _StreamState, bytes | bytearray]] = []
+        # DATA frames of the current feed() whose samples are unpacked together (one
+        # numpy pass per stream): (position in out, stream state, frame, unwrapped
+        # first index, t_first_us, seq); out holds None there until _unpack_batch.
+        self._batch: list[tuple[int, _StreamState, bytes | bytearray, int, int, int]] = []
 
     @property
     def hello(self) -> Hello | None:
@@ -170,7 +171,7 @@ class FrameDecoder:
                 if seg:
                     segment(seg, host_time_s, out)
             if self._batch:
-                self._unpack_batch(out)
+                self._unpack_batch(out, host_time_s)
         self._grow_pending(tail)
         return out
 
@@ -326,16 +327,16 @@ class FrameDecoder:
         st.next_index = index + n_samples
         st.may_restart = False
         stats.frames_ok += 1
-        # Placeholder: _unpack_batch fills in the samples at the end of feed().
-        self._batch.append((len(out), st, frame))
-        out.append(new_sample_block(stream_id, st.info, index, t_first_us, None, host_time_s, seq))
+        # The block is made by _unpack_batch at the end of feed(), with its samples.
+        self._batch.append((len(out), st, frame, index, t_first_us, seq))
+        out.append(None)
 
-    def _unpack_batch(self, out: list) -> None:
-        """Unpack the samples of this feed's DATA frames: one numpy pass per stream."""
+    def _unpack_batch(self, out: list, host_time_s: float) -> None:
+        """Make the blocks of this feed's DATA frames: one numpy pass per stream."""
         batch = self._batch
         self._batch = []
         if len(batch) == 1:  # the common case for small reads: skip the grouping
-            pos, st, frame = batch[0]
+            pos, st, frame, index, t_first_us, seq = batch[0]
             n_samples = frame[7]
             n_values = n_samples * st.n_channels
             if st.fmt == 3:
@@ -344,16 +345,16 @@ class FrameDecoder:
                 values = np.frombuffer(frame, _I16, n_values, _SAMPLES_OFFSET).astype(np.int32)
             values.shape = (n_samples, st.n_channels)
             values.flags.writeable = False
-            out[pos].__dict__["samples"] = values
+            info = st.info
+            out[pos] = new_sample_block(info.stream_id, info, index, t_first_us, values, host_time_s, seq)
             return
-        by_stream: dict[int, list[tuple[int, _StreamState, bytes | bytearray]]] = {}
+        by_stream: dict[_StreamState, list[tuple[int, _StreamState, bytes | bytearray, int, int, int]]] = {}
         for item in batch:
-            by_stream.setdefault(item[1].info.stream_id, []).append(item)
-        for items in by_stream.values():
-            st = items[0][1]
+            by_stream.setdefault(item[1], []).append(item)
+        for st, items in by_stream.items():
             n_ch = st.n_channels
             # Every frame was length-checked, so its sample bytes are frame[20:-4].
-            raw = b"".join([frame[_SAMPLES_OFFSET:-4] for _, _, frame in items])
+            raw = b"".join([item[2][_SAMPLES_OFFSET:-4] for item in items])
             n_values = len(raw) // st.fmt
             if st.fmt == 3:
                 # Overlapping int32 words starting one byte early, then >> 8: the
@@ -364,9 +365,10 @@ class FrameDecoder:
                 values = np.frombuffer(raw, _I16, n_values).astype(np.int32)
             values.shape = (n_values // n_ch, n_ch)
             values.flags.writeable = False
+            info = st.info
+            stream_id = info.stream_id
             row = 0
-            for pos, _, frame in items:
-                n_samples = frame[7]
-                block = out[pos]
-                block.__dict__["samples"] = values[row:row + n_samples]
-                row += n_samples
+            for pos, _, frame, index, t_first_us, seq in items:
+                end = row + frame[7]
+                out[pos] = new_sample_block(stream_id, info, index, t_first_us, values[row:end], host_time_s, seq)
+                row = end
