@@ -376,8 +376,11 @@ def _linger(dashboard) -> None:
     (interactive terminals only; a script goes on at once)."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return
-    print(f"the dashboard stays up at {dashboard.url} for history and logging; Ctrl-C to stop", file=sys.stderr)
     try:
+        # printed inside the try: a Ctrl-C pressed on seeing it is the expected stop (exit 0),
+        # even when it lands before the loop starts (the main thread can still be finishing
+        # the print while the dashboard thread holds the interpreter)
+        print(f"the dashboard stays up at {dashboard.url} for history and logging; Ctrl-C to stop", file=sys.stderr)
         while True:
             time.sleep(1.0)
     except KeyboardInterrupt:
