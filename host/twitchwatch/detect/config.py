@@ -39,7 +39,6 @@ class DetectorConfig:
     # --- candidates -------------------------------------------------------------------
     k: float = 5.0  #: threshold, robust sigmas of the cleaned signal
     merge_gap_ms: float = 8.0  #: supra-threshold samples closer than this are one candidate
-    min_duration_ms: float = 1.0  #: shorter half-peak spans are spikes/glitches (pop)
     max_duration_ms: float = 30.0  #: longer half-peak spans are not brief potentials
     max_cluster_ms: float = 60.0  #: longer supra-threshold spans are sustained activity
     shape_pre_ms: float = 10.0  #: shape window before the peak (features, units)
