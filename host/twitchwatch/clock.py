@@ -108,17 +108,11 @@ class ClockMap:
 
     def add_blocks(self, blocks: Iterable[SampleBlock], history: FitHistory | None = None) -> None:
         """:meth:`add_block` for each block in order, each followed by
-        ``history.note(last sample index, self)`` if ``history`` is given: the same
-        state as block by block, without the per-block calls."""
-        add = self.add
-        note = None if history is None else history.note
+        ``history.note(last sample index, self)`` if ``history`` is given."""
         for block in blocks:
-            first = block.first_sample_index
-            last = first + block.samples.shape[0] - 1
-            mhz = block.info.sample_rate_mhz
-            add(block.t_first_us + (last * 10**9 // mhz - first * 10**9 // mhz), block.host_time_s)
-            if note is not None:
-                note(last, self)
+            self.add_block(block)
+            if history is not None:
+                history.note(block.first_sample_index + block.samples.shape[0] - 1, self)
 
     @property
     def ready(self) -> bool:
