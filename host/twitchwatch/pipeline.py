@@ -135,17 +135,9 @@ def _physical_columns(pending: list[tuple[int, int, Any, np.ndarray | None]], co
     """Columns ``cols`` of the pending samples of one stream, one after another, as a
     C-contiguous float64 array in physical units.
 
-    Raw counts are converted here, once per detector call rather than per frame:
+    Raw counts are converted here, once per pending entry (a read's blocks) rather than per frame:
     ``raw × scale`` elementwise (int32 → float64 is exact), the same values bit for
-    bit as converting each block and then concatenating."""
-    scales = pending[0][3]
-    if scales is not None and all(s is scales or (s is not None and np.array_equal(s, scales))
-                                  for _, _, _, s in pending):
-        raw = [d for _, _, data, _ in pending for d in (data if isinstance(data, list) else (data,))]
-        counts = np.concatenate(raw) if len(raw) > 1 else raw[0]
-        if len(cols) == counts.shape[1] and (cols == np.arange(len(cols))).all():
-            return np.multiply(counts, scales, order="C")  # every column, in order: no copy to pick them
-        return np.multiply(counts[:, cols], scales[cols], order="C")  # the layout the detector got before
+    bit as :meth:`SampleBlock.physical` per block and then concatenating."""
     parts = []
     for _, _, data, s in pending:
         if isinstance(data, list):
