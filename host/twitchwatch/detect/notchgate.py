@@ -13,9 +13,8 @@ Every decision depends only on the samples and the carried state (chunk-size inv
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
-from .streamfilt import SosState, _kernel
+from .streamfilt import SosState, sosfilt_rows
 
 
 class GatedNotches:
@@ -240,8 +239,5 @@ def _sosfilt(sos: np.ndarray, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray,
     the same kernel as :class:`SosState` (bit-identical to filtering it as a row there)."""
     out = np.array(x, dtype=np.float64, order="C", copy=True)[None, :]
     zi = np.array(z, dtype=np.float64, order="C", copy=True)[None]
-    if _kernel is not None:
-        _kernel(sos, out, zi)
-        return out[0], zi[0]
-    y, zf = signal.sosfilt(sos, out, axis=1, zi=np.moveaxis(zi, 0, 2))
-    return y[0], np.moveaxis(zf, 2, 0)[0]
+    y, zf = sosfilt_rows(sos, out, zi)
+    return y[0], zf[0]

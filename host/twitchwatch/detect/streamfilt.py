@@ -55,12 +55,21 @@ class SosState:
             else:
                 self.zi = np.zeros((self.n_signals, self.sos.shape[0], 2))
             self.zi = np.ascontiguousarray(self.zi)
-        if _kernel is not None:
-            _kernel(self.sos, out, self.zi)
-            return out
-        y, zf = signal.sosfilt(self.sos, out, axis=1, zi=np.moveaxis(self.zi, 0, 2))
-        self.zi = np.ascontiguousarray(np.moveaxis(zf, 2, 0))
-        return y
+        out, self.zi = sosfilt_rows(self.sos, out, self.zi)
+        return out
+
+
+def sosfilt_rows(sos: np.ndarray, out: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Filter the rows of ``out`` (n_signals, n), C-contiguous float64, through ``sos``
+    from state ``zi`` (n_signals, n_sections, 2), C-contiguous: with scipy's kernel in
+    place (``out`` and ``zi`` updated and returned), else with ``signal.sosfilt`` (new
+    arrays, the same values)."""
+    if _kernel is not None:
+        _kernel(sos, out, zi)
+        return out, zi
+    # sosfilt's zi for rows along axis 1: (n_sections, n_signals, 2)
+    y, zf = signal.sosfilt(sos, out, axis=1, zi=np.moveaxis(zi, 0, 1))
+    return y, np.ascontiguousarray(np.moveaxis(zf, 1, 0))
 
 
 class Ring:
