@@ -229,10 +229,11 @@ def gather(store: Any, since_unix_s: float, now_unix_s: float) -> ReportData:
         floors = [float(q["noise_floor_uv"]) for q in quality
                   if q.get("noise_floor_uv") is not None and math.isfinite(float(q["noise_floor_uv"]))]
         usable = [float(q["usable_fraction"]) for q in quality if q.get("usable_fraction") is not None]
+        units, single_twitches = unit_counts(in_period)
         sessions.append(SessionSummary(
             id=sid, site=site, start_unix_s=lo, end_unix_s=hi, open_ended=open_ended,
             recorded_h=(hi - lo) / 3600.0, n_events=len(in_period),
-            **dict(zip(("units", "single_twitches"), unit_counts(in_period))),
+            units=units, single_twitches=single_twitches,
             noise_floor_uv=statistics.median(floors) if floors else None,
             usable_fraction=sum(usable) / len(usable) if usable else None,
             artefact_s=merged_length(spans),
