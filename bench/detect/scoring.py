@@ -79,6 +79,7 @@ class Tally:
     segment_fp: int = 0  # unmatched detections inside voluntary/motion segments
     segment_minutes: float = 0.0
     crosstalk_fp: int = 0  # false detections that coincide with a crosstalk copy
+    background_fp: int = 0  # false detections that coincide with the detector's own event on the unaltered background
     abs_errors_ms: list[float] = field(default_factory=list)
     signal_s: float = 0.0  # signal seconds processed (throughput numerator)
     cpu_s: float = 0.0  # processing seconds (throughput denominator)
@@ -95,6 +96,7 @@ class Tally:
             segment_fp=self.segment_fp + other.segment_fp,
             segment_minutes=self.segment_minutes + other.segment_minutes,
             crosstalk_fp=self.crosstalk_fp + other.crosstalk_fp,
+            background_fp=self.background_fp + other.background_fp,
             abs_errors_ms=self.abs_errors_ms + other.abs_errors_ms,
             signal_s=self.signal_s + other.signal_s,
             cpu_s=self.cpu_s + other.cpu_s,
@@ -113,6 +115,11 @@ class Tally:
     @property
     def f1(self) -> float:
         return _ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
+
+    @property
+    def precision_without_background(self) -> float:
+        """Precision with the false detections in ``background_fp`` set aside."""
+        return _ratio(self.tp, self.tp + self.fp - self.background_fp)
 
     @property
     def control_fp_per_min(self) -> float:
@@ -146,6 +153,7 @@ class Tally:
             "segment_minutes": self.segment_minutes,
             "segment_fp_per_min": self.segment_fp_per_min,
             "crosstalk_fp": self.crosstalk_fp,
+            "background_fp": self.background_fp,
             "median_abs_error_ms": self.median_abs_error_ms,
             "x_realtime": self.x_realtime,
             "errors": list(self.errors),
@@ -162,6 +170,7 @@ def score_stream(
     artefact_segments: Sequence[Segment] = (),
     exclude: Sequence[Segment] = (),
     crosstalk: Sequence[Event] = (),
+    background: Sequence[Event] = (),
     tol_ms: float = 15.0,
 ) -> tuple[Tally, Match]:
     """Score one stream: match, then count.
@@ -180,6 +189,11 @@ def score_stream(
             largest channel), so a detection of one is a false positive; how many false
             positives are such copies is counted in ``crosstalk_fp`` (one-to-one, same
             tolerance) so the table can say so.
+        background: ``(sample_index, channel)`` the same detector reports on the
+            unaltered background a stream was made from (simulated twitches injected
+            into real rest EMG). Unlabelled, they may be real low-level potentials or
+            noise; false positives that coincide with one are counted in
+            ``background_fp`` (one-to-one, same tolerance), never removed from ``fp``.
         tol_ms: matching tolerance.
     """
     if exclude:
@@ -197,11 +211,11 @@ def score_stream(
     if is_control:
         tally.control_fp = match.fp
         tally.control_minutes = minutes
-    if crosstalk and match.unmatched_detections:
-        leftovers = [detections[i] for i in match.unmatched_detections]
-        if exclude:
-            crosstalk = drop_in_segments(crosstalk, exclude)
-        tally.crosstalk_fp = match_events(crosstalk, leftovers, rate_hz, tol_ms).tp
+    leftovers = [detections[i] for i in match.unmatched_detections]
+    if crosstalk and leftovers:
+        tally.crosstalk_fp = match_events(drop_in_segments(crosstalk, exclude), leftovers, rate_hz, tol_ms).tp
+    if background and leftovers:
+        tally.background_fp = match_events(drop_in_segments(background, exclude), leftovers, rate_hz, tol_ms).tp
     if artefact_segments:
         tally.segment_fp = false_in_segments(detections, match, artefact_segments)
         tally.segment_minutes = union_length(artefact_segments) / rate_hz / 60.0

@@ -181,3 +181,18 @@ def test_crosstalk_copies_are_false_but_counted_as_such():
     tally, _ = score_stream(truth, dets, RATE, 120_000, is_control=False, crosstalk=xtalk)
     assert (tally.tp, tally.fp, tally.fn) == (1, 2, 0)
     assert tally.crosstalk_fp == 1
+
+
+def test_false_detections_on_the_plain_background_are_counted_but_stay_false():
+    truth = [(1000, 0)]
+    background = [(5002, 0), (7000, 1), (20_000, 0)]  # the detector's own events on the plain recording
+    dets = [(1001, 0), (5000, 0), (7001, 0), (9000, 0), (20_005, 0), (20_100, 0)]
+    tally, _ = score_stream(truth, dets, RATE, 120_000, is_control=False, background=background,
+                            exclude=[(19_000, 21_000, None)])
+    # 5000 matches a background event; 7001 is on another channel; 9000 is new; the
+    # excluded stretch drops 20_005 / 20_100 and the background event there
+    assert (tally.tp, tally.fp, tally.fn) == (1, 3, 0)
+    assert tally.background_fp == 1
+    assert tally.precision == pytest.approx(1 / 4)
+    assert tally.precision_without_background == pytest.approx(1 / 3)
+    assert tally.add(tally).background_fp == 2
