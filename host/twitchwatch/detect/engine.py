@@ -41,7 +41,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.8"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too
+DETECTOR_VERSION = "twitchwatch-detect-1.9"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -226,10 +226,15 @@ class TwitchDetector:
         self._flat_runs = [RunTracker(1, 1) for _ in range(C)]
         self._last_event: list[tuple[int, float] | None] = [None] * C
         self._last_pop = [-(10**12)] * C
+        #: per channel, a rejected step not yet named (candidate, step µV): a pop, or the
+        #: onset of a heartbeat when the channel's next candidate is a recognised beat
+        #: whose R wave follows it (see _settle_step)
+        self._held_step: list[tuple[_Candidate, float] | None] = [None] * C
         #: supports (start, last) of the recent candidates per channel not rejected as
         #: voluntary (twitches, echoes, ECG beats, pops ...): their samples
         #: (+- ``bg_exclude_ms``) do not count as background activity
-        self._recent_brief: list[deque[tuple[int, int, bool]]] = [deque() for _ in range(C)]
+        #: entries [start, last, failed the local-background test, an ECG beat]
+        self._recent_brief: list[deque[list]] = [deque() for _ in range(C)]
         self._units = UnitBook(C, cfg.unit_max_distance, cfg.unit_max_amp_ratio, cfg.unit_learn_rate, cfg.max_units,
                                cfg.unit_noise_factor, cfg.unit_max_noisy_distance)
         self._ecg = [_EcgTracker(fs, cfg) for _ in range(C)]
@@ -699,7 +704,7 @@ class TwitchDetector:
         # accelerometer for longer than the ring holds: they read this copy of their windows
         bg1 = cand.start - ms(5)
         bg0 = bg1 - max(ms(cfg.bg_window_ms), ms(cfg.lbg_window_ms)) - 1
-        i0, i1 = max(bg0 - rs, low), min(bg1 - rs, lim)
+        i0, i1 = max(bg0 - rs, low), min(bg1 + 1 - rs, lim)
         cand.background = _Window(bg0 if i1 <= i0 else rs + i0,
                                   buf[[row["acs"], row["y"], row["sigma"]], i0:i1] if i1 > i0 else np.zeros((3, 0)))
         fr = read(cand.start - ms(cfg.voluntary_holdoff_ms), cand.start - ms(5), row["frac"])
@@ -808,6 +813,7 @@ class TwitchDetector:
                         break
                 q.popleft()
                 self._decide(cand)
+        self._settle_steps_that_no_beat_can_follow(final)
         self._release(final)
 
     def _horizon(self, c: int) -> int:
@@ -916,7 +922,7 @@ class TwitchDetector:
         kind = self._classify(cand)
         if kind != "voluntary":  # a brief potential (twitch, echo, ECG beat, pop ...)
             rt = self._recent_brief[cand.channel]
-            cand.brief = [cand.start, max(cand.last, cand.tail_last), kind == "low_vs_background"]
+            cand.brief = [cand.start, max(cand.last, cand.tail_last), kind == "low_vs_background", kind == "ecg"]
             rt.append(cand.brief)
             horizon = max(self.config.bg_window_ms, self.config.lbg_window_ms) + self.config.bg_exclude_ms + 5
             while rt and rt[0][1] < cand.start - self._ms(horizon):
@@ -944,6 +950,7 @@ class TwitchDetector:
             self.counts["echo"] += 1
             return "echo"
         periodic = False if (cand.rail or cand.burst) else self._ecg[c].is_ecg(cand)
+        self._settle_step(c, cand.ecg_beat if periodic else None)
         if cand.rail:
             kind, detail = "lead_off", "rail nearby"
         elif cand.burst:
@@ -951,8 +958,9 @@ class TwitchDetector:
         elif periodic:
             kind, detail = "ecg", "periodic, ECG template"
             self._ecg_beats.append((cand.start, cand.ecg_beat, c))
-        elif steppy:
-            kind, detail = "pop", f"step {cand.step_uv:.0f} µV"
+        elif steppy:  # named (pop or heartbeat onset) by the channel's next candidate
+            self._held_step[c] = (cand, cand.step_uv)
+            return "pop"
         elif moving:
             kind, detail = "motion", f"accelerometer {motion:.0f} mg"
         elif cand.motion_onset is not None:
@@ -966,8 +974,8 @@ class TwitchDetector:
             kind, detail = "voluntary", "sustained cluster"
         elif (bg := self._background_activity(cand)) >= cfg.bg_fraction:
             kind, detail = "voluntary", f"background activity before ({bg:.2f})"
-        elif cand.act_pre >= cfg.activity_fraction:
-            kind, detail = "voluntary", f"activity before ({cand.act_pre:.2f})"
+        elif (act_pre := self._activity_before(cand)) >= cfg.activity_fraction:
+            kind, detail = "voluntary", f"activity before ({act_pre:.2f})"
         elif cand.act_recent >= cfg.sustained_fraction:
             kind, detail = "voluntary", f"just after sustained activity ({cand.act_recent:.2f})"
         elif cand.act_post >= cfg.lookahead_fraction:
@@ -980,8 +988,6 @@ class TwitchDetector:
                 cand.act_other, max(cand.extra.get("bg_low", 0.0), cand.act_post_low))
         elif cand.start - self._last_pop[c] <= ms(cfg.pop_holdoff_ms):
             kind, detail = "pop", "pop recovery"
-        if kind == "pop" and steppy:
-            self._last_pop[c] = cand.last
         if kind is not None:
             self.counts[f"rejected_{kind}"] += 1
             start, end = cand.start - self.gap, cand.last + self.gap + 1
@@ -997,6 +1003,73 @@ class TwitchDetector:
         self._pending.append((cand, resp, acc_floor))
         self._coincident.append(cand)
         return None
+
+    def _settle_step(self, c: int, beat: int | None) -> None:
+        """Name channel ``c``'s held step (a candidate whose low band stepped by >=
+        ``pop_step_fraction`` x its peak-to-peak). ``beat``: the ECG fiducial (R wave) of the
+        channel's next candidate when that candidate is a rhythm-confirmed heartbeat, else
+        None. A QRS that crosses the threshold in two pieces makes its first piece look
+        like a step (flat before, the rising R wave in the 12-25 ms after it); when the
+        next candidate's R lies within ``ecg_window_ms`` after the step's peak, the step
+        was that heartbeat's onset: an ECG artefact, no pop hold-off. Otherwise it is a
+        pop and starts the ``pop_holdoff_ms`` hold-off. Decided only from the next
+        candidate (or from knowing none can start in time, or at the stream end), so
+        block splits do not change it."""
+        held = self._held_step[c]
+        if held is None:
+            return
+        self._held_step[c] = None
+        cand, step_uv = held
+        ms = self._ms
+        start, end = cand.start - self.gap, cand.last + self.gap + 1
+        start = max(self._segment_floor(start), start)
+        if beat is not None and 0 <= beat - cand.peak <= ms(self.config.ecg_window_ms):
+            self.counts["rejected_ecg"] += 1
+            if cand.brief is not None:
+                cand.brief[3] = True
+            self._add_artefact(ArtefactSegment("ecg", c, start, end, f"heartbeat onset: step {step_uv:.0f} µV into the R wave"))
+            return
+        self.counts["rejected_pop"] += 1
+        self._last_pop[c] = cand.last
+        self._add_artefact(ArtefactSegment("pop", c, start, max(end, cand.last + ms(self.config.pop_holdoff_ms)),
+                                           f"step {step_uv:.0f} µV"))
+
+    def _settle_steps_that_no_beat_can_follow(self, final: bool) -> None:
+        """Name held steps as pops once no candidate of their channel can still start in
+        time to be their heartbeat (its fiducial lies at most 30 ms before its start), or
+        at the stream end."""
+        reach = self._ms(self.config.ecg_window_ms + self.config.ecg_align_ms[0])
+        for c, held in enumerate(self._held_step):
+            if held is None:
+                continue
+            starts = [cl.start for cl in (self._open[c],) if cl is not None]
+            starts += [cand.start for q in (self._wait_emg[c], self._wait_acc[c]) for cand in q]
+            earliest = min(starts + [self._next if self._next is not None else 0])
+            if final or earliest > held[0].peak + reach:
+                self._settle_step(c, None)
+
+    def _activity_before(self, cand: _Candidate) -> float:
+        """``act_pre`` (active fraction over ``activity_window_ms`` ending 5 ms before the
+        candidate) without the samples of the channel's recent ECG beats (+-
+        ``bg_exclude_ms``): a heartbeat just before a twitch is not an ongoing contraction.
+        Read from the candidate's background copy at decision time, when every earlier
+        candidate of the channel has been named; ``act_pre`` itself when no beat is near."""
+        ms = self._ms
+        b1 = cand.start - ms(5)
+        b0 = b1 - self.act_window
+        ex = ms(self.config.bg_exclude_ms)
+        beats = [(a, b) for a, b, _, ecg in self._recent_brief[cand.channel] if ecg and b + ex >= b0 and a - ex <= b1]
+        if not beats:
+            return cand.act_pre
+        acs = cand.background.read(b0, b1 + 1, 0)
+        if acs.size != b1 + 1 - b0:
+            return cand.act_pre
+        active = np.diff(acs) > 0  # samples b0+1 .. b1, as act_pre counts them
+        for a, b in beats:
+            lo, hi = max(0, a - ex - (b0 + 1)), min(active.size, b + ex + 1 - (b0 + 1))
+            if hi > lo:
+                active[lo:hi] = False
+        return float(np.count_nonzero(active)) / self.act_window
 
     def _background_activity(self, cand: _Candidate) -> float:
         """Active fraction (|y| > ``activity_k`` sigma) over ``bg_window_ms`` ending 5 ms
@@ -1014,7 +1087,7 @@ class TwitchDetector:
         active = np.diff(acs) > 0
         keep = np.ones(active.size, dtype=bool)
         ex = ms(cfg.bg_exclude_ms)
-        for a, b, _ in self._recent_brief[c]:
+        for a, b, *_ in self._recent_brief[c]:
             lo, hi = max(0, a - ex - start), min(active.size, b + ex + 1 - start)
             if hi > lo:
                 keep[lo:hi] = False
@@ -1044,7 +1117,7 @@ class TwitchDetector:
             return 0.0
         keep = np.ones(y.size, dtype=bool)
         ex = ms(cfg.bg_exclude_ms)
-        for a, b, low in self._recent_brief[c]:
+        for a, b, low, _ in self._recent_brief[c]:
             lo, hi = max(0, a - ex - start), min(y.size, b + ex + 1 - start)
             if hi > lo and not low:  # potentials that failed this test are background
                 keep[lo:hi] = False
