@@ -118,6 +118,14 @@ class DetectorConfig:
     wide_ratio: float = 1.0  #: low-band p-p >= this x cleaned p-p: a wide (not brief) potential
     pop_step_fraction: float = 0.5  #: low-band level step across the candidate >= this x its p-p = pop
     pop_holdoff_ms: float = 300.0  #: candidates this soon after a pop are rejected
+    #: faint step (rule 11b, 1.9): a candidate that passed every other rule, whose low-band
+    #: step (rule 5's measure) is >= this x its p-p although under rule 5's 5 sigma, is the
+    #: band-pass image of a small baseline step (a half-cell / skin potential shift, e.g. the
+    #: skin stretching as a movement starts; a pure step gives ~0.66), not a motor-unit
+    #: potential, whose own low band stays under that (at most 0.43x over the 4186 twitches
+    #: detected on the development seeds). Rejected as a pop without the recovery holdoff
+    #: (too small a step to disturb what follows). 0 disables.
+    faint_step_fraction: float = 0.5
     rail_uv: float = 390000.0  #: |raw| at or above this is at the rail (lead off)
     flat_uv: float = 0.05  #: window sigma below this is flat (lead off)
     leadoff_hum_uv: float = 2000.0  #: hum RMS above this means lead off

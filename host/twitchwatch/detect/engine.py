@@ -41,7 +41,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.9"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate
+DETECTOR_VERSION = "twitchwatch-detect-1.9"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -938,7 +938,7 @@ class TwitchDetector:
         resp, motion, acc_floor = self._acc_features(cand)
         if self.acc_rate_hz is not None and resp is None:
             self.counts["no_acc_data"] += 1
-        kind, detail = None, ""
+        kind, detail, faint = None, "", False
         moving = motion is not None and motion > cfg.acc_motion_mg
         wide = cand.lf_pp >= cfg.wide_ratio * cand.amp_pp and cand.lf_pp >= 8 * cand.sigma
         steppy = abs(cand.step_uv) >= cfg.pop_step_fraction * cand.amp_pp and abs(cand.step_uv) >= 5 * cand.sigma
@@ -988,10 +988,13 @@ class TwitchDetector:
                 cand.act_other, max(cand.extra.get("bg_low", 0.0), cand.act_post_low))
         elif cand.start - self._last_pop[c] <= ms(cfg.pop_holdoff_ms):
             kind, detail = "pop", "pop recovery"
+        elif cfg.faint_step_fraction > 0 and abs(cand.step_uv) >= cfg.faint_step_fraction * cand.amp_pp:
+            # rule 11b: the band-pass image of a baseline step under rule 5's 5 sigma floor
+            kind, detail, faint = "pop", f"faint step {cand.step_uv:.0f} µV", True
         if kind is not None:
             self.counts[f"rejected_{kind}"] += 1
             start, end = cand.start - self.gap, cand.last + self.gap + 1
-            if kind == "pop":
+            if kind == "pop" and not faint:  # a faint step is too small to need a recovery
                 end = max(end, cand.last + ms(cfg.pop_holdoff_ms))
             self._add_artefact(ArtefactSegment(kind, c, max(self._segment_floor(start), start), end, detail))
             return kind
