@@ -179,3 +179,18 @@ def test_lead_off_rail_or_huge_hum():
         x = rec.emg_uv[s.start_index:s.end_index, s.channel]
         rail = SCENARIOS["electrode_pops"].rail_uv
         assert np.all(np.abs(x) == rail) or x.std() > 2000.0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_gross_movements_start_and_end_without_a_step(seed):
+    # the slow deflection of a gross movement rises from and returns to 0 at its
+    # segment's edges; a jump there would be an electrode step no movement explains
+    rec = simulate("control_walking", 600.0, seed, components=True, walking_fraction=0.0, gross_moves_per_min=3.0)
+    mot = rec.components["motion"]
+    segs = rec.segments_of("motion")
+    assert len(segs) >= 10
+    inside = np.concatenate([mot[s.start_index:s.end_index] for s in segs])
+    for s in segs:
+        for i in (s.start_index, s.end_index):
+            jump = np.abs(mot[min(i, mot.shape[0] - 1)] - mot[max(i - 1, 0)]).max()
+            assert jump < 0.01 * np.abs(inside).max(), (s.start_index, s.end_index, jump)

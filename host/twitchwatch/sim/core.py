@@ -301,8 +301,13 @@ def _activities(rng: np.random.Generator, sc: Scenario, acts: list[tuple[str, fl
             mot[a:b] += _bandlimited(rng, L, fs, 20, 250) * (rms * hn)[:, None]
             sig = rng.uniform(0.1, 0.3) * fs
             kk = np.arange(L) - L / 2
-            mot[a:b] += (rng.uniform(200, 800) * rng.choice((-1.0, 1.0), N_EMG))[None, :] * \
-                np.exp(-0.5 * (kk / sig) ** 2)[:, None]
+            # slow deflection: a Gaussian lowered to 0 at the segment's edges (cut off
+            # there, it made a step of up to 0.7 x its height at the movement's first and
+            # last sample, with no acceleration behind it)
+            bump = np.exp(-0.5 * (kk / sig) ** 2)
+            edge = max(bump[0], bump[-1])
+            bump = np.clip((bump - edge) / (1.0 - edge), 0.0, None)
+            mot[a:b] += (rng.uniform(200, 800) * rng.choice((-1.0, 1.0), N_EMG))[None, :] * bump[:, None]
             segs.append(TruthSegment("motion", a, b, None))
     return {"voluntary": vol, "motion": mot, "acc_motion": acc}, segs, up
 
