@@ -54,13 +54,9 @@ class AdaptiveFloor:
         self.last_window_sigma_uv = np.full(self.n_channels, np.nan)
         self._bad: np.ndarray | None = None  # channels whose current window is unusable; None: none
         # bookkeeping that spares numpy calls per window: every channel has the same
-        # history length and slot (the usual case; ``_slot0``, else None), and the floor is
-        # finite on every channel
+        # history length and slot (the usual case; ``_slot0``, else None)
         self._same_n = True
         self._slot0: int | None = 0
-        self._finite = False
-        #: the floor returned by the last :meth:`process` had a NaN (no floor yet on some channel)
-        self.nan_out = False
 
     def reset_window(self) -> None:
         self._fill = 0
@@ -73,7 +69,6 @@ class AdaptiveFloor:
         self.floor_uv[:] = np.nan
         self._same_n = True
         self._slot0 = 0
-        self._finite = False
 
     def process(self, y: np.ndarray, exclude: np.ndarray | None = None) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
         """Feed ``y`` (C, n). Returns the floor in force per sample (C, n) and the list of
@@ -85,11 +80,9 @@ class AdaptiveFloor:
         done: list[tuple[int, np.ndarray]] = []
         pos = 0
         bad = self._bad
-        nan_out = False
         while pos < n:
             take = min(self.window - self._fill, n - pos)
             out[:, pos : pos + take] = self.floor_uv[:, None]
-            nan_out = nan_out or not self._finite
             if exclude is not None:
                 b = exclude[:, pos : pos + take].any(axis=1)
                 bad = b if bad is None else bad | b
@@ -108,7 +101,6 @@ class AdaptiveFloor:
                 self._fill = 0
                 bad = None
         self._bad = bad
-        self.nan_out = nan_out
         return out, done
 
     def _push(self, sigma: np.ndarray, bad: np.ndarray | None) -> None:
@@ -129,7 +121,6 @@ class AdaptiveFloor:
                 n[:] = k
             med = median_rows(self._hist[:, :k])
             self.floor_uv = np.maximum(med, self.min_floor_uv)
-            self._finite = True
             return
         if self._slot0 is not None:
             self._slot[:] = self._slot0
@@ -145,4 +136,3 @@ class AdaptiveFloor:
             self.floor_uv[c] = max(median1(self._hist[c, : self._n_hist[c]]), self.min_floor_uv)
         self._same_n = bool((self._n_hist == self._n_hist[0]).all())
         self._slot0 = int(self._slot[0]) if (self._slot == self._slot[0]).all() else None
-        self._finite = not bool(np.isnan(self.floor_uv).any())
