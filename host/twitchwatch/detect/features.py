@@ -5,7 +5,7 @@ reads ~20 short windows of the ring (cleaned signal, low band, hum, sigma, activ
 counts ...) per candidate. As numpy calls on 10-400 samples that cost ~0.3 ms per
 candidate, almost all of it per-call overhead; here it is one call of ~10 µs. Every
 result is the same, bit for bit, as the numpy expressions it replaces (max, min,
-comparisons, counts, sorted medians and one division each: no sum whose order could
+comparisons, counts, medians (order statistics) and one division each: no sum whose order could
 differ; ``bench/detect/engine_ab.py equiv`` compares every feature).
 
 The ring layout (:data:`RING_ROWS`) is defined here and used by the engine: row block
@@ -58,14 +58,6 @@ def _maximum(a, b):
     if a != a or b != b:
         return np.nan
     return a if a >= b else b
-
-
-@numba.njit(cache=True)
-def _median(v):
-    """``np.median`` of a finite 1-d array (the middle element, or the two middle ones' sum / 2)."""
-    s = np.sort(v)
-    m = s.size // 2
-    return s[m] if s.size % 2 else (s[m - 1] + s[m]) / 2.0
 
 
 @numba.njit(cache=True)
@@ -184,7 +176,7 @@ def candidate_features(buf, rs, low, lim, n_channels, c, start, last, p, peak_ab
     before = buf[lf_r, i:j]
     i, j = _cols(rs, low, lim, p + g[_MS12], p + pc + 1)
     after = buf[lf_r, i:j]
-    step_uv = _median(after) - _median(before) if before.size > 0 and after.size > 0 else 0.0
+    step_uv = np.median(after) - np.median(before) if before.size > 0 and after.size > 0 else 0.0
     # ECG: the beat's fiducial point is the low band's extremum near the peak (the R wave;
     # stable under noise, unlike which band-passed lobe of the QRS peaks), measured from the
     # local baseline (median of the low band over the QRS window and before it: wander and
@@ -196,7 +188,7 @@ def candidate_features(buf, rs, low, lim, n_channels, c, start, last, p, peak_ab
     lfb = buf[lf_r, i:j]
     f = p
     if lfb.size == p + pc + 1 - b0:
-        med = _median(lfb)
+        med = np.median(lfb)
         best, arg = -1.0, 0
         for k in range(a0 - b0, min(a1 + 1 - b0, lfb.size)):
             d = abs(lfb[k] - med)
