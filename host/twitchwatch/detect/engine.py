@@ -37,6 +37,7 @@ from .blockflags import block_flags
 from .events import TwitchEvent
 from .features import GEOMETRY, LEVELS, RING_ROWS, candidate_features
 from .floor import AdaptiveFloor, median1
+from .pairwise import correlation
 from .mains import MainsCanceller
 from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
@@ -1060,10 +1061,7 @@ class _EcgTracker:
     def _corr(a: np.ndarray, b: np.ndarray) -> float:
         if a is None or b is None or a.shape != b.shape or a.size < 3:
             return 0.0
-        a = a - np.add.reduce(a) / a.size  # = a.mean(), without its per-call overhead
-        b = b - np.add.reduce(b) / b.size
-        d = float(np.sqrt(np.add.reduce(a * a) * np.add.reduce(b * b)))
-        return 0.0 if d == 0 else float((a * b).sum() / d)
+        return correlation(a, b)
 
     def _on_rhythm(self, p: int) -> tuple[int, int] | None:
         """(k, reference) when ``p`` lies k learned RRs after the last beat or the last
