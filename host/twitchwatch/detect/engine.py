@@ -34,6 +34,7 @@ from scipy import signal
 
 from .config import DetectorConfig
 from .blockflags import block_flags
+from .clusters import CLOSE_CLUSTER, STATE_F, STATE_I, scan_block
 from .events import TwitchEvent
 from .features import GEOMETRY, LEVELS, RING_ROWS, candidate_features
 from .floor import AdaptiveFloor, median1
@@ -508,7 +509,7 @@ class TwitchDetector:
             if any_off[c] or self._rail_runs[c].open_start is not None:
                 self._emit_runs("lead_off", c, self._rail_runs[c].feed(off[c], base), "rail or hum")
             if any_supra[c] or self._open[c] is not None or self._tail[c] is not None:
-                self._scan(c, y[c], ay[c], ratio[c], supra[c], base)
+                self._scan(c, ay[c], ratio[c], supra[c], base)
         self._next = base + n
         for c in range(C):
             q = self._wait_emg[c]
@@ -518,83 +519,39 @@ class TwitchDetector:
                 self._wait_acc[c].append(cand)
         self._decide_all()
 
-    def _scan(self, c: int, y: np.ndarray, ay: np.ndarray, ratio: np.ndarray, supra: np.ndarray, base: int) -> None:
-        """Cluster the supra-threshold samples of one block (sample by sample in stream order,
-        vectorised per stretch). A cluster's *significant* samples are those at or above
-        ``TAIL_FRACTION`` x its running peak; it closes ``merge_gap_ms`` after its last
-        significant sample (``sig_last``, the candidate's end). The supra-threshold samples
-        that follow, within ``merge_gap_ms`` of each other and below that level, are its
-        tail (the band-pass's ringing and the potential's own small tail): absorbed, never
-        a candidate, and they do not hold the candidate's release. A sample at or above the
-        level, or after a longer pause, starts a new cluster."""
-        gap = self.gap
-        hits = np.flatnonzero(supra)
+    def _scan(self, c: int, ay: np.ndarray, ratio: np.ndarray, supra: np.ndarray, base: int) -> None:
+        """Cluster the supra-threshold samples of one block (sample by sample in stream
+        order, compiled: :func:`.clusters.scan_block`). A cluster's *significant* samples
+        are those at or above ``TAIL_FRACTION`` x its running peak; it closes
+        ``merge_gap_ms`` after its last significant sample (``sig_last``, the candidate's
+        end). The supra-threshold samples that follow, within ``merge_gap_ms`` of each
+        other and below that level, are its tail (the band-pass's ringing and the
+        potential's own small tail): absorbed, never a candidate, and they do not hold the
+        candidate's release. A sample at or above the level, or after a longer pause,
+        starts a new cluster. The closed clusters become candidates and the closed tails
+        are applied in the order they happened."""
         cl, tail = self._open[c], self._tail[c]
-        rf = TAIL_FRACTION
-        n_h, i = hits.size, 0
-        while i < n_h:
-            h0 = base + int(hits[i])
-            if tail is not None:
-                # absorb the stretch of tail samples: spaced <= gap, below the level
-                pos = hits[i:] + base
-                prev = np.empty_like(pos)
-                prev[0] = tail[0]
-                prev[1:] = pos[:-1]
-                stop = (pos - prev > gap) | (ay[hits[i:]] >= tail[1])
-                j = int(np.argmax(stop)) if stop.any() else pos.size
-                if j:
-                    tail[0] = int(pos[j - 1])
-                    i += j
-                    if i >= n_h:
-                        break
-                self._close_tail(c, tail)
-                tail = None
-                continue
-            if cl is not None and h0 - cl.sig_last > gap:
-                self._wait_emg[c].append(self._candidate(c, cl))
-                tail = [cl.last, rf * cl.peak_abs, self._wait_emg[c][-1]]
-                cl = None
-                continue
-            if cl is None:
-                k0 = int(hits[i])
-                cl = _Cluster(h0, h0, h0, float(ay[k0]), float(ratio[k0]), sig_last=h0)
-                i += 1
-                continue
-            # extend the open cluster: hits i.. until the first one more than gap after the
-            # last significant sample before it
-            idx = hits[i:]
-            pos = idx + base
-            a = ay[idx]
-            run_peak = np.maximum.accumulate(a)
-            np.maximum(run_peak, cl.peak_abs, out=run_peak)
-            sig = a >= rf * run_peak
-            sigpos = np.where(sig, pos, cl.sig_last)
-            cum = np.maximum.accumulate(sigpos)
-            before = np.empty_like(cum)
-            before[0] = cl.sig_last
-            before[1:] = cum[:-1]
-            brk = pos - before > gap
-            j = int(np.argmax(brk)) if brk.any() else pos.size
-            # j >= 1: the first hit is within gap of sig_last (checked above)
-            seg = a[:j]
-            kk = int(np.argmax(seg))
-            if seg[kk] > cl.peak_abs:
-                k = int(idx[kk])
-                cl.peak, cl.peak_abs, cl.peak_ratio = base + k, float(ay[k]), float(ratio[k])
-            cl.last = int(pos[j - 1])
-            cl.sig_last = int(cum[j - 1])
-            if cl.last - cl.start + 1 > self.max_cluster:
-                cl.overlong = True
-            i += j
-        end = base + y.shape[0] - 1
-        if cl is not None and end - cl.sig_last >= gap:
-            self._wait_emg[c].append(self._candidate(c, cl))
-            tail = [cl.last, rf * cl.peak_abs, self._wait_emg[c][-1]]
-            cl = None
-        if tail is not None and end - tail[0] >= gap:
-            self._close_tail(c, tail)
-            tail = None
-        self._open[c], self._tail[c] = cl, tail
+        si, sf = np.zeros(len(STATE_I), dtype=np.int64), np.zeros(len(STATE_F))
+        if cl is not None:
+            si[:6] = 1, cl.start, cl.last, cl.peak, cl.sig_last, cl.overlong
+            sf[:2] = cl.peak_abs, cl.peak_ratio
+        tail_cand = None
+        if tail is not None:
+            si[6:] = 1, tail[0]
+            sf[2] = tail[1]
+            tail_cand = tail[2]
+        n = supra.shape[0]
+        acts_i, acts_f = np.empty((2 * n + 2, 6), dtype=np.int64), np.empty((2 * n + 2, 2))
+        n_acts = scan_block(supra, ay, ratio, base, self.gap, self.max_cluster, TAIL_FRACTION, si, sf, acts_i, acts_f)
+        for row, level in zip(acts_i[:n_acts].tolist(), acts_f[:n_acts].tolist()):
+            if row[0] == CLOSE_CLUSTER:
+                tail_cand = self._candidate(c, _Cluster(row[1], row[2], row[3], level[0], level[1], bool(row[5]), row[4]))
+                self._wait_emg[c].append(tail_cand)
+            else:
+                self._close_tail(c, [row[1], level[0], tail_cand])
+        state, levels = si.tolist(), sf.tolist()
+        self._open[c] = _Cluster(state[1], state[2], state[3], levels[0], levels[1], bool(state[5]), state[4]) if state[0] else None
+        self._tail[c] = [state[7], levels[2], tail_cand] if state[6] else None
 
     def _close_tail(self, c: int, tail: list) -> None:
         """A tail ended at ``tail[0]``: its candidate's support (background exclusion, echo
