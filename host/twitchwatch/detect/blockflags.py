@@ -78,3 +78,37 @@ def block_flags(y, sigma, hum, hum_base, k, activity_k, burst_ratio, burst_k, su
             flags[2, c, t] = sustained
             any_flag[2, c] |= sustained
     return any_flag, n_finite
+
+
+@numba.njit(cache=True)
+def lead_flags(x, hum, rail_uv, leadoff_hum_uv, rail, off):
+    """Lead-off flags of one block: ``hum`` (channels, n) holds the low-passed squared
+    hum and becomes its envelope sqrt(max(., 0)) (µV RMS) in place; ``rail`` = |x| >=
+    ``rail_uv`` (raw µV); ``off`` = rail or envelope > ``leadoff_hum_uv``. Returns
+    whether any sample is off, per channel."""
+    C, n = x.shape
+    any_off = np.zeros(C, np.bool_)
+    for c in range(C):
+        for t in range(n):
+            h = hum[c, t]
+            if not (h >= 0.0 or h != h):  # np.maximum(h, 0): NaN stays, -0.0 stays
+                h = 0.0
+            h = np.sqrt(h)
+            hum[c, t] = h
+            r = abs(x[c, t]) >= rail_uv
+            o = r or h > leadoff_hum_uv
+            rail[c, t] = r
+            off[c, t] = o
+            any_off[c] |= o
+    return any_off
+
+
+@numba.njit(cache=True)
+def norm3(v):
+    """Euclidean norm of the 3 rows of ``v`` (3, m) per column, summed as numpy's
+    ``(v * v).sum(axis=0)`` adds them (row 0 + row 1, then + row 2)."""
+    m = v.shape[1]
+    out = np.empty(m)
+    for t in range(m):
+        out[t] = np.sqrt((v[0, t] * v[0, t] + v[1, t] * v[1, t]) + v[2, t] * v[2, t])
+    return out

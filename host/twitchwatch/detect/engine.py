@@ -33,7 +33,7 @@ import numpy as np
 from scipy import signal
 
 from .config import DetectorConfig
-from .blockflags import block_flags
+from .blockflags import block_flags, lead_flags, norm3
 from .clusters import CLOSE_CLUSTER, STATE_F, STATE_I, scan_block
 from .events import TwitchEvent
 from .features import GEOMETRY, LEVELS, RING_ROWS, candidate_features
@@ -303,7 +303,7 @@ class TwitchDetector:
         pos, n = 0, xt.shape[1]
         while pos < n:
             take = min(n - pos, self._max_block, self._mains.samples_to_window_end())
-            self._emg_block(xt[:, pos : pos + take], first + pos)
+            self._emg_block(np.ascontiguousarray(xt[:, pos : pos + take]), first + pos)
             pos += take
         return self._take()
 
@@ -448,13 +448,10 @@ class TwitchDetector:
         hum_env = y_bp - y
         hum_env *= hum_env
         self._hum_lp.process_inplace(hum_env)
-        np.maximum(hum_env, 0.0, out=hum_env)
-        np.sqrt(hum_env, out=hum_env)
         lf = self._mains.notch_low_band(self._lf.process(x))
-        rail = np.abs(x) >= cfg.rail_uv
-        hum_off = hum_env > cfg.leadoff_hum_uv
-        off = rail | hum_off
-        off_any = np.count_nonzero(off) > 0
+        rail, off = np.empty((C, n), dtype=bool), np.empty((C, n), dtype=bool)
+        any_off = lead_flags(x, hum_env, cfg.rail_uv, cfg.leadoff_hum_uv, rail, off)  # hum_env: now the envelope
+        off_any = bool(any_off.any())
         n_settle = min(n, max(0, self._segment_start + self.settle - base))
         if n_settle < n:
             sig, windows = self._floor.process(y[:, n_settle:] if n_settle else y,
@@ -470,7 +467,7 @@ class TwitchDetector:
                 for c in range(C):
                     if flat[c] or self._flat_runs[c].open_start is not None:
                         self._emit_runs("lead_off", c, self._flat_runs[c].feed(np.full(self._floor.window, flat[c]), wbase), "flat signal")
-                self._lead_off = flat | rail[:, -1] | hum_off[:, -1]
+                self._lead_off = flat | rail[:, -1] | (hum_env[:, -1] > cfg.leadoff_hum_uv)
         else:
             sigma = np.full((C, n), np.nan)
         R, aw = self._rows, self.act_window
@@ -500,7 +497,7 @@ class TwitchDetector:
         # run trackers only where something is (or was) on: a tracker fed all-False with no
         # open run does nothing
         any_supra, any_burst, any_sus = any_flags.tolist()
-        any_off = off.any(axis=1).tolist() if off_any else [False] * C
+        any_off = any_off.tolist()
         for c in range(C):
             if any_sus[c] or self._vol_runs[c].open_start is not None:
                 self._emit_runs("voluntary", c, self._vol_runs[c].feed(sustained[c], base), "sustained activity", shift=self.act_window)
@@ -595,10 +592,8 @@ class TwitchDetector:
     def _acc_block(self, a: np.ndarray, base: int) -> None:
         cfg = self.config
         m = a.shape[1]
-        mmg = self._acc_mmg.process(a)
-        mmg = np.sqrt((mmg * mmg).sum(axis=0))
-        mot = self._acc_mot.process(a)
-        mot = np.sqrt((mot * mot).sum(axis=0))
+        mmg = norm3(self._acc_mmg.process(a))
+        mot = norm3(self._acc_mot.process(a))
         floor = np.empty(m)
         pos = 0
         while pos < m:
