@@ -24,7 +24,6 @@ two streams, gives the same events and artefact segments.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -34,8 +33,12 @@ import numpy as np
 from scipy import signal
 
 from .config import DetectorConfig
+from .blockflags import block_flags, lead_flags, norm3
+from .clusters import CLOSE_CLUSTER, STATE_F, STATE_I, scan_block
 from .events import TwitchEvent
+from .features import GEOMETRY, LEVELS, RING_ROWS, candidate_features
 from .floor import AdaptiveFloor, median1
+from .pairwise import correlation
 from .mains import MainsCanceller
 from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
@@ -189,10 +192,10 @@ class TwitchDetector:
         self.post_context = ms(POST_CONTEXT_MS)
         self.act_window = ms(cfg.activity_window_ms)
         self.lookahead = ms(cfg.lookahead_ms)
-        # ring rows: raw, cleaned, low band, hum envelope, hum baseline, sigma, active cumsum, active fraction, rail
-        self._rows = {name: slice(i * C, (i + 1) * C) for i, name in enumerate(
-            ("x", "y", "lf", "hum", "humbase", "sigma", "acs", "frac", "rail"))}
-        self._ring = Ring(9 * C, int(EMG_HISTORY_S * fs))
+        # ring rows (features.RING_ROWS): raw, cleaned, low band, hum envelope, hum baseline,
+        # sigma, active cumsum, active fraction, rail
+        self._rows = {name: slice(i * C, (i + 1) * C) for i, name in enumerate(RING_ROWS)}
+        self._ring = Ring(len(RING_ROWS) * C, int(EMG_HISTORY_S * fs))
         self._max_block = max(1, int(0.5 * fs))
         #: history the ring holds at every decision position whatever the block split: a
         #: candidate's EMG features are read once the stream reaches its decision position
@@ -219,6 +222,17 @@ class TwitchDetector:
         self._ecg_beats: deque[tuple[int, int, int]] = deque()
         self._same_beat = ms(cfg.ecg_same_beat_ms)
         self._xtalk_window = int(round(cfg.crosstalk_window_ms * 1e-3 * fs))
+        # the candidate feature windows (samples) and levels, as features.GEOMETRY / LEVELS
+        lengths = {"post_context": self.post_context, "pre": self.pre, "post": self.post,
+                   "align_before": ms(cfg.ecg_align_ms[0]), "align_after": ms(cfg.ecg_align_ms[1]),
+                   "ecg_window": ms(cfg.ecg_window_ms), "leadoff_before": ms(LEADOFF_MARGIN_MS[0]),
+                   "leadoff_after": ms(LEADOFF_MARGIN_MS[1]), "act_window": self.act_window,
+                   "bg_window": ms(cfg.bg_window_ms), "lbg_window": ms(cfg.lbg_window_ms),
+                   "voluntary_holdoff": ms(cfg.voluntary_holdoff_ms), "lookahead": self.lookahead,
+                   "xtalk_window": self._xtalk_window}
+        lengths.update({f"ms{v}": ms(v) for v in (3, 5, 12, 15, 20, 25, 40)})
+        self._geometry = np.array([lengths[k] for k in GEOMETRY], dtype=np.int64)
+        self._levels = np.array([getattr(cfg, k) for k in LEVELS], dtype=np.float64)
         self._artefacts: list[ArtefactSegment] = []
         self._vol_runs = [RunTracker(max(1, ms(cfg.activity_min_ms) - self.act_window), ms(50)) for _ in range(C)]
         self._burst_runs = [RunTracker(ms(300), ms(50)) for _ in range(C)]
@@ -294,7 +308,7 @@ class TwitchDetector:
         pos, n = 0, xt.shape[1]
         while pos < n:
             take = min(n - pos, self._max_block, self._mains.samples_to_window_end())
-            self._emg_block(xt[:, pos : pos + take], first + pos)
+            self._emg_block(np.ascontiguousarray(xt[:, pos : pos + take]), first + pos)
             pos += take
         return self._take()
 
@@ -439,19 +453,14 @@ class TwitchDetector:
         hum_env = y_bp - y
         hum_env *= hum_env
         self._hum_lp.process_inplace(hum_env)
-        np.maximum(hum_env, 0.0, out=hum_env)
-        np.sqrt(hum_env, out=hum_env)
         lf = self._mains.notch_low_band(self._lf.process(x))
-        rail = np.abs(x) >= cfg.rail_uv
-        hum_off = hum_env > cfg.leadoff_hum_uv
-        off = rail | hum_off
-        off_any = np.count_nonzero(off) > 0
+        rail, off = np.empty((C, n), dtype=bool), np.empty((C, n), dtype=bool)
+        any_off = lead_flags(x, hum_env, cfg.rail_uv, cfg.leadoff_hum_uv, rail, off)  # hum_env: now the envelope
+        off_any = bool(any_off.any())
         n_settle = min(n, max(0, self._segment_start + self.settle - base))
-        may_nan = n_settle > 0  # sigma is NaN in the settling span and before the first floor
         if n_settle < n:
             sig, windows = self._floor.process(y[:, n_settle:] if n_settle else y,
                                                None if not off_any else off[:, n_settle:] if n_settle else off)
-            may_nan = may_nan or self._floor.nan_out
             if n_settle:
                 sigma = np.full((C, n), np.nan)
                 sigma[:, n_settle:] = sig
@@ -463,39 +472,23 @@ class TwitchDetector:
                 for c in range(C):
                     if flat[c] or self._flat_runs[c].open_start is not None:
                         self._emit_runs("lead_off", c, self._flat_runs[c].feed(np.full(self._floor.window, flat[c]), wbase), "flat signal")
-                self._lead_off = flat | rail[:, -1] | hum_off[:, -1]
+                self._lead_off = flat | rail[:, -1] | (hum_env[:, -1] > cfg.leadoff_hum_uv)
         else:
             sigma = np.full((C, n), np.nan)
-        ay = np.abs(y)
         R, aw = self._rows, self.act_window
-        # flags per row: supra-threshold, hum burst, sustained activity (below), one reduction
-        # tells which rows have any
-        flags = np.empty((3, C, n), dtype=bool)
-        supra, burst, sustained = flags
-        with np.errstate(invalid="ignore") if may_nan else _NO_ERRSTATE:  # NaN sigma: comparisons warn
-            ratio = ay / sigma
-            np.greater(ratio, cfg.k, out=supra)
-            active = ratio > cfg.activity_k
-            np.greater(hum_env, np.maximum(cfg.hum_burst_ratio * hum_base, cfg.hum_burst_k * sigma), out=burst)
         # the ring columns of this block, filled in place (read the trailing counts first:
         # taking the slot may move the ring's contents)
-        prev = self._ring.read(base - aw, base, R["acs"]).copy()
+        trailing = self._ring.read(base - aw, base, R["acs"]).copy()
         dst = self._ring.slot(n, base)
         acs = dst[R["acs"]]
-        np.add.accumulate(active, axis=1, dtype=np.float64, out=acs)  # = np.cumsum (exact counts)
-        acs += self._acs[:, None]
+        ay, ratio = np.empty((C, n)), np.empty((C, n))
+        # flags per row: supra-threshold, hum burst, sustained activity
+        flags = np.empty((3, C, n), dtype=bool)
+        supra, burst, sustained = flags
+        any_flags, n_finite = block_flags(y, sigma, hum_env, hum_base, cfg.k, cfg.activity_k, cfg.hum_burst_ratio,
+                                          cfg.hum_burst_k, cfg.sustained_fraction, self._acs, trailing, aw,
+                                          ay, ratio, flags, acs, dst[R["frac"]])
         self._acs = acs[:, -1].copy()
-        if prev.shape[1] < aw:
-            pad = np.repeat((acs[:, :1] - active[:, :1]) if prev.shape[1] == 0 else prev[:, :1], aw - prev.shape[1], axis=1)
-            prev = np.concatenate((pad, prev), axis=1)
-        # active fraction over the trailing window, from the running count
-        frac = dst[R["frac"]]
-        if n > aw:
-            np.subtract(acs[:, :aw], prev, out=frac[:, :aw])
-            np.subtract(acs[:, aw:], acs[:, : n - aw], out=frac[:, aw:])
-        else:
-            np.subtract(acs, prev[:, :n], out=frac)
-        frac /= aw
         dst[R["x"]] = x
         dst[R["y"]] = y
         dst[R["lf"]] = lf
@@ -505,12 +498,11 @@ class TwitchDetector:
         dst[R["rail"]] = rail
 
         self._n_seen += n
-        self._n_searched += np.isfinite(sigma).sum(axis=1) if may_nan else n
-        np.greater(frac, cfg.sustained_fraction, out=sustained)
+        self._n_searched += n_finite
         # run trackers only where something is (or was) on: a tracker fed all-False with no
         # open run does nothing
-        any_supra, any_burst, any_sus = np.logical_or.reduce(flags, axis=2).tolist()
-        any_off = off.any(axis=1).tolist() if off_any else [False] * C
+        any_supra, any_burst, any_sus = any_flags.tolist()
+        any_off = any_off.tolist()
         for c in range(C):
             if any_sus[c] or self._vol_runs[c].open_start is not None:
                 self._emit_runs("voluntary", c, self._vol_runs[c].feed(sustained[c], base), "sustained activity", shift=self.act_window)
@@ -519,7 +511,7 @@ class TwitchDetector:
             if any_off[c] or self._rail_runs[c].open_start is not None:
                 self._emit_runs("lead_off", c, self._rail_runs[c].feed(off[c], base), "rail or hum")
             if any_supra[c] or self._open[c] is not None or self._tail[c] is not None:
-                self._scan(c, y[c], ay[c], ratio[c], supra[c], base)
+                self._scan(c, ay[c], ratio[c], supra[c], base)
         self._next = base + n
         for c in range(C):
             q = self._wait_emg[c]
@@ -529,83 +521,39 @@ class TwitchDetector:
                 self._wait_acc[c].append(cand)
         self._decide_all()
 
-    def _scan(self, c: int, y: np.ndarray, ay: np.ndarray, ratio: np.ndarray, supra: np.ndarray, base: int) -> None:
-        """Cluster the supra-threshold samples of one block (sample by sample in stream order,
-        vectorised per stretch). A cluster's *significant* samples are those at or above
-        ``TAIL_FRACTION`` x its running peak; it closes ``merge_gap_ms`` after its last
-        significant sample (``sig_last``, the candidate's end). The supra-threshold samples
-        that follow, within ``merge_gap_ms`` of each other and below that level, are its
-        tail (the band-pass's ringing and the potential's own small tail): absorbed, never
-        a candidate, and they do not hold the candidate's release. A sample at or above the
-        level, or after a longer pause, starts a new cluster."""
-        gap = self.gap
-        hits = np.flatnonzero(supra)
+    def _scan(self, c: int, ay: np.ndarray, ratio: np.ndarray, supra: np.ndarray, base: int) -> None:
+        """Cluster the supra-threshold samples of one block (sample by sample in stream
+        order, compiled: :func:`.clusters.scan_block`). A cluster's *significant* samples
+        are those at or above ``TAIL_FRACTION`` x its running peak; it closes
+        ``merge_gap_ms`` after its last significant sample (``sig_last``, the candidate's
+        end). The supra-threshold samples that follow, within ``merge_gap_ms`` of each
+        other and below that level, are its tail (the band-pass's ringing and the
+        potential's own small tail): absorbed, never a candidate, and they do not hold the
+        candidate's release. A sample at or above the level, or after a longer pause,
+        starts a new cluster. The closed clusters become candidates and the closed tails
+        are applied in the order they happened."""
         cl, tail = self._open[c], self._tail[c]
-        rf = TAIL_FRACTION
-        n_h, i = hits.size, 0
-        while i < n_h:
-            h0 = base + int(hits[i])
-            if tail is not None:
-                # absorb the stretch of tail samples: spaced <= gap, below the level
-                pos = hits[i:] + base
-                prev = np.empty_like(pos)
-                prev[0] = tail[0]
-                prev[1:] = pos[:-1]
-                stop = (pos - prev > gap) | (ay[hits[i:]] >= tail[1])
-                j = int(np.argmax(stop)) if stop.any() else pos.size
-                if j:
-                    tail[0] = int(pos[j - 1])
-                    i += j
-                    if i >= n_h:
-                        break
-                self._close_tail(c, tail)
-                tail = None
-                continue
-            if cl is not None and h0 - cl.sig_last > gap:
-                self._wait_emg[c].append(self._candidate(c, cl))
-                tail = [cl.last, rf * cl.peak_abs, self._wait_emg[c][-1]]
-                cl = None
-                continue
-            if cl is None:
-                k0 = int(hits[i])
-                cl = _Cluster(h0, h0, h0, float(ay[k0]), float(ratio[k0]), sig_last=h0)
-                i += 1
-                continue
-            # extend the open cluster: hits i.. until the first one more than gap after the
-            # last significant sample before it
-            idx = hits[i:]
-            pos = idx + base
-            a = ay[idx]
-            run_peak = np.maximum.accumulate(a)
-            np.maximum(run_peak, cl.peak_abs, out=run_peak)
-            sig = a >= rf * run_peak
-            sigpos = np.where(sig, pos, cl.sig_last)
-            cum = np.maximum.accumulate(sigpos)
-            before = np.empty_like(cum)
-            before[0] = cl.sig_last
-            before[1:] = cum[:-1]
-            brk = pos - before > gap
-            j = int(np.argmax(brk)) if brk.any() else pos.size
-            # j >= 1: the first hit is within gap of sig_last (checked above)
-            seg = a[:j]
-            kk = int(np.argmax(seg))
-            if seg[kk] > cl.peak_abs:
-                k = int(idx[kk])
-                cl.peak, cl.peak_abs, cl.peak_ratio = base + k, float(ay[k]), float(ratio[k])
-            cl.last = int(pos[j - 1])
-            cl.sig_last = int(cum[j - 1])
-            if cl.last - cl.start + 1 > self.max_cluster:
-                cl.overlong = True
-            i += j
-        end = base + y.shape[0] - 1
-        if cl is not None and end - cl.sig_last >= gap:
-            self._wait_emg[c].append(self._candidate(c, cl))
-            tail = [cl.last, rf * cl.peak_abs, self._wait_emg[c][-1]]
-            cl = None
-        if tail is not None and end - tail[0] >= gap:
-            self._close_tail(c, tail)
-            tail = None
-        self._open[c], self._tail[c] = cl, tail
+        si, sf = np.zeros(len(STATE_I), dtype=np.int64), np.zeros(len(STATE_F))
+        if cl is not None:
+            si[:6] = 1, cl.start, cl.last, cl.peak, cl.sig_last, cl.overlong
+            sf[:2] = cl.peak_abs, cl.peak_ratio
+        tail_cand = None
+        if tail is not None:
+            si[6:] = 1, tail[0]
+            sf[2] = tail[1]
+            tail_cand = tail[2]
+        n = supra.shape[0]
+        acts_i, acts_f = np.empty((2 * n + 2, 6), dtype=np.int64), np.empty((2 * n + 2, 2))
+        n_acts = scan_block(supra, ay, ratio, base, self.gap, self.max_cluster, TAIL_FRACTION, si, sf, acts_i, acts_f)
+        for row, level in zip(acts_i[:n_acts].tolist(), acts_f[:n_acts].tolist()):
+            if row[0] == CLOSE_CLUSTER:
+                tail_cand = self._candidate(c, _Cluster(row[1], row[2], row[3], level[0], level[1], bool(row[5]), row[4]))
+                self._wait_emg[c].append(tail_cand)
+            else:
+                self._close_tail(c, [row[1], level[0], tail_cand])
+        state, levels = si.tolist(), sf.tolist()
+        self._open[c] = _Cluster(state[1], state[2], state[3], levels[0], levels[1], bool(state[5]), state[4]) if state[0] else None
+        self._tail[c] = [state[7], levels[2], tail_cand] if state[6] else None
 
     def _close_tail(self, c: int, tail: list) -> None:
         """A tail ended at ``tail[0]``: its candidate's support (background exclusion, echo
@@ -626,146 +574,31 @@ class TwitchDetector:
         return _Candidate(c, cl.start, last, cl.peak, cl.peak_abs, cl.peak_ratio, cl.overlong, need, tail_last=last)
 
     def _emg_features(self, cand: _Candidate) -> None:
-        """Everything that needs EMG context only (read from the ring)."""
-        cfg, R = self.config, self._rows
-        c, p = cand.channel, cand.peak
-        ms = self._ms
-        row = {name: R[name].start + c for name in R}
-        # every read stops at the decision position (need_emg): with a larger block the ring
-        # holds later samples too, and the result must not depend on the block split; and
-        # it starts no earlier than the history held at every split (self._held before
-        # need_emg; inlined: ~20 reads per candidate)
+        """Everything that needs EMG context only, read from the ring in one compiled call
+        (:func:`.features.candidate_features`). Every read stops at the decision position
+        (need_emg): with a larger block the ring holds later samples too, and the result
+        must not depend on the block split; and it starts no earlier than the history held
+        at every split (``self._held`` before need_emg)."""
         rg = self._ring
-        rs, buf = rg.start, rg._buf
+        rs = rg.start
         lim = min(rg._len, cand.need_emg - rs)
         low = max(0, cand.need_emg - self._held - rs)
-
-        def read(start: int, end: int, r: int) -> np.ndarray:
-            i, j = start - rs, end - rs
-            if i < low:
-                i = low
-            if j > lim:
-                j = lim
-            return buf[r, i:j] if j > i else buf[r, 0:0]
-
-        def value_at(index: int, r: int) -> float | None:
-            i = index - rs
-            return float(buf[r, i]) if low <= i < lim else None
-        cand.sigma = value_at(p, row["sigma"]) or np.nan
-        span = read(cand.start - ms(3), cand.last + ms(3) + 1, row["y"])
-        cand.amp_pp = float(span.max() - span.min()) if span.size else 0.0
-        # duration: first..last sample with |y| >= max(0.25 peak, 2 sigma) within the span
-        a_span = np.abs(read(cand.start, cand.last + 1, row["y"]))
-        lvl = max(0.25 * cand.peak_abs, 2.0 * (cand.sigma if np.isfinite(cand.sigma) else 0.0))
-        idx = np.flatnonzero(a_span >= lvl)
-        cand.duration_ms = (float(idx[-1] - idx[0] + 1) if idx.size else 1.0) * 1e3 / self.emg_rate_hz
-        # phases: sign changes between significant lobes around the peak
-        w = read(p - self.pre, p + self.post + 1, row["y"])
-        cand.polarity = 1 if (value_at(p, row["y"]) or 0.0) >= 0 else -1
-        cand.n_phases, lobes = _phases_and_lobes(
-            w, max(0.2 * cand.peak_abs, 1.5 * (cand.sigma if np.isfinite(cand.sigma) else 0.0)), 0.5 * cand.peak_abs)
-        cand.lobes = tuple(p - self.pre + i for i in lobes) or (p,)
-        s = 2
-        cand.shape = read(p - self.pre - s, p + self.post + 1 + s, row["y"]).copy()
-        lf = read(p - ms(40), p + ms(POST_CONTEXT_MS) + 1, row["lf"])
-        cand.lf_pp = float(lf.max() - lf.min()) if lf.size else 0.0
-        # the step is measured on the low band (1-20 Hz): raw medians would see the hum
-        before = read(p - ms(40), p - ms(15), row["lf"])
-        after = read(p + ms(12), p + ms(POST_CONTEXT_MS) + 1, row["lf"])
-        cand.step_uv = float(_median(after) - _median(before)) if before.size and after.size else 0.0
-        # ECG: the beat's fiducial point is the low band's extremum near the peak (the R
-        # wave; stable under noise, unlike which band-passed lobe of the QRS peaks),
-        # measured from the local baseline (median of the low band over the QRS window and
-        # before it: wander and pop tails shift the low band by more than a small R), and
-        # the QRS shape window is taken around it, so RR intervals and shapes do not jump
-        # with the lobe that happened to win
-        a0, a1 = p - ms(cfg.ecg_align_ms[0]), p + ms(cfg.ecg_align_ms[1])
-        b0 = a0 - ms(cfg.ecg_window_ms) - ms(25)
-        lfb = read(b0, p + ms(POST_CONTEXT_MS) + 1, row["lf"])
-        if lfb.size == p + ms(POST_CONTEXT_MS) + 1 - b0:
-            f = a0 + int(np.argmax(np.abs(lfb[a0 - b0 : a1 + 1 - b0] - _median(lfb))))
-        else:
-            f = p
-        cand.ecg_beat = f
-        ecg_w = read(f - ms(cfg.ecg_window_ms) - ms(25), f + ms(cfg.ecg_align_ms[1]) + ms(15) + 1, row["lf"])
-        cand.ecg_shape = ecg_w.copy()
-        margin = LEADOFF_MARGIN_MS
-        cand.rail = bool(read(p - ms(margin[0]), p + ms(margin[1]) + 1, row["rail"]).any())
-        hum = read(cand.start - ms(20), cand.last + ms(20) + 1, row["hum"])
-        hb = read(cand.start - ms(20), cand.last + ms(20) + 1, row["humbase"])
-        sg = read(cand.start - ms(20), cand.last + ms(20) + 1, row["sigma"])
-        with np.errstate(invalid="ignore"):
-            cand.burst = bool(hum.size) and bool((hum > np.maximum(cfg.hum_burst_ratio * hb, cfg.hum_burst_k * sg)).all())
-        # activity before (max trailing fraction ending before the candidate) and after it
-        b0 = value_at(cand.start - ms(5) - self.act_window, row["acs"])
-        b1 = value_at(cand.start - ms(5), row["acs"])
-        cand.act_pre = 0.0 if b0 is None or b1 is None else (b1 - b0) / self.act_window
-        # the background tests (rules 9 and 12) run at decision time, which can wait for the
-        # accelerometer for longer than the ring holds: they read this copy of their windows
-        bg1 = cand.start - ms(5)
-        bg0 = bg1 - max(ms(cfg.bg_window_ms), ms(cfg.lbg_window_ms)) - 1
-        i0, i1 = max(bg0 - rs, low), min(bg1 + 1 - rs, lim)
-        cand.background = _Window(bg0 if i1 <= i0 else rs + i0,
-                                  buf[[row["acs"], row["y"], row["sigma"]], i0:i1] if i1 > i0 else np.zeros((3, 0)))
-        fr = read(cand.start - ms(cfg.voluntary_holdoff_ms), cand.start - ms(5), row["frac"])
-        cand.act_recent = float(fr.max()) if fr.size else 0.0
-        # activity after: the potential's own tail and the filters' ringing after it (up to
-        # ring_fraction of its peak, see the echo rule) are not the onset of a contraction,
-        # so samples count as active here only above that level too
-        post = read(cand.last + ms(3), cand.last + self.lookahead, row["y"])
-        if post.size == self.lookahead - ms(3) and np.isfinite(cand.sigma):
-            lvl = max(cfg.activity_k * cand.sigma, cfg.ring_fraction * cand.peak_abs)
-            apost = np.abs(post)
-            cand.act_post = float(np.count_nonzero(apost > lvl)) / max(1, post.size)
-            # weak onset: the window's median |y| above 1.5 sigma (a robust sigma >= 2.2x the
-            # floor), samples of the potential itself (>= 0.25 x peak) left aside
-            lvl = max(cfg.lookahead_low_k * cand.sigma, cfg.lookahead_low_peak * cand.peak_abs)
-            cand.act_post_low = float(np.count_nonzero(apost > lvl)) / max(1, post.size)
-        else:
-            cand.act_post = cand.act_post_low = 0.0
-        # another channel's activity (rule 10b): a contraction recruits many units and shows
-        # on every electrode over the contracting muscle(s); a fasciculation is one unit,
-        # whose copy on another channel (volume conduction) is a brief potential within
-        # +- crosstalk_window_ms of it. Fraction of the other channel's samples above
-        # lookahead_low_k x its sigma over the background window before the candidate and
-        # over the lookahead window after it (there leaving out the copy: samples below
-        # lookahead_low_peak x the copy's peak, as rule 10 does with the candidate's own tail)
-        cand.act_other = 0.0
-        if self.n_channels > 1 and np.isfinite(cand.sigma):
-            xw = self._xtalk_window
-            pre0, pre1 = cand.start - ms(5) - ms(cfg.bg_window_ms), cand.start - ms(5)
-            post0, post1 = cand.last + ms(3), cand.last + self.lookahead
-            for o in range(self.n_channels):
-                if o == c:
-                    continue
-                so = value_at(p, R["sigma"].start + o)
-                if so is None or not np.isfinite(so):
-                    continue
-                # hum bursts and lead-off raise a channel's level without any muscle activity
-                hum_o = read(pre0, post1, R["hum"].start + o)
-                hb_o = read(pre0, post1, R["humbase"].start + o)
-                with np.errstate(invalid="ignore"):
-                    if (hum_o > np.maximum(cfg.hum_burst_ratio * hb_o, cfg.hum_burst_k * so)).any() \
-                            or read(pre0, post1, R["rail"].start + o).any():
-                        continue
-                yo = R["y"].start + o
-                pre_o = read(pre0, pre1, yo)
-                post_o = read(post0, post1, yo)
-                copy = read(cand.start - xw, cand.last + xw + 1, yo)
-                if pre_o.size == pre1 - pre0:
-                    cand.act_other = max(cand.act_other, float(np.count_nonzero(np.abs(pre_o) > cfg.lookahead_low_k * so)) / pre_o.size)
-                if post_o.size == post1 - post0 and copy.size:
-                    lvl = max(cfg.lookahead_low_k * so, cfg.lookahead_low_peak * float(np.abs(copy).max()))
-                    cand.act_other = max(cand.act_other, float(np.count_nonzero(np.abs(post_o) > lvl)) / post_o.size)
+        (cand.sigma, cand.amp_pp, duration, cand.polarity, cand.n_phases, lobes, cand.shape, cand.lf_pp,
+         cand.step_uv, cand.ecg_beat, cand.ecg_shape, cand.rail, cand.burst, cand.act_pre, bg_start, bg,
+         cand.act_recent, cand.act_post, cand.act_post_low, cand.act_other) = candidate_features(
+            rg._buf, rs, low, lim, self.n_channels, cand.channel, cand.start, cand.last, cand.peak, cand.peak_abs,
+            self._geometry, self._levels)
+        cand.duration_ms = float(duration) * 1e3 / self.emg_rate_hz
+        p0 = cand.peak - self.pre
+        cand.lobes = tuple(p0 + i for i in lobes.tolist()) or (cand.peak,)
+        cand.background = _Window(bg_start, bg)
 
     # ================================================================== accelerometer
     def _acc_block(self, a: np.ndarray, base: int) -> None:
         cfg = self.config
         m = a.shape[1]
-        mmg = self._acc_mmg.process(a)
-        mmg = np.sqrt((mmg * mmg).sum(axis=0))
-        mot = self._acc_mot.process(a)
-        mot = np.sqrt((mot * mot).sum(axis=0))
+        mmg = norm3(self._acc_mmg.process(a))
+        mot = norm3(self._acc_mot.process(a))
         floor = np.empty(m)
         pos = 0
         while pos < m:
@@ -1199,9 +1032,6 @@ class _Window:
         return self.data[row, a:b] if b > a else self.data[row, 0:0]
 
 
-_NO_ERRSTATE = contextlib.nullcontext()
-
-
 def _median(a: np.ndarray) -> float:
     """``np.median`` of a small 1-d array without its per-call overhead (same value)."""
     v = np.sort(a)
@@ -1223,39 +1053,6 @@ def _quantile(v: np.ndarray, q: float) -> float:
     t = virtual - lo
     d = b - a
     return b - d * (1 - t) if t >= 0.5 else a + d * t
-
-
-def _phases_and_lobes(w: np.ndarray, phase_level: float, lobe_level: float) -> tuple[int, list[int]]:
-    """The lobes (maximal same-sign runs; zero samples belong to none) of ``w``: the number
-    of alternating-sign lobes whose peak |w| reaches ``phase_level`` (at least 1), and the
-    offsets in ``w`` of the largest |w| (the first of equals) of each lobe whose peak
-    reaches ``lobe_level``. One pass in plain Python: ``w`` is the ~50-sample shape window,
-    where a dozen numpy calls cost more."""
-    vals = w.tolist()
-    n = len(vals)
-    n_phases, last_sign = 0, 0
-    peaks: list[int] = []
-    i = 0
-    while i < n:
-        v = vals[i]
-        sign = (v > 0) - (v < 0)
-        top, arg = abs(v), i
-        j = i + 1
-        while j < n:
-            u = vals[j]
-            if (u > 0) - (u < 0) != sign:
-                break
-            if abs(u) > top:
-                top, arg = abs(u), j
-            j += 1
-        if sign:
-            if top >= phase_level and sign != last_sign:
-                n_phases += 1
-                last_sign = sign
-            if top >= lobe_level:
-                peaks.append(arg)
-        i = j
-    return max(1, n_phases), peaks
 
 
 class _EcgTracker:
@@ -1292,10 +1089,7 @@ class _EcgTracker:
     def _corr(a: np.ndarray, b: np.ndarray) -> float:
         if a is None or b is None or a.shape != b.shape or a.size < 3:
             return 0.0
-        a = a - np.add.reduce(a) / a.size  # = a.mean(), without its per-call overhead
-        b = b - np.add.reduce(b) / b.size
-        d = float(np.sqrt(np.add.reduce(a * a) * np.add.reduce(b * b)))
-        return 0.0 if d == 0 else float((a * b).sum() / d)
+        return correlation(a, b)
 
     def _on_rhythm(self, p: int) -> tuple[int, int] | None:
         """(k, reference) when ``p`` lies k learned RRs after the last beat or the last

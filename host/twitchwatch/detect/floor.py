@@ -11,6 +11,7 @@ is followed in steps of ``max_rise`` every half history. Windows flagged as unus
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 MAD_TO_SIGMA = 0.6745
@@ -38,6 +39,10 @@ def median1(a: np.ndarray) -> float:
 
 
 class AdaptiveFloor:
+    """The floor over ``n_channels`` rows (µV), windows of ``window`` samples, a history
+    of ``history`` window values, at least ``min_floor_uv``, each new value clamped to
+    ``max_rise`` x the floor. The per-sample work runs compiled (:func:`_floor_block`)."""
+
     def __init__(self, n_channels: int, window: int, history: int, min_floor_uv: float, max_rise: float = 1.5) -> None:
         self.n_channels = int(n_channels)
         self.window = int(window)
@@ -47,33 +52,24 @@ class AdaptiveFloor:
         self._buf = np.zeros((self.n_channels, self.window))
         self._fill = 0
         self._hist = np.zeros((self.n_channels, self.history))
-        self._n_hist = np.zeros(self.n_channels, dtype=int)
-        self._rows = np.arange(self.n_channels)
-        self._slot = np.zeros(self.n_channels, dtype=int)
-        self.floor_uv = np.full(self.n_channels, np.nan)
+        self._n_hist = np.zeros(self.n_channels, dtype=np.int64)
+        self._slot = np.zeros(self.n_channels, dtype=np.int64)
+        self._floor = np.full(self.n_channels, np.nan)  # updated in place by _floor_block
+        self.floor_uv = self._floor.copy()
         self.last_window_sigma_uv = np.full(self.n_channels, np.nan)
-        self._bad: np.ndarray | None = None  # channels whose current window is unusable; None: none
-        # bookkeeping that spares numpy calls per window: every channel has the same
-        # history length and slot (the usual case; ``_slot0``, else None), and the floor is
-        # finite on every channel
-        self._same_n = True
-        self._slot0: int | None = 0
-        self._finite = False
-        #: the floor returned by the last :meth:`process` had a NaN (no floor yet on some channel)
-        self.nan_out = False
+        self._bad = np.zeros(self.n_channels, dtype=bool)  # channels whose current window is unusable
+        self._no_exclude = np.zeros((self.n_channels, 0), dtype=bool)
 
     def reset_window(self) -> None:
         self._fill = 0
-        self._bad = None
+        self._bad[:] = False
 
     def reset(self) -> None:
         self.reset_window()
         self._n_hist[:] = 0
         self._slot[:] = 0
-        self.floor_uv[:] = np.nan
-        self._same_n = True
-        self._slot0 = 0
-        self._finite = False
+        self._floor[:] = np.nan
+        self.floor_uv = self._floor.copy()
 
     def process(self, y: np.ndarray, exclude: np.ndarray | None = None) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
         """Feed ``y`` (C, n). Returns the floor in force per sample (C, n) and the list of
@@ -82,67 +78,56 @@ class AdaptiveFloor:
         (None: none is)."""
         n = y.shape[1]
         out = np.empty((self.n_channels, n))
-        done: list[tuple[int, np.ndarray]] = []
-        pos = 0
-        bad = self._bad
-        nan_out = False
-        while pos < n:
-            take = min(self.window - self._fill, n - pos)
-            out[:, pos : pos + take] = self.floor_uv[:, None]
-            nan_out = nan_out or not self._finite
-            if exclude is not None:
-                b = exclude[:, pos : pos + take].any(axis=1)
-                bad = b if bad is None else bad | b
-            if take == self.window:  # a whole window in this block: no need to buffer it
-                win = y[:, pos : pos + take]
-            else:
-                self._buf[:, self._fill : self._fill + take] = y[:, pos : pos + take]
-                win = self._buf
-            self._fill += take
-            pos += take
-            if self._fill == self.window:
-                sigma = median_rows(np.abs(win)) / MAD_TO_SIGMA
-                self.last_window_sigma_uv = sigma
-                self._push(sigma, bad)
-                done.append((pos, sigma))
-                self._fill = 0
-                bad = None
-        self._bad = bad
-        self.nan_out = nan_out
-        return out, done
+        most = n // self.window + 1
+        ends = np.empty(most, dtype=np.int64)
+        sigmas = np.empty((most, self.n_channels))
+        self._fill, n_done = _floor_block(np.ascontiguousarray(y), self._no_exclude if exclude is None else exclude, self._buf, self._fill,
+                                          self._bad, self._hist, self._n_hist, self._slot, self._floor,
+                                          self.min_floor_uv, self.max_rise, out, ends, sigmas)
+        if not n_done:
+            return out, []
+        self.floor_uv = self._floor.copy()
+        self.last_window_sigma_uv = sigmas[n_done - 1].copy()
+        return out, [(int(ends[i]), sigmas[i]) for i in range(n_done)]
 
-    def _push(self, sigma: np.ndarray, bad: np.ndarray | None) -> None:
-        n = self._n_hist
-        if self._same_n and (bad is None or not bad.any()):
-            # every channel at once (the usual case): same arithmetic as the loop below
-            # (fmin: the floor is NaN before the first window, then sigma enters as is)
-            value = np.fmin(sigma, self.max_rise * self.floor_uv)
-            if self._slot0 is not None:
-                self._hist[:, self._slot0] = value
-                self._slot0 = (self._slot0 + 1) % self.history
-            else:
-                self._hist[self._rows, self._slot] = value
-                self._slot = (self._slot + 1) % self.history
-            k = int(n[0])
-            if k < self.history:
-                k += 1
-                n[:] = k
-            med = median_rows(self._hist[:, :k])
-            self.floor_uv = np.maximum(med, self.min_floor_uv)
-            self._finite = True
-            return
-        if self._slot0 is not None:
-            self._slot[:] = self._slot0
-        for c in range(self.n_channels):
-            if bad is not None and bad[c]:
-                continue
-            value = sigma[c]
-            if np.isfinite(self.floor_uv[c]):
-                value = min(value, self.max_rise * self.floor_uv[c])
-            self._hist[c, self._slot[c]] = value
-            self._slot[c] = (self._slot[c] + 1) % self.history
-            self._n_hist[c] = min(self._n_hist[c] + 1, self.history)
-            self.floor_uv[c] = max(median1(self._hist[c, : self._n_hist[c]]), self.min_floor_uv)
-        self._same_n = bool((self._n_hist == self._n_hist[0]).all())
-        self._slot0 = int(self._slot[0]) if (self._slot == self._slot[0]).all() else None
-        self._finite = not bool(np.isnan(self.floor_uv).any())
+
+@numba.njit(cache=True)
+def _floor_block(y, exclude, buf, fill, bad, hist, n_hist, slot, floor, min_floor, max_rise, out, ends, sigmas):
+    """One block ``y`` (C, n) through the floor: ``out`` gets the floor in force per sample;
+    each completed window (``buf`` holds the first ``fill`` samples of the current one)
+    gives sigma = median(|y|) / MAD_TO_SIGMA per channel, which, unless the window is
+    ``bad`` (an ``exclude`` sample in it; ``exclude`` (C, 0): none), enters the channel's
+    ring ``hist`` (``n_hist`` values, next at ``slot``) clamped to ``max_rise`` x the floor,
+    and the floor becomes max(median of the history, ``min_floor``). Window ends (offsets
+    in the block) and sigmas go to ``ends`` and ``sigmas``. Returns (fill, windows done)."""
+    C, n = y.shape
+    W, H = buf.shape[1], hist.shape[1]
+    use_exclude = exclude.shape[1] == n
+    pos, n_done = 0, 0
+    while pos < n:
+        take = min(W - fill, n - pos)
+        for c in range(C):
+            for t in range(pos, pos + take):
+                out[c, t] = floor[c]
+                buf[c, fill + t - pos] = y[c, t]
+                if use_exclude and exclude[c, t]:
+                    bad[c] = True
+        fill += take
+        pos += take
+        if fill == W:
+            for c in range(C):
+                sigma = np.median(np.abs(buf[c])) / MAD_TO_SIGMA
+                sigmas[n_done, c] = sigma
+                if not bad[c]:
+                    value = sigma
+                    if np.isfinite(floor[c]):
+                        value = min(value, max_rise * floor[c])
+                    hist[c, slot[c]] = value
+                    slot[c] = (slot[c] + 1) % H
+                    n_hist[c] = min(n_hist[c] + 1, H)
+                    floor[c] = max(np.median(hist[c, : n_hist[c]]), min_floor)
+                bad[c] = False
+            ends[n_done] = pos
+            n_done += 1
+            fill = 0
+    return fill, n_done

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 
+import numba
 import numpy as np
 from scipy import signal
 
@@ -131,7 +132,6 @@ class MainsCanceller:
         self._harmonic_cache: dict[int, np.ndarray] = {}
         ref = 2 * np.pi * REFERENCE_OFFSET_HZ * n / self.rate_hz
         self._ref_cs = (np.cos(ref), np.sin(ref))
-        self._tmp = np.empty((4, self.window))
         self._n = n
         self._buf = np.zeros((self.n_channels, self.window))
         self._fill = 0
@@ -259,30 +259,11 @@ class MainsCanceller:
     def _harmonic_basis(self, f0: float) -> np.ndarray:
         """Hann x cos / sin at h f0, h f0 - 3 Hz, h f0 + 3 Hz (h = 1 .. H), (6H, window):
         the harmonics by rotation from cos / sin(2 pi f0 n / fs), the offsets by the angle
-        sum with the fixed 3-Hz pair: 2 x window cosines / sines instead of 6H x window."""
-        H = self.max_harmonic
-        hb = np.empty((6 * H, self.window))
-        cos_h, sin_h = hb[:H], hb[3 * H : 4 * H]
+        sum with the fixed 3-Hz pair: 2 x window cosines / sines (numpy) instead of 6H x
+        window, the rest in one compiled pass (:func:`_rotate_basis`)."""
         theta = self._n * (2 * np.pi * f0 / self.rate_hz)
-        np.cos(theta, out=cos_h[0])
-        np.sin(theta, out=sin_h[0])
-        c1, s1 = cos_h[0], sin_h[0]
-        t = self._tmp
-        for h in range(1, H):
-            np.multiply(cos_h[h - 1], c1, out=cos_h[h])
-            np.multiply(sin_h[h - 1], s1, out=t[0])
-            cos_h[h] -= t[0]
-            np.multiply(sin_h[h - 1], c1, out=sin_h[h])
-            np.multiply(cos_h[h - 1], s1, out=t[0])
-            sin_h[h] += t[0]
-        cr, sr = self._ref_cs
-        cc, ss = cos_h * cr, sin_h * sr  # (H, window) each
-        sc, cs = sin_h * cr, cos_h * sr
-        np.add(cc, ss, out=hb[H : 2 * H])  # cos(a - b)
-        np.subtract(cc, ss, out=hb[2 * H : 3 * H])  # cos(a + b)
-        np.subtract(sc, cs, out=hb[4 * H : 5 * H])  # sin(a - b)
-        np.add(sc, cs, out=hb[5 * H :])  # sin(a + b)
-        hb *= self._hann
+        hb = np.empty((6 * self.max_harmonic, self.window))
+        _rotate_basis(np.cos(theta), np.sin(theta), self._ref_cs[0], self._ref_cs[1], self._hann, hb)
         return hb
 
     def _estimate(self, floor_uv: np.ndarray) -> None:
@@ -346,3 +327,29 @@ class MainsCanceller:
         energy at the hum there, so the notches hardly ring on it. Call after :meth:`process`
         for the same samples (the notch set in force is the one used there)."""
         return self._low.process_inplace(lf)
+
+
+@numba.njit(cache=True)
+def _rotate_basis(c1, s1, cr, sr, hann, hb):
+    """Fill ``hb`` (6H, n): rows h = 0 .. H-1 cos(h+1)a, then cos((h+1)a - b), cos((h+1)a + b),
+    sin(h+1)a, sin((h+1)a - b), sin((h+1)a + b), all x ``hann``, from c1 = cos a, s1 = sin a,
+    cr = cos b, sr = sin b (each (n,)). The harmonics by the rotation recurrence
+    cos(h+1)a = cos ha cos a - sin ha sin a, sin(h+1)a = sin ha cos a + cos ha sin a; every
+    value from the same products and sums, in the same order, as numpy's element-wise
+    expressions (no fused multiply-add: numba does not contract without fastmath)."""
+    H = hb.shape[0] // 6
+    n = hb.shape[1]
+    ch, sh = c1.copy(), s1.copy()
+    for h in range(H):
+        for i in range(n):
+            if h:
+                ch[i], sh[i] = ch[i] * c1[i] - sh[i] * s1[i], sh[i] * c1[i] + ch[i] * s1[i]
+            cc, ss = ch[i] * cr[i], sh[i] * sr[i]
+            sc, cs = sh[i] * cr[i], ch[i] * sr[i]
+            w = hann[i]
+            hb[h, i] = ch[i] * w
+            hb[H + h, i] = (cc + ss) * w
+            hb[2 * H + h, i] = (cc - ss) * w
+            hb[3 * H + h, i] = sh[i] * w
+            hb[4 * H + h, i] = (sc - cs) * w
+            hb[5 * H + h, i] = (sc + cs) * w

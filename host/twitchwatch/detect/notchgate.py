@@ -8,13 +8,20 @@ continued) and the output is the input minus their sum, so the potential passes 
 leaves no ringing. :class:`~twitchwatch.detect.mains.MainsCanceller` designs the cascade,
 sets the level every mains window and owns one :class:`GatedNotches` per notch set.
 Every decision depends only on the samples and the carried state (chunk-size invariant).
+
+The cascade and its gates run sample by sample in one compiled pass (numba,
+:func:`_gated_cascade`): the same direct-form II transposed recursion as scipy's
+``sosfilt`` kernel, operation for operation (the outputs are the same bit for bit), and
+the gate decisions the previous numpy version took by filtering ahead in pieces and
+re-filtering up to each gate.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
-from .streamfilt import SosState, sosfilt_rows
+from .streamfilt import SosState
 
 
 class GatedNotches:
@@ -38,11 +45,12 @@ class GatedNotches:
         # cos / sin(theta m) for the gate's samples m = 0 .. gate_max + 1 (sections, m)
         ph = self._theta[:, None] * np.arange(self.gate_max + 2)[None, :]
         self._cos_m, self._sin_m = np.cos(ph), np.sin(ph)
+        self._no_est = np.zeros((self.n_channels, 0))
         self.gates = self.fresh_gates()
 
-    def fresh_gates(self) -> list["_Gate"]:
+    def fresh_gates(self) -> "Gates":
         """One armed gate per channel."""
-        return [_Gate() for _ in range(self.n_channels)]
+        return Gates(self.n_channels, self.sos.shape[0])
 
     def reset(self) -> None:
         """Filter state from rest and every gate armed (a new segment)."""
@@ -61,20 +69,19 @@ class GatedNotches:
         self.gates = gates
 
     def apply(self, x: np.ndarray, level_uv: np.ndarray, est: np.ndarray | None = None,
-              gates: list | None = None) -> np.ndarray:
+              gates: "Gates | None" = None) -> np.ndarray:
         """The notch cascade over ``x`` (n_channels, n) µV, gated per channel: returns the
         cleaned signal, updates the filter state and ``gates``.
 
         Each notch is 1 - its resonator (``iirpeak`` for the same w0 and Q; the states of
-        the two forms are negatives of each other). A channel is filtered plainly (one
-        cascade call) unless a cleaned sample exceeds its gate level or a gate is open;
-        then it is re-filtered from the block's start state, sample positions decided in
-        stream order: the gate opens at the first sample above the level; while open, every
-        resonator free-runs (its zero-input response with the decay removed: the hum
-        sinusoid it held, continued) and is not fed the signal; the output is the input
-        minus the resonators' sum. It closes after ``gate_hold`` samples in a row below the
-        level, or after ``gate_max`` samples (then no gate until ``gate_max`` quiet
-        samples). Every decision depends only on the samples and the carried state.
+        the two forms are negatives of each other). Sample by sample in stream order: an
+        armed gate opens at the first sample whose plainly filtered output exceeds the
+        level; while open, every resonator free-runs (its zero-input response with the
+        decay removed: the hum sinusoid it held, continued) and is not fed the signal;
+        the output is the input minus the resonators' sum. It closes after ``gate_hold``
+        samples in a row below the level, or after ``gate_max`` samples (then no gate
+        until ``gate_max`` quiet samples). Every decision depends only on the samples and
+        the carried state.
 
         ``level_uv``: the gate level per channel (µV; inf: never). ``est`` (a copy of ``x``,
         or None): gated samples there are replaced by the hum the resonators predict (the
@@ -85,159 +92,102 @@ class GatedNotches:
         n = x.shape[1]
         if f.sos.shape[0] == 0 or n == 0:
             return f.process(x)
-        z0 = f.zi.copy() if f.zi is not None else np.zeros((self.n_channels, f.sos.shape[0], 2))
-        y = f.process(x)
-        level = level_uv
-        any_above = (np.abs(y) > level[:, None]).any(axis=1).tolist()  # inf level: never
-        for c in range(self.n_channels):
-            g = gates[c]
-            if g.mode == _Gate.ARMED and not any_above[c]:
-                continue
-            if g.mode == _Gate.DISARMED and not any_above[c]:
-                g.quiet += n
-                if g.quiet >= self.gate_max:
-                    g.mode, g.quiet = _Gate.ARMED, 0
-                continue
-            y[c], f.zi[c] = self._gated_channel(np.ascontiguousarray(x[c], dtype=np.float64), z0[c], g, float(level[c]),
-                                                None if est is None else est[c], (y[c].copy(), f.zi[c].copy()))
+        if f.zi is None:
+            f.zi = np.zeros((self.n_channels, f.sos.shape[0], 2))
+        y = np.empty((self.n_channels, n))
+        _gated_cascade(f.sos, np.ascontiguousarray(x, dtype=np.float64), f.zi, np.asarray(level_uv, dtype=np.float64),
+                       self._no_est if est is None else est, est is not None, y,
+                       gates.mode, gates.quiet, gates.m, gates.A, gates.B, self.gate_hold, self.gate_max,
+                       self._a1, self._rho, self._cos_t, self._sin_t, self._cos_m, self._sin_m)
         return y
 
-    def _gated_channel(self, x: np.ndarray, z: np.ndarray, g: "_Gate", level: float,
-                       est: np.ndarray | None = None, plain: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """One channel's notch cascade over ``x`` (n,) from notch state ``z`` (sections, 2),
-        gate state ``g`` updated in place; returns (cleaned (n,), final state). ``plain``:
-        the ungated output and final state from ``z`` over all of ``x``, if known (the
-        same kernel, bit for bit: the first search for a gate need not filter again)."""
-        sos = self.filter.sos
-        n = x.size
-        y = np.empty(n)
-        z = z.copy()
-        pos = 0
-        chunk = _SEARCH
-        while pos < n:
-            if g.mode == _Gate.GATING:
-                L = min(n - pos, self.gate_max - g.m)
-                r = self._free_run(g, g.m, L)
-                yg = x[pos : pos + L] - r
-                end, quiet = _quiet_end(np.abs(yg) > level, g.quiet, self.gate_hold)
-                take = L if end is None else end
-                y[pos : pos + take] = yg[:take]
-                if est is not None:
-                    est[pos : pos + take] = r[:take]
-                g.m += take
-                pos += take
-                if end is None and g.m < self.gate_max:
-                    g.quiet = quiet
-                    continue
-                z = self._state_after(g, g.m)
-                g.mode, g.quiet = (_Gate.ARMED if end is not None else _Gate.DISARMED), 0
-                continue
-            # the next gate: searched in pieces of 128, 256, 512 ... samples (the state
-            # carried, so the same result), so a block with many gates costs ~ its length,
-            # not gates x length
-            if pos == 0 and plain is not None:
-                (yu, zf), seg_len = plain, n
-            else:
-                seg_len = min(chunk, n - pos)
-                yu, zf = _sosfilt(sos, x[pos : pos + seg_len], z)
-                chunk *= 2
-            above = np.abs(yu) > level
-            start = 0
-            if g.mode == _Gate.DISARMED:
-                end, quiet = _quiet_end(above, g.quiet, self.gate_max)
-                if end is None:
-                    g.quiet = quiet
-                    y[pos : pos + seg_len] = yu
-                    z = zf
-                    pos += seg_len
-                    continue
-                g.mode, g.quiet = _Gate.ARMED, 0
-                start = end
-            idx = np.flatnonzero(above[start:])
-            if idx.size == 0:
-                y[pos : pos + seg_len] = yu
-                z = zf
-                pos += seg_len
-                continue
-            j = start + int(idx[0])
-            y[pos : pos + j] = yu[:j]
-            if j:
-                _, z = _sosfilt(sos, x[pos : pos + j], z)
-            pos += j
-            chunk = _SEARCH
-            self._open_gate(g, z)
-        return y, z
 
-    def _open_gate(self, g: "_Gate", z: np.ndarray) -> None:
-        """Open the gate with notch state ``z``: each resonator's zero-input response is
-        rho^m (A cos(theta m) + B sin(theta m)); the gate continues A cos + B sin."""
-        zp = -z  # resonator (peak-form) state
-        y0 = zp[:, 0]
-        y1 = zp[:, 1] - self._a1 * y0  # its zero-input output one sample later
-        g.A = y0.copy()
-        g.B = (y1 / self._rho - y0 * self._cos_t) / self._sin_t
-        g.mode, g.m, g.quiet = _Gate.GATING, 0, 0
-
-    def _free_run(self, g: "_Gate", m0: int, L: int) -> np.ndarray:
-        """Sum of the free-running resonators at gate samples m0 .. m0 + L - 1 (µV)."""
-        rows = g.A[:, None] * self._cos_m[:, m0 : m0 + L]
-        rows += g.B[:, None] * self._sin_m[:, m0 : m0 + L]
-        r = rows[0].copy()
-        for k in range(1, rows.shape[0]):
-            r += rows[k]
-        return r
-
-    def _state_after(self, g: "_Gate", m: int) -> np.ndarray:
-        """Notch state resuming at gate sample ``m``: the resonators' decaying zero-input
-        response from their free-run values there."""
-        y0 = g.A * self._cos_m[:, m] + g.B * self._sin_m[:, m]
-        y1 = self._rho * (g.A * self._cos_m[:, m + 1] + g.B * self._sin_m[:, m + 1])
-        z = np.empty((y0.size, 2))
-        np.negative(y0, out=z[:, 0])
-        np.negative(y1 + self._a1 * y0, out=z[:, 1])
-        return z
-
-
-class _Gate:
-    """One channel's transient gate: armed, open (gating) or disarmed (after a gate hit
-    its longest length, until ``gate_max`` quiet samples)."""
+class Gates:
+    """The transient gates of ``n_channels`` channels over a cascade of ``n_sections``:
+    per channel its mode (armed, open (gating) or disarmed: after a gate hit its longest
+    length, until ``gate_max`` quiet samples), the samples in a row below the level
+    (towards closing / re-arming), the samples gated so far, and the free-running
+    resonators' amplitudes A, B per section (µV)."""
 
     ARMED, GATING, DISARMED = 0, 1, 2
 
-    def __init__(self) -> None:
-        self.mode = _Gate.ARMED
-        self.quiet = 0  # samples in a row below the level (towards closing / re-arming)
-        self.m = 0  # samples gated so far
-        self.A = self.B = None
+    def __init__(self, n_channels: int, n_sections: int) -> None:
+        self.mode = np.full(n_channels, Gates.ARMED, dtype=np.int64)
+        self.quiet = np.zeros(n_channels, dtype=np.int64)
+        self.m = np.zeros(n_channels, dtype=np.int64)
+        self.A = np.zeros((n_channels, n_sections))
+        self.B = np.zeros((n_channels, n_sections))
 
 
-def _quiet_end(above: np.ndarray, quiet0: int, hold: int) -> tuple[int | None, int]:
-    """Where a run of ``hold`` samples not ``above`` completes, counting ``quiet0`` such
-    samples before ``above[0]``: (index one past it, 0), or (None, the trailing run)."""
-    n = above.size
-    idx = np.flatnonzero(above).tolist()
-    if not idx:
-        return (hold - quiet0, 0) if quiet0 + n >= hold else (None, quiet0 + n)
-    if quiet0 + idx[0] >= hold:
-        return hold - quiet0, 0
-    prev = idx[0]
-    for i in idx:  # a gate's samples above the level: few
-        if i - prev > hold:
-            return prev + 1 + hold, 0
-        prev = i
-    tail = n - prev - 1
-    if tail >= hold:
-        return prev + 1 + hold, 0
-    return None, tail
+_ARMED, _GATING, _DISARMED = Gates.ARMED, Gates.GATING, Gates.DISARMED
 
 
-_SEARCH = 128  # samples filtered first while looking for the next gate (then x2 each time)
-
-
-def _sosfilt(sos: np.ndarray, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One signal (n,) through ``sos`` from state ``z`` (sections, 2): (output, final state),
-    the same kernel as :class:`SosState` (bit-identical to filtering it as a row there)."""
-    out = np.array(x, dtype=np.float64, order="C", copy=True)[None, :]
-    zi = np.array(z, dtype=np.float64, order="C", copy=True)[None]
-    y, zf = sosfilt_rows(sos, out, zi)
-    return y[0], zf[0]
+@numba.njit(cache=True)
+def _gated_cascade(sos, x, zi, level, est, use_est, y, mode, quiet, m, A, B, hold, gate_max,
+                   a1, rho, cos_t, sin_t, cos_m, sin_m):
+    """The gated notch cascade over ``x`` (C, n) into ``y``, state ``zi`` (C, sections, 2)
+    and the gates (``mode``, ``quiet``, ``m``, ``A``, ``B`` per channel) updated in place;
+    see :meth:`GatedNotches.apply`. Plain samples: scipy's ``sosfilt`` recursion (direct
+    form II transposed), operation for operation. An open gate at its sample k: each
+    resonator's free run A cos(theta k) + B sin(theta k), summed over the sections in
+    order; the gate opens from the state before the sample that crossed the level
+    (A = its zero-input output, B from the next one), and on closing after gate sample k
+    the state resumes from the resonators' decaying response there."""
+    C, n = x.shape
+    S = sos.shape[0]
+    z0 = np.empty(S)
+    z1 = np.empty(S)
+    for c in range(C):
+        lv = level[c]
+        t = 0
+        while t < n:
+            xv = x[c, t]
+            if mode[c] != _GATING:
+                # plain: filter the sample into a scratch state, keep it unless a gate opens
+                cur = xv
+                for s in range(S):
+                    new = sos[s, 0] * cur + zi[c, s, 0]
+                    z0[s] = sos[s, 1] * cur - sos[s, 4] * new + zi[c, s, 1]
+                    z1[s] = sos[s, 2] * cur - sos[s, 5] * new
+                    cur = new
+                above = abs(cur) > lv
+                if not (mode[c] == _ARMED and above):
+                    for s in range(S):
+                        zi[c, s, 0] = z0[s]
+                        zi[c, s, 1] = z1[s]
+                    y[c, t] = cur
+                    if mode[c] == _DISARMED:
+                        quiet[c] = 0 if above else quiet[c] + 1
+                        if quiet[c] >= gate_max:
+                            mode[c], quiet[c] = _ARMED, 0
+                    t += 1
+                    continue
+                # open the gate from the state before this sample (resonator state = -notch state)
+                for s in range(S):
+                    y0 = -zi[c, s, 0]
+                    y1 = -zi[c, s, 1] - a1[s] * y0
+                    A[c, s] = y0
+                    B[c, s] = (y1 / rho[s] - y0 * cos_t[s]) / sin_t[s]
+                mode[c], m[c], quiet[c] = _GATING, 0, 0
+            # gating: this sample is the input minus the free-running resonators
+            k = m[c]
+            r = 0.0
+            for s in range(S):
+                v = A[c, s] * cos_m[s, k] + B[c, s] * sin_m[s, k]
+                r = v if s == 0 else r + v
+            yg = xv - r
+            y[c, t] = yg
+            if use_est:
+                est[c, t] = r
+            quiet[c] = 0 if abs(yg) > lv else quiet[c] + 1
+            m[c] = k + 1
+            t += 1
+            if quiet[c] >= hold or m[c] >= gate_max:
+                mode[c] = _ARMED if quiet[c] >= hold else _DISARMED
+                quiet[c] = 0
+                j = m[c]
+                for s in range(S):
+                    y0 = A[c, s] * cos_m[s, j] + B[c, s] * sin_m[s, j]
+                    y1 = rho[s] * (A[c, s] * cos_m[s, j + 1] + B[c, s] * sin_m[s, j + 1])
+                    zi[c, s, 0] = -y0
+                    zi[c, s, 1] = -(y1 + a1[s] * y0)
