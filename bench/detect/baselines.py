@@ -80,7 +80,7 @@ def neurokit2_events_fast(x_uv: np.ndarray, rate_hz: float) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clean = nk.emg_clean(np.asarray(x_uv, dtype=np.float64), sampling_rate=rate_hz)
-        amplitude = nk.emg_amplitude(clean)
+        amplitude = nk.emg_amplitude(clean, sampling_rate=rate_hz)  # emg_process passes the rate (default 1000)
         activity = act._emg_activation_threshold(amplitude, threshold="default")
         info = act._emg_activation_activations(activity, duration_min=int(0.05 * rate_hz))
     return _peak_in_intervals(clean, np.asarray(info["EMG_Onsets"]), np.asarray(info["EMG_Offsets"]))

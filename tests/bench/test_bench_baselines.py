@@ -41,14 +41,20 @@ def test_run_per_channel_catches_errors():
     assert ev == [] and err is not None and "boom" in err
 
 
-def test_neurokit2_fast_path_matches_public_call():
+@pytest.mark.parametrize("rate_hz", [1000.0, 2000.0])
+def test_neurokit2_fast_path_matches_public_call(rate_hz):
+    # at 2 kHz (the simulator's rate) too: emg_process passes the rate to every step
     pytest.importorskip("neurokit2", reason="neurokit2 not installed (bench extra)")
     from bench.detect.baselines import neurokit2_events, neurokit2_events_fast
+    from twitchwatch.sim import simulate
 
-    x, _ = spikes(seconds=6.0, every_s=2.0, amp=300.0)
-    x[3000:3400] += np.random.default_rng(1).normal(0, 80, 400)  # a 400 ms burst
-    a = neurokit2_events(x, 1000.0)
-    b = neurokit2_events_fast(x, 1000.0)
+    if rate_hz == 1000.0:
+        x, _ = spikes(seconds=6.0, every_s=2.0, amp=300.0)
+        x[3000:3400] += np.random.default_rng(1).normal(0, 80, 400)  # a 400 ms burst
+    else:
+        x = simulate("als_like", 30.0, 1000).emg_uv[:, 0]
+    a = neurokit2_events(x, rate_hz)
+    b = neurokit2_events_fast(x, rate_hz)
     assert len(a) >= 1
     assert a.tolist() == b.tolist()
 
