@@ -57,3 +57,33 @@ def quiet_acc(n: int, seed: int, noise_mg: float = 0.3) -> np.ndarray:
     acc = rng.normal(0.0, noise_mg, size=(n, 3))
     acc[:, 2] += 1000.0  # gravity
     return acc
+
+
+def add_ecg(x: np.ndarray, rng: np.random.Generator, fs: float, rr_s: float, r_uv) -> np.ndarray:
+    """Add an ECG to ``x`` (samples, channels) in place and return its R-wave times (s).
+
+    Beats from 0.5 s to 0.6 s before the end, every ``rr_s`` +- 2 % (one
+    ``rng.standard_normal()`` per beat); QRS 80 ms (Q, R, S Gaussians) and a small T
+    wave 250 ms after R; R amplitude ``r_uv[c]`` µV on channel c (sign = polarity).
+    """
+    n = x.shape[0]
+    beats, t = [], 0.5
+    while t < n / fs - 0.6:
+        beats.append(t)
+        t += rr_s * (1 + 0.02 * rng.standard_normal())
+    q = 0.08
+    tt = np.arange(-0.1, 0.5, 1 / fs)
+    g = lambda c, s: np.exp(-0.5 * ((tt - c) / s) ** 2)  # noqa: E731
+    wave = -0.15 * g(-0.3 * q, q / 14) + g(0, q / 10) - 0.3 * g(0.3 * q, q / 12) + 0.12 * g(0.25, 0.04)
+    for b in beats:
+        i = int(round((b - 0.1) * fs))
+        for c in range(x.shape[1]):
+            x[i : i + wave.size, c] += r_uv[c] * wave[: max(0, min(wave.size, n - i))]
+    return np.asarray(beats)
+
+
+def biphasic_6ms(fs: float) -> np.ndarray:
+    """A brief biphasic potential (~6 ms, 25 samples at 2 kHz), peak-to-peak 1, centred."""
+    k = np.arange(-12, 13) / fs
+    shape = -np.sin(2 * np.pi * k / 0.012) * np.exp(-0.5 * (k / 0.004) ** 2)
+    return shape / (shape.max() - shape.min())

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine_synth import feed
+from engine_synth import add_ecg, biphasic_6ms, feed
 from twitchwatch.detect import TwitchDetector
 
 FS = 2000.0
@@ -31,24 +31,10 @@ def _record(seed: int, r_uv: tuple[float, float], noise_uv: float = 6.0):
     rng = np.random.default_rng(seed)
     n = int(DUR_S * FS)
     x = rng.normal(0.0, noise_uv, (n, 2))
-    beats, t = [], 0.5
-    while t < DUR_S - 0.6:
-        beats.append(t)
-        t += 0.85 * (1 + 0.02 * rng.standard_normal())
-    q = 0.08
-    tt = np.arange(-0.1, 0.5, 1 / FS)
-    g = lambda c, s: np.exp(-0.5 * ((tt - c) / s) ** 2)  # noqa: E731
-    wave = -0.15 * g(-0.3 * q, q / 14) + g(0, q / 10) - 0.3 * g(0.3 * q, q / 12) + 0.12 * g(0.25, 0.04)
-    for b in beats:
-        i = int(round((b - 0.1) * FS))
-        for c in range(2):
-            x[i : i + wave.size, c] += r_uv[c] * wave[: max(0, min(wave.size, n - i))]
+    bt = add_ecg(x, rng, FS, 0.85, r_uv)
     a, e = int(BURST_S[0] * FS), int(BURST_S[1] * FS)
     x[a:e] += rng.normal(0.0, 60.0, (e - a, 2)) * (np.sin(np.linspace(0, np.pi, e - a)) ** 0.5)[:, None]
-    k = np.arange(-12, 13) / FS
-    shape = -np.sin(2 * np.pi * k / 0.012) * np.exp(-0.5 * (k / 0.004) ** 2)
-    shape /= shape.max() - shape.min()
-    bt = np.asarray(beats)
+    shape = biphasic_6ms(FS)
     twitches: list[tuple[int, int]] = []
     for t0 in np.sort(rng.uniform(1.0, DUR_S - 1.0, 40)):
         if np.min(np.abs(bt - t0)) < 0.15 or BURST_S[0] - 0.5 < t0 < BURST_S[1] + 0.5:

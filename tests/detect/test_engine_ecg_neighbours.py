@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine_synth import feed
+from engine_synth import add_ecg, biphasic_6ms, feed
 from twitchwatch.detect import TwitchDetector
 
 FS = 2000.0
@@ -33,21 +33,8 @@ def _record(seed: int, r_uv: tuple[float, float] = (100.0, -70.0), noise_uv: flo
     rng = np.random.default_rng(seed)
     n = int(DUR_S * FS)
     x = rng.normal(0.0, noise_uv, (n, 2))
-    beats, t = [], 0.5
-    while t < DUR_S - 0.6:
-        beats.append(t)
-        t += 0.8 * (1 + 0.02 * rng.standard_normal())
-    q = 0.08
-    tt = np.arange(-0.1, 0.5, 1 / FS)
-    g = lambda c, s: np.exp(-0.5 * ((tt - c) / s) ** 2)  # noqa: E731
-    wave = -0.15 * g(-0.3 * q, q / 14) + g(0, q / 10) - 0.3 * g(0.3 * q, q / 12) + 0.12 * g(0.25, 0.04)
-    for b in beats:
-        i = int(round((b - 0.1) * FS))
-        for c in range(2):
-            x[i : i + wave.size, c] += r_uv[c] * wave[: max(0, min(wave.size, n - i))]
-    k = np.arange(-12, 13) / FS
-    shape = -np.sin(2 * np.pi * k / 0.012) * np.exp(-0.5 * (k / 0.004) ** 2)
-    shape /= shape.max() - shape.min()
+    beats = add_ecg(x, rng, FS, 0.8, r_uv)
+    shape = biphasic_6ms(FS)
     twitches: list[tuple[int, int]] = []
     for b in beats[1::2]:
         t0 = b + float(rng.uniform(*after_r_s))
