@@ -721,9 +721,7 @@ class TwitchDetector:
         if not any(ch != c and start <= lim and abs(f - cand.ecg_beat) <= self._same_beat
                    for start, f, ch in self._ecg_beats):
             return False
-        self.counts["rejected_ecg"] += 1
-        self._add_artefact(ArtefactSegment("ecg", c, cand.start - self.gap, cand.last + self.gap + 1,
-                                           f"coincides with an ECG beat on another channel, low band {cand.lf_pp:.0f} µV"))
+        self._reject(cand, "ecg", f"coincides with an ECG beat on another channel, low band {cand.lf_pp:.0f} µV")
         return True
 
     def _acc_features(self, cand: _Candidate) -> tuple[float | None, float | None, float]:
@@ -825,11 +823,8 @@ class TwitchDetector:
             # rule 11b: the band-pass image of a baseline step under rule 5's 5 sigma floor
             kind, detail, faint = "pop", f"faint step {cand.step_uv:.0f} µV", True
         if kind is not None:
-            self.counts[f"rejected_{kind}"] += 1
-            start, end = cand.start - self.gap, cand.last + self.gap + 1
-            if kind == "pop" and not faint:  # a faint step is too small to need a recovery
-                end = max(end, cand.last + ms(cfg.pop_holdoff_ms))
-            self._add_artefact(ArtefactSegment(kind, c, max(self._segment_floor(start), start), end, detail))
+            # a pop's recovery is reported with it; a faint step is too small to need one
+            self._reject(cand, kind, detail, cfg.pop_holdoff_ms if kind == "pop" and not faint else 0.0)
             return kind
         if cfg.lbg_factor > 0 and cand.peak_abs < cfg.lbg_factor * self._local_background(cand):
             self.counts["low_vs_background"] += 1  # a brief potential, not a twitch: no artefact segment
@@ -856,19 +851,13 @@ class TwitchDetector:
             return
         self._held_step[c] = None
         cand, step_uv = held
-        ms = self._ms
-        start, end = cand.start - self.gap, cand.last + self.gap + 1
-        start = max(self._segment_floor(start), start)
-        if beat is not None and 0 <= beat - cand.peak <= ms(self.config.ecg_window_ms):
-            self.counts["rejected_ecg"] += 1
+        if beat is not None and 0 <= beat - cand.peak <= self._ms(self.config.ecg_window_ms):
             if cand.brief is not None:
                 cand.brief[3] = True
-            self._add_artefact(ArtefactSegment("ecg", c, start, end, f"heartbeat onset: step {step_uv:.0f} µV into the R wave"))
+            self._reject(cand, "ecg", f"heartbeat onset: step {step_uv:.0f} µV into the R wave")
             return
-        self.counts["rejected_pop"] += 1
         self._last_pop[c] = cand.last
-        self._add_artefact(ArtefactSegment("pop", c, start, max(end, cand.last + ms(self.config.pop_holdoff_ms)),
-                                           f"step {step_uv:.0f} µV"))
+        self._reject(cand, "pop", f"step {step_uv:.0f} µV", self.config.pop_holdoff_ms)
 
     def _settle_steps_that_no_beat_can_follow(self, final: bool) -> None:
         """Name held steps as pops once no candidate of their channel can still start in
@@ -991,10 +980,17 @@ class TwitchDetector:
         acc = 0.0 if acc_support is None else acc_support
         return float(np.clip(0.15 + 0.5 * snr + 0.2 * shape + 0.15 * acc, 0.0, 1.0))
 
-    def _segment_floor(self, start: int) -> int:
-        return start
-
     # ================================================================== artefact bookkeeping
+    def _reject(self, cand: _Candidate, kind: str, detail: str, hold_ms: float = 0.0) -> None:
+        """Count ``cand`` as rejected as ``kind`` and report its artefact segment: its
+        samples +- the merge gap, extended to ``hold_ms`` after its last sample (a pop's
+        recovery)."""
+        start, end = cand.start - self.gap, cand.last + self.gap + 1
+        if hold_ms > 0:
+            end = max(end, cand.last + self._ms(hold_ms))
+        self.counts[f"rejected_{kind}"] += 1
+        self._add_artefact(ArtefactSegment(kind, cand.channel, start, end, detail))
+
     def _add_artefact(self, seg: ArtefactSegment) -> None:
         self._artefacts.append(seg)
         chans = range(self.n_channels) if seg.channel is None else [seg.channel]
