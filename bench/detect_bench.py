@@ -141,6 +141,14 @@ WARMUP_S = 2.0
 AMP_EDGES_UV = (0.0, 75.0, 100.0, 150.0, 250.0, math.inf)  # truth peak-to-peak bins, µV
 
 
+def cause_segments(rec) -> list[tuple[int, int, int | None, str]]:
+    """Every truth segment as (start, end, channel, kind), in :data:`FP_CAUSES` order
+    (voluntary/motion before ecg, pop, ...): the order :func:`classify_false` tries them."""
+    order = {k: j for j, k in enumerate(FP_CAUSES)}
+    segs = [(int(x.start_index), int(x.end_index), x.channel, x.kind) for x in rec.segments]
+    return sorted(segs, key=lambda t: order.get(t[3], 99))
+
+
 def amp_bin(a: float) -> int:
     return next(i for i in range(len(AMP_EDGES_UV) - 1) if AMP_EDGES_UV[i] <= a < AMP_EDGES_UV[i + 1])
 
@@ -208,9 +216,7 @@ def run_simulated(scenarios: list[str], seeds: list[int], duration_s: float, ras
         dets = run_all_detectors(rec.emg_uv, rate, labels, rec.acc_mg, float(rec.acc_rate_hz))
         n = rec.emg_uv.shape[0]
         per = res.tallies.setdefault(sc, {})
-        all_segs = [(int(x.start_index), int(x.end_index), x.channel, x.kind) for x in rec.segments]
-        order = {k: j for j, k in enumerate(FP_CAUSES)}
-        all_segs.sort(key=lambda t: order.get(t[3], 99))  # voluntary/motion before ecg, pop, ...
+        all_segs = cause_segments(rec)
         for name, d in dets.items():
             tally, _m = score_stream(truth, d.events, rate, n, is_control=bool(rec.is_control),
                                      artefact_segments=segs, crosstalk=xtalk, tol_ms=TOL_MS)

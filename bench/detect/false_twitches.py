@@ -32,7 +32,7 @@ for _p in (REPO, REPO / "host"):
 
 from bench.detect.runners import run_engine  # noqa: E402
 from bench.detect.scoring import Tally, score_stream  # noqa: E402
-from bench.detect_bench import FP_CAUSES, classify_false, sim_truth  # noqa: E402
+from bench.detect_bench import cause_segments, classify_false, sim_truth  # noqa: E402
 
 
 def one(job):
@@ -63,9 +63,7 @@ def one(job):
     ev = run.pairs()
     n = rec.emg_uv.shape[0]
     tally, m = score_stream(truth, ev, rate, n, is_control=bool(rec.is_control), artefact_segments=segs, crosstalk=xtalk, tol_ms=15.0)
-    all_segs = [(int(x.start_index), int(x.end_index), x.channel, x.kind) for x in rec.segments]
-    order = {k: j for j, k in enumerate(FP_CAUSES)}
-    all_segs.sort(key=lambda t: order.get(t[3], 99))
+    all_segs = cause_segments(rec)
     causes = classify_false(ev, m, xtalk, all_segs, rate)
     fps = []
     for di in m.unmatched_detections:
