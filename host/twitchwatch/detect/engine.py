@@ -744,7 +744,7 @@ class TwitchDetector:
             # the motion window; every read ends by peak + ACC_CONTEXT_MS, block-split free)
             base = self._acc_ring.read(m0 - fa_ms(cfg.acc_onset_base_ms), m0, 1)
             if base.size >= max(1, fa_ms(cfg.acc_onset_base_ms) // 2):
-                level = _median(base)
+                level = median1(base)
                 if motion >= cfg.acc_onset_ratio * level:
                     cand.motion_onset = (motion, level)
         return (float(resp.max()) if resp.size else None), motion, floor
@@ -1026,13 +1026,6 @@ class _Window:
         a = max(0, start - self.start)
         b = min(self.data.shape[1], end - self.start)
         return self.data[row, a:b] if b > a else self.data[row, 0:0]
-
-
-def _median(a: np.ndarray) -> float:
-    """``np.median`` of a small 1-d array without its per-call overhead (same value)."""
-    v = np.sort(a)
-    m = v.size // 2
-    return float(v[m]) if v.size % 2 else float((v[m - 1] + v[m]) / 2.0)
 
 
 def _quantile(v: np.ndarray, q: float) -> float:

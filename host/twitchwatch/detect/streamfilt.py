@@ -133,12 +133,6 @@ class Ring:
             return self._buf[rows, 0:0]
         return self._buf[rows, a:b]
 
-    def value_at(self, index: int, row: int) -> float | None:
-        i = int(index) - self.start
-        if 0 <= i < self._len:
-            return float(self._buf[row, i])
-        return None
-
 
 class RunTracker:
     """Runs of True in a boolean stream (stream indices), merged across short gaps.
@@ -182,6 +176,3 @@ class RunTracker:
             out.append((self.open_start, self.last_true + 1))
         self.open_start = None
 
-    def active_since(self) -> int | None:
-        """Start of the open run, if any."""
-        return self.open_start

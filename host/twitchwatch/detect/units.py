@@ -139,5 +139,3 @@ class UnitBook:
                 self._amps[channel][len(book) - 1] = book[-1]["amp"]
         return uid
 
-    def n_units(self, channel: int) -> int:
-        return len(self._templates[channel])
