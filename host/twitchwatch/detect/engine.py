@@ -890,10 +890,7 @@ class TwitchDetector:
         if acs.size != b1 + 1 - b0:
             return cand.act_pre
         active = np.diff(acs) > 0  # samples b0+1 .. b1, as act_pre counts them
-        for a, b in beats:
-            lo, hi = max(0, a - ex - (b0 + 1)), min(active.size, b + ex + 1 - (b0 + 1))
-            if hi > lo:
-                active[lo:hi] = False
+        _clear_supports(active, b0 + 1, beats, ex)
         return float(np.count_nonzero(active)) / self.act_window
 
     def _background_activity(self, cand: _Candidate) -> float:
@@ -911,11 +908,7 @@ class TwitchDetector:
             return 0.0
         active = np.diff(acs) > 0
         keep = np.ones(active.size, dtype=bool)
-        ex = ms(cfg.bg_exclude_ms)
-        for a, b, *_ in self._recent_brief[c]:
-            lo, hi = max(0, a - ex - start), min(active.size, b + ex + 1 - start)
-            if hi > lo:
-                keep[lo:hi] = False
+        _clear_supports(keep, start, [(a, b) for a, b, *_ in self._recent_brief[c]], ms(cfg.bg_exclude_ms))
         n = int(keep.sum())
         bg = 0.0 if n < active.size // 2 else float(np.count_nonzero(active & keep)) / n
         cand.extra["bg"] = bg
@@ -941,11 +934,8 @@ class TwitchDetector:
         if y.size != end - start:
             return 0.0
         keep = np.ones(y.size, dtype=bool)
-        ex = ms(cfg.bg_exclude_ms)
-        for a, b, low, _ in self._recent_brief[c]:
-            lo, hi = max(0, a - ex - start), min(y.size, b + ex + 1 - start)
-            if hi > lo and not low:  # potentials that failed this test are background
-                keep[lo:hi] = False
+        # potentials that failed this test are background
+        _clear_supports(keep, start, [(a, b) for a, b, low, _ in self._recent_brief[c] if not low], ms(cfg.bg_exclude_ms))
         v = np.abs(y[keep])
         if v.size < y.size // 2 or not np.all(np.isfinite(v)):
             return 0.0
@@ -1026,6 +1016,15 @@ class _Window:
         a = max(0, start - self.start)
         b = min(self.data.shape[1], end - self.start)
         return self.data[row, a:b] if b > a else self.data[row, 0:0]
+
+
+def _clear_supports(mask: np.ndarray, first: int, supports, margin: int) -> None:
+    """Set ``mask`` (one flag per stream sample from index ``first``) False over each
+    ``(start, last)`` support widened by ``margin`` samples on both sides."""
+    for a, b in supports:
+        lo, hi = max(0, a - margin - first), min(mask.size, b + margin + 1 - first)
+        if hi > lo:
+            mask[lo:hi] = False
 
 
 def _quantile(v: np.ndarray, q: float) -> float:
