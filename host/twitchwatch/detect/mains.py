@@ -165,7 +165,7 @@ class MainsCanceller:
 
     def _design(self, notches: tuple[float, ...]) -> np.ndarray:
         """The notch cascade for a set of frequencies, from cached sections (designing one
-        costs ~0.1 ms; the drift-extrapolated set changes most seconds, its members far
+        costs ~10 µs; the drift-extrapolated set changes most seconds, its members far
         less often)."""
         sections = []
         base = notches[0] if notches else 1.0
@@ -176,8 +176,10 @@ class MainsCanceller:
             if sos is None:
                 if len(self._section_cache) > 512:
                     self._section_cache.clear()
+                # iirnotch gives one biquad with a[0] = 1: its (b, a) is the section itself
+                # (tf2sos would go through its roots and back, ~0.5 ms, to within 1e-15)
                 b, a = signal.iirnotch(f, f / bw, fs=self.rate_hz)
-                sos = self._section_cache[(f, bw)] = signal.tf2sos(b, a)
+                sos = self._section_cache[(f, bw)] = np.concatenate((b, a))[None, :]
             sections.append(sos)
         return np.vstack(sections) if sections else np.zeros((0, 6))
 
