@@ -59,12 +59,14 @@ def quiet_acc(n: int, seed: int, noise_mg: float = 0.3) -> np.ndarray:
     return acc
 
 
-def add_ecg(x: np.ndarray, rng: np.random.Generator, fs: float, rr_s: float, r_uv) -> np.ndarray:
+def add_ecg(x: np.ndarray, rng: np.random.Generator, fs: float, rr_s: float, r_uv, breathing: float = 0.0) -> np.ndarray:
     """Add an ECG to ``x`` (samples, channels) in place and return its R-wave times (s).
 
     Beats from 0.5 s to 0.6 s before the end, every ``rr_s`` +- 2 % (one
     ``rng.standard_normal()`` per beat); QRS 80 ms (Q, R, S Gaussians) and a small T
-    wave 250 ms after R; R amplitude ``r_uv[c]`` µV on channel c (sign = polarity).
+    wave 250 ms after R; R amplitude ``r_uv[c]`` µV on channel c (sign = polarity),
+    times ``1 + breathing x sin(2 pi 0.25 Hz t)`` at the beat's time t (respiratory
+    modulation; 0: every beat the same).
     """
     n = x.shape[0]
     beats, t = [], 0.5
@@ -77,8 +79,9 @@ def add_ecg(x: np.ndarray, rng: np.random.Generator, fs: float, rr_s: float, r_u
     wave = -0.15 * g(-0.3 * q, q / 14) + g(0, q / 10) - 0.3 * g(0.3 * q, q / 12) + 0.12 * g(0.25, 0.04)
     for b in beats:
         i = int(round((b - 0.1) * fs))
+        gain = 1.0 + breathing * np.sin(2 * np.pi * 0.25 * b)
         for c in range(x.shape[1]):
-            x[i : i + wave.size, c] += r_uv[c] * wave[: max(0, min(wave.size, n - i))]
+            x[i : i + wave.size, c] += gain * r_uv[c] * wave[: max(0, min(wave.size, n - i))]
     return np.asarray(beats)
 
 

@@ -151,6 +151,24 @@ class DetectorConfig:
     #: sqrt(k) RR) stays within half the RR, so the timing still carries evidence
     ecg_max_missed: int = 6
     ecg_rr_learn: float = 0.25  #: RR estimate moves this fraction towards each one-beat interval
+    #: twitch on a beat (detector 1.10, :mod:`.onbeat`): the cleaned signal's beat shape is
+    #: learned over fiducial - [0] .. fiducial + [1] ms from beats with nothing on them;
+    #: once ecg_template_beats have taught a sample it is used; later beats weigh
+    #: ecg_template_learn. A recognised beat whose residual (the beat fitted by least
+    #: squares and subtracted) peaks inside the candidate at >= on_beat_k sigma and >=
+    #: on_beat_fraction x the fitted beat's peak, and stays under half that height
+    #: outside +-on_beat_half_ms of it, carries a twitch. on_beat_k <= 0 disables.
+    ecg_template_ms: tuple[float, float] = (60.0, 60.0)
+    ecg_template_beats: int = 8
+    ecg_template_learn: float = 0.1
+    on_beat_k: float = 10.0
+    on_beat_fraction: float = 0.25
+    on_beat_half_ms: float = 12.5
+    #: ... reported only when the beat is decided no later than this after the twitch
+    #: alone would have been (the engine's latency: a beat's candidate is decided
+    #: lookahead_ms after the beat ends, too late for a twitch early in a long QRS):
+    #: later ones are counted (counts["on_beat_late"]), not reported
+    on_beat_max_delay_ms: float = 0.0
     # --- accelerometer fusion -----------------------------------------------------------
     acc_band_hz: tuple[float, float] = (5.0, 50.0)  #: mechanomyogram band
     #: response window after the peak: twitch MMG starts 5-30 ms after EMG onset (electromechanical

@@ -36,15 +36,16 @@ from .config import DetectorConfig
 from .blockflags import block_flags, lead_flags, norm3
 from .clusters import CLOSE_CLUSTER, STATE_F, STATE_I, scan_block
 from .events import TwitchEvent
-from .features import GEOMETRY, LEVELS, RING_ROWS, candidate_features
+from .features import GEOMETRY, LEVELS, RING_ROWS, candidate_features, phases_and_lobes
 from .floor import AdaptiveFloor, median1
 from .pairwise import correlation
 from .mains import MainsCanceller
+from .onbeat import BeatTemplate
 from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.9"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma
+DETECTOR_VERSION = "twitchwatch-detect-1.10"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -252,12 +253,14 @@ class TwitchDetector:
         self._units = UnitBook(C, cfg.unit_max_distance, cfg.unit_max_amp_ratio, cfg.unit_learn_rate, cfg.max_units,
                                cfg.unit_noise_factor, cfg.unit_max_noisy_distance)
         self._ecg = [_EcgTracker(fs, cfg) for _ in range(C)]
+        self._beat_shapes = [BeatTemplate(ms(cfg.ecg_template_ms[0]), ms(cfg.ecg_template_ms[1]), self._same_beat,
+                                          cfg.ecg_template_beats, cfg.ecg_template_learn) for _ in range(C)]
         self._n_seen = np.zeros(C)
         self._n_searched = np.zeros(C)
         self._n_artefact = np.zeros(C)
         self._lead_off = np.zeros(C, dtype=bool)
         self.counts = {"events": 0, "echo": 0, "crosstalk": 0, "dropped_at_gap": 0, "no_acc_data": 0,
-                       "low_vs_background": 0}
+                       "low_vs_background": 0, "on_beat": 0, "on_beat_late": 0}
         for kind in ("voluntary", "motion", "ecg", "pop", "mains_burst", "lead_off"):
             self.counts[f"rejected_{kind}"] = 0
 
@@ -687,7 +690,7 @@ class TwitchDetector:
             if not final and any(horizons[o] < p + W for o in range(C) if o != c):
                 keep.append(item)
                 continue
-            if self._ecg_elsewhere(cand, W):
+            if "on_beat_gain" not in cand.extra and self._ecg_elsewhere(cand, W):
                 continue
             beaten = any(
                 o.channel != c and (o.amp_pp > cand.amp_pp or (o.amp_pp == cand.amp_pp and o.channel < c))
@@ -787,8 +790,15 @@ class TwitchDetector:
         elif cand.burst:
             kind, detail = "mains_burst", "hum burst"
         elif periodic:
-            kind, detail = "ecg", "periodic, ECG template"
             self._ecg_beats.append((cand.start, cand.ecg_beat, c))
+            if not self._twitch_on_beat(cand):
+                kind, detail = "ecg", "periodic, ECG template"
+            elif moving:
+                kind, detail = "motion", f"accelerometer {motion:.0f} mg"
+            elif cand.motion_onset is not None:
+                kind, detail = "motion", "motion onset: accelerometer {:.0f} mg from {:.1f} mg".format(*cand.motion_onset)
+            elif (bg := self._background_activity(cand)) >= cfg.bg_fraction:
+                kind, detail = "voluntary", f"background activity before ({bg:.2f})"
         elif steppy:  # named (pop or heartbeat onset) by the channel's next candidate
             self._held_step[c] = (cand, cand.step_uv)
             return "pop"
@@ -834,6 +844,55 @@ class TwitchDetector:
         self._pending.append((cand, resp, acc_floor))
         self._coincident.append(cand)
         return None
+
+    def _twitch_on_beat(self, cand: _Candidate) -> bool:
+        """A recognised beat: is there a twitch on it (:mod:`.onbeat`)? If so, the
+        candidate's shape features become the residual's (peak, p-p, duration, phases,
+        lobes, polarity, shape; the beat's span, accelerometer features and context stay)
+        and True is returned; if not, the beat teaches its channel's template. Reads stop
+        at the decision position and start no earlier than the history held at every
+        split (as in :meth:`_emg_features`)."""
+        cfg, c = self.config, cand.channel
+        if cfg.on_beat_k <= 0:
+            return False
+        tpl, f, ms = self._beat_shapes[c], cand.ecg_beat, self._ms
+        low, lim = cand.need_emg - self._held, cand.need_emg
+        row = self._rows["y"].start + c
+        a = max(f - tpl.before, low, self._ring.start)
+        y = self._ring.read(a, min(f + tpl.after, lim), row)
+        found = tpl.find_twitch(y, a, f, cand.start, cand.last, float(cand.sigma), cfg.on_beat_k,
+                                cfg.on_beat_fraction, ms(cfg.on_beat_half_ms))
+        if found is None:
+            tpl.teach(y, a, f)
+            return False
+        rp, gain = found
+        pre, post, m3 = self.pre, self.post, ms(3)
+        w0 = min(cand.start, rp - pre - 2) - m3
+        if w0 < max(low, self._ring.start) or rp + post + 3 > lim:
+            return False  # the shape window is not held (at a segment start)
+        yy = self._ring.read(w0, lim, row)
+        r = yy - tpl.beat_uv(w0, yy.size, f, gain)
+        i = rp - w0
+        peak_abs, sigma = abs(float(r[i])), float(cand.sigma)
+        half = ms(cfg.on_beat_half_ms)
+        lvl = max(0.25 * peak_abs, 2.0 * sigma)
+        near = np.flatnonzero(np.abs(r[max(0, i - half) : i + half + 1]) >= lvl) + max(0, i - half)
+        first, final = int(near[0]), int(near[-1])
+        alone = self._candidate(c, _Cluster(w0 + first, w0 + final, rp, peak_abs, peak_abs / sigma, False, w0 + final))
+        if cand.need_emg > alone.need_emg + ms(cfg.on_beat_max_delay_ms):
+            self.counts["on_beat_late"] += 1  # found too late for the latency promise
+            return False
+        cand.extra["on_beat_gain"] = gain
+        cand.peak, cand.peak_abs, cand.peak_ratio = rp, peak_abs, peak_abs / sigma
+        cand.amp_pp = float(np.ptp(r[max(0, first - m3) : final + m3 + 1]))
+        cand.duration_ms = (final - first + 1) * 1e3 / self.emg_rate_hz
+        cand.polarity = 1 if r[i] >= 0 else -1
+        n_phases, lobes = phases_and_lobes(r[i - pre : i + post + 1], max(0.2 * peak_abs, 1.5 * sigma), 0.5 * peak_abs)
+        cand.n_phases = int(n_phases)
+        cand.lobes = tuple(rp - pre + int(k) for k in lobes.tolist()) or (rp,)
+        cand.shape = r[i - pre - 2 : i + post + 3].copy()
+        self.counts["on_beat"] += 1
+        return True
 
     def _settle_step(self, c: int, beat: int | None) -> None:
         """Name channel ``c``'s held step (a candidate whose low band stepped by >=

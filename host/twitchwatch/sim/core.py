@@ -124,7 +124,12 @@ def _ecg(rng: np.random.Generator, n: int, fs: float, sc: Scenario) -> tuple[np.
 
     Heart rate drawn in ``ecg_bpm``; RR intervals vary ±3 % (random) and ±4 %
     (respiratory, 0.25 Hz). Per-channel amplitude 50–100 % of ``ecg_uv``, random
-    polarity (lead geometry). One ``ecg`` segment per QRS.
+    polarity (lead geometry). No two beats are the same shape: the heart's electrical
+    axis turns with breathing, so each channel's QRS amplitude follows the same 0.25 Hz
+    respiration by ±10 % (its own phase per channel: the lead geometry differs) plus 3 %
+    random per beat, and the QRS width varies by 3 % per beat (ECG-derived respiration
+    rests on this modulation: Moody et al., Computers in Cardiology 1985). One ``ecg``
+    segment per QRS.
     """
     out = np.zeros((n, N_EMG))
     if sc.ecg_uv <= 0:
@@ -142,13 +147,16 @@ def _ecg(rng: np.random.Generator, n: int, fs: float, sc: Scenario) -> tuple[np.
     length = int((pre + 0.45) * fs)
     start = np.round((beats - pre) * fs).astype(np.int64)
     t = (start[:, None] + np.arange(length)[None, :]) / fs - beats[:, None]
+    w = qrs * (1 + 0.03 * rng.standard_normal(beats.size))[:, None]  # this beat's QRS width
     g = lambda c, s: np.exp(-0.5 * ((t - c) / s) ** 2)  # noqa: E731
-    wave = (-0.15 * g(-0.3 * qrs, qrs / 14) + g(0.0, qrs / 10) - 0.3 * g(0.3 * qrs, qrs / 12)
+    wave = (-0.15 * g(-0.3 * w, w / 14) + g(0.0, w / 10) - 0.3 * g(0.3 * w, w / 12)
             + 0.12 * g(0.25, 0.04))
     amps = sc.ecg_uv * rng.uniform(0.5, 1.0, N_EMG) * rng.choice((-1.0, 1.0), N_EMG)
     amps[int(np.argmax(np.abs(amps)))] = np.sign(amps[int(np.argmax(np.abs(amps)))]) * sc.ecg_uv
     for c in range(N_EMG):
-        add_rows(out[:, c], start, wave * amps[c])
+        resp = 1 + 0.1 * np.sin(2 * np.pi * 0.25 * beats + rng.uniform(0, 2 * np.pi))
+        beat_gain = resp * (1 + 0.03 * rng.standard_normal(beats.size))
+        add_rows(out[:, c], start, wave * (amps[c] * beat_gain)[:, None])
     segs = [TruthSegment("ecg", int(np.round((b - pre) * fs)), int(np.round((b + pre) * fs)), None) for b in beats]
     return out, segs, {"bpm": round(bpm, 3), "qrs_ms": round(qrs * 1000, 3), "r_uv": amps.round(3).tolist()}
 
