@@ -22,7 +22,7 @@ from bench.detect.scoring import Tally, score_stream
 @pytest.mark.parametrize(
     "count, lo, hi",
     [
-        (0, 0.0, 3.689),  # exact Poisson limits (Garwood 1936; e.g. Ulm 1990's table)
+        (0, 0.0, 3.689),  # exact (Garwood) Poisson limits, as tabulated
         (1, 0.0253, 5.572),
         (6, 2.202, 13.06),
         (10, 4.795, 18.39),
