@@ -15,7 +15,8 @@ seeds) in the same run:
 Scoring (``bench/detect/scoring.py``): one-to-one matching within ±15 ms on the same
 channel; sensitivity, precision, F1; false twitches per minute in twitch-free controls
 and inside voluntary/motion truth segments; median |timing error|; throughput (signal
-seconds / processing seconds, including filtering). Then: real recordings (injected
+seconds / processing seconds, including filtering), each pooled rate and score with its 95 %
+interval (``bench/detect/intervals.py``). Then: real recordings (injected
 twitches on real rest EMG, and events per minute on unaltered files), the engine's
 latency in 10 ms blocks, the targets with PASS/MISS, and plots. Results go to stdout and
 ``<out>/detect_bench.md``, ``<out>/detect_bench.json`` and ``<out>/*.png``.
@@ -41,6 +42,7 @@ for p in (REPO, REPO / "host"):
         sys.path.insert(0, str(p))
 
 from bench.detect import baselines as bl  # noqa: E402
+from bench.detect import intervals as ci  # noqa: E402
 from bench.detect import real as realdata  # noqa: E402
 from bench.detect.runners import StreamRun, run_engine, run_threshold  # noqa: E402
 from bench.detect.scoring import Tally, match_events, score_stream  # noqa: E402
@@ -410,6 +412,16 @@ def fint(x: float) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.0f}"
 
 
+def fci(interval: tuple[float, float], fmt) -> str:
+    """``low–high`` with ``fmt`` for each end; ``–`` when there is no interval."""
+    lo, hi = interval
+    return "–" if math.isnan(lo) or math.isnan(hi) else f"{fmt(lo)}–{fmt(hi)}"
+
+
+def with_ci(text: str, interval: tuple[float, float], fmt) -> str:
+    return text if math.isnan(interval[0]) else f"{text} ({fci(interval, fmt)})"
+
+
 def table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -433,6 +445,28 @@ def pooled(res: SimResults, det: str, which: str = "all") -> Tally:
     return tot
 
 
+def intervals_of(t: Tally) -> dict[str, tuple[float, float]]:
+    """95 % intervals of a pooled tally: Wilson for sensitivity and precision, bootstrap over
+    its streams for F1, exact Poisson for the false twitches per minute."""
+    return {
+        "sensitivity": ci.wilson_ci(t.tp, t.tp + t.fn),
+        "precision": ci.wilson_ci(t.tp, t.tp + t.fp),
+        "f1": ci.f1_bootstrap_ci(t.streams),
+        "control_fp_per_min": ci.poisson_rate_ci(t.control_fp, t.control_minutes),
+        "segment_fp_per_min": ci.poisson_rate_ci(t.segment_fp, t.segment_minutes),
+    }
+
+
+INTERVAL_METHODS = {
+    "level": ci.LEVEL,
+    "sensitivity": "Wilson score interval (scipy.stats.binomtest(...).proportion_ci(method='wilson'))",
+    "precision": "Wilson score interval (scipy.stats.binomtest(...).proportion_ci(method='wilson'))",
+    "f1": f"percentile bootstrap over scenario x seed streams ({ci.N_BOOT} resamples, numpy seed {ci.BOOT_SEED})",
+    "control_fp_per_min": "exact (Garwood) Poisson interval for the count over the minutes (scipy.stats.chi2.ppf)",
+    "segment_fp_per_min": "exact (Garwood) Poisson interval for the count over the minutes (scipy.stats.chi2.ppf)",
+}
+
+
 def throughput_of(res: SimResults, det: str) -> float:
     if det == NK and res.nk_public:
         vals = [v["x_realtime"] for v in res.nk_public.values() if v.get("x_realtime") == v.get("x_realtime")]
@@ -454,11 +488,16 @@ def render(res: SimResults, real: dict, lat: dict | None, thr: dict | None, args
     # overall
     dets = [d for d in DETECTORS if any(d in per for per in res.tallies.values())]
     rows = []
+    overall_ci = {}
     for d in dets:
         t = pooled(res, d)
+        iv = overall_ci[d] = intervals_of(t)
         f1x = 2 * t.tp / (2 * t.tp + t.fp - t.crosstalk_fp + t.fn) if (2 * t.tp + t.fp + t.fn) else math.nan
-        rows.append([d, f3(t.sensitivity), f3(t.precision), f"**{f3(t.f1)}**", str(t.fp),
-                     str(t.crosstalk_fp), f3(f1x), f2(t.control_fp_per_min), f2(t.segment_fp_per_min),
+        rows.append([d, with_ci(f3(t.sensitivity), iv["sensitivity"], f3),
+                     with_ci(f3(t.precision), iv["precision"], f3), with_ci(f"**{f3(t.f1)}**", iv["f1"], f3),
+                     str(t.fp), str(t.crosstalk_fp), f3(f1x),
+                     with_ci(f2(t.control_fp_per_min), iv["control_fp_per_min"], f2),
+                     with_ci(f2(t.segment_fp_per_min), iv["segment_fp_per_min"], f2),
                      f1(t.median_abs_error_ms), fint(throughput_of(res, d)) + error_note(t)])
     out.append("## Overall (all scenarios pooled; controls add their false twitches)\n")
     out.append(table(["detector", "sensitivity", "precision", "F1", "false", "of which crosstalk copies",
@@ -469,6 +508,13 @@ def render(res: SimResults, real: dict, lat: dict | None, thr: dict | None, args
                "on its largest channel). NeuroKit2's × real time is its public `emg_process` call "
                "(median over scenarios, first "
                f"{meta['nk_check_s']:g} s of seed {meta['seeds'][0]}); its scores use the identical fast path.\n")
+    n_streams = max((len(pooled(res, d).streams) for d in dets), default=0)
+    out.append("In parentheses: the 95 % interval. Sensitivity and precision: Wilson score interval (each "
+               "twitch, or each detection, an independent trial). F1: percentile bootstrap over the "
+               f"{n_streams} scenario × seed streams ({ci.N_BOOT} resamples of the streams with replacement, their "
+               "hits, false and missed summed, F1 recomputed; fixed seed). False twitches per minute: exact "
+               "(Garwood) Poisson interval for the count over the minutes. None of them covers the choice of "
+               "scenarios or of the simulator itself.\n")
 
     # per scenario F1
     out.append("## Per scenario: F1 (sensitivity / precision); controls: false twitches per minute\n")
@@ -624,16 +670,30 @@ def render(res: SimResults, real: dict, lat: dict | None, thr: dict | None, args
     eng = pooled(res, ENGINE) if any(ENGINE in per for per in res.tallies.values()) else Tally()
     targets = []
 
-    def tgt(name: str, value: float, ok: bool, fmt: str) -> None:
-        targets.append({"target": name, "value": value, "pass": bool(ok)})
-        out.append(f"- **{'PASS' if ok else 'MISS'}** {name}: {fmt}")
+    def tgt(name: str, value: float, ok: bool, fmt: str, interval: tuple[float, float] | None = None,
+            target: float | None = None, more: str = "", ifmt=f2) -> None:
+        entry = {"target": name, "value": value, "pass": bool(ok)}
+        line = f"- **{'PASS' if ok else 'MISS'}** {name}: {fmt}"
+        if interval is not None:
+            lo, hi = interval
+            inside = None if math.isnan(lo) or math.isnan(hi) else bool(lo <= target <= hi)
+            entry.update({"ci95": list(interval), "target_inside_ci95": inside})
+            line += f" (95 % CI {fci(interval, ifmt)}: {ci.target_phrase(lo, hi, target, more)})"
+        targets.append(entry)
+        out.append(line)
 
     out.append("## Targets (twitchwatch engine)\n")
-    tgt(f"overall F1 ≥ {TARGET_F1}", eng.f1, eng.f1 >= TARGET_F1, f3(eng.f1))
+    eng_ci = intervals_of(eng)
+    tgt(f"overall F1 ≥ {TARGET_F1}", eng.f1, eng.f1 >= TARGET_F1, f3(eng.f1), eng_ci["f1"], TARGET_F1,
+        "streams", f3)
     tgt(f"false twitches in controls ≤ {TARGET_FP_PER_MIN}/min", eng.control_fp_per_min,
-        eng.control_fp_per_min <= TARGET_FP_PER_MIN, f"{f2(eng.control_fp_per_min)}/min")
+        eng.control_fp_per_min <= TARGET_FP_PER_MIN,
+        f"{f2(eng.control_fp_per_min)}/min, {eng.control_fp} in {eng.control_minutes:.1f} min",
+        eng_ci["control_fp_per_min"], TARGET_FP_PER_MIN, "minutes")
     tgt(f"false twitches during voluntary/motion ≤ {TARGET_FP_PER_MIN}/min", eng.segment_fp_per_min,
-        eng.segment_fp_per_min <= TARGET_FP_PER_MIN, f"{f2(eng.segment_fp_per_min)}/min")
+        eng.segment_fp_per_min <= TARGET_FP_PER_MIN,
+        f"{f2(eng.segment_fp_per_min)}/min, {eng.segment_fp} in {eng.segment_minutes:.1f} min",
+        eng_ci["segment_fp_per_min"], TARGET_FP_PER_MIN, "minutes")
     xrt = thr["x_realtime"] if thr else eng.x_realtime
     in_1s = f" (1 s blocks: {fint(thr['replay_1s']['x_realtime'])}×)" if thr and "replay_1s" in thr else ""
     tgt(f"≥ {TARGET_XRT:g}× real time on one core", xrt, xrt >= TARGET_XRT, f"{fint(xrt)}× in 100 ms blocks{in_1s}")
@@ -649,7 +709,9 @@ def render(res: SimResults, real: dict, lat: dict | None, thr: dict | None, args
     data = {
         "meta": meta,
         "scenarios": {sc: {d: t.to_json_dict() for d, t in per.items()} for sc, per in res.tallies.items()},
-        "overall": {d: {**pooled(res, d).to_json_dict(), "x_realtime_reported": throughput_of(res, d)} for d in dets},
+        "overall": {d: {**pooled(res, d).to_json_dict(), "x_realtime_reported": throughput_of(res, d),
+                        "ci95": {k: list(v) for k, v in overall_ci[d].items()}} for d in dets},
+        "interval_methods": INTERVAL_METHODS,
         "neurokit2_public_call": res.nk_public,
         "real": _real_json(real),
         "latency": lat,

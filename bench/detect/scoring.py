@@ -10,7 +10,9 @@ Metrics (:class:`Tally`): sensitivity ``tp/(tp+fn)``, precision ``tp/(tp+fp)``,
 F1 ``2tp/(2tp+fp+fn)``; false twitches per minute of a control (no truth twitches) is
 ``fp / minutes``; false twitches during voluntary/motion segments are detections inside
 such a segment (on the segment's channel, or any channel when the segment has none) that
-match no truth twitch, per minute of the union of those segments' time.
+match no truth twitch, per minute of the union of those segments' time. A tally keeps each
+scored stream's ``(tp, fp, fn)`` in ``streams`` (pooling concatenates them), so the F1
+interval (:mod:`bench.detect.intervals`) can resample streams.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class Tally:
     signal_s: float = 0.0  # signal seconds processed (throughput numerator)
     cpu_s: float = 0.0  # processing seconds (throughput denominator)
     errors: list[str] = field(default_factory=list)
+    streams: list[tuple[int, int, int]] = field(default_factory=list)  # (tp, fp, fn) of each stream pooled here
 
     def add(self, other: "Tally") -> "Tally":
         out = Tally(
@@ -101,6 +104,7 @@ class Tally:
             signal_s=self.signal_s + other.signal_s,
             cpu_s=self.cpu_s + other.cpu_s,
             errors=self.errors + other.errors,
+            streams=self.streams + other.streams,
         )
         return out
 
@@ -157,6 +161,7 @@ class Tally:
             "median_abs_error_ms": self.median_abs_error_ms,
             "x_realtime": self.x_realtime,
             "errors": list(self.errors),
+            "streams_tp_fp_fn": [list(x) for x in self.streams],
         }
 
 
@@ -207,6 +212,7 @@ def score_stream(
         fn=match.fn,
         minutes=minutes,
         abs_errors_ms=[e * 1000.0 / rate_hz for e in match.abs_error_samples],
+        streams=[(match.tp, match.fp, match.fn)],
     )
     if is_control:
         tally.control_fp = match.fp
