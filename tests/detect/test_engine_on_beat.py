@@ -103,6 +103,8 @@ def test_template_fits_a_scaled_beat_and_finds_what_stands_out():
     assert abs(peak - (f + 20)) <= 4 and 0.85 < gain < 0.95
     # outside the candidate's span nothing is looked for
     assert tpl.find_twitch(y, f - 120, f, f - 60, f, 2.0, 10.0, 0.25, 25) is None
+    # a beat 2.5x the learned one is not that beat, whatever stands out on it
+    assert tpl.find_twitch(2.5 * _beat() + (y - 0.9 * _beat()), f - 120, f, f - 30, f + 30, 2.0, 10.0, 0.25, 25) is None
     # a beat of another shape (wider: an ectopic beat) misfits everywhere, not briefly
     assert tpl.find_twitch(_beat(width=1.6) + rng.normal(0, 2, 240), f - 120, f, f - 30, f + 30,
                            2.0, 10.0, 0.25, 25) is None

@@ -52,6 +52,11 @@ class DetectorConfig:
     #: of the potential, so its largest lobe moves by a few ms at most); reported once, on
     #: the channel with the largest peak-to-peak amplitude
     crosstalk_window_ms: float = 4.0
+    #: the merge waits only for candidates of other channels decided (EMG context
+    #: complete) at most this long after the candidate's own decision position; a later
+    #: one that is the same discharge as it is dropped as a copy (latency: a long QRS on
+    #: another channel no longer holds a twitch back)
+    crosstalk_max_wait_ms: float = 15.0
     # --- sustained activity (voluntary) -----------------------------------------------
     activity_k: float = 2.5  #: |y| > activity_k * sigma counts as active
     activity_window_ms: float = 150.0  #: active fraction measured over this window
@@ -157,13 +162,15 @@ class DetectorConfig:
     #: ecg_template_learn. A recognised beat whose residual (the beat fitted by least
     #: squares and subtracted) peaks inside the candidate at >= on_beat_k sigma and >=
     #: on_beat_fraction x the fitted beat's peak, and stays under half that height
-    #: outside +-on_beat_half_ms of it, carries a twitch. on_beat_k <= 0 disables.
+    #: outside +-on_beat_half_ms of it, and the beat's fitted gain is <= on_beat_max_gain
+    #: (breathing moves a beat by ~10-20 %), carries a twitch. on_beat_k <= 0 disables.
     ecg_template_ms: tuple[float, float] = (60.0, 60.0)
     ecg_template_beats: int = 8
     ecg_template_learn: float = 0.1
     on_beat_k: float = 10.0
     on_beat_fraction: float = 0.25
     on_beat_half_ms: float = 12.5
+    on_beat_max_gain: float = 2.0
     #: ... reported only when the beat is decided no later than this after the twitch
     #: alone would have been (the engine's latency: a beat's candidate is decided
     #: lookahead_ms after the beat ends, too late for a twitch early in a long QRS):

@@ -45,7 +45,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.10"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch
+DETECTOR_VERSION = "twitchwatch-detect-1.10"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -220,9 +220,10 @@ class TwitchDetector:
         self._coincident: deque[_Candidate] = deque()
         #: rhythm-confirmed ECG beats of every channel (start, fiducial, channel): the heart
         #: is one source, seen on all channels at once (see _release)
-        self._ecg_beats: deque[tuple[int, int, int]] = deque()
+        self._ecg_beats: deque[tuple[int, int, int, int]] = deque()  # + the beat's need_emg
         self._same_beat = ms(cfg.ecg_same_beat_ms)
         self._xtalk_window = int(round(cfg.crosstalk_window_ms * 1e-3 * fs))
+        self._xtalk_wait = ms(cfg.crosstalk_max_wait_ms)
         # the candidate feature windows (samples) and levels, as features.GEOMETRY / LEVELS
         lengths = {"post_context": self.post_context, "pre": self.pre, "post": self.post,
                    "align_before": ms(cfg.ecg_align_ms[0]), "align_after": ms(cfg.ecg_align_ms[1]),
@@ -676,9 +677,14 @@ class TwitchDetector:
         widened version of the potential and its largest lobe can be another lobe than on
         the home channel. A candidate is dropped (``counts["crosstalk"]``) when it is one
         discharge with a larger one (equal amplitudes: the lower channel wins). Any such
-        partner starts before p + W (p = the candidate's peak), so the candidate waits
-        until every other channel has been decided for starts up to p + W. Everything
-        depends on decided candidates only, so block splits do not matter."""
+        partner starts before p + W (p = the candidate's peak). The candidate waits until
+        every other channel's candidates that start by p + W and reach their decision
+        position (``need_emg``) at most ``crosstalk_max_wait_ms`` after its own have been
+        decided; later ones are not waited for (a long QRS on another channel, decided
+        25 ms after it ends, held a twitch back by up to ~30 ms), and such a later one
+        that proves to be the same discharge is dropped as a copy whatever its amplitude:
+        the discharge was reported already. Every rule depends on decided candidates and
+        their decision positions only, so block splits do not matter."""
         if not self._pending:
             return
         W, C = self._xtalk_window, self.n_channels
@@ -687,14 +693,16 @@ class TwitchDetector:
         for item in self._pending:
             cand = item[0]
             p, c = cand.peak, cand.channel
-            if not final and any(horizons[o] < p + W for o in range(C) if o != c):
+            deadline = cand.need_emg + self._xtalk_wait
+            if not final and any(self._may_still_partner(o, p + W, deadline) for o in range(C) if o != c):
                 keep.append(item)
                 continue
-            if "on_beat_gain" not in cand.extra and self._ecg_elsewhere(cand, W):
+            if "on_beat_gain" not in cand.extra and self._ecg_elsewhere(cand, W, deadline):
                 continue
             beaten = any(
-                o.channel != c and (o.amp_pp > cand.amp_pp or (o.amp_pp == cand.amp_pp and o.channel < c))
-                and any(abs(q - p) <= W for q in o.lobes) and any(abs(q - o.peak) <= W for q in cand.lobes)
+                o.channel != c and any(abs(q - p) <= W for q in o.lobes) and any(abs(q - o.peak) <= W for q in cand.lobes)
+                and (cand.need_emg > o.need_emg + self._xtalk_wait  # reported already, not waited for by it
+                     or (o.need_emg <= deadline and (o.amp_pp > cand.amp_pp or (o.amp_pp == cand.amp_pp and o.channel < c))))
                 for o in self._coincident
             )
             if beaten:
@@ -709,20 +717,32 @@ class TwitchDetector:
         while self._ecg_beats and self._ecg_beats[0][1] < oldest - self._ms(100):
             self._ecg_beats.popleft()
 
-    def _ecg_elsewhere(self, cand: _Candidate, W: int) -> bool:
+    def _may_still_partner(self, o: int, last_start: int, deadline: int) -> bool:
+        """Can channel ``o`` still produce a candidate, starting by ``last_start``, decided
+        by ``deadline`` (its need_emg), that is not decided yet? An open cluster's decision
+        position can only grow (:meth:`_candidate` of it now is a lower bound); overlong
+        clusters never become twitches."""
+        cl = self._open[o]
+        if cl is not None and not cl.overlong and cl.start <= last_start and self._candidate(o, cl).need_emg <= deadline:
+            return True
+        return any(not x.overlong and x.start <= last_start and x.need_emg <= deadline
+                   for q in (self._wait_emg[o], self._wait_acc[o]) for x in q)
+
+    def _ecg_elsewhere(self, cand: _Candidate, W: int, deadline: int) -> bool:
         """A wide potential (low-band p-p >= ``wide_ratio`` x its p-p, rule 7's shape test
         without its 8 sigma significance) whose fiducial lies within ``ecg_same_beat_ms``
         of a rhythm-confirmed ECG beat on another channel is that beat: the heart is one
         source and reaches every channel at once, but a channel where the ECG is small
         crosses the threshold on too few beats to learn the rhythm itself. Only beats
-        whose candidates start at or before the candidate's peak + W count (those are
-        decided whenever it is released, so block splits do not matter). Rejected as ECG."""
+        whose candidates start at or before the candidate's peak + W and are decided by
+        ``deadline`` count (those are decided whenever it is released, so block splits do
+        not matter). Rejected as ECG."""
         cfg, c = self.config, cand.channel
         if not self._ecg_beats or cand.lf_pp < cfg.wide_ratio * cand.amp_pp:
             return False
         lim = cand.peak + W
-        if not any(ch != c and start <= lim and abs(f - cand.ecg_beat) <= self._same_beat
-                   for start, f, ch in self._ecg_beats):
+        if not any(ch != c and start <= lim and need <= deadline and abs(f - cand.ecg_beat) <= self._same_beat
+                   for start, f, ch, need in self._ecg_beats):
             return False
         self._reject(cand, "ecg", f"coincides with an ECG beat on another channel, low band {cand.lf_pp:.0f} µV")
         return True
@@ -790,7 +810,7 @@ class TwitchDetector:
         elif cand.burst:
             kind, detail = "mains_burst", "hum burst"
         elif periodic:
-            self._ecg_beats.append((cand.start, cand.ecg_beat, c))
+            self._ecg_beats.append((cand.start, cand.ecg_beat, c, cand.need_emg))
             if not self._twitch_on_beat(cand):
                 kind, detail = "ecg", "periodic, ECG template"
             elif moving:
@@ -861,7 +881,7 @@ class TwitchDetector:
         a = max(f - tpl.before, low, self._ring.start)
         y = self._ring.read(a, min(f + tpl.after, lim), row)
         found = tpl.find_twitch(y, a, f, cand.start, cand.last, float(cand.sigma), cfg.on_beat_k,
-                                cfg.on_beat_fraction, ms(cfg.on_beat_half_ms))
+                                cfg.on_beat_fraction, ms(cfg.on_beat_half_ms), cfg.on_beat_max_gain)
         if found is None:
             tpl.teach(y, a, f)
             return False

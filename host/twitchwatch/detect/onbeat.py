@@ -20,7 +20,12 @@ largest residual inside the candidate when it is
 - at least ``fraction`` x the fitted beat's peak |µV| (a beat's shape varies a few %
   from beat to beat: a large QRS leaves a residual in proportion), and
 - brief: outside ``half_width`` samples either side of it the residual stays below
-  half its height (a beat of another shape, e.g. an ectopic one, misfits everywhere).
+  half its height (a beat of another shape, e.g. an ectopic one, misfits everywhere),
+
+and the fitted gain is at most ``max_gain`` (breathing moves a beat by ~10-20 %: a beat
+twice the learned one is not that beat). A gain near 0 is allowed: the ECG tracker
+took a lone twitch (on the rhythm, a low band like the beat's) for a beat, and the
+residual is then the twitch itself.
 
 Beats with no twitch on them (no residual found) teach the template; beats with one do
 not. Pure numpy on short arrays, no state but the template; stream indices are samples.
@@ -83,6 +88,7 @@ class BeatTemplate:
         k: float,
         fraction: float,
         half_width: int,
+        max_gain: float = 2.0,
     ) -> tuple[int, float] | None:
         """The twitch on this beat, if one stands out: (its peak's stream index, the
         beat's fitted gain), or None. ``y_uv``: the cleaned signal from stream index
@@ -119,7 +125,7 @@ class BeatTemplate:
                 return None
         height = abs(r[peak])
         beat_peak = abs(gain) * float(np.abs(t[known]).max())
-        if height < k * sigma_uv or height < fraction * beat_peak:
+        if height < k * sigma_uv or height < fraction * beat_peak or gain > max_gain:
             return None
         away = np.abs(r[fit])
         if away.size and away.max() >= 0.5 * height:
