@@ -113,7 +113,7 @@ def test_report_shows_the_intervals(tmp_path, monkeypatch):
                                          "x_realtime": 1.0, "x_realtime_wall": 1.0, "best_cpu_s": 1.0,
                                          "best_wall_s": 1.0})
     rc = db.main(["--minutes", str(10 / 60), "--seeds", "1", "--scenarios", "benign_clean,control_clean",
-                  "--no-real", "--no-plots", "--raster", "benign_clean", "--out", str(tmp_path)])
+                  "--no-real", "--no-plots", "--raster", "benign_clean", "--rate-seeds", "0", "--out", str(tmp_path)])
     assert rc == 0
     md = (tmp_path / "detect_bench.md").read_text()
     data = json.loads((tmp_path / "detect_bench.json").read_text())
@@ -134,3 +134,41 @@ def test_report_shows_the_intervals(tmp_path, monkeypatch):
     s_lo, s_hi = eng["ci95"]["sensitivity"]
     row = next(line for line in md.splitlines() if line.startswith(f"| {db.ENGINE} |"))
     assert f"({s_lo:.3f}–{s_hi:.3f})" in row
+
+
+def test_false_twitch_targets_are_judged_on_the_longer_engine_run(tmp_path, monkeypatch):
+    pytest.importorskip("tqdm", reason="tqdm not installed")
+    pytest.importorskip("twitchwatch.sim", reason="twitchwatch.sim not available")
+    import bench.detect_bench as db
+
+    real_run_all, real_run_sim = db.run_all_detectors, db.run_simulated
+    monkeypatch.setattr(db, "run_all_detectors", lambda *a, **k: {db.ENGINE: real_run_all(*a, **k)[db.ENGINE]})
+    monkeypatch.setattr(db, "run_simulated", lambda *a, **k: real_run_sim(*a, **{**k, "nk_check_s": 0.0}))
+    monkeypatch.setattr(db, "measure_latency", lambda *a, **k: None)
+    monkeypatch.setattr(db, "measure_engine_throughput",
+                        lambda *a, **k: {"scenario": "walking", "seconds": 10.0, "repeat": 1,
+                                         "x_realtime": 1.0, "x_realtime_wall": 1.0, "best_cpu_s": 1.0,
+                                         "best_wall_s": 1.0})
+    calls = []
+    real_rates = db.measure_engine_rates
+
+    def rates(scenarios, seeds, duration_s, jobs=2):
+        calls.append((list(scenarios), list(seeds)))
+        out = real_rates(scenarios, seeds, duration_s, jobs)
+        # pretend 30 false twitches in its segment minutes
+        return {**out, "segment_fp": 30, "segment_ci95": [1.0, 2.0]}
+
+    monkeypatch.setattr(db, "measure_engine_rates", rates)
+    rc = db.main(["--minutes", "1", "--seeds", "1", "--scenarios", "benign_clean,control_walking",
+                  "--no-real", "--no-plots", "--raster", "benign_clean", "--rate-seeds", "2", "--out", str(tmp_path)])
+    assert rc == 0
+    assert calls == [(["benign_clean", "control_walking"], [db.BASE_SEED, db.BASE_SEED + 1])]
+    md = (tmp_path / "detect_bench.md").read_text()
+    data = json.loads((tmp_path / "detect_bench.json").read_text())
+    r = data["engine_rates"]
+    # benign_clean has neither control time nor voluntary/motion segments: not run
+    assert r["scenarios"] == ["control_walking"] and r["segment_minutes"] > 0
+    assert "## Engine false-twitch rates over more seeds" in md
+    seg = next(line for line in md.splitlines() if "during voluntary/motion" in line and line.startswith("- **"))
+    assert seg.startswith("- **MISS**") and f"30 in {r['segment_minutes']:.1f} min over seeds" in seg
+    assert "main run:" in seg
