@@ -92,26 +92,27 @@ def test_target_phrase():
     assert target_phrase(0.01, 0.15, 0.2, "minutes") == "the whole interval is below the target"
 
 
+def _only_scoring(monkeypatch, db, detectors) -> None:
+    """Run only ``detectors`` on the simulated streams; latency, throughput and
+    NeuroKit2's public-call check are stubbed out."""
+    real_run_all, real_run_sim = db.run_all_detectors, db.run_simulated
+    monkeypatch.setattr(db, "run_all_detectors", lambda *a, **k: {d: v for d, v in real_run_all(*a, **k).items()
+                                                                  if d in detectors})
+    monkeypatch.setattr(db, "run_simulated", lambda *a, **k: real_run_sim(*a, **{**k, "nk_check_s": 0.0}))
+    monkeypatch.setattr(db, "measure_latency", lambda *a, **k: None)
+    monkeypatch.setattr(db, "measure_engine_throughput",
+                        lambda scenario, *a, **k: {"scenario": scenario, "seconds": 10.0, "repeat": 1,
+                                                   "x_realtime": 1.0, "x_realtime_wall": 1.0, "best_cpu_s": 1.0,
+                                                   "best_wall_s": 1.0})
+
+
 def test_report_shows_the_intervals(tmp_path, monkeypatch):
     pytest.importorskip("tqdm", reason="tqdm not installed")
     pytest.importorskip("twitchwatch.sim", reason="twitchwatch.sim not available")
     import bench.detect_bench as db
 
-    # only the simulated scoring runs (engine and MAD on two 10 s streams); latency,
-    # throughput and NeuroKit2's public-call check are stubbed out
-    real_run_all, real_run_sim = db.run_all_detectors, db.run_simulated
-
-    def two_detectors(*a, **k):
-        out = real_run_all(*a, **k)
-        return {d: out[d] for d in (db.ENGINE, db.MAD)}
-
-    monkeypatch.setattr(db, "run_all_detectors", two_detectors)
-    monkeypatch.setattr(db, "run_simulated", lambda *a, **k: real_run_sim(*a, **{**k, "nk_check_s": 0.0}))
-    monkeypatch.setattr(db, "measure_latency", lambda *a, **k: None)
-    monkeypatch.setattr(db, "measure_engine_throughput",
-                        lambda *a, **k: {"scenario": "benign_clean", "seconds": 10.0, "repeat": 1,
-                                         "x_realtime": 1.0, "x_realtime_wall": 1.0, "best_cpu_s": 1.0,
-                                         "best_wall_s": 1.0})
+    # only the simulated scoring runs (engine and MAD on two 10 s streams)
+    _only_scoring(monkeypatch, db, (db.ENGINE, db.MAD))
     rc = db.main(["--minutes", str(10 / 60), "--seeds", "1", "--scenarios", "benign_clean,control_clean",
                   "--no-real", "--no-plots", "--raster", "benign_clean", "--rate-seeds", "0", "--out", str(tmp_path)])
     assert rc == 0
@@ -141,14 +142,7 @@ def test_false_twitch_targets_are_judged_on_the_longer_engine_run(tmp_path, monk
     pytest.importorskip("twitchwatch.sim", reason="twitchwatch.sim not available")
     import bench.detect_bench as db
 
-    real_run_all, real_run_sim = db.run_all_detectors, db.run_simulated
-    monkeypatch.setattr(db, "run_all_detectors", lambda *a, **k: {db.ENGINE: real_run_all(*a, **k)[db.ENGINE]})
-    monkeypatch.setattr(db, "run_simulated", lambda *a, **k: real_run_sim(*a, **{**k, "nk_check_s": 0.0}))
-    monkeypatch.setattr(db, "measure_latency", lambda *a, **k: None)
-    monkeypatch.setattr(db, "measure_engine_throughput",
-                        lambda *a, **k: {"scenario": "walking", "seconds": 10.0, "repeat": 1,
-                                         "x_realtime": 1.0, "x_realtime_wall": 1.0, "best_cpu_s": 1.0,
-                                         "best_wall_s": 1.0})
+    _only_scoring(monkeypatch, db, (db.ENGINE,))
     calls = []
     real_rates = db.measure_engine_rates
 
