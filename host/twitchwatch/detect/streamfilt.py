@@ -51,6 +51,7 @@ class SosState:
             return out
         if self.zi is None:
             if self.steady_start:
+                assert self._zi_unit is not None  # set in __init__ with steady_start
                 self.zi = self._zi_unit[None, :, :] * out[:, 0][:, None, None]
             else:
                 self.zi = np.zeros((self.n_signals, self.sos.shape[0], 2))
