@@ -472,7 +472,7 @@ class Pipeline:
                                          (layout.acc_stream, layout.acc_cols, det.process_acc)):
             mine = [item for item in pending if item[0] == stream_id]
             if mine:
-                assert cols is not None  # a stream with pending data has its columns
+                assert cols is not None and stream_id is not None  # a stream with pending data has its id and columns
                 self._run_streams.add(stream_id)
                 events += process(_physical_columns(mine, cols), mine[0][1])
         self._store_artefacts(det.pop_artefacts())
@@ -490,8 +490,12 @@ class Pipeline:
             # each sample with the clock fit of its own second of signal (FitHistory): the
             # same whenever the event is decided or logged
             device_us = index * 10**9 // info.sample_rate_mhz
-            wall_s = np.array([self._fits.fit_for(int(i)).to_host_s(int(us)) for i, us in zip(index, device_us)]) \
-                + self._wall_offset_s
+            host_s = []
+            for i, us in zip(index, device_us):
+                fit = self._fits.fit_for(int(i))
+                assert fit is not None  # a fit is recorded with the first EMG block, before any event
+                host_s.append(fit.to_host_s(int(us)))
+            wall_s = np.array(host_s) + self._wall_offset_s
         elif self._file_start_unix_s is not None:
             wall_s = self._file_start_unix_s + index / info.sample_rate_hz
         out = []
@@ -564,7 +568,7 @@ class Pipeline:
 
     def _close_session(self) -> None:
         if self.store is not None and self._session_id is not None:
-            stats = dict(self.decoder.stats.as_dict())
+            stats: dict[str, Any] = dict(self.decoder.stats.as_dict())
             stats["samples_dropped_at_source"] = self.summary.samples_dropped_at_source
             stats["artefacts"] = dict(self.summary.artefacts)
             self.store.end_session(self._session_id, stats=stats)

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from scipy import optimize, stats as _st  # type: ignore[import-untyped]
+from scipy import optimize, stats as _st
 
 from .taxonomy import load_taxonomy
 

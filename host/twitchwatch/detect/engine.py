@@ -216,7 +216,7 @@ class TwitchDetector:
         self._ready: list[TwitchEvent] = []
         # twitch-classified candidates waiting for the cross-channel merge, and every
         # twitch-classified candidate of the last moments (peak, channel, amplitude)
-        self._pending: list[tuple[_Candidate, float | None, float | None]] = []
+        self._pending: list[tuple[_Candidate, float | None, float]] = []
         self._coincident: deque[_Candidate] = deque()
         #: rhythm-confirmed ECG beats of every channel (start, fiducial, channel): the heart
         #: is one source, seen on all channels at once (see _release)
@@ -372,8 +372,9 @@ class TwitchDetector:
                 if self._open[c] is not None:
                     self.counts["dropped_at_gap"] += 1
                     self._open[c] = None
-                if self._tail[c] is not None:
-                    self._close_tail(c, self._tail[c])
+                tail = self._tail[c]
+                if tail is not None:
+                    self._close_tail(c, tail)
                     self._tail[c] = None
                 self.counts["dropped_at_gap"] += len(self._wait_emg[c])
                 self._wait_emg[c].clear()
@@ -627,9 +628,11 @@ class TwitchDetector:
         self._acc_next = base + m
 
     def _acc_to_emg(self, acc_index: int) -> int:
+        assert self.acc_rate_hz is not None  # only with an accelerometer
         return int(np.floor(acc_index * self.emg_rate_hz / self.acc_rate_hz))
 
     def _emg_to_acc(self, emg_index: int) -> int:
+        assert self.acc_rate_hz is not None  # only with an accelerometer
         return int(np.floor(emg_index * self.acc_rate_hz / self.emg_rate_hz))
 
     def _emit_motion(self, runs: list[tuple[int, int]]) -> None:
@@ -689,7 +692,7 @@ class TwitchDetector:
             return
         W, C = self._xtalk_window, self.n_channels
         horizons = [self._horizon(c) for c in range(C)]
-        keep: list[tuple[_Candidate, float | None, float | None]] = []
+        keep: list[tuple[_Candidate, float | None, float]] = []
         for item in self._pending:
             cand = item[0]
             p, c = cand.peak, cand.channel
@@ -965,6 +968,7 @@ class TwitchDetector:
         beats = [(a, b) for a, b, _, ecg in self._recent_brief[cand.channel] if ecg and b + ex >= b0 and a - ex <= b1]
         if not beats:
             return cand.act_pre
+        assert cand.background is not None  # set by _emg_features before any decision
         acs = cand.background.read(b0, b1 + 1, 0)
         if acs.size != b1 + 1 - b0:
             return cand.act_pre
@@ -982,6 +986,7 @@ class TwitchDetector:
         end = cand.start - ms(5)
         start = end - ms(cfg.bg_window_ms)
         win = cand.background
+        assert win is not None  # set by _emg_features before any decision
         acs = win.read(start - 1, end, 0)
         if acs.size != end - start + 1:
             return 0.0
@@ -1009,6 +1014,7 @@ class TwitchDetector:
         cfg, c, ms = self.config, cand.channel, self._ms
         end = cand.start - ms(5)
         start = end - ms(cfg.lbg_window_ms)
+        assert cand.background is not None  # set by _emg_features before any decision
         y = cand.background.read(start, end, 1)
         if y.size != end - start:
             return 0.0
@@ -1022,8 +1028,9 @@ class TwitchDetector:
         cand.extra["lbg"] = q
         return q
 
-    def _emit(self, cand: _Candidate, resp: float | None, acc_floor: float | None) -> None:
+    def _emit(self, cand: _Candidate, resp: float | None, acc_floor: float) -> None:
         cfg, c = self.config, cand.channel
+        assert cand.shape is not None  # set by _emg_features before any decision
         unit_id, unit_match = self._units.assign(c, cand.shape, cand.amp_pp, self.pre + 2, noise_uv=cand.sigma)
         supported = None
         if resp is not None:
@@ -1162,6 +1169,7 @@ class _EcgTracker:
         """(k, reference) when ``p`` lies k learned RRs after the last beat or the last
         template match (k = 1..ecg_max_missed, tolerance tol x sqrt(k) x RR)."""
         cfg, rr = self.cfg, self.rr
+        assert rr is not None  # only called once an RR is learned (is_ecg)
         for ref in (self.last_beat, self.last_match):
             if ref is None or p <= ref:
                 continue
@@ -1172,6 +1180,7 @@ class _EcgTracker:
 
     def is_ecg(self, cand: _Candidate) -> bool:
         cfg, p, shape = self.cfg, cand.ecg_beat, cand.ecg_shape
+        assert shape is not None  # set by _emg_features before any decision
         lo, hi = cfg.ecg_rr_s[0] * self.rate_hz, cfg.ecg_rr_s[1] * self.rate_hz
         tol = cfg.ecg_rr_tolerance
         result = False

@@ -13,7 +13,7 @@ import numpy as np
 from scipy import signal
 
 try:  # scipy's kernel behind sosfilt: (sos, x (n_signals, n) C-contig, zi (n_signals, n_sections, 2))
-    from scipy.signal._sosfilt import _sosfilt as _kernel  # type: ignore[attr-defined]
+    from scipy.signal._sosfilt import _sosfilt as _kernel
     # its float64 specialisation: the fused function picks it by the arguments' types on
     # every call (~0.5 µs)
     _kernel = getattr(_kernel, "__signatures__", {}).get("double", _kernel)
@@ -51,6 +51,7 @@ class SosState:
             return out
         if self.zi is None:
             if self.steady_start:
+                assert self._zi_unit is not None  # set in __init__ with steady_start
                 self.zi = self._zi_unit[None, :, :] * out[:, 0][:, None, None]
             else:
                 self.zi = np.zeros((self.n_signals, self.sos.shape[0], 2))

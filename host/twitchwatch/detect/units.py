@@ -75,10 +75,12 @@ class UnitBook:
         lo, hi = 1.0 / self.max_amp_ratio, self.max_amp_ratio
         book = self._templates[channel]
         arr = self._rows[channel]
+        amps_all = self._amps[channel]
         fast = not self._mixed[channel] and arr is not None
         if fast:
+            assert arr is not None and amps_all is not None  # a channel's rows and amps exist together
             K = len(book)
-            amps = self._amps[channel][:K]
+            amps = amps_all[:K]
             if arr.shape[1] == width:
                 with np.errstate(divide="ignore"):
                     ratio = np.where(amps > 0, amp_pp / np.where(amps > 0, amps, 1.0), np.inf)
@@ -92,6 +94,7 @@ class UnitBook:
                         and lo <= (amp_pp / t["amp"] if t["amp"] > 0 else np.inf) <= hi]
             stacked = np.stack([t["shape"] for t in eligible]) if eligible else None
         if eligible:
+            assert stacked is not None
             # all templates x all shifts at once; same sums as a per-template norm
             diff = shifts[None, :, :] - stacked[:, None, :]
             d = np.sqrt((diff * diff).sum(axis=2))  # (templates, shifts)
@@ -104,8 +107,9 @@ class UnitBook:
             best["shape"] = new / (np.linalg.norm(new) or 1.0)
             best["amp"] = (1 - self.learn_rate) * best["amp"] + self.learn_rate * amp_pp
             if fast:
-                self._rows[channel][best_row] = best["shape"]
-                self._amps[channel][best_row] = best["amp"]
+                assert arr is not None and amps_all is not None  # the channel's own arrays (no _new since)
+                arr[best_row] = best["shape"]
+                amps_all[best_row] = best["amp"]
             best["seen"] = self._clock[channel]
             best["n"] += 1
             return best["id"], best_d / limit
@@ -121,21 +125,24 @@ class UnitBook:
             victim = min(book, key=lambda t: (t["n"] > 3, t["seen"]))
             j = next(i for i, t in enumerate(book) if t is victim)
             del book[j]
-            if self._rows[channel] is not None:
-                rows, amps, K = self._rows[channel], self._amps[channel], len(book)
+            rows, amps = self._rows[channel], self._amps[channel]
+            if rows is not None:
+                assert amps is not None  # a channel's rows and amps exist together
+                K = len(book)
                 rows[j:K] = rows[j + 1 : K + 1].copy()
                 amps[j:K] = amps[j + 1 : K + 1].copy()
         book.append({"id": uid, "shape": shape.copy(), "amp": float(amp_pp), "seen": self._clock[channel], "n": 1})
         if not self._mixed[channel]:
-            rows = self._rows[channel]
+            rows, amps = self._rows[channel], self._amps[channel]
             if rows is None:
                 rows = self._rows[channel] = np.zeros((max(self.max_units, 1), shape.size))
-                self._amps[channel] = np.zeros(max(self.max_units, 1))
+                amps = self._amps[channel] = np.zeros(max(self.max_units, 1))
             if rows.shape[1] != shape.size:
                 self._mixed[channel] = True
                 self._rows[channel] = self._amps[channel] = None
             else:
+                assert amps is not None  # a channel's rows and amps exist together
                 rows[len(book) - 1] = book[-1]["shape"]
-                self._amps[channel][len(book) - 1] = book[-1]["amp"]
+                amps[len(book) - 1] = book[-1]["amp"]
         return uid
 

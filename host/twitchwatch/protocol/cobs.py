@@ -91,7 +91,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 def _decode_segment_c(segment: bytes) -> bytes | None:
     try:
-        return _c_decode(segment)  # type: ignore[misc]
+        return _c_decode(segment)
     except _CDecodeError:
         return None
 

@@ -233,6 +233,7 @@ class FrameDecoder:
         if ftype == 3 or ftype == 4 or ftype == 5:
             self._track_seq(seq)
             payload = bytes(frame[6:-4])
+            msg: Message
             try:
                 if ftype == 3:
                     msg = parse_status(payload, seq, host_time_s)

@@ -99,14 +99,16 @@ def parse_status(payload: bytes, seq: int = 0, host_time_s: float = 0.0) -> Stat
     """Parse a STATUS payload (exactly 16 bytes)."""
     if len(payload) != _STATUS.size:
         raise MalformedPayload(f"STATUS payload of {len(payload)} bytes, expected {_STATUS.size}")
-    return Status(*_STATUS.unpack(payload), seq=seq, host_time_s=host_time_s)
+    battery_mv, battery_pct, lead_off, dropped_samples, free_heap, uptime_ms = _STATUS.unpack(payload)
+    return Status(battery_mv, battery_pct, lead_off, dropped_samples, free_heap, uptime_ms, seq=seq, host_time_s=host_time_s)
 
 
 def parse_reply(payload: bytes, seq: int = 0, host_time_s: float = 0.0) -> Reply:
     """Parse a REPLY payload (exactly 6 bytes)."""
     if len(payload) != _REPLY.size:
         raise MalformedPayload(f"REPLY payload of {len(payload)} bytes, expected {_REPLY.size}")
-    return Reply(*_REPLY.unpack(payload), seq=seq, host_time_s=host_time_s)
+    command, result, arg = _REPLY.unpack(payload)
+    return Reply(command, result, arg, seq=seq, host_time_s=host_time_s)
 
 
 def parse_text(payload: bytes, seq: int = 0, host_time_s: float = 0.0) -> Text:

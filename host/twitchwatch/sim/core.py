@@ -268,7 +268,7 @@ def _activities(rng: np.random.Generator, sc: Scenario, acts: list[tuple[str, fl
             # EMG: slow deflection per step (Gaussian, sigma 30–80 ms) + 1–10 Hz drift
             e0 = np.round(steps * fs).astype(np.int64)
             sig = rng.uniform(0.03, 0.08)
-            kk = np.arange(-int(4 * sig * fs), int(4 * sig * fs) + 1)
+            kk: np.ndarray = np.arange(-int(4 * sig * fs), int(4 * sig * fs) + 1)
             pulse = np.exp(-0.5 * (kk / (sig * fs)) ** 2)
             for c in range(N_EMG):
                 amps = _loguniform(rng, *sc.walk_emg_uv, e0.size) * rng.choice((-1.0, 1.0), e0.size)
@@ -328,7 +328,7 @@ def _pops(rng: np.random.Generator, sc: Scenario, n: int, fs: float, duration_s:
     50–200 ms), on one channel; the segment spans 5 tau (to < 0.7 % of the step)."""
     out = np.zeros((n, N_EMG))
     times = _poisson_times(rng, sc.pops_per_min, duration_s)
-    segs = []
+    segs: list[TruthSegment] = []
     if times.size == 0:
         return out, segs
     amp = _loguniform(rng, *sc.pop_uv, times.size) * rng.choice((-1.0, 1.0), times.size)
@@ -348,7 +348,7 @@ def _lead_off(rng: np.random.Generator, sc: Scenario, n: int, fs: float, duratio
               ) -> list[tuple[TruthSegment, str, float]]:
     """Lead-off stretches per channel: ``rail`` (output pinned at ±rail) or ``hum``
     (5–20 mV of mains, the input floating)."""
-    out = []
+    out: list[tuple[TruthSegment, str, float]] = []
     for t in _poisson_times(rng, sc.lead_off_per_min, duration_s):
         length = rng.uniform(*sc.lead_off_s)
         a, b = int(t * fs), min(n, int((t + length) * fs))

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 Range = tuple[float, float]
 
@@ -111,7 +112,7 @@ class Scenario:
     acc_tremor_mg: float = 0.5                # physiological tremor 8–12 Hz, RMS
     acc_tilt_deg: float = 20.0                # max tilt of the starting orientation
 
-    def replace(self, **changes: object) -> Scenario:
+    def replace(self, **changes: Any) -> Scenario:
         return dataclasses.replace(self, **changes)
 
     def as_dict(self) -> dict:

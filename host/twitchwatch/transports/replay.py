@@ -6,7 +6,7 @@ import os
 import time
 
 from .base import ByteSource, TransportClosed
-from .capture import CaptureReader
+from .capture import CaptureReader, CaptureRecord
 
 
 class EndOfCapture(TransportClosed):
@@ -39,7 +39,7 @@ class ReplaySource(ByteSource):
         self.speed = speed
         self.bytes_discarded = 0
         self._records = iter(self.reader)
-        self._next = None
+        self._next: CaptureRecord | None = None
         self._closed = False
         self._t0_record_s: float | None = None
         self._t0_wall_s = 0.0
@@ -95,4 +95,4 @@ class ReplaySource(ByteSource):
     def close(self) -> None:
         self._closed = True
         if hasattr(self._records, "close"):
-            self._records.close()  # type: ignore[union-attr]
+            self._records.close()

@@ -16,6 +16,7 @@ import tempfile
 import tty
 from collections.abc import Sequence
 from types import TracebackType
+from typing import IO
 
 from .base import TransportError
 from .serial import SerialSource
@@ -75,7 +76,7 @@ class VirtualBoard:
         self._master: int | None = None
         self._slave: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        self._stderr_file: tempfile._TemporaryFileWrapper | None = None  # type: ignore[type-arg]
+        self._stderr_file: IO[bytes] | None = None
         self._old_stderr = b""
         self.source: SerialSource | None = None
 
@@ -126,8 +127,10 @@ class VirtualBoard:
     def _spawn(self, micropython: str, boot_id: int | None = None) -> None:
         env = dict(os.environ, MICROPYPATH=str(self.firmware_dir))
         self._stderr_file = tempfile.TemporaryFile()
+        master = self._master
+        assert master is not None  # open() made the pty (restart() checks it)
         try:
-            self._proc = subprocess.Popen(self.command(micropython, boot_id), pass_fds=[self._master],
+            self._proc = subprocess.Popen(self.command(micropython, boot_id), pass_fds=[master],
                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                           stderr=self._stderr_file, env=env, cwd=str(self.firmware_dir))
         except OSError as exc:
