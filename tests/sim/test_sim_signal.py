@@ -194,3 +194,20 @@ def test_gross_movements_start_and_end_without_a_step(seed):
         for i in (s.start_index, s.end_index):
             jump = np.abs(mot[min(i, mot.shape[0] - 1)] - mot[max(i - 1, 0)]).max()
             assert jump < 0.01 * np.abs(inside).max(), (s.start_index, s.end_index, jump)
+
+
+def test_the_simulator_makes_ectopic_beats_early_and_wide():
+    rec = simulate("control_ecg", 120.0, 5, ecg_ectopic_fraction=0.05)
+    rate = float(rec.emg_rate_hz)
+    segs = sorted((s for s in rec.segments if s.kind == "ecg"), key=lambda s: s.start_index)
+    mids = np.array([(s.start_index + s.end_index) / 2 for s in segs]) / rate
+    widths = np.array([s.end_index - s.start_index for s in segs]) / rate
+    wide = np.flatnonzero(widths >= 0.11)
+    assert wide.size >= 3 and np.all(widths[widths < 0.11] <= 0.1)
+    rr = np.median(np.diff(mids))
+    for k in wide:
+        if 0 < k < mids.size - 1:
+            assert mids[k] - mids[k - 1] < 0.85 * rr  # premature
+            assert mids[k + 1] - mids[k - 1] > 1.8 * rr  # the next beat keeps its time (compensatory pause)
+    # without the parameter nothing changes: no ectopic beat
+    assert simulate("control_ecg", 30.0, 5).params["ecg"]["ectopic_beats"] == 0

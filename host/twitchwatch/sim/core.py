@@ -153,12 +153,31 @@ def _ecg(rng: np.random.Generator, n: int, fs: float, sc: Scenario) -> tuple[np.
             + 0.12 * g(0.25, 0.04))
     amps = sc.ecg_uv * rng.uniform(0.5, 1.0, N_EMG) * rng.choice((-1.0, 1.0), N_EMG)
     amps[int(np.argmax(np.abs(amps)))] = np.sign(amps[int(np.argmax(np.abs(amps)))]) * sc.ecg_uv
+    gains = []
     for c in range(N_EMG):
         resp = 1 + 0.1 * np.sin(2 * np.pi * 0.25 * beats + rng.uniform(0, 2 * np.pi))
-        beat_gain = resp * (1 + 0.03 * rng.standard_normal(beats.size))
-        add_rows(out[:, c], start, wave * (amps[c] * beat_gain)[:, None])
-    segs = [TruthSegment("ecg", int(np.round((b - pre) * fs)), int(np.round((b + pre) * fs)), None) for b in beats]
-    return out, segs, {"bpm": round(bpm, 3), "qrs_ms": round(qrs * 1000, 3), "r_uv": amps.round(3).tolist()}
+        gains.append(resp * (1 + 0.03 * rng.standard_normal(beats.size)))
+    # ectopic (premature ventricular) beats replace normal ones: earlier, wide, other shape
+    ectopic = rng.random(beats.size) < sc.ecg_ectopic_fraction
+    ectopic[:5] = False  # the rhythm is there first
+    ectopic[1:] &= ~ectopic[:-1]  # no two in a row
+    normal = ~ectopic
+    for c in range(N_EMG):
+        add_rows(out[:, c], start[normal], wave[normal] * (amps[c] * gains[c][normal])[:, None])
+    segs = [TruthSegment("ecg", int(np.round((b - pre) * fs)), int(np.round((b + pre) * fs)), None) for b in beats[normal]]
+    for k in np.flatnonzero(ectopic):
+        tb = beats[k - 1] + rng.uniform(0.6, 0.8) * (beats[k] - beats[k - 1])  # premature; the next beat keeps its time
+        we = rng.uniform(0.12, 0.16)  # QRS width, s
+        te = np.arange(-we, 0.45, 1 / fs)
+        ge = lambda c0, s0: np.exp(-0.5 * ((te - c0) / s0) ** 2)  # noqa: E731
+        shape = ge(0.0, we / 6) - 0.6 * ge(0.3 * we, we / 5) - 0.25 * ge(0.3, 0.05)  # discordant T wave
+        i0 = int(np.round((tb - we) * fs))
+        for c in range(N_EMG):
+            add_rows(out[:, c], np.array([i0]), (abs(amps[c]) * rng.uniform(1.0, 1.5) * rng.choice((-1.0, 1.0)) * shape)[None, :])
+        segs.append(TruthSegment("ecg", int(np.round((tb - we / 2) * fs)), int(np.round((tb + we / 2) * fs)), None))
+    segs.sort(key=lambda sg: sg.start_index)
+    return out, segs, {"bpm": round(bpm, 3), "qrs_ms": round(qrs * 1000, 3), "r_uv": amps.round(3).tolist(),
+                       "ectopic_beats": int(ectopic.sum())}
 
 
 # ---------------------------------------------------------------------------- activity timeline

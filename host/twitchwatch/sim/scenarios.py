@@ -87,6 +87,7 @@ class Scenario:
     ecg_uv: float = 0.0                       # R-peak amplitude, channel max; 0 = none [ECG]
     ecg_bpm: Range = (60.0, 90.0)
     ecg_qrs_ms: Range = (60.0, 100.0)
+    ecg_ectopic_fraction: float = 0.0         # beats replaced by premature ventricular ones [PVC]
     # --- voluntary bursts ---
     voluntary_per_min: float = 0.0
     voluntary_s: Range = (0.3, 3.0)
