@@ -21,6 +21,8 @@ numbers come from (short keys, full references in the docs):
   Electromyogr Kinesiol 2006): QRS 60–100 ms at 60–90 bpm, tens to ~100 µV; its
   amplitude follows breathing (Moody et al., Computers in Cardiology 1985, ECG-derived
   respiration): ±10 % at 0.25 Hz, 3 % per beat, QRS width 3 % per beat.
+- [PVC] premature ventricular (ectopic) beats, textbook ECG: early, no P wave, wide
+  (>= 120 ms) QRS of another shape, discordant T wave, compensatory pause.
 - [mains] EN 50160 / NERC: 50 or 60 Hz, frequency within ±0.2 Hz in normal operation;
   odd harmonics (3rd, 5th) dominate.
 - [art] sEMG artefact reviews (e.g. De Luca et al., J Biomech 2010 on motion artefact
