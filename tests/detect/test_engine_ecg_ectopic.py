@@ -11,24 +11,17 @@ normal beats (none in the benchmark's scenarios).
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
+from engine_synth import run_in_blocks
 from twitchwatch.detect import TwitchDetector
 from twitchwatch.sim import simulate
 
 
 def _run(rec):
-    rate = float(rec.emg_rate_hz)
-    det = TwitchDetector(rate, tuple(rec.emg_labels), acc_rate_hz=float(rec.acc_rate_hz))
-    events, artefacts = [], []
-    eb, ab = int(0.1 * rate), int(0.1 * rec.acc_rate_hz)
-    for k in range(rec.emg_uv.shape[0] // eb):
-        events += det.process_emg(rec.emg_uv[k * eb : (k + 1) * eb], k * eb)
-        events += det.process_acc(rec.acc_mg[k * ab : (k + 1) * ab], k * ab)
-        artefacts += det.pop_artefacts()
-    events += det.flush()
-    return events, artefacts + det.pop_artefacts()
+    det = TwitchDetector(float(rec.emg_rate_hz), tuple(rec.emg_labels), acc_rate_hz=float(rec.acc_rate_hz))
+    events = run_in_blocks(det, rec)
+    return events, det.pop_artefacts()
 
 
 @pytest.mark.parametrize("seed", [3, 4])
