@@ -56,10 +56,12 @@ class BeatTemplate:
         self.same_beat = int(same_beat)
         self.last_fiducial: int | None = None
 
-    def _slice(self, fiducial: int, first: int, n: int) -> tuple[int, int]:
-        """Template offsets [i, j) of the samples [first, first + n) (clipped)."""
+    def _slice(self, fiducial: int, first: int, n: int) -> tuple[int, int, int]:
+        """For the samples [first, first + n): the template offsets [i, j) they cover
+        (clipped) and the offset in the samples of template offset i."""
         i = first - (fiducial - self.before)
-        return max(0, i), min(self.shape_uv.size, i + n)
+        lo = max(0, i)
+        return lo, min(self.shape_uv.size, i + n), lo - i
 
     def teach(self, y_uv: np.ndarray, first: int, fiducial: int) -> None:
         """Add one beat (``y_uv``: the cleaned signal from stream index ``first``) to the
@@ -67,10 +69,9 @@ class BeatTemplate:
         if self.last_fiducial is not None and abs(fiducial - self.last_fiducial) <= self.same_beat:
             return
         self.last_fiducial = fiducial
-        i, j = self._slice(fiducial, first, y_uv.size)
+        i, j, o = self._slice(fiducial, first, y_uv.size)
         if j <= i:
             return
-        o = i - (first - (fiducial - self.before))
         w = y_uv[o : o + j - i]
         n = self.n_beats[i:j]
         weight = np.maximum(self.learn, 1.0 / (n + 1.0))
@@ -96,10 +97,9 @@ class BeatTemplate:
         fitted beat to subtract."""
         if not np.isfinite(sigma_uv) or sigma_uv <= 0:
             return None
-        i, j = self._slice(fiducial, first, y_uv.size)
+        i, j, o = self._slice(fiducial, first, y_uv.size)
         if j - i < 3:
             return None
-        o = i - (first - (fiducial - self.before))
         w = y_uv[o : o + j - i]
         t = self.shape_uv[i:j]
         known = self.n_beats[i:j] >= self.min_beats
@@ -136,8 +136,7 @@ class BeatTemplate:
         """The fitted beat (``gain`` x template, µV) over stream indices [first, first + n):
         0 outside the template's window."""
         out = np.zeros(n)
-        i, j = self._slice(fiducial, first, n)
+        i, j, o = self._slice(fiducial, first, n)
         if j > i:
-            o = i - (first - (fiducial - self.before))
             out[o : o + j - i] = gain * self.shape_uv[i:j]
         return out
