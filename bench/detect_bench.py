@@ -155,6 +155,12 @@ def amp_bin(a: float) -> int:
     return next(i for i in range(len(AMP_EDGES_UV) - 1) if AMP_EDGES_UV[i] <= a < AMP_EDGES_UV[i + 1])
 
 
+def segment_at(segments, i: int, c: int):
+    """The first of ``segments`` ((start, end, channel, kind), end exclusive; channel None
+    = every channel) that holds sample ``i`` of channel ``c``, or None."""
+    return next((seg for seg in segments if seg[0] <= i < seg[1] and (seg[2] is None or seg[2] == c)), None)
+
+
 def classify_false(det_events, match, xtalk, segments, rate_hz, tol_ms=TOL_MS) -> dict[str, int]:
     """Where each unmatched detection falls: a twitch's crosstalk copy (±tol, same channel),
     else the first truth segment kind containing it (on its channel), else the first
@@ -174,7 +180,8 @@ def classify_false(det_events, match, xtalk, segments, rate_hz, tol_ms=TOL_MS) -
             if any(abs(int(x) - i) <= tol for x in near):
                 counts["crosstalk"] += 1
                 continue
-        kind = next((k for (s, e, ch, k) in segments if s <= i < e and (ch is None or ch == c)), None)
+        seg = segment_at(segments, i, c)
+        kind = None if seg is None else seg[3]
         if kind in counts:
             counts[kind] += 1
         elif i < WARMUP_S * rate_hz:
@@ -287,9 +294,9 @@ def _rate_stream(job: tuple[str, int, float]) -> tuple[Tally, list[tuple[str, fl
     vm = [(a, b, ch, k) for a, b, ch, k in cause_segments(rec) if k in ("voluntary", "motion")]
     for di in m.unmatched_detections:
         i, c = ev[di]
-        seg = next(((a, b, k) for a, b, ch, k in vm if a <= i < b and (ch is None or ch == c)), None)
+        seg = segment_at(vm, i, c)
         if seg is not None:
-            where.append((seg[2], min(i - seg[0], seg[1] - i) * 1000.0 / rate))
+            where.append((seg[3], min(i - seg[0], seg[1] - i) * 1000.0 / rate))
     return tally, where
 
 

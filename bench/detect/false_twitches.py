@@ -32,7 +32,7 @@ for _p in (REPO, REPO / "host"):
 
 from bench.detect.runners import run_engine  # noqa: E402
 from bench.detect.scoring import Tally, score_stream  # noqa: E402
-from bench.detect_bench import cause_segments, classify_false, sim_truth  # noqa: E402
+from bench.detect_bench import cause_segments, classify_false, segment_at, sim_truth  # noqa: E402
 
 
 def one(job):
@@ -68,11 +68,11 @@ def one(job):
     fps = []
     for di in m.unmatched_detections:
         i, c = ev[di]
-        seg = next(((s, e, k) for (s, e, ch, k) in all_segs if s <= i < e and (ch is None or ch == c)), None)
+        seg = segment_at(all_segs, i, c)
         w = int(0.003 * rate)
         attr = {k: round(float(np.abs(v[max(0,i-w):i+w+1, c]).max()), 1) for k, v in comp_bp.items()}
         attr = dict(sorted(attr.items(), key=lambda kv: -kv[1])[:3])
-        fps.append(dict(attr=attr, sc=sc, seed=sd, t=round(i / rate, 4), ch=c, seg=None if seg is None else (seg[2], round(seg[0]/rate,3), round(seg[1]/rate,3)), **info.get((i, c), {})))
+        fps.append(dict(attr=attr, sc=sc, seed=sd, t=round(i / rate, 4), ch=c, seg=None if seg is None else (seg[3], round(seg[0]/rate,3), round(seg[1]/rate,3)), **info.get((i, c), {})))
     return sc, sd, tally, fps, causes
 
 
