@@ -124,3 +124,16 @@ def test_template_is_unused_until_enough_beats_taught_it():
     tpl.teach(_beat(), 30000 - 120, 30000)
     tpl.teach(_beat(), 30010 - 120, 30010)
     assert (tpl.n_beats - n).max() == 1
+
+
+def test_template_looks_only_where_it_is_known_inside_the_candidate():
+    # taught on the first half of its window only; a candidate in the untaught half,
+    # with a large spike where the template is known but outside the candidate: nothing
+    tpl = BeatTemplate(120, 120, same_beat=30, min_beats=8)
+    for j in range(10):
+        f = 1000 + 1600 * j
+        tpl.teach(_beat()[:120], f - 120, f)
+    f = 30000
+    y = _beat()
+    y[0] += 200.0
+    assert tpl.find_twitch(y, f - 120, f, f + 30, f + 60, 2.0, 10.0, 0.25, 25) is None

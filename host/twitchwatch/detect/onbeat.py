@@ -111,6 +111,9 @@ class BeatTemplate:
             return None
         cand = np.zeros(w.size, dtype=bool)
         cand[lo:hi] = True
+        cand &= known  # only where the template is known
+        if not cand.any():
+            return None
         fit = known.copy()
         for _ in range(2):
             tt = float(t[fit] @ t[fit])
@@ -118,7 +121,7 @@ class BeatTemplate:
                 return None
             gain = float(w[fit] @ t[fit]) / tt
             r = w - gain * t
-            peak = int(np.argmax(np.where(cand & known, np.abs(r), -1.0)))
+            peak = int(np.argmax(np.where(cand, np.abs(r), -1.0)))
             fit = known.copy()
             fit[max(0, peak - half_width) : peak + half_width + 1] = False
             if not fit.any():
