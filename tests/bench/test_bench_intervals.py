@@ -166,3 +166,10 @@ def test_false_twitch_targets_are_judged_on_the_longer_engine_run(tmp_path, monk
     seg = next(line for line in md.splitlines() if "during voluntary/motion" in line and line.startswith("- **"))
     assert seg.startswith("- **MISS**") and f"30 in {r['segment_minutes']:.1f} min over seeds" in seg
     assert "main run:" in seg
+    # the walking scenario runs again with the cable spikes of the simulator before
+    # 2026-12-04 (independent of movement); both rates are reported, the target is judged
+    # on the default one
+    ind = r["cable_independent"]
+    assert ind["scenarios"] == ["control_walking"] and ind["segment_minutes"] == pytest.approx(r["segment_minutes"])
+    assert f"{ind['segment_fp']} in {ind['segment_minutes']:.1f} min" in seg.split("independent of movement")[1]
+    assert "| voluntary/motion segments — cable spikes independent of movement |" in md

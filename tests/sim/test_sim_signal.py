@@ -211,3 +211,26 @@ def test_the_simulator_makes_ectopic_beats_early_and_wide():
             assert mids[k + 1] - mids[k - 1] > 1.8 * rr  # the next beat keeps its time (compensatory pause)
     # without the parameter nothing changes: no ectopic beat
     assert simulate("control_ecg", 30.0, 5).params["ecg"]["ectopic_beats"] == 0
+
+
+def test_cable_spikes_follow_the_walking_movement():
+    # A cable moves only as the limb does: spikes are thinned by the bout's movement
+    # envelope (0 at a bout's first and last sample, 1 from 0.5 s in), so none come
+    # before the accelerometer shows the walking; mid-bout the stream is unchanged.
+    kw = dict(walking_fraction=0.6, cable_spikes_per_s=40.0, components=True)
+    on = simulate("control_walking", 240.0, 3, **kw)
+    off = simulate("control_walking", 240.0, 3, cable_spikes_follow_motion=False, **kw)
+    assert np.array_equal(on.acc_mg, off.acc_mg)
+    rate = float(on.emg_rate_hz)
+    sos = sps.butter(4, 100.0, "highpass", fs=rate, output="sos")
+    hp_on, hp_off = (sps.sosfiltfilt(sos, r.components["motion"], axis=0) for r in (on, off))
+    bouts = on.segments_of("motion")
+    assert len(bouts) >= 3
+    onset = int(0.06 * rate)
+    ramp = int(0.55 * rate)
+    first_on = sum(np.sum(hp_on[s.start_index:s.start_index + onset] ** 2) for s in bouts)
+    first_off = sum(np.sum(hp_off[s.start_index:s.start_index + onset] ** 2) for s in bouts)
+    assert first_on < 0.1 * first_off, (first_on, first_off)
+    for s in bouts:
+        mid = slice(s.start_index + ramp, s.end_index - ramp)
+        assert np.array_equal(on.components["motion"][mid], off.components["motion"][mid])

@@ -233,8 +233,10 @@ def _basis(up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _activities(rng: np.random.Generator, sc: Scenario, acts: list[tuple[str, float, float]], n: int, fs: float,
-                m: int, afs: float, up0: np.ndarray) -> tuple[dict[str, np.ndarray], list[TruthSegment], np.ndarray]:
-    """EMG parts ``voluntary``/``motion``, accelerometer motion and the orientation over time."""
+                m: int, afs: float, up0: np.ndarray,
+                cable_rng: np.random.Generator) -> tuple[dict[str, np.ndarray], list[TruthSegment], np.ndarray]:
+    """EMG parts ``voluntary``/``motion``, accelerometer motion and the orientation over time.
+    ``cable_rng`` draws only which cable spikes a walking bout's movement envelope keeps."""
     vol = np.zeros((n, N_EMG))
     mot = np.zeros((n, N_EMG))
     acc = np.zeros((m, 3))
@@ -302,6 +304,12 @@ def _activities(rng: np.random.Generator, sc: Scenario, acts: list[tuple[str, fl
                 x = kk2[None, :] / (sg[:, None] * fs)
                 sp = -x * np.exp(0.5 - 0.5 * x * x) / 2  # peak-to-peak 1
                 amp_s = _loguniform(rng, *sc.cable_spike_uv, ts.size) * rng.choice((-1.0, 1.0), ts.size)
+                if sc.cable_spikes_follow_motion:
+                    # a cable moves only as the limb does: each spike is kept with the
+                    # probability of the bout's movement envelope at its time (its own
+                    # generator, so every other part of the stream stays as it was)
+                    at = np.clip(np.round((ts - t_a) * afs).astype(np.int64), 0, AL - 1)
+                    amp_s = amp_s * (cable_rng.random(ts.size) < aenv[at])
                 chs = rng.integers(0, N_EMG, ts.size)
                 both = rng.random(ts.size) < 0.5
                 st = np.round(ts * fs).astype(np.int64) + kk2[0]
@@ -411,7 +419,7 @@ def simulate(scenario: str | Scenario, duration_s: float, seed: int, *, componen
     segments += eseg
     up0 = _orientation(R("orientation"), sc.acc_tilt_deg)
     acts = _timeline(R("timeline"), sc, dur)
-    act_parts, aseg, up = _activities(R("activities"), sc, acts, n, fs, m, afs, up0)
+    act_parts, aseg, up = _activities(R("activities"), sc, acts, n, fs, m, afs, up0, R("cable"))
     segments += aseg
     parts["voluntary"], parts["motion"] = act_parts["voluntary"], act_parts["motion"]
     parts["pop"], pseg = _pops(R("pops"), sc, n, fs, dur)

@@ -102,6 +102,7 @@ class Scenario:
     walk_emg_uv: Range = (50.0, 400.0)        # slow deflection per step
     cable_spikes_per_s: float = 1.5           # sharp cable-motion spikes during walking
     cable_spike_uv: Range = (50.0, 400.0)
+    cable_spikes_follow_motion: bool = True   # spike rate x the bout's movement envelope [art]
     gross_moves_per_min: float = 0.0
     # --- electrode pops and lead-off ---
     pops_per_min: float = 0.0
