@@ -44,6 +44,21 @@ def test_truncated_edf(tmp_path, bdf):
     p.write_bytes(data[: len(data) // 2])
     msg = _err(p)
     assert ("BDF" if bdf else "EDF") in msg
+    assert "truncated" in msg and "whole records" in msg
+
+
+def test_truncated_edf_prints_nothing_of_its_own(tmp_path, capfd):
+    # pyedflib's C library prints "filesize ... != ..." on standard output for a file of
+    # the wrong size; the size is checked before it opens the file, so only the error speaks
+    p = tmp_path / "cut.edf"
+    write_edf(p, np.zeros(5000), 1000)
+    data = p.read_bytes()
+    p.write_bytes(data[:-100])
+    _err(p)
+    p.write_bytes(data + b"\x00" * 10)
+    assert "10 bytes after the" in _err(p)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
 
 
 def test_truncated_edf_header(tmp_path):

@@ -30,6 +30,38 @@ BDF_MAGIC = b"\xffBIOSEMI"
 _TRIM_RE = re.compile(r"twitchwatch_n=(\d+)(?:_(\d+))?")
 
 
+def _size_problem(path: pathlib.Path, head: bytes, sample_bytes: int) -> str | None:
+    """What is wrong with the file's size, if its header can be read and the size does not
+    match it (header bytes + data records x record bytes); None if it matches or the
+    header cannot say (pyedflib then judges). Checked before pyedflib opens the file: its
+    C library prints its own size complaint on standard output."""
+    try:
+        n_signals = int(head[252:256].decode("ascii").strip())
+        header_bytes = int(head[184:192].decode("ascii").strip())
+        n_records = int(head[236:244].decode("ascii").strip())
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if n_signals < 1 or n_records < 0 or header_bytes != 256 * (n_signals + 1):
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(256 + 216 * n_signals)
+        field = fh.read(8 * n_signals)
+    try:
+        per_record = [int(field[8 * i : 8 * i + 8].decode("ascii").strip()) for i in range(n_signals)]
+    except (UnicodeDecodeError, ValueError):
+        return None
+    record_bytes = sample_bytes * sum(per_record)
+    expected = header_bytes + n_records * record_bytes
+    size = path.stat().st_size
+    if size == expected or record_bytes <= 0:
+        return None
+    if size < expected:
+        whole = max(0, (size - header_bytes) // record_bytes)
+        return (f"truncated: its header promises {n_records} data records of {record_bytes} bytes "
+                f"({expected} bytes in all), the file has {size} bytes ({whole} whole records)")
+    return f"{size - expected} bytes after the {n_records} data records its header declares"
+
+
 def _rates_equal(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0)
 
@@ -51,6 +83,10 @@ class EdfRecording(RecordingFile):
         if head[192:197] == b"EDF+D" or head[192:197] == b"BDF+D":
             raise FormatError(f"{where}: discontinuous {kind}+D recordings are not supported; "
                               f"accepted: continuous EDF/EDF+C/BDF/BDF+C files")
+        problem = _size_problem(path, head, 3 if fmt == "bdf" else 2)
+        if problem is not None:
+            raise FormatError(f"{where}: not a readable {kind} file ({problem}); accepted: complete, "
+                              f"standard-compliant EDF/EDF+/BDF/BDF+ files")
         try:
             reader = pyedflib.EdfReader(os.fspath(path))
         except OSError as e:
