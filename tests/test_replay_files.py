@@ -70,6 +70,31 @@ def test_pipeline_on_a_file_equals_the_same_file_in_other_block_sizes(edf_record
     assert runs[0] == runs[1] == runs[2]
 
 
+def test_a_cut_off_edf_replays_its_whole_records_and_says_what_it_left_out(edf_recording, tmp_path):
+    # a recording cut off mid-write: the twitches of its whole data records are found
+    # exactly as in the complete file, and the run ends with a warning naming the loss
+    _, path, rec = edf_recording
+    data = path.read_bytes()
+    header, n_records = int(data[184:192]), int(data[236:244])
+    record_bytes = (len(data) - header) // n_records
+    keep = n_records // 2
+    cut = tmp_path / "cut.edf"
+    cut.write_bytes(data[: header + keep * record_bytes + 1000])
+    full = tw("replay", str(path), "--db", "f.sqlite3", "--events-out", "f.jsonl", cwd=tmp_path)
+    out = tw("replay", cut.name, "--db", "c.sqlite3", "--events-out", "c.jsonl", cwd=tmp_path)
+    assert out.returncode == 0 and full.returncode == 0, out.stderr
+    assert "note: the file is truncated" in out.stderr
+    assert f"warning: cut.edf: truncated: {n_records - keep} of {n_records} data records missing or partial " \
+           "(1000 bytes of a partial record not read)" in out.stdout
+    events = [json.loads(x) for x in (tmp_path / "c.jsonl").read_text().splitlines()]
+    before = [json.loads(x) for x in (tmp_path / "f.jsonl").read_text().splitlines()]
+    seconds = float(data[244:252]) * keep
+    assert events and len(events) < len(before)
+    # the same events up to the last ~second before the cut (the engine flushes at the end)
+    strip = lambda xs: [(x["t"], x["channel"], x["amplitude_uv"]) for x in xs if x["t"] < seconds - 1.0]  # noqa: E731
+    assert strip(events) == strip(before)
+
+
 def test_a_file_with_missing_rows_is_marked_as_a_gap_not_shifted(tmp_path):
     """A generic CSV with a time column that jumps: the samples after the jump keep their time."""
     rec = simulate("benign_clean", 30.0, seed=3)

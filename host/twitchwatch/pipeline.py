@@ -291,6 +291,10 @@ class Pipeline:
                     on_progress(self._device_elapsed_s)
             self._finish_run()
             self.summary.ended_because = "end of file"
+            if recording.skipped_rows:
+                self.summary.warnings.append(f"{recording.path.name}: {recording.skipped_rows} malformed row(s) "
+                                             "skipped while reading")
+            self.summary.warnings.extend(f"{recording.path.name}: {what}" for what in recording.unread)
         finally:
             self.summary.duration_host_s = time.monotonic() - start_host_s
             self.summary.decoder = self.decoder.stats.as_dict()

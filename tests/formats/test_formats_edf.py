@@ -202,3 +202,46 @@ def test_long_file_is_read_lazily(tmp_path, monkeypatch):
         pass
     assert max(sizes) == 500 and len(sizes) == 120
     rec.close()
+
+
+@pytest.mark.parametrize("bdf", [False, True])
+def test_a_cut_off_file_gives_its_whole_records_and_says_what_it_left_out(tmp_path, bdf, capfd):
+    # a recording cut off mid-write: every whole data record is read, bit for bit as
+    # from the complete file, and the notes say what was left out; pyedflib's C library
+    # (which refuses such a file and prints a complaint) never sees the cut file
+    rng = np.random.default_rng(2)
+    emg = rng.normal(0, 30, (5000, 2))
+    acc = rng.normal(0, 3, (1000, 3)) + [0, 0, 1000]
+    full = tmp_path / ("full.bdf" if bdf else "full.edf")
+    write_edf(full, emg, 1000, acc_mg=acc, acc_rate_hz=200, bdf=bdf)
+    data = full.read_bytes()
+    header = int(data[184:192])
+    n_records, record_s = int(data[236:244]), float(data[244:252])
+    record_bytes = (len(data) - header) // n_records
+    assert n_records >= 3
+    cut = tmp_path / ("cut.bdf" if bdf else "cut.edf")
+    keep = 2
+    cut.write_bytes(data[: header + keep * record_bytes + record_bytes // 2])
+    with open_recording(full) as rec:
+        e_full, a_full = rec.read_all()
+    before = set(p.name for p in __import__("pathlib").Path(__import__("tempfile").gettempdir()).glob("twitchwatch-*"))
+    with open_recording(cut) as rec:
+        assert rec.duration_s == pytest.approx(keep * record_s)
+        e, a = rec.read_all()
+        note = next(n for n in rec.notes if "truncated" in n)
+        assert f"{keep} of the {n_records} data records" in note
+        assert f"the {record_bytes // 2} bytes after them" in note
+        assert note in rec.describe()
+    n_e = int(keep * record_s * 1000)
+    assert np.array_equal(e, e_full[:n_e]) and a is not None and np.array_equal(a, a_full[: int(keep * record_s * 200)])
+    after = set(p.name for p in __import__("pathlib").Path(__import__("tempfile").gettempdir()).glob("twitchwatch-*"))
+    assert after <= before  # the temporary copy is gone once the recording is closed
+    # bytes after the declared records: the records are read, the extra bytes named
+    cut.write_bytes(data + b"\x00" * 10)
+    with open_recording(cut) as rec:
+        assert rec.duration_s == pytest.approx(5.0)
+        assert any("10 bytes after the file's" in n for n in rec.notes)
+        e2, _ = rec.read_all()
+    assert np.array_equal(e2, e_full)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""

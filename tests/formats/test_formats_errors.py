@@ -37,28 +37,15 @@ def test_missing_file_and_directory(tmp_path):
 
 
 @pytest.mark.parametrize("bdf", [False, True])
-def test_truncated_edf(tmp_path, bdf):
+def test_truncated_edf_without_a_whole_record(tmp_path, bdf):
     p = tmp_path / ("cut.bdf" if bdf else "cut.edf")
     write_edf(p, np.random.default_rng(0).normal(size=5000), 1000, bdf=bdf)
     data = p.read_bytes()
-    p.write_bytes(data[: len(data) // 2])
+    header = int(data[184:192])
+    p.write_bytes(data[: header + 100])  # the header and part of the first record
     msg = _err(p)
     assert ("BDF" if bdf else "EDF") in msg
-    assert "truncated" in msg and "whole records" in msg
-
-
-def test_truncated_edf_prints_nothing_of_its_own(tmp_path, capfd):
-    # pyedflib's C library prints "filesize ... != ..." on standard output for a file of
-    # the wrong size; the size is checked before it opens the file, so only the error speaks
-    p = tmp_path / "cut.edf"
-    write_edf(p, np.zeros(5000), 1000)
-    data = p.read_bytes()
-    p.write_bytes(data[:-100])
-    _err(p)
-    p.write_bytes(data + b"\x00" * 10)
-    assert "10 bytes after the" in _err(p)
-    out, err = capfd.readouterr()
-    assert out == "" and err == ""
+    assert "truncated" in msg and "(0 whole records)" in msg
 
 
 def test_truncated_edf_header(tmp_path):
@@ -95,8 +82,17 @@ def test_edf_cut_anywhere_never_crashes(tmp_path, cut):
     write_edf(p, np.arange(1500.0), 500, acc_mg=np.zeros((150, 3)), acc_rate_hz=50)
     data = p.read_bytes()
     p.write_bytes(data[: min(cut, len(data) - 1)] if cut else b"0       ")
-    with pytest.raises(FormatError, match=r"^c\.edf: "):
-        open_recording(p).close()
+    # a clear error, or (once a whole data record is there) the whole records with a note
+    # saying the file is truncated; never a crash
+    try:
+        rec = open_recording(p)
+    except FormatError as e:
+        assert str(e).startswith("c.edf: ")
+        return
+    with rec:
+        assert any("truncated" in n for n in rec.notes)
+        e, a = rec.read_all()
+        assert 0 < e.shape[0] < 1500 and np.allclose(e[:, 0], np.arange(float(e.shape[0])), atol=0.05)
 
 
 def test_edf_without_emg_lists_labels(tmp_path):

@@ -141,6 +141,9 @@ class RecordingFile:
     ignored_signals: tuple[str, ...]
     #: rows dropped while parsing (text formats); 0 for EDF/BDF
     skipped_rows: int
+    #: what the file holds but is not read, one phrase each (e.g. an EDF cut off mid-record:
+    #: its last partial data record); shown at the end of a replay as well as in the notes
+    unread: tuple[str, ...]
     #: (first missing sample index, n_missing) on the EMG sample clock
     gaps: tuple[tuple[int, int], ...]
     #: EDF+ annotations (onset_s, duration_s, text); empty for text formats
@@ -157,6 +160,7 @@ class RecordingFile:
         self.start_unix_s = None
         self.ignored_signals = ()
         self.skipped_rows = 0
+        self.unread = ()
         self.gaps = ()
         self.annotations = ()
         self.notes = ()

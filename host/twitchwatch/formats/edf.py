@@ -8,6 +8,7 @@ import math
 import os
 import pathlib
 import re
+import tempfile
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -30,15 +31,50 @@ BDF_MAGIC = b"\xffBIOSEMI"
 _TRIM_RE = re.compile(r"twitchwatch_n=(\d+)(?:_(\d+))?")
 
 
-def _size_problem(path: pathlib.Path, head: bytes, sample_bytes: int) -> str | None:
-    """What is wrong with the file's size, if its header can be read and the size does not
-    match it (header bytes + data records x record bytes); None if it matches or the
-    header cannot say (pyedflib then judges). Checked before pyedflib opens the file: its
-    C library prints its own size complaint on standard output."""
+class _SizeMismatch:
+    """A file whose size does not match its header: what it holds (``whole`` complete data
+    records of ``record_bytes`` after ``header_bytes``) and what its header says."""
+
+    def __init__(self, header_bytes: int, n_records: int, record_bytes: int, record_s: float, size: int) -> None:
+        self.header_bytes, self.n_records, self.record_bytes = header_bytes, n_records, record_bytes
+        self.record_s, self.size = record_s, size
+        self.whole = min(n_records, max(0, (size - header_bytes) // record_bytes))
+        self.dropped_bytes = size - header_bytes - self.whole * record_bytes
+
+    def describe(self) -> str:
+        if self.whole < self.n_records:
+            return (f"truncated: its header promises {self.n_records} data records of {self.record_bytes} bytes "
+                    f"({self.header_bytes + self.n_records * self.record_bytes} bytes in all), the file has "
+                    f"{self.size} bytes ({self.whole} whole records)")
+        return f"{self.dropped_bytes} bytes after the {self.n_records} data records its header declares"
+
+    def unread(self) -> str:
+        """What is not read, for ``RecordingFile.unread``."""
+        if self.whole < self.n_records:
+            return (f"truncated: {self.n_records - self.whole} of {self.n_records} data records missing or "
+                    f"partial ({self.dropped_bytes} bytes of a partial record not read)")
+        return f"{self.dropped_bytes} bytes after the last data record not read"
+
+    def note(self) -> str:
+        """What reading the whole records leaves out, for ``RecordingFile.notes``."""
+        if self.whole < self.n_records:
+            cut = f"; the {self.dropped_bytes} bytes after them (part of a record) are not read" if self.dropped_bytes else ""
+            return (f"the file is truncated: {self.whole} of the {self.n_records} data records its header "
+                    f"declares are whole ({self.whole * self.record_s:g} of {self.n_records * self.record_s:g} s), "
+                    f"and only those are read{cut}")
+        return f"{self.dropped_bytes} bytes after the file's {self.n_records} data records are not read"
+
+
+def _size_mismatch(path: pathlib.Path, head: bytes, sample_bytes: int) -> _SizeMismatch | None:
+    """The file's size against its header (header bytes + data records x record bytes);
+    None if they match or the header cannot say (pyedflib then judges). Checked before
+    pyedflib opens the file: its C library prints its own size complaint on standard
+    output, and refuses the file."""
     try:
         n_signals = int(head[252:256].decode("ascii").strip())
         header_bytes = int(head[184:192].decode("ascii").strip())
         n_records = int(head[236:244].decode("ascii").strip())
+        record_s = float(head[244:252].decode("ascii").strip())
     except (UnicodeDecodeError, ValueError):
         return None
     if n_signals < 1 or n_records < 0 or header_bytes != 256 * (n_signals + 1):
@@ -51,15 +87,32 @@ def _size_problem(path: pathlib.Path, head: bytes, sample_bytes: int) -> str | N
     except (UnicodeDecodeError, ValueError):
         return None
     record_bytes = sample_bytes * sum(per_record)
-    expected = header_bytes + n_records * record_bytes
     size = path.stat().st_size
-    if size == expected or record_bytes <= 0:
+    if record_bytes <= 0 or size == header_bytes + n_records * record_bytes:
         return None
-    if size < expected:
-        whole = max(0, (size - header_bytes) // record_bytes)
-        return (f"truncated: its header promises {n_records} data records of {record_bytes} bytes "
-                f"({expected} bytes in all), the file has {size} bytes ({whole} whole records)")
-    return f"{size - expected} bytes after the {n_records} data records its header declares"
+    return _SizeMismatch(header_bytes, n_records, record_bytes, record_s, size)
+
+
+def _whole_records_copy(path: pathlib.Path, mm: _SizeMismatch) -> pathlib.Path:
+    """A temporary copy of ``path`` holding only its whole data records, its header's record
+    count set to match (what pyedflib will open). The caller deletes it."""
+    fd, tmp = tempfile.mkstemp(prefix="twitchwatch-", suffix=path.suffix or ".edf")
+    try:
+        with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+            header = bytearray(src.read(mm.header_bytes))
+            header[236:244] = f"{mm.whole:<8d}".encode("ascii")
+            out.write(header)
+            left = mm.whole * mm.record_bytes
+            while left:
+                chunk = src.read(min(left, 1 << 20))
+                if not chunk:
+                    raise OSError("the file shrank while it was copied")
+                out.write(chunk)
+                left -= len(chunk)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return pathlib.Path(tmp)
 
 
 def _rates_equal(a: float, b: float) -> bool:
@@ -83,14 +136,25 @@ class EdfRecording(RecordingFile):
         if head[192:197] == b"EDF+D" or head[192:197] == b"BDF+D":
             raise FormatError(f"{where}: discontinuous {kind}+D recordings are not supported; "
                               f"accepted: continuous EDF/EDF+C/BDF/BDF+C files")
-        problem = _size_problem(path, head, 3 if fmt == "bdf" else 2)
-        if problem is not None:
-            raise FormatError(f"{where}: not a readable {kind} file ({problem}); accepted: complete, "
-                              f"standard-compliant EDF/EDF+/BDF/BDF+ files")
+        # a file cut off mid-write (or with bytes after its records): its whole records are
+        # read from a temporary copy whose header says how many there are
+        self._copy: pathlib.Path | None = None
+        mismatch = _size_mismatch(path, head, 3 if fmt == "bdf" else 2)
+        if mismatch is not None:
+            if mismatch.whole == 0:
+                raise FormatError(f"{where}: not a readable {kind} file ({mismatch.describe()}); accepted: "
+                                  f"complete, standard-compliant EDF/EDF+/BDF/BDF+ files")
+            try:
+                self._copy = _whole_records_copy(path, mismatch)
+            except OSError as e:
+                raise FormatError(f"{where}: {mismatch.describe()}, and its whole records could not be copied "
+                                  f"to a temporary file to read them ({e.strerror or e}); accepted: complete, "
+                                  f"standard-compliant EDF/EDF+/BDF/BDF+ files") from None
         try:
-            reader = pyedflib.EdfReader(os.fspath(path))
+            reader = pyedflib.EdfReader(os.fspath(self._copy or path))
         except OSError as e:
-            detail = str(e).replace(os.fspath(path), "").strip(" :.") or "unreadable"
+            detail = str(e).replace(os.fspath(self._copy or path), "").strip(" :.") or "unreadable"
+            self._remove_copy()
             if "already been opened" in detail:
                 raise FormatError(f"{where}: already open in this process (pyedflib opens a file once); "
                                   "accepted: close the other RecordingFile of it first") from None
@@ -101,7 +165,11 @@ class EdfRecording(RecordingFile):
             self._setup(reader, where)
         except BaseException:
             reader.close()
+            self._remove_copy()
             raise
+        if mismatch is not None:
+            self.notes = self.notes + (mismatch.note(),)
+            self.unread = (mismatch.unread(),)
 
     def _setup(self, r: pyedflib.EdfReader, where: str) -> None:
         n_sig = r.signals_in_file
@@ -208,9 +276,15 @@ class EdfRecording(RecordingFile):
                               "accepted: finite numbers only")
         return out
 
+    def _remove_copy(self) -> None:
+        if self._copy is not None:
+            self._copy.unlink(missing_ok=True)
+            self._copy = None
+
     def close(self) -> None:
         if not self._closed:
             self._reader.close()
+            self._remove_copy()
         super().close()
 
 
