@@ -272,3 +272,42 @@ def test_realtime_events_carry_the_wall_time_of_their_peak(tmp_path):
         assert reported_unix_s - 0.5 < event.wall_time_s <= reported_unix_s, (event, reported_unix_s)
     walls = sorted(e.wall_time_s for e, _ in seen)
     assert sorted(r["wall_time_s"] for r in stored) == pytest.approx(walls, abs=1e-6)
+
+
+def test_a_full_disk_under_the_side_outputs_stops_them_not_the_run(live_30s, tmp_path, monkeypatch):
+    """The events file is /dev/full (every write fails: ENOSPC) and the capture's disk
+    fills after 200 chunks: both are closed, the run goes on to the end with every event
+    in the database, and the summary says what each output missed."""
+    import dataclasses
+    import errno
+
+    from twitchwatch.transports import capture as capture_mod
+
+    tmp, _, live = live_30s
+    real_write = capture_mod.CaptureWriter.write
+    calls = {"n": 0}
+
+    def filling_write(self, host_time_s, data):
+        calls["n"] += 1
+        if calls["n"] > 200:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(self, host_time_s, data)
+
+    monkeypatch.setattr(capture_mod.CaptureWriter, "write", filling_write)
+    chunks = list(read_capture(tmp / "live.twcap"))
+    rec = Recorder()
+    with ReplaySource(tmp / "live.twcap") as source, Store(tmp_path / "full.sqlite3") as store:
+        summary = Pipeline(source, source_name="full", store=store, events_out="/dev/full",
+                           capture=tmp_path / "again.twcap", on_block=rec.block, on_event=rec.event).run()
+        stored = store.events()
+    # the run itself lost nothing (wall times differ: a new capture sets the run's wall clock)
+    no_wall = lambda es: [dataclasses.replace(e, wall_time_s=None) for e in es]  # noqa: E731
+    assert rec.blocks == live.blocks and no_wall(rec.events) == no_wall(live.events)
+    assert len(stored) == len(live.events) > 0
+    ev_warn = next(w for w in summary.warnings if w.startswith("events file /dev/full"))
+    assert "No space left on device" in ev_warn and f"the {len(live.events)} after them" in ev_warn
+    cap_warn = next(w for w in summary.warnings if w.startswith("capture "))
+    kept = list(read_capture(tmp_path / "again.twcap"))
+    assert [c.data for c in kept] == [c.data for c in chunks[:200]]
+    missed = sum(len(c.data) for c in chunks[200:])
+    assert f"the {missed} bytes received after that" in cap_warn

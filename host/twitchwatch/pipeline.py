@@ -198,6 +198,13 @@ class Pipeline:
         self._events_file: TextIO | None = None
         self._capture_path = Path(capture) if capture else None
         self._capture: CaptureWriter | None = None
+        # a side output (events JSONL, capture) that fails part-way (full disk, unplugged
+        # drive) is closed and the run goes on; what it missed is counted and reported
+        self._events_written = 0
+        self._events_missed = 0
+        self._events_error: str | None = None
+        self._capture_missed_bytes = 0
+        self._capture_error: str | None = None
         self._hello: Hello | None = None
         self._layout = _Layout()
         self._detector: TwitchDetector | None = None
@@ -318,16 +325,73 @@ class Pipeline:
 
     def _close_outputs(self) -> None:
         if self._events_file is not None:
-            self._events_file.close()
+            try:
+                self._events_file.close()
+            except OSError as exc:
+                self._events_error = self._events_error or (exc.strerror or str(exc))
             self._events_file = None
         if self._capture is not None:
-            self._capture.close()
+            try:
+                self._capture.close()
+            except OSError as exc:
+                self._capture_error = self._capture_error or (exc.strerror or str(exc))
+            self._capture = None
+        if self._events_error is not None:
+            self.summary.warnings.append(
+                f"events file {self._events_path}: writing failed ({self._events_error}) after "
+                f"{self._events_written} events; the {self._events_missed} after them are not in it, or the "
+                f"first of them only in part (every event is in the database, if one is used)")
+            self._events_error, self._events_written, self._events_missed = None, 0, 0
+        if self._capture_error is not None:
+            self.summary.warnings.append(
+                f"capture {self._capture_path}: writing failed ({self._capture_error}); it holds the stream up to "
+                f"its last whole record, the {self._capture_missed_bytes} bytes received after that are not in it "
+                f"(the run itself went on)")
+            self._capture_error, self._capture_missed_bytes = None, 0
+
+    def _write_events_out(self, events: list[TwitchEvent]) -> None:
+        """Append ``events`` to the JSONL file; on a write error close it, count, go on."""
+        if self._events_file is None:
+            if self._events_error is not None:
+                self._events_missed += len(events)
+            return
+        try:
+            self._events_file.write("".join(json.dumps(e.to_json_dict()) + "\n" for e in events))
+            self._events_file.flush()
+            self._events_written += len(events)
+        except OSError as exc:
+            self._events_error = exc.strerror or str(exc)
+            self._events_missed += len(events)
+            log.warning("events file %s: writing failed (%s); the run goes on without it", self._events_path,
+                        self._events_error)
+            try:
+                self._events_file.close()
+            except OSError:
+                pass  # the same failure again on the buffered rest
+            self._events_file = None
+
+    def _write_capture(self, host_s: float, chunk: bytes) -> None:
+        """Append ``chunk`` to the capture; on a write error close it, count, go on."""
+        if self._capture is None:
+            if self._capture_error is not None:
+                self._capture_missed_bytes += len(chunk)
+            return
+        try:
+            self._capture.write(host_s, chunk)
+        except OSError as exc:
+            self._capture_error = exc.strerror or str(exc)
+            self._capture_missed_bytes += len(chunk)
+            log.warning("capture %s: writing failed (%s); the run goes on without it", self._capture_path,
+                        self._capture_error)
+            try:
+                self._capture.close()
+            except OSError:
+                pass  # the same failure again on the buffered rest
             self._capture = None
 
     # ---- decoding --------------------------------------------------------
     def _feed(self, host_s: float, chunk: bytes) -> None:
-        if self._capture is not None:
-            self._capture.write(host_s, chunk)
+        self._write_capture(host_s, chunk)
         if self._first_host_s is None:
             self._first_host_s = host_s
         events: list[TwitchEvent] = []
@@ -533,10 +597,7 @@ class Pipeline:
         self.summary.events += len(events)
         if self.store is not None and self._session_id is not None:
             self.store.add_events(self._session_id, events)
-        if self._events_file is not None:
-            for e in events:
-                self._events_file.write(json.dumps(e.to_json_dict()) + "\n")
-            self._events_file.flush()
+        self._write_events_out(events)
         if self.on_event is not None:
             for e in events:
                 self.on_event(e)
