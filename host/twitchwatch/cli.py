@@ -427,9 +427,19 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
         store.close()
 
 
+def _warm_detector() -> None:
+    """Load the detector's compiled kernels before a live source is opened: loading them
+    when the first samples arrive (~0.2 s) would stop the host reading for that long, and
+    the device, which streams from the start, would drop samples it cannot buffer."""
+    from twitchwatch.detect.warmup import warm_up
+
+    warm_up()
+
+
 def cmd_demo(args) -> int:
     from twitchwatch.demo import run_demo
 
+    _warm_detector()
     return run_demo(args, _run)
 
 
@@ -437,6 +447,7 @@ def cmd_stream(args) -> int:
     from twitchwatch.transports import SerialSource, autodetect_port
 
     port = autodetect_port() if args.port == "auto" else args.port
+    _warm_detector()
     with SerialSource(port, baudrate=args.baud) as source:
         _run(source, args, f"serial:{port}", duration_s=args.duration, capture=args.capture)
     return 0
