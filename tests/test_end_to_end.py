@@ -305,9 +305,9 @@ def test_a_full_disk_under_the_side_outputs_stops_them_not_the_run(live_30s, tmp
     assert rec.blocks == live.blocks and no_wall(rec.events) == no_wall(live.events)
     assert len(stored) == len(live.events) > 0
     ev_warn = next(w for w in summary.warnings if w.startswith("events file /dev/full"))
-    assert "No space left on device" in ev_warn and f"the {len(live.events)} after them" in ev_warn
+    assert "No space left on device" in ev_warn and f"after 0 events; the {len(live.events)} events after" in ev_warn
     cap_warn = next(w for w in summary.warnings if w.startswith("capture "))
     kept = list(read_capture(tmp_path / "again.twcap"))
     assert [c.data for c in kept] == [c.data for c in chunks[:200]]
-    missed = sum(len(c.data) for c in chunks[200:])
-    assert f"the {missed} bytes received after that" in cap_warn
+    kept_bytes, missed = sum(len(c.data) for c in chunks[:200]), sum(len(c.data) for c in chunks[200:])
+    assert f"after {kept_bytes} bytes; the {missed} bytes received after" in cap_warn

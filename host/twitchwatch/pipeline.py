@@ -28,7 +28,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TextIO
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -89,6 +89,59 @@ class RunSummary:
         if self.samples_dropped_at_source:
             found["samples_dropped_at_source"] = self.samples_dropped_at_source
         return found
+
+
+class _SideOutput:
+    """An output written as the run goes (the events JSONL, the capture) that must not end
+    the run: on its first write error (full disk, pulled drive) it is closed, and from then
+    on what it would have got is counted; :meth:`close` gives the warning for the summary."""
+
+    def __init__(self, what: str, unit: str) -> None:
+        self.what, self.unit = what, unit
+        self.path: Path | None = None
+        self.target: Any = None  # the open file or CaptureWriter; None when closed or failed
+        self.error: str | None = None
+        self.written = 0  # units written before the error (events; capture: bytes)
+        self.missed = 0
+
+    def open(self, path: Path, target: Any) -> None:
+        self.path, self.target, self.error, self.written, self.missed = path, target, None, 0, 0
+
+    def write(self, write: Callable[[Any], object], amount: int) -> bool:
+        """``write(target)``; False once the output has failed (counted in ``missed``)."""
+        if self.target is None:
+            if self.error is not None:
+                self.missed += amount
+            return self.error is None
+        try:
+            write(self.target)
+            self.written += amount
+            return True
+        except OSError as exc:
+            self.error = exc.strerror or str(exc)
+            self.missed += amount
+            log.warning("%s %s: writing failed (%s) after %d %s; the run goes on without it",
+                        self.what, self.path, self.error, self.written, self.unit)
+            self._close_target()
+            return False
+
+    def _close_target(self) -> None:
+        target, self.target = self.target, None
+        if target is not None:
+            try:
+                target.close()
+            except OSError as exc:  # the buffered rest could not be written either
+                self.error = self.error or (exc.strerror or str(exc))
+
+    def close(self, missed_phrase: str) -> str | None:
+        """Close; the summary's warning if writing failed (then reset for the next run)."""
+        self._close_target()
+        if self.error is None:
+            return None
+        warning = (f"{self.what} {self.path}: writing failed ({self.error}) after {self.written} {self.unit}; "
+                   f"the {self.missed} {self.unit} {missed_phrase}")
+        self.error, self.written, self.missed = None, 0, 0
+        return warning
 
 
 @dataclasses.dataclass
@@ -195,16 +248,10 @@ class Pipeline:
         self.on_status = on_status
         self.body_site = body_site
         self._events_path = Path(events_out) if events_out else None
-        self._events_file: TextIO | None = None
+        self._events_out = _SideOutput("events file", "events")
         self._capture_path = Path(capture) if capture else None
-        self._capture: CaptureWriter | None = None
-        # a side output (events JSONL, capture) that fails part-way (full disk, unplugged
-        # drive) is closed and the run goes on; what it missed is counted and reported
-        self._events_written = 0
-        self._events_missed = 0
-        self._events_error: str | None = None
-        self._capture_missed_bytes = 0
-        self._capture_error: str | None = None
+        self._capture: CaptureWriter | None = None  # while it is open and writable
+        self._capture_out = _SideOutput("capture", "bytes")
         self._hello: Hello | None = None
         self._layout = _Layout()
         self._detector: TwitchDetector | None = None
@@ -314,79 +361,32 @@ class Pipeline:
         try:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self._events_file = path.open("a", encoding="utf-8")
+                self._events_out.open(path, path.open("a", encoding="utf-8"))
             path = self._capture_path
             if path is not None:
                 self._capture = CaptureWriter(path)
+                self._capture_out.open(path, self._capture)
                 # The wall clock a replay of this capture will use, so both agree exactly.
                 self._wall_offset_s = self._capture.created_unix_s - self._capture.created_monotonic_s
         except OSError as exc:
             raise TwitchwatchError(f"cannot open {path} for writing: {exc.strerror or exc}") from exc
 
     def _close_outputs(self) -> None:
-        if self._events_file is not None:
-            try:
-                self._events_file.close()
-            except OSError as exc:
-                self._events_error = self._events_error or (exc.strerror or str(exc))
-            self._events_file = None
-        if self._capture is not None:
-            try:
-                self._capture.close()
-            except OSError as exc:
-                self._capture_error = self._capture_error or (exc.strerror or str(exc))
-            self._capture = None
-        if self._events_error is not None:
-            self.summary.warnings.append(
-                f"events file {self._events_path}: writing failed ({self._events_error}) after "
-                f"{self._events_written} events; the {self._events_missed} after them are not in it, or the "
-                f"first of them only in part (every event is in the database, if one is used)")
-            self._events_error, self._events_written, self._events_missed = None, 0, 0
-        if self._capture_error is not None:
-            self.summary.warnings.append(
-                f"capture {self._capture_path}: writing failed ({self._capture_error}); it holds the stream up to "
-                f"its last whole record, the {self._capture_missed_bytes} bytes received after that are not in it "
-                f"(the run itself went on)")
-            self._capture_error, self._capture_missed_bytes = None, 0
+        self._capture = None
+        for out, missed in ((self._events_out, "after them are not in it, or the first of them only in part "
+                             "(every event is in the database, if one is used)"),
+                            (self._capture_out, "received after them are not in it; it reads up to its last whole "
+                             "record (the run itself went on)")):
+            warning = out.close(missed)
+            if warning:
+                self.summary.warnings.append(warning)
 
     def _write_events_out(self, events: list[TwitchEvent]) -> None:
-        """Append ``events`` to the JSONL file; on a write error close it, count, go on."""
-        if self._events_file is None:
-            if self._events_error is not None:
-                self._events_missed += len(events)
-            return
-        try:
-            self._events_file.write("".join(json.dumps(e.to_json_dict()) + "\n" for e in events))
-            self._events_file.flush()
-            self._events_written += len(events)
-        except OSError as exc:
-            self._events_error = exc.strerror or str(exc)
-            self._events_missed += len(events)
-            log.warning("events file %s: writing failed (%s); the run goes on without it", self._events_path,
-                        self._events_error)
-            try:
-                self._events_file.close()
-            except OSError:
-                pass  # the same failure again on the buffered rest
-            self._events_file = None
+        self._events_out.write(lambda f: (f.write("".join(json.dumps(e.to_json_dict()) + "\n" for e in events)),
+                                          f.flush()), len(events))
 
     def _write_capture(self, host_s: float, chunk: bytes) -> None:
-        """Append ``chunk`` to the capture; on a write error close it, count, go on."""
-        if self._capture is None:
-            if self._capture_error is not None:
-                self._capture_missed_bytes += len(chunk)
-            return
-        try:
-            self._capture.write(host_s, chunk)
-        except OSError as exc:
-            self._capture_error = exc.strerror or str(exc)
-            self._capture_missed_bytes += len(chunk)
-            log.warning("capture %s: writing failed (%s); the run goes on without it", self._capture_path,
-                        self._capture_error)
-            try:
-                self._capture.close()
-            except OSError:
-                pass  # the same failure again on the buffered rest
+        if not self._capture_out.write(lambda c: c.write(host_s, chunk), len(chunk)):
             self._capture = None
 
     # ---- decoding --------------------------------------------------------
