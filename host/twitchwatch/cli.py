@@ -427,19 +427,34 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
         store.close()
 
 
-def _warm_detector() -> None:
+def _warm_detector(quiet: bool = False) -> None:
     """Load the detector's compiled kernels before a live source is opened: loading them
     when the first samples arrive (~0.2 s) would stop the host reading for that long, and
-    the device, which streams from the start, would drop samples it cannot buffer."""
+    the device, which streams from the start, would drop samples it cannot buffer. The
+    first run on a machine compiles them (~15 s here): said on stderr if it takes a while."""
+    import threading
+
     from twitchwatch.detect.warmup import warm_up
 
-    warm_up()
+    def slow() -> None:
+        sys.stderr.write("preparing the detector: compiling it for this machine (the first run only, "
+                         "about 15 s)...\n")
+        sys.stderr.flush()
+
+    timer = threading.Timer(1.5, slow)
+    timer.daemon = True
+    if not quiet:
+        timer.start()
+    try:
+        warm_up()
+    finally:
+        timer.cancel()
 
 
 def cmd_demo(args) -> int:
     from twitchwatch.demo import run_demo
 
-    _warm_detector()
+    _warm_detector(args.quiet)
     return run_demo(args, _run)
 
 
@@ -447,7 +462,7 @@ def cmd_stream(args) -> int:
     from twitchwatch.transports import SerialSource, autodetect_port
 
     port = autodetect_port() if args.port == "auto" else args.port
-    _warm_detector()
+    _warm_detector(args.quiet)
     with SerialSource(port, baudrate=args.baud) as source:
         _run(source, args, f"serial:{port}", duration_s=args.duration, capture=args.capture)
     return 0
