@@ -25,15 +25,22 @@ def test_grid_spectrum_matches_direct_dft(rate_hz: float) -> None:
     np.testing.assert_allclose(got, direct, rtol=1e-9, atol=1e-9 * direct.max())
 
 
-def test_harmonic_basis_matches_direct_cos_sin() -> None:
-    m = _canceller()
+@pytest.mark.parametrize("n_channels", [1, 2, 3])
+def test_harmonic_dft_matches_direct_cos_sin(n_channels: int) -> None:
+    m = MainsCanceller(n_channels, 2000.0, 2001, 0.05, 1.0, 0.3, 0.15, 2.0, 8)  # odd window: a tail after the 8 lanes
     f0 = 50.0135
     H = m.max_harmonic
     h = np.arange(1, H + 1) * f0
     freqs = np.concatenate((h, h - REFERENCE_OFFSET_HZ, h + REFERENCE_OFFSET_HZ))
     phase = 2 * np.pi * np.outer(freqs, np.arange(m.window)) / m.rate_hz
     direct = np.concatenate((np.cos(phase), np.sin(phase))) * m._hann
-    np.testing.assert_allclose(m._harmonic_basis(f0), direct, rtol=0, atol=1e-11)
+    rng = np.random.default_rng(5)
+    n = np.arange(m.window)
+    buf = rng.normal(0.0, 3.0, (n_channels, m.window)) + 20.0 * np.sin(2 * np.pi * 3 * f0 * n / m.rate_hz + 0.3)
+    got = m._harmonic_dft(buf, f0)
+    want = direct @ buf.T
+    assert got.shape == (6 * H, n_channels)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-10 * np.abs(want).max())
 
 
 def test_estimate_finds_drifting_hum_and_harmonics() -> None:
