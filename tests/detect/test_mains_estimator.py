@@ -53,3 +53,24 @@ def test_estimate_finds_drifting_hum_and_harmonics() -> None:
     assert m.harmonic_rms_uv[1, 0] == pytest.approx(20.0 / np.sqrt(2), rel=0.02)
     assert m.harmonic_rms_uv[1, 2] == pytest.approx(4.0 / np.sqrt(2), rel=0.05)
     assert len(m.notches_hz) == 2
+
+
+@pytest.mark.parametrize("n_channels", [1, 2, 3])
+def test_grid_power_same_bits_as_numpy(n_channels: int) -> None:
+    """The compiled grid power (and its sum over channels) is the numpy expression's, bit for bit."""
+    m = MainsCanceller(n_channels, 2000.0, 2000, 0.05, 1.0, 0.3, 0.15, 2.0, 8)
+    rng = np.random.default_rng(7)
+    buf = rng.normal(0.0, 5.0, (n_channels, m.window)) + 30.0 * np.sin(2 * np.pi * 50.3 * np.arange(m.window) / 2000.0)
+    got = m._grid_spectrum(buf).copy()
+    K = m._k_half
+    z = buf[:, None, :] * m._demod[None]
+    p = (z.reshape(-1, m.window) @ m._grid_cs).reshape(-1, 2, 2, 2 * K + 1)
+    rc, rs = p[:, :, 0, : K + 1], p[:, :, 0, K + 1 :]
+    ic, is_ = p[:, :, 1, : K + 1], p[:, :, 1, K + 1 :]
+    spec = np.empty((n_channels, 2, 2 * K + 1))
+    spec[:, :, K] = rc[:, :, 0] ** 2 + ic[:, :, 0] ** 2
+    spec[:, :, K + 1 :] = (rc[:, :, 1:] + is_) ** 2 + (ic[:, :, 1:] - rs) ** 2
+    spec[:, :, K - 1 :: -1] = (rc[:, :, 1:] - is_) ** 2 + (ic[:, :, 1:] + rs) ** 2
+    want = spec.reshape(n_channels, -1)
+    assert got.tobytes() == want.tobytes()
+    assert m._pooled.tobytes() == want.sum(axis=0).tobytes()
