@@ -74,3 +74,34 @@ def test_grid_power_same_bits_as_numpy(n_channels: int) -> None:
     want = spec.reshape(n_channels, -1)
     assert got.tobytes() == want.tobytes()
     assert m._pooled.tobytes() == want.sum(axis=0).tobytes()
+
+
+@pytest.mark.parametrize("n_channels", [1, 2, 3])
+def test_tone_levels_same_bits_as_numpy(n_channels: int) -> None:
+    """The compiled tone levels are the numpy expressions' values, bit for bit (zeros,
+    infinities and NaN among the sums; the hum sum over harmonics in numpy's order)."""
+    from twitchwatch.detect.mains import PEAK_RATIO, _tone_levels
+
+    rng = np.random.default_rng(11)
+    H = 8
+    k = float(0.001 / np.sqrt(2.0))
+    for trial in range(300):
+        out = rng.normal(size=(6 * H, n_channels)) * 10.0 ** rng.uniform(-4, 4, size=(6 * H, n_channels))
+        if trial % 10 == 0:
+            out.flat[rng.integers(out.size, size=3)] = [0.0, np.inf, np.nan]
+        valid = rng.random(H) < 0.8
+        floor = rng.uniform(0.0, 5.0, n_channels)
+        amp = (np.hypot(out[: 3 * H], out[3 * H :]) * k).T
+        rms, ref = amp[:, :H], np.maximum(amp[:, H : 2 * H], amp[:, 2 * H :])
+        rms[:, ~valid] = 0.0
+        tonal = rms > PEAK_RATIO * ref
+        with np.errstate(invalid="ignore"):  # inf x 0
+            hum = np.sqrt((rms**2 * tonal).sum(axis=1))
+        limit = np.maximum(0.3, 0.15 * floor)[:, None]
+        present = ((rms > limit) & (rms > PEAK_RATIO * ref)).any(axis=0) & valid
+        got_rms, got_sq = np.empty((H, n_channels)).T, np.empty((H, n_channels)).T
+        got_present = np.empty(H, dtype=np.bool_)
+        _tone_levels(out, k, valid, floor, 0.3, 0.15, PEAK_RATIO, got_rms, got_sq, got_present)
+        assert got_rms.tobytes() == rms.tobytes()
+        assert np.sqrt(got_sq.sum(axis=1)).tobytes() == hum.tobytes()
+        assert np.array_equal(got_present, present)

@@ -49,14 +49,14 @@ _blas_controller = None  # threadpoolctl.ThreadpoolController, built on first us
 
 
 def _one_blas_thread():
-    """Context: BLAS (OpenBLAS, MKL ...) limited to one thread, restored on exit (~40 µs).
+    """Context: BLAS (OpenBLAS, MKL ...) limited to one thread, restored on exit (~20-40 µs).
 
     The estimate's grid product ((4C, window) x (window, 41), once per window) is large
     enough for OpenBLAS to split it over threads, which then busy-wait after the
     product: on 2 cores that doubled the process's CPU time for no gain in wall time,
     and a live user pays it too. The product is the same bit for bit (OpenBLAS splits
     over output blocks, not over the summed axis; bench/detect/engine_ab.py compares).
-    The limit is process-wide while it holds (~1 ms per window): BLAS calls of other
+    The limit is process-wide while it holds (~0.5 ms per window): BLAS calls of other
     threads in that time run on one thread."""
     global _blas_controller
     if _blas_controller is None:
@@ -287,22 +287,23 @@ class MainsCanceller:
         # harmonic amplitudes at f0 quantised to 1/10 of the grid step
         key = int(round(f0 / (0.1 * self.grid_step_hz)))
         f0 = key * 0.1 * self.grid_step_hz
-        harmonics = np.arange(1, self.max_harmonic + 1) * f0
-        valid = harmonics + REFERENCE_OFFSET_HZ < 0.45 * self.rate_hz
         H = self.max_harmonic
+        # harmonics below 0.45 fs (3 Hz above included)
+        valid = np.array([h * f0 + REFERENCE_OFFSET_HZ < 0.45 * self.rate_hz for h in range(1, H + 1)])
         out = self._harmonic_dft(buf, f0)  # (6H, C)
-        amp = (np.hypot(out[: 3 * H], out[3 * H :]) * (self._gain / np.sqrt(2.0))).T  # (C, 3H) tone RMS
-        rms, ref = amp[:, :H], np.maximum(amp[:, H : 2 * H], amp[:, 2 * H :])
-        rms[:, ~valid] = 0.0
+        floor = np.where(np.isfinite(floor_uv), floor_uv, 0.0)
+        # tone RMS per channel and harmonic, zero above 0.45 fs; the tonal harmonics'
+        # squares (both (C, H), laid out as the numpy expressions' were: the sum below
+        # adds in the same order); present: a tone above max(min_uv, min_snr x floor) and
+        # PEAK_RATIO x the spectrum 3 Hz either side on some channel
+        rms, tonal_sq = np.empty((H, self.n_channels)).T, np.empty((H, self.n_channels)).T
+        present = np.empty(H, dtype=np.bool_)
+        _tone_levels(out, float(self._gain / np.sqrt(2.0)), valid, floor, self.min_uv, self.min_snr, PEAK_RATIO,
+                     rms, tonal_sq, present)
         self.harmonic_rms_uv = rms
-        tonal = rms > PEAK_RATIO * ref  # broadband activity is not hum
-        self.hum_rms_uv = np.sqrt((rms**2 * tonal).sum(axis=1))
+        self.hum_rms_uv = np.sqrt(tonal_sq.sum(axis=1))
         self._recent_hum = np.concatenate((self._recent_hum, self.hum_rms_uv[:, None]), axis=1)[:, -5:]
         self.hum_base_uv = median_rows(self._recent_hum)
-        floor = np.where(np.isfinite(floor_uv), floor_uv, 0.0)
-        limit = np.maximum(self.min_uv, self.min_snr * floor)[:, None]  # (C, 1)
-        # a tone: above the absolute limit and PEAK_RATIO x the spectrum 3 Hz either side
-        present = ((rms > limit) & (rms > PEAK_RATIO * ref)).any(axis=0) & valid
         if present[0]:
             # the estimate describes the window's centre; the notch serves the next window,
             # one window later: extrapolate the drift by one step (bounded).
@@ -358,6 +359,39 @@ def _grid_power(p, K, spec, pooled):
             for c in range(1, C):
                 t += spec[c, b, j]
             pooled[b * G + j] = t
+
+
+@numba.njit(cache=True)
+def _tone_levels(out, k, valid, floor, min_uv, min_snr, peak_ratio, rms, tonal_sq, present):
+    """From the harmonic sums ``out`` (6H, C) (rows as :func:`_harmonic_sums`): ``rms``
+    (C, H) the tone RMS (µV) at h f0, hypot(cos sum, sin sum) x ``k`` (k = Hann gain /
+    sqrt 2), 0 where not ``valid`` (H,); ``tonal_sq`` (C, H) rms^2 where the tone exceeds
+    ``peak_ratio`` x the larger of the two 3-Hz neighbours (maximum as np.maximum: NaN
+    wins), else 0 x rms^2; ``present`` (H,) valid and, on some channel, the tone above
+    max(``min_uv``, ``min_snr`` x ``floor[c]``) (µV, floor finite) and tonal. The same
+    operations as the numpy expressions they replace (hypot from the C library, as
+    numpy's), value for value."""
+    C = out.shape[1]
+    H = valid.size
+    for h in range(H):
+        present[h] = False
+    for c in range(C):
+        limit = max(min_uv, min_snr * floor[c])
+        for h in range(H):
+            lo = np.hypot(out[H + h, c], out[4 * H + h, c]) * k
+            hi = np.hypot(out[2 * H + h, c], out[5 * H + h, c]) * k
+            if lo != lo:
+                ref = lo
+            elif hi != hi:
+                ref = hi
+            else:
+                ref = lo if lo >= hi else hi
+            r = np.hypot(out[h, c], out[3 * H + h, c]) * k if valid[h] else 0.0
+            rms[c, h] = r
+            tonal = r > peak_ratio * ref
+            tonal_sq[c, h] = (r * r) * (1.0 if tonal else 0.0)
+            if tonal and r > limit and valid[h]:
+                present[h] = True
 
 
 @numba.njit(cache=True)
