@@ -37,6 +37,7 @@ from scipy import signal
 
 from .floor import median_rows
 from .notchgate import GatedNotches
+from .pairwise import pairwise_sum
 from .streamfilt import SosState
 
 MAINS_BASES_HZ = (50.0, 60.0)
@@ -273,11 +274,11 @@ class MainsCanceller:
         return out
 
     def _estimate(self, floor_uv: np.ndarray) -> None:
-        buf = self._buf - self._buf.mean(axis=1, keepdims=True)
+        buf = np.empty_like(self._buf)
+        _remove_mean(self._buf, buf)  # self._buf - its mean per channel
         self._grid_spectrum(buf)  # (C, grid)
         pooled = self._pooled  # summed over channels
-        best = [int(np.argmax(pooled[: self._split])), self._split + int(np.argmax(pooled[self._split :]))]
-        peak = best[0] if pooled[best[0]] >= pooled[best[1]] else best[1]
+        peak = _peak_index(pooled, self._split)  # the stronger band's maximum
         f0 = float(self._grid_hz[peak])
         if 0 < peak < pooled.size - 1 and peak != self._split - 1 and peak != self._split:
             lo, mid, hi = float(pooled[peak - 1]), float(pooled[peak]), float(pooled[peak + 1])
@@ -329,6 +330,43 @@ class MainsCanceller:
         energy at the hum there, so the notches hardly ring on it. Call after :meth:`process`
         for the same samples (the notch set in force is the one used there)."""
         return self._low.process_inplace(lf)
+
+
+@numba.njit(cache=True)
+def _first_argmax(a, lo, hi):
+    """``lo + np.argmax(a[lo:hi])``: the first maximum, or the first NaN if there is one."""
+    best, bv = lo, a[lo]
+    if bv != bv:
+        return lo
+    for i in range(lo + 1, hi):
+        v = a[i]
+        if v != v:
+            return i
+        if v > bv:
+            best, bv = i, v
+    return best
+
+
+@numba.njit(cache=True)
+def _peak_index(pooled, split):
+    """The grid index of the pooled power's peak: each band's first maximum (``pooled[:
+    split]``, ``pooled[split:]``, as np.argmax, NaN first), the first band's if not below
+    the second's (a NaN there: the second's)."""
+    b0 = _first_argmax(pooled, 0, split)
+    b1 = _first_argmax(pooled, split, pooled.size)
+    return b0 if pooled[b0] >= pooled[b1] else b1
+
+
+@numba.njit(cache=True)
+def _remove_mean(x, out):
+    """``out`` = ``x`` (C, n) minus each row's mean, as ``x - x.mean(axis=1, keepdims=True)``
+    bit for bit (the mean is numpy's pairwise sum over the row divided by n;
+    :func:`~twitchwatch.detect.pairwise.pairwise_sum`). Both C-contiguous float64."""
+    C, n = x.shape
+    for c in range(C):
+        m = pairwise_sum(x[c]) / n
+        for i in range(n):
+            out[c, i] = x[c, i] - m
 
 
 @numba.njit(cache=True)
