@@ -107,18 +107,6 @@ def test_tone_levels_same_bits_as_numpy(n_channels: int) -> None:
         assert np.array_equal(got_present, present)
 
 
-@pytest.mark.parametrize("shape", [(1, 2000), (2, 2000), (3, 1999), (2, 7)])
-def test_remove_mean_same_bits_as_numpy(shape: tuple[int, int]) -> None:
-    from twitchwatch.detect.mains import _remove_mean
-
-    rng = np.random.default_rng(13)
-    for _ in range(20):
-        x = rng.normal(3.0, 50.0, shape) + 1e3 * rng.normal(size=(shape[0], 1))
-        got = np.empty_like(x)
-        _remove_mean(x, got)
-        assert got.tobytes() == (x - x.mean(axis=1, keepdims=True)).tobytes()
-
-
 def test_peak_index_as_numpy_argmax() -> None:
     from twitchwatch.detect.mains import _peak_index
 

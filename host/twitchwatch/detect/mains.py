@@ -37,7 +37,6 @@ from scipy import signal
 
 from .floor import median_rows
 from .notchgate import GatedNotches
-from .pairwise import pairwise_sum
 from .streamfilt import SosState
 
 MAINS_BASES_HZ = (50.0, 60.0)
@@ -274,8 +273,7 @@ class MainsCanceller:
         return out
 
     def _estimate(self, floor_uv: np.ndarray) -> None:
-        buf = np.empty_like(self._buf)
-        _remove_mean(self._buf, buf)  # self._buf - its mean per channel
+        buf = self._buf - self._buf.mean(axis=1, keepdims=True)
         self._grid_spectrum(buf)  # (C, grid)
         pooled = self._pooled  # summed over channels
         peak = _peak_index(pooled, self._split)  # the stronger band's maximum
@@ -355,18 +353,6 @@ def _peak_index(pooled, split):
     b0 = _first_argmax(pooled, 0, split)
     b1 = _first_argmax(pooled, split, pooled.size)
     return b0 if pooled[b0] >= pooled[b1] else b1
-
-
-@numba.njit(cache=True)
-def _remove_mean(x, out):
-    """``out`` = ``x`` (C, n) minus each row's mean, as ``x - x.mean(axis=1, keepdims=True)``
-    bit for bit (the mean is numpy's pairwise sum over the row divided by n;
-    :func:`~twitchwatch.detect.pairwise.pairwise_sum`). Both C-contiguous float64."""
-    C, n = x.shape
-    for c in range(C):
-        m = pairwise_sum(x[c]) / n
-        for i in range(n):
-            out[c, i] = x[c, i] - m
 
 
 @numba.njit(cache=True)
