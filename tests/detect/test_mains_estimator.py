@@ -25,15 +25,22 @@ def test_grid_spectrum_matches_direct_dft(rate_hz: float) -> None:
     np.testing.assert_allclose(got, direct, rtol=1e-9, atol=1e-9 * direct.max())
 
 
-def test_harmonic_basis_matches_direct_cos_sin() -> None:
-    m = _canceller()
+@pytest.mark.parametrize("n_channels", [1, 2, 3])
+def test_harmonic_dft_matches_direct_cos_sin(n_channels: int) -> None:
+    m = MainsCanceller(n_channels, 2000.0, 2001, 0.05, 1.0, 0.3, 0.15, 2.0, 8)  # odd window: a tail after the 8 lanes
     f0 = 50.0135
     H = m.max_harmonic
     h = np.arange(1, H + 1) * f0
     freqs = np.concatenate((h, h - REFERENCE_OFFSET_HZ, h + REFERENCE_OFFSET_HZ))
     phase = 2 * np.pi * np.outer(freqs, np.arange(m.window)) / m.rate_hz
     direct = np.concatenate((np.cos(phase), np.sin(phase))) * m._hann
-    np.testing.assert_allclose(m._harmonic_basis(f0), direct, rtol=0, atol=1e-11)
+    rng = np.random.default_rng(5)
+    n = np.arange(m.window)
+    buf = rng.normal(0.0, 3.0, (n_channels, m.window)) + 20.0 * np.sin(2 * np.pi * 3 * f0 * n / m.rate_hz + 0.3)
+    got = m._harmonic_dft(buf, f0)
+    want = direct @ buf.T
+    assert got.shape == (6 * H, n_channels)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-10 * np.abs(want).max())
 
 
 def test_estimate_finds_drifting_hum_and_harmonics() -> None:
@@ -46,3 +53,69 @@ def test_estimate_finds_drifting_hum_and_harmonics() -> None:
     assert m.harmonic_rms_uv[1, 0] == pytest.approx(20.0 / np.sqrt(2), rel=0.02)
     assert m.harmonic_rms_uv[1, 2] == pytest.approx(4.0 / np.sqrt(2), rel=0.05)
     assert len(m.notches_hz) == 2
+
+
+@pytest.mark.parametrize("n_channels", [1, 2, 3])
+def test_grid_power_same_bits_as_numpy(n_channels: int) -> None:
+    """The compiled grid power (and its sum over channels) is the numpy expression's, bit for bit."""
+    m = MainsCanceller(n_channels, 2000.0, 2000, 0.05, 1.0, 0.3, 0.15, 2.0, 8)
+    rng = np.random.default_rng(7)
+    buf = rng.normal(0.0, 5.0, (n_channels, m.window)) + 30.0 * np.sin(2 * np.pi * 50.3 * np.arange(m.window) / 2000.0)
+    got = m._grid_spectrum(buf).copy()
+    K = m._k_half
+    z = buf[:, None, :] * m._demod[None]
+    p = (z.reshape(-1, m.window) @ m._grid_cs).reshape(-1, 2, 2, 2 * K + 1)
+    rc, rs = p[:, :, 0, : K + 1], p[:, :, 0, K + 1 :]
+    ic, is_ = p[:, :, 1, : K + 1], p[:, :, 1, K + 1 :]
+    spec = np.empty((n_channels, 2, 2 * K + 1))
+    spec[:, :, K] = rc[:, :, 0] ** 2 + ic[:, :, 0] ** 2
+    spec[:, :, K + 1 :] = (rc[:, :, 1:] + is_) ** 2 + (ic[:, :, 1:] - rs) ** 2
+    spec[:, :, K - 1 :: -1] = (rc[:, :, 1:] - is_) ** 2 + (ic[:, :, 1:] + rs) ** 2
+    want = spec.reshape(n_channels, -1)
+    assert got.tobytes() == want.tobytes()
+    assert m._pooled.tobytes() == want.sum(axis=0).tobytes()
+
+
+@pytest.mark.parametrize("n_channels", [1, 2, 3])
+def test_tone_levels_same_bits_as_numpy(n_channels: int) -> None:
+    """The compiled tone levels are the numpy expressions' values, bit for bit (zeros,
+    infinities and NaN among the sums; the hum sum over harmonics in numpy's order)."""
+    from twitchwatch.detect.mains import PEAK_RATIO, _tone_levels
+
+    rng = np.random.default_rng(11)
+    H = 8
+    k = float(0.001 / np.sqrt(2.0))
+    for trial in range(300):
+        out = rng.normal(size=(6 * H, n_channels)) * 10.0 ** rng.uniform(-4, 4, size=(6 * H, n_channels))
+        if trial % 10 == 0:
+            out.flat[rng.integers(out.size, size=3)] = [0.0, np.inf, np.nan]
+        valid = rng.random(H) < 0.8
+        floor = rng.uniform(0.0, 5.0, n_channels)
+        amp = (np.hypot(out[: 3 * H], out[3 * H :]) * k).T
+        rms, ref = amp[:, :H], np.maximum(amp[:, H : 2 * H], amp[:, 2 * H :])
+        rms[:, ~valid] = 0.0
+        tonal = rms > PEAK_RATIO * ref
+        with np.errstate(invalid="ignore"):  # inf x 0
+            hum = np.sqrt((rms**2 * tonal).sum(axis=1))
+        limit = np.maximum(0.3, 0.15 * floor)[:, None]
+        present = ((rms > limit) & (rms > PEAK_RATIO * ref)).any(axis=0) & valid
+        got_rms, got_sq = np.empty((H, n_channels)).T, np.empty((H, n_channels)).T
+        got_present = np.empty(H, dtype=np.bool_)
+        _tone_levels(out, k, valid, floor, 0.3, 0.15, PEAK_RATIO, got_rms, got_sq, got_present)
+        assert got_rms.tobytes() == rms.tobytes()
+        assert np.sqrt(got_sq.sum(axis=1)).tobytes() == hum.tobytes()
+        assert np.array_equal(got_present, present)
+
+
+def test_peak_index_as_numpy_argmax() -> None:
+    from twitchwatch.detect.mains import _peak_index
+
+    rng = np.random.default_rng(17)
+    for trial in range(2000):
+        pooled = rng.integers(0, 6, 82).astype(float)  # ties
+        if trial % 7 == 0:
+            pooled[rng.integers(82, size=2)] = np.nan
+        split = 41
+        best = [int(np.argmax(pooled[:split])), split + int(np.argmax(pooled[split:]))]
+        want = best[0] if pooled[best[0]] >= pooled[best[1]] else best[1]
+        assert _peak_index(pooled, split) == want
