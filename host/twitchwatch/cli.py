@@ -438,7 +438,7 @@ def _warm_detector(quiet: bool = False) -> None:
 
     def slow() -> None:
         sys.stderr.write("preparing the detector: compiling it for this machine (the first run only, "
-                         "about 15 s)...\n")
+                         "about 15-20 s)...\n")
         sys.stderr.flush()
 
     timer = threading.Timer(1.5, slow)
