@@ -161,6 +161,10 @@ class EdfRecording(RecordingFile):
             raise FormatError(f"{where}: not a readable {kind} file ({detail}); accepted: complete, "
                               f"standard-compliant EDF/EDF+/BDF/BDF+ files") from None
         self._reader = reader
+        if self._copy is not None and os.name == "posix":
+            # the reader holds the copy open; unlinked now, it goes when the reader closes,
+            # even if this recording is never closed (elsewhere: deleted by close())
+            self._remove_copy()
         try:
             self._setup(reader, where)
         except BaseException:
