@@ -3,7 +3,7 @@
 Run under the MicroPython Unix port (it also runs under CPython for debugging):
 
     micropython firmware/unix_main.py --fd N [--seed S] [--duration-s D] [--realtime]
-        [--twitch-rate-per-min R] [--boot-id B]
+        [--twitch-rate-per-min R] [--boot-id B] [--wait-start]
 
 ``N`` is an open file descriptor (the master side of a pty the host made). The board
 writes ``0x00``, HELLO, TEXT, then DATA/STATUS frames (COBS, docs/protocol.md) to it
@@ -12,6 +12,8 @@ takes data (the pty applies back-pressure); ``--realtime`` paces samples to the 
 clock. After ``--duration-s`` seconds of sample time (default: forever) it sends the
 rest as short frames, a last STATUS, and exits 0; it also exits 0 when the link closes.
 Nothing is printed on stdout; errors go to stderr (exit 2 for bad arguments).
+``--wait-start``: behave as the real firmware (main.py): send HELLO and TEXT, then wait
+for the host's START before streaming (default: the simulator starts by itself).
 """
 
 import sys
@@ -29,7 +31,7 @@ import sim_frontend  # noqa: E402
 import wire_link  # noqa: E402
 
 _USAGE = ("usage: unix_main.py --fd N [--seed S] [--duration-s D] [--realtime] "
-          "[--twitch-rate-per-min R] [--boot-id B]")
+          "[--twitch-rate-per-min R] [--boot-id B] [--wait-start]")
 _STEP_US = 10000  # virtual time per loop in fast mode: one EMG frame (20 samples)
 
 
@@ -41,6 +43,7 @@ class Args:
         self.realtime = False
         self.twitch_rate_per_min = 20.0
         self.boot_id = None  # type: int | None
+        self.wait_start = False
 
 
 def _int(text: str) -> int:
@@ -54,6 +57,10 @@ def parse_args(argv) -> Args:
         opt = argv[i]
         if opt == "--realtime":
             a.realtime = True
+            i += 1
+            continue
+        if opt == "--wait-start":
+            a.wait_start = True
             i += 1
             continue
         if i + 1 >= len(argv):
@@ -103,7 +110,10 @@ def run(a: Args) -> int:
     acq = acquire.Acquisition(fe, clock, link.send, boot_id, "sim-%04x" % (a.seed & 0xFFFFFFFF))
     try:
         link.send_delimiter()
-        acq.start()  # the simulator starts by itself; START sends the HELLO
+        if a.wait_start:
+            acq.send_hello()  # as main.py: announce, then stream only after START
+        else:
+            acq.start()  # the simulator starts by itself; START sends the HELLO
         acq.send_text(fe.describe())
         while True:
             if a.realtime:

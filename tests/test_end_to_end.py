@@ -311,3 +311,23 @@ def test_a_full_disk_under_the_side_outputs_stops_them_not_the_run(live_30s, tmp
     assert [c.data for c in kept] == [c.data for c in chunks[:200]]
     kept_bytes, missed = sum(len(c.data) for c in chunks[:200]), sum(len(c.data) for c in chunks[200:])
     assert f"after {kept_bytes} bytes; the {missed} bytes received after" in cap_warn
+
+
+def test_a_board_that_waits_for_start_is_started(tmp_path):
+    """Real firmware (firmware/main.py) announces itself and streams only after the host's
+    START; the Unix port's --wait-start does the same. The host sends START when a HELLO
+    is followed by no DATA, and the samples are the simulator's from index 0."""
+    import time
+
+    rec = Recorder()
+    deadline = time.monotonic() + 30.0  # without START the board would wait for ever
+    with VirtualBoard(seed=11, duration_s=3, extra_args=("--wait-start",)) as source, \
+            Store(tmp_path / "waiting.sqlite3") as store:
+        summary = Pipeline(source, source_name="waiting", store=store, on_block=rec.block,
+                           on_event=rec.event).run(should_stop=lambda: time.monotonic() > deadline)
+    assert summary.ended_because != "stopped", "no START: the board never streamed"
+    assert summary.problems() == {}, summary.problems()
+    starts, samples = rec.samples(EMG_STREAM)
+    assert starts[0] == 0 and samples.shape == (3 * 2000, 2)
+    emg_true, _, _ = truth(11, 6000, 0)
+    assert np.array_equal(samples, emg_true)

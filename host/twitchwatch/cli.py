@@ -428,10 +428,10 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
 
 
 def _warm_detector(quiet: bool = False) -> None:
-    """Load the detector's compiled kernels before a live source is opened: loading them
-    when the first samples arrive (~0.2 s) would stop the host reading for that long, and
-    the device, which streams from the start, would drop samples it cannot buffer. The
-    first run on a machine compiles them (~15 s here): said on stderr if it takes a while."""
+    """Load the detector's compiled kernels before samples flow: loading them when the
+    first samples arrive (~0.2 s) would stop the host reading for that long, and the
+    device would drop samples it cannot buffer. The first run on a machine compiles them
+    (~15-20 s here): said on stderr if it takes a while."""
     import threading
 
     from twitchwatch.detect.warmup import warm_up
@@ -462,8 +462,10 @@ def cmd_stream(args) -> int:
     from twitchwatch.transports import SerialSource, autodetect_port
 
     port = autodetect_port() if args.port == "auto" else args.port
-    _warm_detector(args.quiet)
     with SerialSource(port, baudrate=args.baud) as source:
+        # after the port opened (a wrong port fails at once), before the pipeline sends
+        # START: the firmware streams only after it (firmware/main.py)
+        _warm_detector(args.quiet)
         _run(source, args, f"serial:{port}", duration_s=args.duration, capture=args.capture)
     return 0
 

@@ -60,6 +60,9 @@ EMG_KIND = 1
 ACC_KINDS = (2, 3, 4)  # ACC_X, ACC_Y, ACC_Z
 _READ_TIMEOUT_S = 0.2
 _HELLO_WAIT_S = 1.0
+#: a device that announced itself (HELLO) and sent no DATA for this long is sent START
+#: (real firmware waits for it; the simulator starts by itself), again as long as none comes
+_START_WAIT_S = 1.0
 _QUALITY_EVERY_S = 5.0  # of signal time between signal-quality records in the store
 
 
@@ -253,6 +256,8 @@ class Pipeline:
         self._capture: CaptureWriter | None = None  # while it is open and writable
         self._capture_out = _SideOutput("capture", "bytes")
         self._hello: Hello | None = None
+        # monotonic time of the last HELLO (or reset) with no DATA since; None once data flows
+        self._no_data_since: float | None = None
         self._layout = _Layout()
         self._detector: TwitchDetector | None = None
         self._run_streams: set[int] = set()  # streams the current detector run has data of
@@ -306,6 +311,9 @@ class Pipeline:
                 if self._hello is None and now - asked_hello_s > _HELLO_WAIT_S:
                     asked_hello_s = now
                     self._send(Command.HELLO)
+                if self._no_data_since is not None and now - self._no_data_since > _START_WAIT_S:
+                    self._no_data_since = now  # ask again a second later if still nothing comes
+                    self._send(Command.START)
                 if now - last_status_s >= 1.0:
                     last_status_s = now
                     self._emit_status(now - start_host_s)
@@ -399,6 +407,7 @@ class Pipeline:
         for msg in self.decoder.feed(chunk, host_s):
             if isinstance(msg, SampleBlock):
                 blocks.append(msg)
+                self._no_data_since = None
                 continue
             if blocks:
                 self._on_blocks(blocks)
@@ -413,6 +422,7 @@ class Pipeline:
                 self.summary.resets += 1
                 self._new_run(host_s)
                 self._configure(msg.hello)
+                self._no_data_since = time.monotonic()  # a reset device waits for START again
             elif isinstance(msg, StreamRestart):
                 if msg.stream_id in self._run_streams and self._hello is not None:
                     self._log_events(events + self._finish_detector())
@@ -422,6 +432,7 @@ class Pipeline:
             elif isinstance(msg, Hello):
                 if self._hello is None:
                     self._configure(msg)
+                self._no_data_since = time.monotonic()  # DATA follows at once if it streams
             elif isinstance(msg, Status):
                 self.summary.samples_dropped_at_source = msg.dropped_samples
                 self.summary.battery_pct = None if msg.battery_pct > 100 else msg.battery_pct
