@@ -99,8 +99,8 @@ class _SideOutput:
     the run: on its first write error (full disk, pulled drive) it is closed, and from then
     on what it would have got is counted; :meth:`close` gives the warning for the summary."""
 
-    def __init__(self, what: str, unit: str) -> None:
-        self.what, self.unit = what, unit
+    def __init__(self, what: str, unit: str, missed_phrase: str) -> None:
+        self.what, self.unit, self.missed_phrase = what, unit, missed_phrase
         self.path: Path | None = None
         self.target: Any = None  # the open file or CaptureWriter; None when closed or failed
         self.error: str | None = None
@@ -110,23 +110,21 @@ class _SideOutput:
     def open(self, path: Path, target: Any) -> None:
         self.path, self.target, self.error, self.written, self.missed = path, target, None, 0, 0
 
-    def write(self, write: Callable[[Any], object], amount: int) -> bool:
-        """``write(target)``; False once the output has failed (counted in ``missed``)."""
+    def write(self, write: Callable[[Any], object], amount: int) -> None:
+        """``write(target)`` of ``amount`` units; once the output has failed, only counted."""
         if self.target is None:
             if self.error is not None:
                 self.missed += amount
-            return self.error is None
+            return
         try:
             write(self.target)
             self.written += amount
-            return True
         except OSError as exc:
             self.error = exc.strerror or str(exc)
             self.missed += amount
             log.warning("%s %s: writing failed (%s) after %d %s; the run goes on without it",
                         self.what, self.path, self.error, self.written, self.unit)
             self._close_target()
-            return False
 
     def _close_target(self) -> None:
         target, self.target = self.target, None
@@ -136,13 +134,13 @@ class _SideOutput:
             except OSError as exc:  # the buffered rest could not be written either
                 self.error = self.error or (exc.strerror or str(exc))
 
-    def close(self, missed_phrase: str) -> str | None:
+    def close(self) -> str | None:
         """Close; the summary's warning if writing failed (then reset for the next run)."""
         self._close_target()
         if self.error is None:
             return None
         warning = (f"{self.what} {self.path}: writing failed ({self.error}) after {self.written} {self.unit}; "
-                   f"the {self.missed} {self.unit} {missed_phrase}")
+                   f"the {self.missed} {self.unit} {self.missed_phrase}")
         self.error, self.written, self.missed = None, 0, 0
         return warning
 
@@ -251,10 +249,11 @@ class Pipeline:
         self.on_status = on_status
         self.body_site = body_site
         self._events_path = Path(events_out) if events_out else None
-        self._events_out = _SideOutput("events file", "events")
+        self._events_out = _SideOutput("events file", "events", "after them are not in it, or the first of them "
+                                       "only in part (every event is in the database, if one is used)")
         self._capture_path = Path(capture) if capture else None
-        self._capture: CaptureWriter | None = None  # while it is open and writable
-        self._capture_out = _SideOutput("capture", "bytes")
+        self._capture_out = _SideOutput("capture", "bytes", "received after them are not in it; it reads up to its "
+                                        "last whole record (the run itself went on)")
         self._hello: Hello | None = None
         # monotonic time of the last HELLO (or reset) with no DATA since; None once data flows
         self._no_data_since: float | None = None
@@ -372,20 +371,16 @@ class Pipeline:
                 self._events_out.open(path, path.open("a", encoding="utf-8"))
             path = self._capture_path
             if path is not None:
-                self._capture = CaptureWriter(path)
-                self._capture_out.open(path, self._capture)
+                capture = CaptureWriter(path)
+                self._capture_out.open(path, capture)
                 # The wall clock a replay of this capture will use, so both agree exactly.
-                self._wall_offset_s = self._capture.created_unix_s - self._capture.created_monotonic_s
+                self._wall_offset_s = capture.created_unix_s - capture.created_monotonic_s
         except OSError as exc:
             raise TwitchwatchError(f"cannot open {path} for writing: {exc.strerror or exc}") from exc
 
     def _close_outputs(self) -> None:
-        self._capture = None
-        for out, missed in ((self._events_out, "after them are not in it, or the first of them only in part "
-                             "(every event is in the database, if one is used)"),
-                            (self._capture_out, "received after them are not in it; it reads up to its last whole "
-                             "record (the run itself went on)")):
-            warning = out.close(missed)
+        for out in (self._events_out, self._capture_out):
+            warning = out.close()
             if warning:
                 self.summary.warnings.append(warning)
 
@@ -394,8 +389,7 @@ class Pipeline:
                                           f.flush()), len(events))
 
     def _write_capture(self, host_s: float, chunk: bytes) -> None:
-        if not self._capture_out.write(lambda c: c.write(host_s, chunk), len(chunk)):
-            self._capture = None
+        self._capture_out.write(lambda c: c.write(host_s, chunk), len(chunk))
 
     # ---- decoding --------------------------------------------------------
     def _feed(self, host_s: float, chunk: bytes) -> None:
