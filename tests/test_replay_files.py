@@ -84,8 +84,8 @@ def test_a_cut_off_edf_replays_its_whole_records_and_says_what_it_left_out(edf_r
     out = tw("replay", cut.name, "--db", "c.sqlite3", "--events-out", "c.jsonl", cwd=tmp_path)
     assert out.returncode == 0 and full.returncode == 0, out.stderr
     assert "note: the file is truncated" in out.stderr
-    assert f"warning: cut.edf: truncated: {n_records - keep} of {n_records} data records missing or partial " \
-           "(1000 bytes of a partial record not read)" in out.stdout
+    assert f"warning: cut.edf: the file is truncated: {keep} of the {n_records} data records its header declares " \
+           "are whole" in out.stdout and "the 1000 bytes after them (part of a record) are not read" in out.stdout
     events = [json.loads(x) for x in (tmp_path / "c.jsonl").read_text().splitlines()]
     before = [json.loads(x) for x in (tmp_path / "f.jsonl").read_text().splitlines()]
     seconds = float(data[244:252]) * keep

@@ -31,7 +31,7 @@ def warm_up(emg_rate_hz: float = 2000.0, n_channels: int = 2, acc_rate_hz: float
     emg = rng.normal(0.0, 3.0, (n, n_channels)) + 8.0 * np.sqrt(2.0) * np.sin(2 * np.pi * 50.0 * t)[:, None]
     half = int(0.003 * fs)
     k = np.arange(-half, half + 1) / max(half, 1)
-    spike = 200.0 * 0.5 * -k * np.exp(0.5 - 0.5 * (2 * k) ** 2) * 2  # biphasic, ~200 µV p-p
+    spike = -200.0 * k * np.exp(0.5 - 2.0 * k * k)  # biphasic: extremes ±100 µV at k = ∓0.5, 200 µV p-p
     for j, start in enumerate(np.arange(2.2, WARM_UP_S - 0.2, 0.25)):
         i = int(start * fs)
         emg[i - half : i + half + 1, j % n_channels] += spike

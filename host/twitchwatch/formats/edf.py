@@ -48,15 +48,9 @@ class _SizeMismatch:
                     f"{self.size} bytes ({self.whole} whole records)")
         return f"{self.dropped_bytes} bytes after the {self.n_records} data records its header declares"
 
-    def unread(self) -> str:
-        """What is not read, for ``RecordingFile.unread``."""
-        if self.whole < self.n_records:
-            return (f"truncated: {self.n_records - self.whole} of {self.n_records} data records missing or "
-                    f"partial ({self.dropped_bytes} bytes of a partial record not read)")
-        return f"{self.dropped_bytes} bytes after the last data record not read"
-
     def note(self) -> str:
-        """What reading the whole records leaves out, for ``RecordingFile.notes``."""
+        """What reading the whole records leaves out, for ``RecordingFile.notes`` and
+        ``RecordingFile.unread``."""
         if self.whole < self.n_records:
             cut = f"; the {self.dropped_bytes} bytes after them (part of a record) are not read" if self.dropped_bytes else ""
             return (f"the file is truncated: {self.whole} of the {self.n_records} data records its header "
@@ -172,8 +166,8 @@ class EdfRecording(RecordingFile):
             self._remove_copy()
             raise
         if mismatch is not None:
-            self.notes = self.notes + (mismatch.note(),)
-            self.unread = (mismatch.unread(),)
+            self.unread = (mismatch.note(),)
+            self.notes = self.notes + self.unread
 
     def _setup(self, r: pyedflib.EdfReader, where: str) -> None:
         n_sig = r.signals_in_file
