@@ -63,8 +63,10 @@ TAIL_FRACTION = 0.25
 #: Accelerometer context after the peak (ms): fusion window end (``acc_window_ms``) and
 #: motion window end (``MOTION_WINDOW_MS``).
 ACC_CONTEXT_MS = 25.0
-#: History kept for the EMG rings (s) and for the accelerometer ring (s).
-EMG_HISTORY_S = 2.0
+#: History kept for the EMG rings (s) and for the accelerometer ring (s). The EMG ring
+#: holds 1.5 s before every decision position (``_held``) plus one piece of at most 1 s
+#: (``_max_block``): a 1-s block from a replay is taken whole (one piece, not two).
+EMG_HISTORY_S = 2.5
 ACC_HISTORY_S = 60.0
 #: Rail/lead-off look-back and look-ahead around a candidate (ms).
 LEADOFF_MARGIN_MS = (200.0, 25.0)
@@ -197,7 +199,7 @@ class TwitchDetector:
         # sigma, active cumsum, active fraction, rail
         self._rows = {name: slice(i * C, (i + 1) * C) for i, name in enumerate(RING_ROWS)}
         self._ring = Ring(len(RING_ROWS) * C, int(EMG_HISTORY_S * fs))
-        self._max_block = max(1, int(0.5 * fs))
+        self._max_block = max(1, int(1.0 * fs))
         #: history the ring holds at every decision position whatever the block split: a
         #: candidate's EMG features are read once the stream reaches its decision position
         #: (need_emg), at most one piece (_max_block) later, and the ring then holds at least
@@ -307,7 +309,7 @@ class TwitchDetector:
         elif first != self._next:
             raise ValueError(f"EMG block starts at sample {first}, expected {self._next}; announce lost samples with mark_gap()")
         xt = np.ascontiguousarray(block.T)
-        # long blocks in pieces (the rings hold 2 s), each ending at the mains estimator's
+        # long blocks in pieces (of at most _max_block), each ending at the mains estimator's
         # window ends, so its estimates use the floor at the window end whatever the split
         pos, n = 0, xt.shape[1]
         while pos < n:
