@@ -313,6 +313,76 @@ def test_a_full_disk_under_the_side_outputs_stops_them_not_the_run(live_30s, tmp
     assert f"after {kept_bytes} bytes; the {missed} bytes received after" in cap_warn
 
 
+def _fill_database(store: Store) -> int:
+    """Make the database full as a full disk would (SQLite's SQLITE_FULL): no page may be
+    added, and the pages there are filled with a dummy session's rows, so the next event,
+    artefact segment or session row needs a page it cannot get. Returns the dummy's id."""
+    import dataclasses
+
+    from twitchwatch.detect import TwitchEvent
+    from twitchwatch.store import StoreFullError
+
+    dummy = store.start_session(device_id="padding", firmware_version="-", boot_id=0, source="padding")
+    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+    store._conn.execute(f"PRAGMA max_page_count = {pages}")
+    event = TwitchEvent(sample_index=0, t_s=0.0, channel=0, channel_label="pad", amplitude_uv=1.0, duration_ms=1.0,
+                        confidence=0.5, detector="padding")
+    fills = (lambda i: store.add_events(dummy, [dataclasses.replace(event, sample_index=i)]),
+             lambda i: store.add_artefacts(dummy, [dict(kind="pop", channel=0, start_index=i, end_index=i + 1,
+                                                        t_start_s=0.0, t_end_s=0.0, detail="padding")]),
+             lambda i: store.start_session(device_id="padding", firmware_version="-", boot_id=i, source="padding"))
+    for fill in fills:
+        for i in range(100_000):
+            try:
+                fill(i)
+            except StoreFullError:
+                break
+        else:
+            raise AssertionError("the database never became full")
+    return dummy
+
+
+@pytest.mark.parametrize("room_again", [True, False], ids=["room-again", "full-to-the-end"])
+def test_a_full_database_does_not_end_the_run(live_30s, tmp_path, room_again):
+    """The database fills a third of the way through a replay: the run goes on, every event
+    reaches the caller and the events file. With room again (the limit lifted) two thirds
+    in, what waited is written: every event and the session's end are in the database.
+    Without, the summary says how many events are not in it."""
+    tmp, _, live = live_30s
+    rec = Recorder()
+    n_blocks = len(live.blocks)
+    with ReplaySource(tmp / "live.twcap") as source, Store(tmp_path / "full.sqlite3") as store:
+        pipe = Pipeline(source, source_name="full", store=store, events_out=tmp_path / "ev.jsonl", on_event=rec.event)
+        pipe._store_writes.retry_every_s = 0.0  # try again at every write (a replay is over in seconds)
+
+        def on_block(block):
+            rec.block(block)
+            if len(rec.blocks) == n_blocks // 3:
+                _fill_database(store)
+            if room_again and len(rec.blocks) == 2 * n_blocks // 3:
+                store._conn.execute("PRAGMA max_page_count = 1073741823")
+
+        pipe.on_block = on_block
+        summary = pipe.run()
+        real = [s for s in store.sessions() if s["source"] == "full"]
+        stored = [e for e in store.events() if e["session_id"] in {s["id"] for s in real}]
+    assert rec.blocks == live.blocks and rec.events == live.events and len(live.events) > 0
+    lines = (tmp_path / "ev.jsonl").read_text().splitlines()
+    assert [json.loads(x)["sample_index"] for x in lines] == [e.sample_index for e in live.events]
+    warning = next(w for w in summary.warnings if "the database was full" in w)
+    if room_again:
+        assert [e["sample_index"] for e in stored] == [e.sample_index for e in live.events]
+        assert "written once there was room" in warning and "NOT in the database" not in warning
+        assert all(s["ended_at"] is not None for s in real)
+        assert summary.events_not_in_database == 0
+    else:
+        missing = len(live.events) - len(stored)
+        assert missing > 0 and [e["sample_index"] for e in stored] == [e.sample_index for e in live.events][:len(stored)]
+        assert f"NOT in the database: {missing} events" in warning
+        assert summary.events_not_in_database == missing
+        assert any("cause annotation of session" in w and "skipped" in w for w in summary.warnings)
+
+
 def test_a_board_that_waits_for_start_is_started(tmp_path):
     """Real firmware (firmware/main.py) announces itself and streams only after the host's
     START; the Unix port's --wait-start does the same. The host sends START when a HELLO

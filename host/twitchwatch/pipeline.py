@@ -49,6 +49,7 @@ from twitchwatch.protocol import (
     encode_command,
 )
 from twitchwatch.store import Store
+from twitchwatch.store.backlog import WriteBacklog
 from twitchwatch.transports import ByteSource, CaptureWriter, TransportClosed
 
 if TYPE_CHECKING:
@@ -83,6 +84,9 @@ class RunSummary:
     decoder: dict[str, int] = dataclasses.field(default_factory=dict)
     texts: list[str] = dataclasses.field(default_factory=list)  # the device's TEXT lines
     warnings: list[str] = dataclasses.field(default_factory=list)  # what failed on this side, data kept
+    #: events detected but not in the database: waiting while it is full (store.backlog), or at
+    #: the end of the run, not written
+    events_not_in_database: int = 0
 
     def problems(self) -> dict[str, int]:
         """The non-zero error counters: what was dropped or damaged, by kind."""
@@ -91,6 +95,8 @@ class RunSummary:
         found = {k: v for k, v in self.decoder.items() if k in keys and v}
         if self.samples_dropped_at_source:
             found["samples_dropped_at_source"] = self.samples_dropped_at_source
+        if self.events_not_in_database:
+            found["events_not_in_database"] = self.events_not_in_database
         return found
 
 
@@ -243,6 +249,8 @@ class Pipeline:
         self.detect_every_s = float(detect_every_s)
         self.source_name = source_name
         self.store = store
+        # the store's writes, held while its database is full (the run goes on)
+        self._store_writes = WriteBacklog(f"database {store.path}") if store is not None else None
         self.decoder = FrameDecoder()
         self.on_block = on_block
         self.on_event = on_event
@@ -379,10 +387,12 @@ class Pipeline:
             raise TwitchwatchError(f"cannot open {path} for writing: {exc.strerror or exc}") from exc
 
     def _close_outputs(self) -> None:
-        for out in (self._events_out, self._capture_out):
-            warning = out.close()
+        for out in (self._events_out, self._capture_out, self._store_writes):
+            warning = out.close() if out is not None else None
             if warning:
                 self.summary.warnings.append(warning)
+        if self._store_writes is not None:
+            self.summary.events_not_in_database = self._store_writes.not_written.get("events", 0)
 
     def _write_events_out(self, events: list[TwitchEvent]) -> None:
         self._events_out.write(lambda f: (f.write("".join(json.dumps(e.to_json_dict()) + "\n" for e in events)),
@@ -600,8 +610,9 @@ class Pipeline:
         if not events:
             return
         self.summary.events += len(events)
-        if self.store is not None and self._session_id is not None:
-            self.store.add_events(self._session_id, events)
+        if self.store is not None and self._store_writes is not None and self._session_id is not None:
+            store, session_id = self.store, self._session_id
+            self._store_writes.write("events", lambda: store.add_events(session_id, events), len(events))
         self._write_events_out(events)
         if self.on_event is not None:
             for e in events:
@@ -613,12 +624,13 @@ class Pipeline:
         rate_hz = self._layout.emg_info.sample_rate_hz
         for a in artefacts:
             self.summary.artefacts[a.kind] = self.summary.artefacts.get(a.kind, 0) + 1
-        if self.store is not None and self._session_id is not None:
-            self.store.add_artefacts(self._session_id, [
-                {"kind": a.kind, "channel": a.channel, "start_index": a.start_index, "end_index": a.end_index,
-                 "t_start_s": self._t_offset_s + a.start_index / rate_hz,
-                 "t_end_s": self._t_offset_s + a.end_index / rate_hz, "detail": a.detail}
-                for a in artefacts])
+        if self.store is not None and self._store_writes is not None and self._session_id is not None:
+            store, session_id = self.store, self._session_id
+            rows = [{"kind": a.kind, "channel": a.channel, "start_index": a.start_index, "end_index": a.end_index,
+                     "t_start_s": self._t_offset_s + a.start_index / rate_hz,
+                     "t_end_s": self._t_offset_s + a.end_index / rate_hz, "detail": a.detail}
+                    for a in artefacts]
+            self._store_writes.write("artefacts", lambda: store.add_artefacts(session_id, rows), len(rows))
 
     def _quality_now(self) -> list[dict[str, Any]]:
         if self._detector is None:
@@ -633,16 +645,24 @@ class Pipeline:
         if not quality:
             return
         self.summary.quality = quality
-        if self.store is not None and self._session_id is not None:
-            self.store.set_quality(self._session_id, quality)
+        if self.store is not None and self._store_writes is not None and self._session_id is not None:
+            store, session_id = self.store, self._session_id
+            self._store_writes.write("quality", lambda: store.set_quality(session_id, quality), 1,
+                                     key=("quality", session_id))
 
     def _close_session(self) -> None:
-        if self.store is not None and self._session_id is not None:
+        if self.store is not None and self._store_writes is not None and self._session_id is not None:
             stats: dict[str, Any] = dict(self.decoder.stats.as_dict())
             stats["samples_dropped_at_source"] = self.summary.samples_dropped_at_source
             stats["artefacts"] = dict(self.summary.artefacts)
-            self.store.end_session(self._session_id, stats=stats)
-            self._annotate(self._session_id)
+            store, session_id, ended_at = self.store, self._session_id, time.time()
+            self._store_writes.write("session end",
+                                     lambda: store.end_session(session_id, ended_at=ended_at, stats=stats), 1)
+            if self._store_writes.retry(force=True):
+                self._annotate(self._session_id)
+            else:
+                self.summary.warnings.append(f"cause annotation of session {session_id} skipped: not all of its "
+                                             f"data is in the database yet; run 'twitchwatch causes' once it is")
         self._session_id = None
 
     def _annotate(self, session_id: int) -> None:
@@ -679,6 +699,8 @@ class Pipeline:
         rate = self.summary.events / (dev_s / 60.0) if dev_s > 1.0 else 0.0
         link = "streaming" if self._hello is not None else "waiting for HELLO"
         self.summary.decoder = self.decoder.stats.as_dict()
+        if self._store_writes is not None:
+            self.summary.events_not_in_database = self._store_writes.waiting_events
         self.on_status(LiveStatus(
             host_elapsed_s=host_elapsed_s, device_elapsed_s=dev_s, events=self.summary.events,
             rate_per_min=rate, noise_floor_uv=floor, problems=self.summary.problems(),

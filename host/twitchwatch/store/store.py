@@ -20,7 +20,7 @@ from typing import Any, Iterable, Iterator
 
 from . import migrations
 from . import export as _export
-from .errors import StoreError
+from .errors import StoreError, StoreFullError
 from .logbook import LogbookMixin
 
 BUSY_TIMEOUT_MS = 5000
@@ -294,8 +294,9 @@ class Store(LogbookMixin):
                 raise
         except sqlite3.Error as exc:
             message = str(exc)
-            if isinstance(exc, sqlite3.OperationalError) and "full" in message:
-                raise StoreError(
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+                    isinstance(exc, sqlite3.OperationalError) and "full" in message):
+                raise StoreFullError(
                     f"{self.path}: database or disk is full; could not {what}, nothing of it was written"
                 ) from exc
             raise StoreError(f"{self.path}: could not {what}: {message}") from exc
