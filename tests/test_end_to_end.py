@@ -342,27 +342,34 @@ def _fill_database(store: Store) -> int:
     return dummy
 
 
-@pytest.mark.parametrize("room_again", [True, False], ids=["room-again", "full-to-the-end"])
-def test_a_full_database_does_not_end_the_run(live_30s, tmp_path, room_again):
-    """The database fills a third of the way through a replay: the run goes on, every event
-    reaches the caller and the events file. With room again (the limit lifted) two thirds
-    in, what waited is written: every event and the session's end are in the database.
-    Without, the summary says how many events are not in it."""
+@pytest.mark.parametrize("full_from,room_again", [(1 / 3, True), (1 / 3, False), (0.0, True)],
+                         ids=["a-third-in-room-again", "a-third-in-full-to-the-end", "full-at-the-start-room-again"])
+def test_a_full_database_does_not_end_the_run(live_30s, tmp_path, full_from, room_again):
+    """The database is full from the start, or fills a third of the way through a replay:
+    the run goes on, every event reaches the caller and the events file. With room again
+    (the limit lifted) two thirds in, what waited is written: the session (with the time it
+    began), every event and its end are in the database. Without, the summary says how
+    many events are not in it."""
+    import time
+
     tmp, _, live = live_30s
     rec = Recorder()
     n_blocks = len(live.blocks)
     with ReplaySource(tmp / "live.twcap") as source, Store(tmp_path / "full.sqlite3") as store:
         pipe = Pipeline(source, source_name="full", store=store, events_out=tmp_path / "ev.jsonl", on_event=rec.event)
         pipe._store_writes.retry_every_s = 0.0  # try again at every write (a replay is over in seconds)
+        if not full_from:
+            _fill_database(store)
 
         def on_block(block):
             rec.block(block)
-            if len(rec.blocks) == n_blocks // 3:
+            if full_from and len(rec.blocks) == int(n_blocks * full_from):
                 _fill_database(store)
             if room_again and len(rec.blocks) == 2 * n_blocks // 3:
                 store._conn.execute("PRAGMA max_page_count = 1073741823")
 
         pipe.on_block = on_block
+        begun = time.time()
         summary = pipe.run()
         real = [s for s in store.sessions() if s["source"] == "full"]
         stored = [e for e in store.events() if e["session_id"] in {s["id"] for s in real}]
@@ -373,8 +380,9 @@ def test_a_full_database_does_not_end_the_run(live_30s, tmp_path, room_again):
     if room_again:
         assert [e["sample_index"] for e in stored] == [e.sample_index for e in live.events]
         assert "written once there was room" in warning and "NOT in the database" not in warning
-        assert all(s["ended_at"] is not None for s in real)
-        assert summary.events_not_in_database == 0
+        assert len(real) == 1 and begun <= real[0]["started_at"] < real[0]["ended_at"]
+        assert summary.sessions == [real[0]["id"]] and summary.events_not_in_database == 0
+        assert not any("cause annotation" in w for w in summary.warnings)
     else:
         missing = len(live.events) - len(stored)
         assert missing > 0 and [e["sample_index"] for e in stored] == [e.sample_index for e in live.events][:len(stored)]

@@ -151,6 +151,46 @@ class _SideOutput:
         return warning
 
 
+class _SessionWriter:
+    """One store session's writes, all through the run's :class:`WriteBacklog`: while the
+    database is full even the session's row waits, so each write reads the session's id
+    when it runs (after the row's, in order)."""
+
+    def __init__(self, store: Store, backlog: WriteBacklog, on_started: Callable[[int], None],
+                 **session: Any) -> None:
+        self.store, self.backlog = store, backlog
+        self.id: int | None = None
+        started_at = session.pop("started_at", None)
+        session["started_at"] = time.time() if started_at is None else started_at  # not when it is written
+
+        def start() -> None:
+            self.id = store.start_session(**session)
+            on_started(self.id)
+
+        backlog.write("session start", start, 1)
+
+    def _session_id(self) -> int:
+        assert self.id is not None  # the session's row is written before any write that follows it
+        return self.id
+
+    def add_events(self, events: list[TwitchEvent]) -> None:
+        self.backlog.write("events", lambda: self.store.add_events(self._session_id(), events), len(events))
+
+    def add_artefacts(self, rows: list[dict[str, Any]]) -> None:
+        self.backlog.write("artefacts", lambda: self.store.add_artefacts(self._session_id(), rows), len(rows))
+
+    def set_quality(self, quality: list[dict[str, Any]]) -> None:
+        self.backlog.write("quality", lambda: self.store.set_quality(self._session_id(), quality), 1,
+                           key=("quality", id(self)))
+
+    def end(self, stats: dict[str, Any]) -> bool:
+        """Write the session's end (now); True when all of the session is in the database."""
+        ended_at = time.time()
+        self.backlog.write("session end", lambda: self.store.end_session(self._session_id(), ended_at=ended_at,
+                                                                         stats=stats), 1)
+        return self.backlog.retry(force=True)
+
+
 @dataclasses.dataclass
 class LiveStatus:
     """A snapshot handed to ``on_status`` about once a second."""
@@ -272,7 +312,7 @@ class Pipeline:
         # counts (an array or a list of arrays) and their physical units per count
         self._pending: list[tuple[int, int, Any, np.ndarray | None]] = []
         self._pending_emg = 0  # EMG samples in _pending
-        self._session_id: int | None = None
+        self._session: _SessionWriter | None = None  # the store session of the current run
         self._t_offset_s = 0.0  # added to t_s after a reset
         self._first_host_s: float | None = None
         self._device_elapsed_s = 0.0
@@ -507,8 +547,9 @@ class Pipeline:
         self._hello = hello
         self._layout = _Layout.from_hello(hello)
         self._make_detector()
-        if self.store is not None:
-            self._session_id = self.store.start_session(
+        if self.store is not None and self._store_writes is not None:
+            self._session = _SessionWriter(
+                self.store, self._store_writes, self.summary.sessions.append,
                 device_id=hello.device_id,
                 firmware_version=hello.firmware_version,
                 boot_id=hello.boot_id,
@@ -516,7 +557,6 @@ class Pipeline:
                 body_site=self.body_site,
                 started_at=started_at,
             )
-            self.summary.sessions.append(self._session_id)
 
     def _on_data(self, stream_id: int, first_index: int, data: np.ndarray | list[np.ndarray], rate_hz: float,
                  *, n: int | None = None, scales: np.ndarray | None = None) -> None:
@@ -610,9 +650,8 @@ class Pipeline:
         if not events:
             return
         self.summary.events += len(events)
-        if self.store is not None and self._store_writes is not None and self._session_id is not None:
-            store, session_id = self.store, self._session_id
-            self._store_writes.write("events", lambda: store.add_events(session_id, events), len(events))
+        if self._session is not None:
+            self._session.add_events(events)
         self._write_events_out(events)
         if self.on_event is not None:
             for e in events:
@@ -624,13 +663,12 @@ class Pipeline:
         rate_hz = self._layout.emg_info.sample_rate_hz
         for a in artefacts:
             self.summary.artefacts[a.kind] = self.summary.artefacts.get(a.kind, 0) + 1
-        if self.store is not None and self._store_writes is not None and self._session_id is not None:
-            store, session_id = self.store, self._session_id
-            rows = [{"kind": a.kind, "channel": a.channel, "start_index": a.start_index, "end_index": a.end_index,
-                     "t_start_s": self._t_offset_s + a.start_index / rate_hz,
-                     "t_end_s": self._t_offset_s + a.end_index / rate_hz, "detail": a.detail}
-                    for a in artefacts]
-            self._store_writes.write("artefacts", lambda: store.add_artefacts(session_id, rows), len(rows))
+        if self._session is not None:
+            self._session.add_artefacts([
+                {"kind": a.kind, "channel": a.channel, "start_index": a.start_index, "end_index": a.end_index,
+                 "t_start_s": self._t_offset_s + a.start_index / rate_hz,
+                 "t_end_s": self._t_offset_s + a.end_index / rate_hz, "detail": a.detail}
+                for a in artefacts])
 
     def _quality_now(self) -> list[dict[str, Any]]:
         if self._detector is None:
@@ -645,25 +683,22 @@ class Pipeline:
         if not quality:
             return
         self.summary.quality = quality
-        if self.store is not None and self._store_writes is not None and self._session_id is not None:
-            store, session_id = self.store, self._session_id
-            self._store_writes.write("quality", lambda: store.set_quality(session_id, quality), 1,
-                                     key=("quality", session_id))
+        if self._session is not None:
+            self._session.set_quality(quality)
 
     def _close_session(self) -> None:
-        if self.store is not None and self._store_writes is not None and self._session_id is not None:
+        session, self._session = self._session, None
+        if session is not None:
             stats: dict[str, Any] = dict(self.decoder.stats.as_dict())
             stats["samples_dropped_at_source"] = self.summary.samples_dropped_at_source
             stats["artefacts"] = dict(self.summary.artefacts)
-            store, session_id, ended_at = self.store, self._session_id, time.time()
-            self._store_writes.write("session end",
-                                     lambda: store.end_session(session_id, ended_at=ended_at, stats=stats), 1)
-            if self._store_writes.retry(force=True):
-                self._annotate(self._session_id)
+            if session.end(stats):
+                assert session.id is not None  # all of it is written
+                self._annotate(session.id)
             else:
-                self.summary.warnings.append(f"cause annotation of session {session_id} skipped: not all of its "
-                                             f"data is in the database yet; run 'twitchwatch causes' once it is")
-        self._session_id = None
+                self.summary.warnings.append(
+                    f"cause annotation of {'session ' + str(session.id) if session.id else 'the session'} skipped: "
+                    f"not all of its data is in the database; run 'twitchwatch causes' once it is")
 
     def _annotate(self, session_id: int) -> None:
         """Candidate causes for the session's twitches, from what the person logged.
