@@ -9,10 +9,12 @@ tests use to compare decoded samples bit for bit and to score detection.
 The signal, per EMG channel (2 kHz, int24, 0.0481 uV/LSB):
 - noise: sum of 4 uniform bytes (Irwin-Hall, near Gaussian), ``noise_uv_rms`` (3 uV);
 - mains hum: ``hum_uv`` (1 uV) at ``hum_hz`` (50 Hz), the same on both channels;
-- twitches (fasciculation potentials): one of 4 templates (biphasic 6/10 ms, triphasic
-  12/19 ms), random polarity, peak ``amp_min_uv``..``amp_max_uv`` (50..400 uV), at
-  random intervals of 0.2..1.8 x the mean (``twitch_rate_per_min`` per channel, 20),
-  never closer than 50 ms on one channel.
+- twitches (fasciculation potentials) from ``units_per_channel`` (3, at most 4) motor
+  units per channel: each unit has its own template (one of 4: biphasic 6/10 ms,
+  triphasic 12/19 ms; no two units of a channel share one), polarity and peak amplitude
+  (``amp_min_uv``..``amp_max_uv``, 50..400 uV); each firing is a random unit of the
+  channel at its amplitude +-8 %, at random intervals of 0.2..1.8 x the mean
+  (``twitch_rate_per_min`` per channel, 20), never closer than 50 ms on one channel.
 Accelerometer (1 kHz, int16, 0.061 mg/LSB): ~0.5 mg RMS noise per axis, gravity
 +1000 mg on Z, and after ``acc_twitch_pct`` % (50 %) of twitches a damped sine of
 5..50 Hz and 1.0..5.0 mg starting 10 ms after the EMG peak (electromechanical delay).
@@ -106,12 +108,28 @@ class _Schedule:
     """
 
     def __init__(self, seed: int, channel: int, mean_gap: int, amp_min_uv: int,
-                 amp_max_uv: int, acc_pct: int) -> None:
+                 amp_max_uv: int, acc_pct: int, n_units: int = 3) -> None:
         self.x = _mix(seed, 10 + channel)
         self.mean_gap = mean_gap  # 0: no twitches
-        self.amp_min_uv = amp_min_uv
-        self.amp_span = amp_max_uv - amp_min_uv + 1
         self.acc_pct = acc_pct
+        # the channel's motor units (drawn once, from the channel's own PRNG): templates
+        # a shuffle of the 4 (no two units alike in shape), a polarity and a peak each
+        self.n_units = n_units
+        self.unit_tmpl = bytearray((0, 1, 2, 3))
+        self.unit_sign = bytearray(4)  # 1: negative
+        self.unit_amp_uv = array.array("i", (0, 0, 0, 0))
+        x = self.x
+        span = amp_max_uv - amp_min_uv + 1
+        for i in range(3, 0, -1):
+            x = _xorshift(x)
+            j = x % (i + 1)
+            self.unit_tmpl[i], self.unit_tmpl[j] = self.unit_tmpl[j], self.unit_tmpl[i]
+        for u in range(4):
+            x = _xorshift(x)
+            self.unit_sign[u] = x & 1
+            self.unit_amp_uv[u] = amp_min_uv + (x >> 1) % span
+        self.x = x
+        self.unit = 0
         self.onset = -1
         self.tmpl = 0
         self.amp_uv = 0
@@ -135,9 +153,11 @@ class _Schedule:
         self.last += gap
         self.onset = self.last
         x = _xorshift(x)
-        self.tmpl = x & 3
-        self.sign = -1 if x & 4 else 1
-        self.amp_uv = self.amp_min_uv + (x >> 3) % self.amp_span
+        u = x % self.n_units
+        self.unit = u
+        self.tmpl = self.unit_tmpl[u]
+        self.sign = -1 if self.unit_sign[u] else 1
+        self.amp_uv = self.unit_amp_uv[u] * (920 + (x >> 8) % 161) // 1000  # +-8 %
         x = _xorshift(x)
         self.acc_on = x % 100 < self.acc_pct
         self.acc_hz = 5 + (x >> 8) % 46
@@ -166,11 +186,14 @@ class SimOptions:
         self.amp_min_uv = _opt(options, "amp_min_uv", 50)
         self.amp_max_uv = _opt(options, "amp_max_uv", 400)
         self.acc_twitch_pct = _opt(options, "acc_twitch_pct", 50)
+        self.units_per_channel = _opt(options, "units_per_channel", 3)
         self.lead_off = _opt(options, "lead_off", 0)
         if options:
             raise TypeError("unknown simulator option: " + ",".join(options))
         if self.amp_max_uv < self.amp_min_uv:
             raise ValueError("amp_max_uv < amp_min_uv")
+        if not 1 <= self.units_per_channel <= 4:
+            raise ValueError("units_per_channel must be 1..4")
 
     def mean_gap(self) -> int:
         """Mean EMG samples between twitches of one channel (0: none)."""
@@ -181,7 +204,7 @@ class SimOptions:
 
     def schedule(self, channel: int) -> _Schedule:
         return _Schedule(self.seed, channel, self.mean_gap(), self.amp_min_uv,
-                         self.amp_max_uv, self.acc_twitch_pct)
+                         self.amp_max_uv, self.acc_twitch_pct, self.units_per_channel)
 
 
 class SimSignal:
@@ -447,8 +470,9 @@ class SimFrontEnd:
 
 def twitch_schedule(seed: int, n_emg_samples: int, **sim_options) -> list:
     """Every twitch whose peak falls in the first ``n_emg_samples`` EMG samples, as
-    dicts sorted by peak index: ``peak_index``, ``onset_index``, ``channel``,
-    ``peak_uv`` (magnitude), ``polarity`` (+1/-1), ``duration_samples``, and ``acc``:
+    dicts sorted by peak index: ``peak_index``, ``onset_index``, ``channel``, ``unit``
+    (the channel's motor unit, 0..units_per_channel-1), ``peak_uv`` (magnitude),
+    ``polarity`` (+1/-1), ``duration_samples``, and ``acc``:
     ``None`` or a dict ``start_index`` (accelerometer sample), ``freq_hz``, ``peak_mg_x10``.
     """
     opts = SimOptions(seed, **sim_options)
@@ -460,7 +484,7 @@ def twitch_schedule(seed: int, n_emg_samples: int, **sim_options) -> list:
             if s.acc_on:
                 acc = {"start_index": s.acc_start, "freq_hz": s.acc_hz, "peak_mg_x10": s.acc_mg_x10}
             out.append({"peak_index": s.peak_index(), "onset_index": s.onset, "channel": ch,
-                        "peak_uv": s.amp_uv, "polarity": s.sign,
+                        "unit": s.unit, "peak_uv": s.amp_uv, "polarity": s.sign,
                         "duration_samples": _TMPL_LEN[s.tmpl], "acc": acc})
             s.advance()
     out.sort(key=lambda d: (d["peak_index"], d["channel"]))

@@ -18,3 +18,22 @@ def test_tolerance_edge_channel_and_one_use_per_detection():
     # from 3.001 and so the two truths at 3.000 / 3.001 share 3.0005 and 3.016 one each
     assert score.matched == 3
     assert score.sensitivity == 0.75 and score.precision == 0.75
+
+
+def test_unit_score_counts_events_that_carry_their_units_usual_id():
+    from twitchwatch.demo import score_units
+
+    # channel 0: unit 0 fires 3 times (ids 5, 5, 9), unit 1 twice (id 7); channel 1: unit 0 once
+    truth = [(1.0, 0, 0), (2.0, 0, 0), (3.0, 0, 0), (4.0, 0, 1), (5.0, 0, 1), (6.0, 1, 0), (7.0, 1, 0)]
+    events = [(1.001, 0, 5), (2.001, 0, 5), (3.001, 0, 9), (4.001, 0, 7), (5.001, 0, 7), (6.001, 1, 5),
+              (9.0, 1, 3)]  # 7.0 on channel 1 missed; 9.0 matches nothing
+    units = score_units(truth, events)
+    # ids among matched events: 5, 9, 7 (channel 1 reuses 5): 3; all but the 9 agree
+    assert (units.truth_units, units.detected_ids, units.matched, units.agreeing) == (3, 3, 6, 5)
+
+
+def test_unit_score_breaks_ties_by_the_smallest_id():
+    from twitchwatch.demo import score_units
+
+    units = score_units([(1.0, 0, 0), (2.0, 0, 0)], [(1.0, 0, 4), (2.0, 0, 2)])
+    assert (units.truth_units, units.detected_ids, units.matched, units.agreeing) == (1, 2, 2, 1)

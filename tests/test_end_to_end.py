@@ -92,6 +92,21 @@ def test_live_stream_equals_ground_truth_bit_for_bit(live_30s):
     assert np.array_equal(rec.samples(ACC_STREAM)[1], acc_true)
 
 
+def test_live_events_name_the_simulated_motor_units(live_30s):
+    """The firmware fires 3 units per channel, each with its own shape: the engine's
+    online clustering gives (nearly) every twitch of a unit the same id, and does not
+    invent many more units than fired."""
+    from twitchwatch.demo import score_units
+
+    _, _, rec = live_30s
+    schedule = SIM.twitch_schedule(11, 60_000)
+    units = score_units([(d["peak_index"] / 2000, d["channel"], d["unit"]) for d in schedule],
+                        [(e.t_s, e.channel, e.unit_id) for e in rec.events])
+    assert units.matched >= 10 and units.truth_units >= 4
+    assert units.agreeing >= 0.9 * units.matched, units
+    assert units.detected_ids <= units.truth_units + 2, units
+
+
 def test_live_events_find_the_simulated_twitches(live_30s):
     _, summary, rec = live_30s
     twitches = truth(11, 60_000, 0)[2]

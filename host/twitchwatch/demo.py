@@ -4,11 +4,13 @@ The real firmware, with its simulated front end, runs under the MicroPython Unix
 port as a virtual board; its bytes cross a pseudo-terminal into the same pipeline a
 real patch uses. At the end the detected twitches are scored against the
 simulator's own ground truth (a twitch counts as found when an event on the same
-channel peaks within ±15 ms of it).
+channel peaks within ±15 ms of it), and so are the motor-unit ids the detector gave
+them (the simulator fires a few units per channel, each with its own shape).
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import importlib.util
 import sys
@@ -51,12 +53,18 @@ def load_simulator(firmware_dir: Path) -> ModuleType:
     return module
 
 
-def match_events(truth: list[tuple[float, int]], events: list[tuple[float, int]],
-                 tolerance_s: float = MATCH_TOLERANCE_S) -> Score:
-    """Match ``(t_s, channel)`` events one-to-one to ``(t_s, channel)`` truth twitches
-    within ``tolerance_s`` (inclusive), with the benchmark's matcher
-    (:func:`twitchwatch.sim.matching.match_events`: most pairs, then least total error),
-    on a 1 µs time grid."""
+@dataclasses.dataclass(frozen=True)
+class UnitScore:
+    """Motor-unit ids of the matched events against the simulator's units."""
+
+    truth_units: int  # (channel, unit) pairs of the simulator with a matched twitch
+    detected_ids: int  # distinct unit ids among the matched events
+    matched: int
+    agreeing: int  # matched events whose id is the one most of their unit's events got
+
+
+def _match_pairs(truth: list[tuple[float, int]], events: list[tuple[float, int]],
+                 tolerance_s: float) -> list[tuple[int, int]]:
     from twitchwatch.sim.matching import match_events as match_indices
 
     grid_hz = 1e6
@@ -64,8 +72,31 @@ def match_events(truth: list[tuple[float, int]], events: list[tuple[float, int]]
     def to_index(pairs: list[tuple[float, int]]) -> list[tuple[int, int]]:
         return [(int(round(t_s * grid_hz)), int(ch)) for t_s, ch in pairs]
 
-    match = match_indices(to_index(truth), to_index(events), grid_hz, tolerance_s * 1000.0)
-    return Score(truth=len(truth), detected=len(events), matched=match.tp)
+    return match_indices(to_index(truth), to_index(events), grid_hz, tolerance_s * 1000.0).pairs
+
+
+def match_events(truth: list[tuple[float, int]], events: list[tuple[float, int]],
+                 tolerance_s: float = MATCH_TOLERANCE_S) -> Score:
+    """Match ``(t_s, channel)`` events one-to-one to ``(t_s, channel)`` truth twitches
+    within ``tolerance_s`` (inclusive), with the benchmark's matcher
+    (:func:`twitchwatch.sim.matching.match_events`: most pairs, then least total error),
+    on a 1 µs time grid."""
+    return Score(truth=len(truth), detected=len(events), matched=len(_match_pairs(truth, events, tolerance_s)))
+
+
+def score_units(truth: list[tuple[float, int, int]], events: list[tuple[float, int, int | None]],
+                tolerance_s: float = MATCH_TOLERANCE_S) -> UnitScore:
+    """``truth``: ``(t_s, channel, unit)`` twitches; ``events``: ``(t_s, channel,
+    unit_id)``. Matched as :func:`match_events`; a matched event *agrees* when its id is
+    the one most matched events of its truth unit got (ties: the smallest id)."""
+    pairs = _match_pairs([t[:2] for t in truth], [e[:2] for e in events], tolerance_s)
+    ids_of: dict[tuple[int, int], collections.Counter] = collections.defaultdict(collections.Counter)
+    for ti, di in pairs:
+        ids_of[(truth[ti][1], truth[ti][2])][events[di][2]] += 1
+    usual = {unit: min(c, key=lambda i: (-c[i], -1 if i is None else i)) for unit, c in ids_of.items()}
+    agreeing = sum(1 for ti, di in pairs if events[di][2] == usual[(truth[ti][1], truth[ti][2])])
+    return UnitScore(truth_units=len(ids_of), detected_ids=len({events[di][2] for _, di in pairs}),
+                     matched=len(pairs), agreeing=agreeing)
 
 
 def run_demo(args, run) -> int:
@@ -73,7 +104,7 @@ def run_demo(args, run) -> int:
     from twitchwatch.transports import VirtualBoard
     from twitchwatch.transports.virtual import DEFAULT_FIRMWARE_DIR
 
-    events: list[tuple[float, int]] = []
+    events: list[tuple[float, int, int | None]] = []
     emg_rate_hz: list[float] = []
 
     def on_block(block) -> None:
@@ -89,7 +120,7 @@ def run_demo(args, run) -> int:
         show = _on_event_printer(args.quiet)
 
         def on_event(e) -> None:
-            events.append((e.t_s, e.channel))
+            events.append((e.t_s, e.channel, e.unit_id))
             show(e)
 
         summary = run(source, args, f"virtual:seed={args.seed}", duration_s=args.duration,
@@ -100,9 +131,14 @@ def run_demo(args, run) -> int:
     sim = load_simulator(Path(DEFAULT_FIRMWARE_DIR))
     n_emg = summary.samples.get(0, 0)
     rate_hz = emg_rate_hz[0]
-    truth = [(tw["peak_index"] / rate_hz, tw["channel"]) for tw in sim.twitch_schedule(args.seed, n_emg)]
-    score = match_events(truth, events)
+    schedule = sim.twitch_schedule(args.seed, n_emg)
+    truth = [(tw["peak_index"] / rate_hz, tw["channel"], tw["unit"]) for tw in schedule]
+    score = match_events([t[:2] for t in truth], [e[:2] for e in events])
     print(f"ground truth: the simulator placed {score.truth} twitches; detected {score.detected}, "
           f"matched {score.matched} within ±{MATCH_TOLERANCE_S * 1000:.0f} ms "
           f"(sensitivity {score.sensitivity:.2f}, precision {score.precision:.2f})")
+    units = score_units(truth, events)
+    if units.matched:
+        print(f"motor units: the simulator fired {units.truth_units}, the detector named {units.detected_ids}; "
+              f"{units.agreeing} of {units.matched} matched twitches carry the id most twitches of their unit got")
     return 0

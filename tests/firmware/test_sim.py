@@ -115,6 +115,29 @@ def test_twitch_rate_option():
         sim_frontend.ground_truth(1, 10, 10, no_such_option=1)
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("n_units", [1, 3, 4])
+def test_twitches_come_from_a_few_motor_units_each_with_its_own_shape(seed, n_units):
+    """Each channel fires ``units_per_channel`` units; a unit keeps its template and
+    polarity, and its amplitude stays within 8 % of its own; no two units of a channel
+    share a template."""
+    sched = sim_frontend.twitch_schedule(seed, 1_200_000, twitch_rate_per_min=60, units_per_channel=n_units)
+    for ch in (0, 1):
+        mine = [d for d in sched if d["channel"] == ch]
+        units = {d["unit"] for d in mine}
+        assert units == set(range(n_units)), units  # ~600 firings per channel: every unit fires
+        shapes = {}
+        for u in units:
+            fired = [d for d in mine if d["unit"] == u]
+            assert len({(d["duration_samples"], d["polarity"]) for d in fired}) == 1
+            amps = [d["peak_uv"] for d in fired]
+            assert max(amps) <= min(amps) * 1.08 / 0.92 + 1
+            shapes[u] = fired[0]["duration_samples"]
+        assert len(set(shapes.values())) == n_units
+    with pytest.raises(ValueError):
+        sim_frontend.SimOptions(1, units_per_channel=5)
+
+
 def test_sampling_path_allocates_nothing_under_heap_lock():
     out = run_micropython(MP_SCRIPTS / "heap_lock_fill.py").stdout.split("\n")
     assert "control ALLOC 1/1" in out  # the harness does catch an allocation
