@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 #: kinds of write and the words a warning uses for their items
 _UNITS = {"events": "events", "artefacts": "artefact segments", "quality": "signal-quality records",
-          "session end": "session ends"}
+          "session start": "session starts", "session end": "session ends"}
 
 
 class WriteBacklog:
