@@ -406,6 +406,62 @@ def test_a_full_database_does_not_end_the_run(live_30s, tmp_path, full_from, roo
         assert any("cause annotation of session" in w and "skipped" in w for w in summary.warnings)
 
 
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 1 MB filesystem (tmpfs), for a disk that really fills; skipped where this
+    process may not mount one (needs root, as on the project's CI machine)."""
+    import os
+    import subprocess
+
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_really_full_disk_under_the_database_waits_for_room(live_30s, tiny_disk):
+    """The database on a real filesystem that a ballast file fills to the last byte
+    (ENOSPC, which SQLite reports as SQLITE_FULL): the run goes on; once the ballast is
+    deleted two thirds in, what waited is written and every event is in the database."""
+    import errno
+
+    tmp, _, live = live_30s
+    rec = Recorder()
+    n_blocks = len(live.blocks)
+    with ReplaySource(tmp / "live.twcap") as source, Store(tiny_disk / "tw.sqlite3") as store:
+        ballast = tiny_disk / "ballast"
+        with ballast.open("wb", buffering=0) as f:  # fill the disk: write until it refuses
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+        pipe = Pipeline(source, source_name="tiny", store=store, on_event=rec.event)
+        pipe._store_writes.retry_every_s = 0.0
+
+        def on_block(block):
+            rec.block(block)
+            if len(rec.blocks) == 2 * n_blocks // 3:
+                ballast.unlink()
+
+        pipe.on_block = on_block
+        summary = pipe.run()
+        stored = store.events()
+    assert rec.events == live.events and len(live.events) > 0
+    warning = next(w for w in summary.warnings if "the database was full" in w)
+    assert "database or disk is full" in warning and "written once there was room" in warning
+    assert [e["sample_index"] for e in stored] == [e.sample_index for e in live.events]
+    assert summary.events_not_in_database == 0
+
+
 def test_a_board_that_waits_for_start_is_started(tmp_path):
     """Real firmware (firmware/main.py) announces itself and streams only after the host's
     START; the Unix port's --wait-start does the same. The host sends START when a HELLO
