@@ -84,12 +84,8 @@ def match_events(truth: list[tuple[float, int]], events: list[tuple[float, int]]
     return Score(truth=len(truth), detected=len(events), matched=len(_match_pairs(truth, events, tolerance_s)))
 
 
-def score_units(truth: list[tuple[float, int, int]], events: list[tuple[float, int, int | None]],
-                tolerance_s: float = MATCH_TOLERANCE_S) -> UnitScore:
-    """``truth``: ``(t_s, channel, unit)`` twitches; ``events``: ``(t_s, channel,
-    unit_id)``. Matched as :func:`match_events`; a matched event *agrees* when its id is
-    the one most matched events of its truth unit got (ties: the smallest id)."""
-    pairs = _match_pairs([t[:2] for t in truth], [e[:2] for e in events], tolerance_s)
+def _unit_score(truth: list[tuple[float, int, int]], events: list[tuple[float, int, int | None]],
+                pairs: list[tuple[int, int]]) -> UnitScore:
     ids_of: dict[tuple[int, int], collections.Counter] = collections.defaultdict(collections.Counter)
     for ti, di in pairs:
         ids_of[(truth[ti][1], truth[ti][2])][events[di][2]] += 1
@@ -97,6 +93,14 @@ def score_units(truth: list[tuple[float, int, int]], events: list[tuple[float, i
     agreeing = sum(1 for ti, di in pairs if events[di][2] == usual[(truth[ti][1], truth[ti][2])])
     return UnitScore(truth_units=len(ids_of), detected_ids=len({events[di][2] for _, di in pairs}),
                      matched=len(pairs), agreeing=agreeing)
+
+
+def score_units(truth: list[tuple[float, int, int]], events: list[tuple[float, int, int | None]],
+                tolerance_s: float = MATCH_TOLERANCE_S) -> UnitScore:
+    """``truth``: ``(t_s, channel, unit)`` twitches; ``events``: ``(t_s, channel,
+    unit_id)``. Matched as :func:`match_events`; a matched event *agrees* when its id is
+    the one most matched events of its truth unit got (ties: the smallest id)."""
+    return _unit_score(truth, events, _match_pairs([t[:2] for t in truth], [e[:2] for e in events], tolerance_s))
 
 
 def run_demo(args, run) -> int:
@@ -133,11 +137,12 @@ def run_demo(args, run) -> int:
     rate_hz = emg_rate_hz[0]
     schedule = sim.twitch_schedule(args.seed, n_emg)
     truth = [(tw["peak_index"] / rate_hz, tw["channel"], tw["unit"]) for tw in schedule]
-    score = match_events([t[:2] for t in truth], [e[:2] for e in events])
+    pairs = _match_pairs([t[:2] for t in truth], [e[:2] for e in events], MATCH_TOLERANCE_S)  # matched once
+    score = Score(truth=len(truth), detected=len(events), matched=len(pairs))
     print(f"ground truth: the simulator placed {score.truth} twitches; detected {score.detected}, "
           f"matched {score.matched} within ±{MATCH_TOLERANCE_S * 1000:.0f} ms "
           f"(sensitivity {score.sensitivity:.2f}, precision {score.precision:.2f})")
-    units = score_units(truth, events)
+    units = _unit_score(truth, events, pairs)
     if units.matched:
         print(f"motor units: the simulator fired {units.truth_units}, the detector named {units.detected_ids}; "
               f"{units.agreeing} of {units.matched} matched twitches carry the id most twitches of their unit got")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from typing import Callable
 
 from .errors import StoreFullError
@@ -50,7 +51,7 @@ class WriteBacklog:
         self.retry_every_s = float(retry_every_s)
         self.max_waiting_events = int(max_waiting_events)
         self._clock = clock
-        self._waiting: list[tuple[str, Callable[[], object], int, object]] = []  # (kind, write, items, key)
+        self._waiting: deque[tuple[str, Callable[[], object], int, object]] = deque()  # (kind, write, items, key)
         self._waiting_events = 0
         self._next_try_s = 0.0
         self._full_since_s: float | None = None  # host time of the first failure of this spell
@@ -93,7 +94,7 @@ class WriteBacklog:
 
     def _hold(self, kind: str, write: Callable[[], object], items: int, key: object) -> None:
         if key is not None:
-            self._waiting = [w for w in self._waiting if w[3] != key]
+            self._waiting = deque(w for w in self._waiting if w[3] != key)
         self._waiting.append((kind, write, items, key))
         if kind == "events":
             self._waiting_events += items
@@ -112,14 +113,15 @@ class WriteBacklog:
             except StoreFullError as exc:
                 self._full(exc)
                 return False
-            self._waiting.pop(0)
+            self._waiting.popleft()
             if kind == "events":
                 self._waiting_events -= items
             self.written_late[kind] = self.written_late.get(kind, 0) + items
         assert self._full_since_s is not None  # a write waited, so a spell began
-        self.full_s += self._clock() - self._full_since_s
+        spell_s = self._clock() - self._full_since_s
+        self.full_s += spell_s
         log.warning("%s takes writes again after %.0f s: wrote what had waited (%s)", self.what,
-                    self._clock() - self._full_since_s, _count_words(self.written_late))
+                    spell_s, _count_words(self.written_late))
         self._full_since_s = None
         return True
 
