@@ -1,12 +1,19 @@
 """The acquisition loop: front end -> ring buffers -> DATA/STATUS/HELLO/REPLY frames.
 
 ``Acquisition`` knows nothing about the board: it takes a front end (simulated or
-hardware, same interface), a clock and a ``send(view)`` function. One ``step()``:
+hardware, same interface), a clock and a ``send(view)`` function.
+``send`` gets one COBS-encoded frame (a memoryview valid only during the call); it may
+return ``False`` when it refused the frame (a full output queue, ``wire_link.FrameQueue``):
+a refused DATA frame's samples are counted in ``dropped_samples`` (the host sees the
+gap), every refused frame in ``frames_refused``. One ``step()``:
 
 1. ``fill()``  - the sampling path: pulls every available sample from the front end
    into preallocated rings. Allocation-free (tested under ``micropython.heap_lock``).
    A ring overrun discards the oldest unsent samples and counts them in
-   ``dropped_samples``; samples the source itself lost (missed DRDY) are counted too.
+   ``dropped_samples``; samples the source itself lost (missed DRDY) are counted too,
+   and the samples held before such a loss go out first as a short DATA frame, so the
+   loss shows on the host as a forward jump of ``first_sample_index`` (a gap), never
+   as a shift of later samples.
 2. ``pump()`` - packs one DATA frame per full ``samples_per_frame`` in each ring.
 3. a STATUS when ``status_period_ms`` of clock time passed.
 
@@ -57,16 +64,21 @@ class Acquisition:
         self.writer = wire_frames.FrameWriter()
         self.dropped_samples = 0
         self.frames_sent = 0
+        self.frames_refused = 0
+        self.reset_cause = 0  # STATUS reset_cause (the board sets it: board_esp32.reset_cause())
         self.streaming = False
         self._next_status_ms = 0
 
     # -- sending -----------------------------------------------------------------------
 
-    def _send(self, n: int) -> None:
+    def _send(self, n: int) -> bool:
         w = self.writer
         m = w.to_wire(n)
-        self.send(w.wire_view(m))
+        if self.send(w.wire_view(m)) is False:
+            self.frames_refused += 1
+            return False
         self.frames_sent += 1
+        return True
 
     def send_hello(self) -> None:
         self._send(self.writer.build_hello(self.boot_id, self.device_id, FIRMWARE_VERSION,
@@ -79,7 +91,8 @@ class Acquisition:
         fe = self.fe
         self._send(self.writer.build_status(fe.battery_mv(), fe.battery_pct(), fe.lead_off(),
                                             self.dropped_samples, _mem_free(),
-                                            self.clock.now_ms()))
+                                            self.clock.now_ms(), self.reset_cause,
+                                            self.frames_refused))
 
     def send_reply(self, command: int, result: int, arg: int) -> None:
         self._send(self.writer.build_reply(command, result, arg))
@@ -90,6 +103,7 @@ class Acquisition:
         """(Re)start streaming: every stream's index goes back to 0, HELLO goes first."""
         if self.streaming:
             self.stop()
+        gc.collect()  # a chosen moment: before sampling starts (streaming allocates nothing)
         self.fe.start()
         for r in self.rings:
             r.reset(0)
@@ -139,7 +153,11 @@ class Acquisition:
             n = fe.available(sid)
             m = fe.take_missed(sid)  # lost before the samples now available
             if m:
-                self.dropped_samples += m + ring.skip(m)
+                held = ring.count()
+                if held:  # the samples before the loss go out now, as a short frame
+                    self._send_data(k, held)
+                ring.skip(m)
+                self.dropped_samples += m
             if n > ring.capacity:
                 n = ring.capacity
             if n > 0:
@@ -150,7 +168,8 @@ class Acquisition:
         s = self.streams[k]
         ring = self.rings[k]
         first = ring.read_index
-        self._send(self.writer.build_data(s, first, s.t_us(first), ring.buf, ring.rpos, n))
+        if not self._send(self.writer.build_data(s, first, -1, ring.buf, ring.rpos, n)):
+            self.dropped_samples += n
         ring.consume(n)
 
     def pump(self) -> int:

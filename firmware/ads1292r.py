@@ -1,11 +1,21 @@
 """ADS1292R driver: 2-channel 24-bit biopotential ADC on SPI, paced by DRDY.
 
 Written against the ``machine`` API but given its objects (``spi``: ``machine.SPI``
-in mode 1, <= 2 MHz; ``cs``/``drdy``: ``machine.Pin``), so tests pass register-
-accurate fakes. In RDATAC mode each conversion is a 9-byte frame: a 24-bit status word
-(``1100`` + LOFF_STAT[4:0] + GPIO[1:0] + 13 zero bits) and two 24-bit two's-complement
-channels. The DRDY interrupt only counts falling edges; the loop reads the latest frame
-and counts every edge it did not read as a sample lost at the source.
+in mode 1, <= 2 MHz; ``cs``/``drdy``: ``machine.Pin``; ``counter``: the DRDY edge
+counter), so tests pass register-accurate fakes. In RDATAC mode each conversion is a
+9-byte frame: a 24-bit status word (``1100`` + LOFF_STAT[4:0] + GPIO[1:0] + 13 zero
+bits) and two 24-bit two's-complement channels.
+
+Every conversion is accounted for: ``counter.value()`` is the number of DRDY falling
+edges modulo ``counter.wrap`` (``COUNT_WRAP`` on the board), counted by hardware (on the ESP32 a PCNT unit, see
+``board_esp32.DrdyCounter``), not by a ``Pin.irq`` handler: on the ESP32 port pin IRQs
+are always *scheduled* (``machine_pin_isr_handler`` calls ``mp_sched_schedule``), the
+schedule queue holds ``MICROPY_SCHEDULER_DEPTH`` = 8 entries and an edge arriving while
+it is full is dropped without trace. DRDY pulses high before every new conversion even
+when the last one was not read (datasheet SBAS502, "Data Ready"), so edges = conversions.
+The loop reads the latest conversion; every edge it did not read, and every read that a
+new edge overlapped (the output register may have changed mid-read), is a conversion
+lost at the source with a known index.
 """
 
 try:
@@ -57,7 +67,9 @@ _RLD_SENS = const(0x2F)  # PDB_RLD, right-leg drive from IN1P/N and IN2P/N, no c
 _LOFF_SENS = const(0x0F)  # lead-off detection on IN1P/N, IN2P/N
 _RESP1 = const(0x02)  # respiration off (bit1 must be 1)
 _RESP2 = const(0x03)  # RLDREF_INT (RLD reference = (AVDD+AVSS)/2), bit0 must be 1
-_COUNT_MASK = const(0x3FFFFFFF)  # DRDY counters wrap inside the small-int range
+COUNT_WRAP = const(30000)  # the DRDY counter counts 0..COUNT_WRAP-1 (PCNT max: 32767)
+REF_SETTLE_MS = const(100)  # internal reference settling after PDB_REFBUF (SBAS502, 9.4.1.3)
+_STATUS_SYNC = const(0xC)  # the 4 top bits of every RDATAC status word
 
 
 class ADS1292RError(Exception):
@@ -75,16 +87,19 @@ def lead_off_bits(loff_stat: int) -> int:
 
 
 class ADS1292R:
-    def __init__(self, spi, cs, drdy, sleep_ms=None) -> None:
+    def __init__(self, spi, cs, drdy, counter, sleep_ms=None) -> None:
         self.spi = spi
         self.cs = cs
         self.drdy = drdy
+        self.counter = counter  # value(): DRDY falling edges modulo counter.wrap
+        self._wrap = counter.wrap
         self._sleep_ms = sleep_ms
         self._tx = bytearray(9)  # zeros (NOP) clocked out while reading a frame
         self._rx = bytearray(9)
         self._cmd = bytearray(1)
-        self._irq_count = 0  # written only by the DRDY interrupt
-        self._seen = 0  # written only by the loop
+        self._seen = 0  # edges accounted for (read or counted lost), modulo COUNT_WRAP
+        self.read_lost = 0  # conversions the last read_into accounted as lost
+        self.bad_frames = 0  # reads discarded: overlapped by a new DRDY or no 1100 sync
         self.lead_off = 0  # protocol lead_off bits of the last frame
         self.status = 0  # last 24-bit status word
         self.rate_hz = 0
@@ -129,7 +144,6 @@ class ADS1292R:
         """Reset, check the ID, configure, verify, enter RDATAC, START, arm DRDY."""
         if rate_hz not in _DR_CODES or gain not in _GAIN_CODES:
             raise ADS1292RError("unsupported rate or gain")
-        self.drdy.irq(handler=None)
         self.command(OP_RESET)
         self._sleep(1)  # >= 18 tCLK after RESET
         self.command(OP_SDATAC)  # power-up and RESET leave the chip in RDATAC
@@ -146,43 +160,58 @@ class ADS1292R:
             raise ADS1292RError("register read-back mismatch")
         self.rate_hz = rate_hz
         self.gain = gain
-        self._sleep(1)  # reference buffer settle (datasheet: 100 ms after power-up)
+        self._sleep(REF_SETTLE_MS)  # CONFIG2 just enabled the reference buffer
         self.command(OP_RDATAC)
-        self._seen = self._irq_count
-        self.drdy.irq(handler=self._on_drdy, trigger=self.drdy.IRQ_FALLING)
+        self._seen = self.counter.value()
         self.command(OP_START)
 
     def stop(self) -> None:
         self.command(OP_STOP)
 
     def start(self) -> None:
-        self._seen = self._irq_count
         self.command(OP_START)
+        self._seen = self.counter.value()
 
     def uv_per_lsb(self) -> float:
+        """Microvolts per LSB at the configured PGA gain: Vref / gain / (2^23 - 1)."""
         return VREF_UV / self.gain / 8388607
 
     # -- sampling (allocation-free) ---------------------------------------------------------
 
-    def _on_drdy(self, pin) -> None:
-        self._irq_count = (self._irq_count + 1) & _COUNT_MASK
-
     def pending(self) -> int:
-        """DRDY edges not yet consumed."""
-        return (self._irq_count - self._seen) & _COUNT_MASK
+        """Conversions (DRDY edges) not yet read or counted lost."""
+        d = self.counter.value() - self._seen
+        return d + self._wrap if d < 0 else d
 
     def skip(self, n: int) -> None:
-        """Consume ``n`` edges without reading (those conversions are lost)."""
-        self._seen = (self._seen + n) & _COUNT_MASK
+        """Account ``n`` conversions without reading them (they are lost)."""
+        s = self._seen + n
+        self._seen = s - self._wrap if s >= self._wrap else s
 
-    def read_into(self, buf, pos: int) -> None:
-        """Consume one DRDY edge: read the latest frame (RDATAC) and store ch1, ch2 at
-        ``buf[pos]``, ``buf[pos + 1]`` (sign-extended 24-bit counts)."""
-        self._seen = (self._seen + 1) & _COUNT_MASK
+    def read_into(self, buf, pos: int) -> bool:
+        """Read the conversion of the one pending DRDY edge (the caller skipped older
+        ones) into ``buf[pos]``, ``buf[pos + 1]`` (sign-extended 24-bit counts); True
+        when stored. False when nothing trustworthy was read: no edge pending, another
+        edge came before or during the read (the output register holds, or was loaded
+        with, a later conversion), or the status word lacks its ``1100`` sync. Then every
+        pending conversion is accounted as lost and their number is in ``read_lost``."""
+        c0 = self.counter.value()
         rx = self._rx
         self.cs.value(0)
         self.spi.write_readinto(self._tx, rx)
         self.cs.value(1)
+        c1 = self.counter.value()
+        d = c0 - self._seen
+        if d < 0:
+            d += self._wrap
+        if c1 != c0 or d != 1 or (rx[0] >> 4) != _STATUS_SYNC:
+            if d:
+                self.bad_frames += 1
+            self.read_lost = self.pending()
+            self._seen = c1
+            return False
+        self._seen = c0
+        self.read_lost = 0
         self.status = (rx[0] << 16) | (rx[1] << 8) | rx[2]
         self.lead_off = lead_off_bits((self.status >> 15) & 0x1F)
         v = (rx[3] << 16) | (rx[4] << 8) | rx[5]
@@ -193,3 +222,4 @@ class ADS1292R:
         if v & 0x800000:
             v -= 0x1000000
         buf[pos + 1] = v
+        return True

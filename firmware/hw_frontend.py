@@ -2,8 +2,10 @@
 interface as ``sim_frontend.SimFrontEnd``.
 
 Board-independent: it gets initialised drivers (``board_esp32`` builds them from
-``machine``; tests build them on fakes). EMG: one sample per DRDY edge; edges the loop
-did not read in time are counted as lost (``take_missed``), never duplicated.
+``machine``; tests build them on fakes). EMG: one sample per DRDY edge (counted by
+hardware); edges the loop did not read in time, and reads a new edge overlapped, are
+counted as lost (``take_missed``) at their index, never duplicated or shifted. The EMG
+scale in HELLO is the driver's ``uv_per_lsb()`` at the configured PGA gain.
 Accelerometer: whatever the FIFO holds; a FIFO overrun loses an unknown number of
 samples, counted as one (the stream index then runs behind real time: see
 docs/firmware.md).
@@ -31,7 +33,8 @@ class HardwareFrontEnd:
         self.lsm = lsm
         self.battery = battery  # optional object with mv() and pct()
         self.streams = (
-            stream_desc.emg_stream(ads.rate_hz * 1000, emg_spf),
+            stream_desc.emg_stream(ads.rate_hz * 1000, emg_spf,
+                                   stream_desc.scale_bits_of(ads.uv_per_lsb())),
             stream_desc.acc_stream(lsm6dso.ODR_MHZ, acc_spf),
         )
         self._missed = [0, 0]
@@ -78,12 +81,16 @@ class HardwareFrontEnd:
         size = ring.size
         p = ring.wpos
         if stream_id == 0:
+            ads = self.ads
             while n:
-                self.ads.read_into(buf, p)
-                p += 2
-                if p >= size:
-                    p = 0
-                ring.commit(1, p)
+                if ads.read_into(buf, p):
+                    p += 2
+                    if p >= size:
+                        p = 0
+                    ring.commit(1, p)
+                else:  # lost at their indexes: the next take_missed reports them
+                    self._missed[0] += ads.read_lost
+                    return
                 n -= 1
             return
         lsm = self.lsm

@@ -1,11 +1,23 @@
 """ESP32 entry point: build the board, announce it, wait for START, stream over USB serial.
 
-Frames go to ``sys.stdout.buffer`` (UART0 behind the USB bridge, switched to 921 600 baud) and
-COMMAND frames come from ``sys.stdin.buffer``. Ctrl-C is disabled while running because
-command bytes may contain 0x03; to get the REPL back, reset the board and interrupt
-``main.py`` before it starts (or hold GPIO0 low: see docs/firmware.md).
+Frames go to ``sys.stdout.buffer`` (UART0 behind the USB bridge, switched to 921 600 baud)
+through a bounded ``wire_link.FrameQueue``, paced by ``wire_link.TxPacer`` so a write
+never blocks: on the ESP32 port the REPL UART has no driver TX buffer, only the 128-byte
+hardware FIFO, and ``uart_stdout_tx_strn`` (ports/esp32/uart.c) waits a FreeRTOS tick
+whenever that FIFO is full. What the queue cannot hold is dropped and counted (STATUS
+``dropped_samples``; the host sees the gap). COMMAND frames come from ``sys.stdin.buffer``,
+polled every ``_POLL_MS``.
+
+A ``machine.WDT`` resets the board if the loop stops for ``_WDT_MS``; the reset cause
+goes out in the boot TEXT line and in every STATUS (``reset_cause``). Garbage is collected
+at chosen moments only: before streaming starts and after it stops (the streaming path
+allocates nothing, so the collector has no reason to run in between).
+
+Ctrl-C is disabled while running because command bytes may contain 0x03; to get the REPL
+back, reset the board holding GPIO0 low (BOOT button): see docs/firmware.md.
 """
 
+import gc
 import os
 import sys
 
@@ -23,24 +35,45 @@ def _boot_id() -> int:
 
 
 _UART_BAUD = 921600  # the full stream is ~22 kB/s; 115200 baud carries 11.5 kB/s
+_UART_FIFO = 120  # of the REPL UART's 128-byte hardware FIFO (a margin of 8)
+_WDT_MS = 2000
+_POLL_MS = 20
 
 
 def run() -> None:
     import machine
 
     machine.UART(0, baudrate=_UART_BAUD)  # the REPL UART behind the USB bridge
+    cause = board_esp32.reset_cause()
     fe = board_esp32.build()
     clock = clocks.RealClock()
     link = wire_link.StreamLink(sys.stdout.buffer, sys.stdin.buffer)
-    acq = acquire.Acquisition(fe, clock, link.send, _boot_id(), board_esp32.device_id())
+    queue = wire_link.FrameQueue()
+    pacer = wire_link.TxPacer(clock, _UART_BAUD, _UART_FIFO)
+    acq = acquire.Acquisition(fe, clock, queue.send, _boot_id(), board_esp32.device_id())
+    acq.reset_cause = cause
+    write = link.out.write  # a MicroPython stream: write(buf, off, n), no slicing
+    wdt = machine.WDT(timeout=_WDT_MS)
     micropython.kbd_intr(-1)  # 0x03 in a COMMAND frame must not raise KeyboardInterrupt
     try:
         link.send_delimiter()
         acq.send_hello()
-        acq.send_text(fe.describe())
+        acq.send_text(fe.describe() + ", reset cause %d" % cause)
+        next_poll_ms = 0
+        was_streaming = False
         while True:  # real firmware waits for START (handled in poll_commands)
             acq.step()
-            link.poll_commands(acq.handle_command)
+            n = queue.drain(write, pacer.room())
+            if n:
+                pacer.sent(n)
+            now = clock.now_ms()
+            if now >= next_poll_ms:
+                next_poll_ms = now + _POLL_MS
+                wdt.feed()
+                link.poll_commands(acq.handle_command)
+                if acq.streaming != was_streaming:  # START or STOP just happened
+                    was_streaming = acq.streaming
+                    gc.collect()
     finally:
         micropython.kbd_intr(3)
 

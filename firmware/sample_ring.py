@@ -61,8 +61,9 @@ class SampleRing:
     def skip(self, n: int) -> int:
         """Samples ``write_index .. write_index + n - 1`` were lost at the source.
 
-        The ring can only hold a contiguous range, so whatever it still holds is
-        discarded too. Returns the number of held samples discarded (not counting ``n``).
+        The ring can only hold a contiguous range, so the caller sends what it holds
+        first (``Acquisition.fill`` does); whatever it still holds is discarded. Returns
+        the number of held samples discarded (not counting ``n``).
         """
         held = self.write_index - self.read_index
         self.write_index += n

@@ -84,11 +84,13 @@ EMG_STREAM_ID = const(0)
 ACC_STREAM_ID = const(1)
 
 
-def emg_stream(sample_rate_mhz: int = 2000000, samples_per_frame: int = 20) -> Stream:
-    """The reference EMG stream: ADS1292R, 2 channels, int24, uV."""
+def emg_stream(sample_rate_mhz: int = 2000000, samples_per_frame: int = 20,
+               scale_bits: int = EMG_SCALE_BITS) -> Stream:
+    """The reference EMG stream: ADS1292R, 2 channels, int24, uV (``scale_bits``: uV per
+    LSB as f32 bits; the default is PGA gain 6, the hardware passes its configured gain's)."""
     return Stream(EMG_STREAM_ID, sample_rate_mhz, FORMAT_INT24, samples_per_frame, (
-        Channel(KIND_EMG, "EMG 1", "uV", EMG_SCALE_BITS),
-        Channel(KIND_EMG, "EMG 2", "uV", EMG_SCALE_BITS),
+        Channel(KIND_EMG, "EMG 1", "uV", scale_bits),
+        Channel(KIND_EMG, "EMG 2", "uV", scale_bits),
     ))
 
 

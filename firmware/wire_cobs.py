@@ -65,6 +65,51 @@ def encode_into(src, n: int, dst, start: int = 0) -> int:
     return o + 1
 
 
+_encode_into_py = encode_into
+VIPER = False
+
+try:
+    import micropython
+
+    @micropython.viper
+    def _encode_viper(src, n: int, dst, start: int) -> int:
+        s = ptr8(src)
+        d = ptr8(dst)
+        code_at = start
+        o = start + 1
+        code = 1
+        i = 0
+        while i < n:
+            b = s[i]
+            if b == 0:
+                d[code_at] = code
+                code_at = o
+                o += 1
+                code = 1
+            else:
+                d[o] = b
+                o += 1
+                code += 1
+                if code == 0xFF:
+                    d[code_at] = code
+                    code_at = o
+                    o += 1
+                    code = 1
+            i += 1
+        d[code_at] = code
+        d[o] = 0
+        return o + 1
+
+    def _encode_into_viper(src, n: int, dst, start: int = 0) -> int:
+        """``encode_into`` as native code: no temporary objects, one pass."""
+        return _encode_viper(src, n, dst, start)
+
+    encode_into = _encode_into_viper
+    VIPER = True
+except (ImportError, AttributeError, NameError, SyntaxError):  # CPython, or no viper
+    pass
+
+
 def encode(data) -> bytes:
     """Return the COBS encoding of ``data`` followed by the ``0x00`` delimiter (allocates)."""
     n = len(data)

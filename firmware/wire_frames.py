@@ -3,7 +3,10 @@
 ``FrameWriter`` owns one preallocated frame buffer (244 bytes) and one wire buffer;
 each ``build_*`` method packs a frame at the writer's ``seq`` (then increments it) and
 returns the frame length; ``to_wire(n)`` COBS-encodes the frame and returns the wire
-length (leading nothing, trailing ``0x00``). DATA packing does not allocate.
+length (leading nothing, trailing ``0x00``). DATA packing does not allocate, on the
+ESP32 either: the CRC is computed and stored without becoming a Python int
+(``crc32_into``), and ``t_first_us`` is packed from small ints (``pack_t_us``), since
+ints of 2^30 or more are heap objects there.
 
 Runs under MicroPython and CPython 3.10+.
 """
@@ -11,6 +14,7 @@ Runs under MicroPython and CPython 3.10+.
 import binascii
 import struct
 
+import crc32_into
 import wire_cobs
 
 try:
@@ -52,16 +56,47 @@ class FrameError(ValueError):
     """A frame cannot be built (payload too long, string too long)."""
 
 
+def pack_t_us(buf, offset: int, index: int, sample_rate_mhz: int) -> None:
+    """Write ``index * 10**9 // sample_rate_mhz`` (us) as a little-endian u64 at
+    ``buf[offset:offset+8]``, with every intermediate value below 2^30 (a small int on
+    the ESP32), for ``0 <= index < 2**30`` and a whole rate in Hz (``sample_rate_mhz``
+    a multiple of 1000, at most 2^30); other rates take the plain expression."""
+    r = sample_rate_mhz // 1000  # Hz
+    if r * 1000 != sample_rate_mhz or r > 10000 or index > 0x3FFFFFFF:
+        struct.pack_into("<Q", buf, offset, index * 1000000000 // sample_rate_mhz)
+        return
+    s = index // r  # whole seconds
+    j = index - s * r  # samples into the second
+    a = j * 1000 // r
+    f = a * 1000 + (j * 1000 - a * r) * 1000 // r  # us into the second: floor(j * 1e6 / r)
+    # t = s * 1e6 + f with s = sh * 1024 + sl and 1024e6 = 15625 * 2^16:
+    # t = A + B * 2^16 + C * 2^26, A = sl * 1e6 + f < 2^30, B = (sh % 1024) * 15625,
+    # C = (sh // 1024) * 15625; summed in 16-bit limbs.
+    sl = s & 1023
+    sh = s >> 10
+    a = sl * 1000000 + f
+    b = (sh & 1023) * 15625
+    c = (sh >> 10) * 15625
+    l0 = a & 0xFFFF
+    l1 = (a >> 16) + (b & 0xFFFF) + ((c & 63) << 10)
+    l2 = (b >> 16) + ((c >> 6) & 0xFFFF) + (l1 >> 16)
+    l3 = (c >> 22) + (l2 >> 16)
+    struct.pack_into("<HHHH", buf, offset, l0, l1 & 0xFFFF, l2 & 0xFFFF, l3)
+
+
 class FrameWriter:
     """Builds frames into ``self.frame`` and their COBS form into ``self.wire``."""
 
     def __init__(self, seq: int = 0) -> None:
-        self.seq = seq
+        # seq as two 16-bit halves: a u32 counter that never becomes a heap int
+        self._seq_lo = seq & 0xFFFF
+        self._seq_hi = (seq >> 16) & 0xFFFF
         self.frame = bytearray(MAX_FRAME + 4)  # slack: int24 packing writes 4 bytes
         self.wire = bytearray(MAX_WIRE + 2)
         self._fmv = memoryview(self.frame)
         self._wmv = memoryview(self.wire)
         self._views: dict = {}
+        self._wviews: dict = {}
 
     def frame_view(self, n: int):
         """A memoryview of the first ``n`` frame bytes (cached per length: no allocation after the first)."""
@@ -72,18 +107,31 @@ class FrameWriter:
         return v
 
     def wire_view(self, m: int):
-        return self._wmv[:m]
+        """A memoryview of the first ``m`` wire bytes (cached per length, like frame_view)."""
+        v = self._wviews.get(m)
+        if v is None:
+            v = self._wmv[:m]
+            self._wviews[m] = v
+        return v
 
     def _finish(self, ftype: int, payload_len: int) -> int:
         if payload_len > MAX_PAYLOAD:
             raise FrameError("payload too long")
         f = self.frame
-        struct.pack_into("<BBI", f, 0, VERSION, ftype, self.seq)
+        struct.pack_into("<BBHH", f, 0, VERSION, ftype, self._seq_lo, self._seq_hi)
         n = _HDR + payload_len
-        crc = binascii.crc32(self.frame_view(n)) & _U32
-        struct.pack_into("<I", f, n, crc)
-        self.seq = (self.seq + 1) & _U32
+        crc32_into.crc_into(f, n)
+        lo = self._seq_lo + 1
+        if lo == 0x10000:
+            lo = 0
+            self._seq_hi = (self._seq_hi + 1) & 0xFFFF
+        self._seq_lo = lo
         return n + 4
+
+    @property
+    def seq(self) -> int:
+        """The ``seq`` of the next frame (u32; may be a heap int on the ESP32: not for the hot path)."""
+        return self._seq_hi << 16 | self._seq_lo
 
     def to_wire(self, n: int) -> int:
         """COBS-encode ``frame[:n]`` into ``self.wire``; returns the wire length incl. ``0x00``."""
@@ -131,8 +179,8 @@ class FrameWriter:
         ``samples`` starting at element ``start`` (wrapping at ``len(samples)``).
 
         ``t_first_us`` is normally ``stream.t_us(first_sample_index)`` (the spec's
-        derivation); it is a parameter so the caller computes it once, before wrapping.
-        Allocation-free for indexes and timestamps that are small ints.
+        derivation); ``-1`` derives it here with ``pack_t_us`` (small ints only, for
+        indexes below 2^30: the acquisition loop's way). Allocation-free.
         """
         f = self.frame
         nch = stream.n_channels
@@ -140,8 +188,13 @@ class FrameWriter:
         payload = 14 + n_samples * nch * bps
         if n_samples < 1 or n_samples > 255 or payload > MAX_PAYLOAD:
             raise FrameError("bad n_samples")
-        struct.pack_into("<BBIQ", f, _HDR, stream.stream_id, n_samples,
-                         first_sample_index & _U32, t_first_us)
+        struct.pack_into("<BBI", f, _HDR, stream.stream_id, n_samples,
+                         first_sample_index if first_sample_index <= 0x3FFFFFFF
+                         else first_sample_index & _U32)
+        if t_first_us < 0:
+            pack_t_us(f, _HDR + 6, first_sample_index, stream.sample_rate_mhz)
+        else:
+            struct.pack_into("<Q", f, _HDR + 6, t_first_us)
         o = _HDR + 14
         size = len(samples)
         j = start
@@ -166,10 +219,17 @@ class FrameWriter:
         return self._finish(0x02, payload)
 
     def build_status(self, battery_mv: int, battery_pct: int, lead_off: int,
-                     dropped_samples: int, free_heap: int, uptime_ms: int) -> int:
+                     dropped_samples: int, free_heap: int, uptime_ms: int,
+                     reset_cause: int = -1, frames_refused: int = 0) -> int:
+        """STATUS: 20 bytes with ``reset_cause`` (0..255) and ``frames_refused`` (saturates
+        at 65535); ``reset_cause=-1`` builds the 16-byte STATUS of firmware 0.1.0."""
         struct.pack_into("<HBBIII", self.frame, _HDR, battery_mv, battery_pct, lead_off,
                          dropped_samples & _U32, free_heap & _U32, uptime_ms & _U32)
-        return self._finish(0x03, 16)
+        if reset_cause < 0:
+            return self._finish(0x03, 16)
+        struct.pack_into("<BBH", self.frame, _HDR + 16, reset_cause, 0,
+                         frames_refused if frames_refused < 0xFFFF else 0xFFFF)
+        return self._finish(0x03, 20)
 
     def build_reply(self, command: int, result: int, arg: int) -> int:
         struct.pack_into("<BBI", self.frame, _HDR, command, result, arg & _U32)

@@ -57,8 +57,10 @@ def parse_frame(fr: bytes) -> dict:
             vals = struct.unpack_from("<%dh" % (3 * n), p, 14)
             f["rows"] = [tuple(vals[3 * k: 3 * k + 3]) for k in range(n)]
     elif ftype == 0x03:
-        keys = ("battery_mv", "battery_pct", "lead_off", "dropped_samples", "free_heap", "uptime_ms")
-        f.update(zip(keys, struct.unpack("<HBBIII", p)))
+        keys = ("battery_mv", "battery_pct", "lead_off", "dropped_samples", "free_heap", "uptime_ms",
+                "reset_cause", "reserved", "frames_refused")
+        assert len(p) == 20
+        f.update(zip(keys, struct.unpack("<HBBIIIBBH", p)))
     elif ftype == 0x04:
         f.update(zip(("command", "result", "arg"), struct.unpack("<BBI", p)))
     elif ftype == 0x05:

@@ -114,7 +114,7 @@ def test_data_fields(name):
     assert all(delta[k] == 0 for k in ERROR_COUNTERS - {"seq_gaps"})
 
 
-@pytest.mark.parametrize("name,cls", [("status", Status), ("reply_ping", Reply), ("text", Text), ("text_max", Text)])
+@pytest.mark.parametrize("name,cls", [("status", Status), ("status_ext", Status), ("reply_ping", Reply), ("text", Text), ("text_max", Text)])
 def test_other_fields(name, cls):
     v = GOOD[name]
     dec = FrameDecoder()

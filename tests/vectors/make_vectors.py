@@ -115,6 +115,12 @@ def good_vectors():
         "<HBBIII", status["battery_mv"], status["battery_pct"], status["lead_off"],
         status["dropped_samples"], status["free_heap"], status["uptime_ms"])
 
+    # Firmware >= 0.2.0 appends reset_cause (u8), a reserved byte (0) and frames_refused (u16).
+    status_ext = dict(status, reset_cause=3, frames_refused=7)
+    yield "status_ext", "STATUS with reset_cause (watchdog) and frames_refused", 0x03, 43, status_ext, struct.pack(
+        "<HBBIIIBBH", status["battery_mv"], status["battery_pct"], status["lead_off"],
+        status["dropped_samples"], status["free_heap"], status["uptime_ms"], 3, 0, 7)
+
     reply = {"command": 3, "result": 0, "arg": 0xDEADBEEF}
     yield "reply_ping", "REPLY to PING", 0x04, 43, reply, struct.pack("<BBI", 3, 0, 0xDEADBEEF)
 

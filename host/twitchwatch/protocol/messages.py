@@ -213,7 +213,12 @@ class DeviceReset:
 
 @dataclass(frozen=True)
 class Status:
-    """A STATUS frame (about once a second)."""
+    """A STATUS frame (about once a second).
+
+    ``reset_cause`` (0 unknown, 1 power-on, 2 hard reset, 3 watchdog, 4 deep sleep,
+    5 soft reset) and ``frames_refused`` (frames the device's output queue dropped,
+    saturating at 65535) are None from firmware that sends the 16-byte STATUS.
+    """
 
     battery_mv: int
     battery_pct: int
@@ -223,6 +228,8 @@ class Status:
     uptime_ms: int
     seq: int = 0
     host_time_s: float = 0.0
+    reset_cause: int | None = None
+    frames_refused: int | None = None
 
 
 @dataclass(frozen=True)

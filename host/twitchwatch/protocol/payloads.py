@@ -21,6 +21,7 @@ _STREAM = struct.Struct("<BIBBB")  # stream_id, sample_rate_mhz, sample_format, 
 DATA_HEADER = struct.Struct("<BBIQ")  # stream_id, n_samples, first_sample_index, t_first_us
 DATA_HEADER_BYTES = DATA_HEADER.size  # 14
 _STATUS = struct.Struct("<HBBIII")
+_STATUS_EXT = struct.Struct("<BBH")  # reset_cause, reserved, frames_refused (bytes 16..19)
 _REPLY = struct.Struct("<BBI")
 _COMMAND = struct.Struct("<BI")
 _VALID_FORMATS = frozenset(int(f) for f in SampleFormat)
@@ -96,11 +97,17 @@ def parse_hello(payload: bytes, seq: int = 0, host_time_s: float = 0.0) -> Hello
 
 
 def parse_status(payload: bytes, seq: int = 0, host_time_s: float = 0.0) -> Status:
-    """Parse a STATUS payload (exactly 16 bytes)."""
-    if len(payload) != _STATUS.size:
-        raise MalformedPayload(f"STATUS payload of {len(payload)} bytes, expected {_STATUS.size}")
-    battery_mv, battery_pct, lead_off, dropped_samples, free_heap, uptime_ms = _STATUS.unpack(payload)
-    return Status(battery_mv, battery_pct, lead_off, dropped_samples, free_heap, uptime_ms, seq=seq, host_time_s=host_time_s)
+    """Parse a STATUS payload: 16 bytes (firmware 0.1.0) or at least 20 (with
+    ``reset_cause`` and ``frames_refused``; bytes after the 20th are for later fields)."""
+    n = len(payload)
+    if n != _STATUS.size and n < _STATUS.size + _STATUS_EXT.size:
+        raise MalformedPayload(f"STATUS payload of {n} bytes, expected 16 or at least 20")
+    battery_mv, battery_pct, lead_off, dropped_samples, free_heap, uptime_ms = _STATUS.unpack_from(payload)
+    reset_cause = frames_refused = None
+    if n > _STATUS.size:
+        reset_cause, _, frames_refused = _STATUS_EXT.unpack_from(payload, _STATUS.size)
+    return Status(battery_mv, battery_pct, lead_off, dropped_samples, free_heap, uptime_ms, seq=seq,
+                  host_time_s=host_time_s, reset_cause=reset_cause, frames_refused=frames_refused)
 
 
 def parse_reply(payload: bytes, seq: int = 0, host_time_s: float = 0.0) -> Reply:
@@ -191,8 +198,11 @@ def build_data_payload(stream_id: int, first_sample_index: int, t_first_us: int,
 
 
 def build_status_payload(status: Status) -> bytes:
-    return _STATUS.pack(status.battery_mv, status.battery_pct, status.lead_off,
+    head = _STATUS.pack(status.battery_mv, status.battery_pct, status.lead_off,
                         status.dropped_samples, status.free_heap, status.uptime_ms)
+    if status.reset_cause is None:
+        return head
+    return head + _STATUS_EXT.pack(status.reset_cause, 0, min(status.frames_refused or 0, 0xFFFF))
 
 
 def build_reply_payload(command: int, result: int, arg: int) -> bytes:

@@ -3,7 +3,10 @@
 Implements the opcode set (WAKEUP, STANDBY, RESET, START, STOP, RDATAC, SDATAC, RDATA,
 RREG, WREG) and the register map with the datasheet's reset values (SBAS502, table
 15), as a byte-level state machine framed by chip select. ``convert(ch1, ch2)`` makes
-a new conversion available and pulls DRDY low (fires the pin's IRQ handler). In RDATAC
+a new conversion available and pulls DRDY low; ``counter`` counts those falling edges
+modulo ``wrap`` as the ESP32's PCNT unit does (``board_esp32.DrdyCounter``), and the pin
+still fires an IRQ handler if one is set. ``convert_during_read(ch1, ch2)`` makes the
+next conversion land in the middle of the next 9-byte read (a torn read). In RDATAC
 mode the bytes clocked out after DRDY are the 9-byte frame; RREG/WREG are ignored there
 (as on the chip). The ``machine.SPI`` methods used by the driver: ``write``,
 ``readinto``, ``write_readinto``.
@@ -18,8 +21,27 @@ WRITE_MASK = (0x00, 0x87, 0x7B, 0xED, 0xFF, 0xFF, 0xFF, 0x3F, 0x40, 0xFF, 0x87, 
 FIXED_BITS = (0x73, 0x00, 0x80, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00)
 
 
+class FakeCounter:
+    """A PCNT unit counting falling edges, 0 .. wrap-1 (reset to 0 on reaching ``max``)."""
+
+    def __init__(self, wrap=30000):
+        self.wrap = wrap
+        self.count = 0
+        self.reads = 0
+
+    def edge(self):
+        self.count = (self.count + 1) % self.wrap
+
+    def value(self):
+        self.reads += 1
+        return self.count
+
+
 class FakeADS1292R:
-    def __init__(self):
+    def __init__(self, wrap=30000):
+        self.counter = FakeCounter(wrap)
+        self.sleeps = []  # ms of every sleep_ms the driver asked for
+        self._torn = None
         self.drdy = FakePin("DRDY", 1)
         self.cs = FakePin("CS", 1, self._on_cs)
         self.regs = bytearray(RESET_REGS)
@@ -43,9 +65,16 @@ class FakeADS1292R:
             f[k], f[k + 1], f[k + 2] = (v >> 16) & 0xFF, (v >> 8) & 0xFF, v & 0xFF
         self._data_pos = 0 if self.rdatac else -1
         if self.started:
+            self.counter.edge()
             self.drdy.value(0)
             self.drdy.fire()
             self.drdy.value(1)
+
+    def convert_during_read(self, ch1, ch2):
+        self._torn = (ch1, ch2)
+
+    def sleep_ms(self, ms):
+        self.sleeps.append(ms)
 
     # -- chip select / byte machine ---------------------------------------------------------
 
@@ -70,6 +99,12 @@ class FakeADS1292R:
                 return 0
             out = self.frame[self._data_pos]
             self._data_pos += 1
+            if self._data_pos == 4 and self._torn is not None:
+                ch1, ch2 = self._torn
+                self._torn = None
+                pos = self._data_pos
+                self.convert(ch1, ch2)  # new data loaded mid-read: the rest is the new frame
+                self._data_pos = pos
             return out
         if self._state == "cmd":
             self._opcode(b)

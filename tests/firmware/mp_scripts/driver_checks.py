@@ -18,12 +18,14 @@ from fake_lsm6dso import FakeLSM6DSO
 import hw_frontend
 import acquire
 import clocks
+import stream_desc
+import wire_cobs
 
 
-def make_ads():
-    chip = FakeADS1292R()
-    drv = ads1292r.ADS1292R(chip, chip.cs, chip.drdy)
-    drv.init(2000, 6)
+def make_ads(gain=6, wrap=30000):
+    chip = FakeADS1292R(wrap)
+    drv = ads1292r.ADS1292R(chip, chip.cs, chip.drdy, chip.counter, sleep_ms=chip.sleep_ms)
+    drv.init(2000, gain)
     return chip, drv
 
 
@@ -54,13 +56,14 @@ def t_ads_init_registers():
     check(ops[-2:] == [0x10, 0x08], "ends with RDATAC, START: %r" % ops[-3:])
     check(chip.rdatac and chip.started, "running in RDATAC")
     check(drv.chip_id == 0x73, "ID")
-    check(chip.drdy.handler is not None and chip.drdy.trigger == chip.drdy.IRQ_FALLING, "DRDY irq armed")
+    check(chip.drdy.handler is None, "no DRDY IRQ: the edges are counted by the counter")
     check(abs(drv.uv_per_lsb() - 2.42 / 6 / 8388607 * 1e6) < 1e-9, "uV per LSB")
+    check(ads1292r.REF_SETTLE_MS == 100 and 100 in chip.sleeps, "100 ms reference settling: %r" % chip.sleeps)
 
 
 def t_ads_gain_and_rate_codes():
     chip = FakeADS1292R()
-    drv = ads1292r.ADS1292R(chip, chip.cs, chip.drdy)
+    drv = ads1292r.ADS1292R(chip, chip.cs, chip.drdy, chip.counter)
     drv.init(1000, 12)
     check(chip.regs[0x01] == 0x03 and chip.regs[0x04] == 0x60 and chip.regs[0x05] == 0x60, "1 kSPS, gain 12")
     try:
@@ -75,7 +78,7 @@ def t_ads_rejects_wrong_id():
     from fake_ads1292r import RESET_REGS  # noqa: F401
     chip.regs[0] = 0x00
     chip._opcode = _no_reset(chip)  # keep the wrong ID across RESET
-    drv = ads1292r.ADS1292R(chip, chip.cs, chip.drdy)
+    drv = ads1292r.ADS1292R(chip, chip.cs, chip.drdy, chip.counter)
     try:
         drv.init()
     except ads1292r.ADS1292RError:
@@ -130,13 +133,106 @@ def t_ads_drdy_counts_missed():
     check(fe.take_missed(0) == 3, "three counted as missed")
     fe.read(0, ring, n)
     check(list(ring.buf[:2]) == [4, -4], "the latest frame is read: %r" % list(ring.buf[:2]))
+    check(ring.write_index == 1, "stored once")
     check(fe.available(0) == 0 and fe.take_missed(0) == 0, "nothing left, nothing double-counted")
+
+
+def t_ads_counter_wraps():
+    """The edge count wraps at COUNT_WRAP (here a fake with a small wrap): nothing lost."""
+    chip, drv = make_ads(wrap=7)
+    buf = [0, 0]
+    for v in range(30):
+        chip.convert(v, -v)
+        check(drv.pending() == 1, "one pending at %d" % v)
+        check(drv.read_into(buf, 0) and buf == [v, -v], "read %d: %r" % (v, buf))
+    for v in range(5):  # five conversions unread, across the wrap
+        chip.convert(v, v)
+    check(drv.pending() == 5, "five pending across the wrap: %d" % drv.pending())
+
+
+def t_ads_torn_read_counted():
+    """A conversion that lands during the read: neither sample is trusted, both counted."""
+    chip, drv = make_ads()
+    buf = [7, 7]
+    chip.convert(1, 2)
+    chip.convert_during_read(3, 4)
+    check(not drv.read_into(buf, 0), "torn read refused")
+    check(drv.read_lost == 2 and buf == [7, 7], "two lost, nothing stored: %d %r" % (drv.read_lost, buf))
+    check(drv.pending() == 0 and drv.bad_frames == 1, "all accounted")
+    chip.convert(5, 6)
+    check(drv.read_into(buf, 0) and buf == [5, 6], "next read fine")
+
+
+def t_ads_late_edge_before_read_counted():
+    """An edge between available() and the read: the read would get a later conversion."""
+    chip, drv = make_ads()
+    buf = [7, 7]
+    chip.convert(1, 2)
+    check(drv.pending() == 1, "one pending")
+    chip.convert(3, 4)  # arrives before read_into starts
+    check(not drv.read_into(buf, 0) and drv.read_lost == 2, "both counted lost")
+    check(drv.pending() == 0, "accounted")
+
+
+def t_ads_bad_sync_counted():
+    chip, drv = make_ads()
+    chip.convert(1, 2)
+    chip.frame[0] = 0x00  # no 1100 sync: a bus fault or a reset chip
+    buf = [7, 7]
+    check(not drv.read_into(buf, 0) and drv.read_lost == 1 and buf == [7, 7], "refused")
+
+
+def t_hw_scale_from_gain():
+    for gain in (1, 6, 12):
+        chip, ads = make_ads(gain)
+        lsm_chip, lsm = make_lsm()
+        fe = hw_frontend.HardwareFrontEnd(ads, lsm)
+        want = stream_desc.scale_bits_of(2420000 / gain / 8388607)
+        got = fe.streams[0].channels[0].scale_bits
+        check(got == want, "gain %d: scale bits 0x%08x, want 0x%08x" % (gain, got, want))
+    check(0.02403 < fe.streams[0].channels[0].scale() < 0.02405, "gain 12 is 0.0240 uV/LSB")
+
+
+def t_hw_loss_keeps_held_samples_and_marks_gap():
+    """Samples held when a loss happens go out first; the gap is the lost indexes."""
+    ads_chip, ads = make_ads()
+    lsm_chip, lsm = make_lsm()
+    fe = hw_frontend.HardwareFrontEnd(ads, lsm)
+    frames = []
+    acq = acquire.Acquisition(fe, clocks.VirtualClock(), lambda v: frames.append(bytes(v)), 5, "t")
+    acq.start()
+    frames.clear()
+    for i in range(13):
+        ads_chip.convert(i, -i)
+        acq.fill()
+    for i in range(13, 16):  # three conversions the loop missed (a stall)
+        ads_chip.convert(i, -i)
+    ads_chip.convert(16, -16)
+    acq.fill()
+    for i in range(17, 60):
+        ads_chip.convert(i, -i)
+        acq.fill()
+        acq.pump()
+    got = {}
+    for w in frames:
+        f = wire_cobs.decode(w[:-1])
+        if f[1] == 2 and f[6] == 0:
+            n = f[7]
+            first = f[8] | f[9] << 8 | f[10] << 16 | f[11] << 24
+            for k in range(n):
+                o = 20 + 6 * k
+                v = f[o] | f[o + 1] << 8 | f[o + 2] << 16
+                got[first + k] = v - (1 << 24) if v & 0x800000 else v
+    check(acq.dropped_samples == 3, "three counted: %d" % acq.dropped_samples)
+    check(sorted(got)[:13] == list(range(13)), "the 13 held samples were sent: %r" % sorted(got)[:14])
+    check(13 not in got and 15 not in got and got.get(16) == 16, "gap 13..15, then sample 16 at its index")
+    check(all(got[i] == i for i in got), "every sample at its own index")
 
 
 def t_ads_ignores_rreg_in_rdatac():
     """A driver that forgot SDATAC would read garbage: the fake models that."""
     chip = FakeADS1292R()
-    drv = ads1292r.ADS1292R(chip, chip.cs, chip.drdy)
+    drv = ads1292r.ADS1292R(chip, chip.cs, chip.drdy, chip.counter)
     chip.convert(1, 2)
     got = drv.read_regs(0x00, 1)[0]
     check(got != 0x73, "RREG must not work in RDATAC mode")

@@ -42,7 +42,8 @@ def build(w, v):
         return w.build_data(s, f["first_sample_index"], f["t_first_us"], flat, 0, len(rows))
     if t == wire_frames.T_STATUS:
         return w.build_status(f["battery_mv"], f["battery_pct"], f["lead_off"],
-                              f["dropped_samples"], f["free_heap"], f["uptime_ms"])
+                              f["dropped_samples"], f["free_heap"], f["uptime_ms"],
+                              f.get("reset_cause", -1), f.get("frames_refused", 0))
     if t == wire_frames.T_REPLY:
         return w.build_reply(f["command"], f["result"], f["arg"])
     if t == wire_frames.T_TEXT:

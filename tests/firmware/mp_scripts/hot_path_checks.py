@@ -1,0 +1,267 @@
+"""Checks of the board's hot path: CRC, COBS, t_first_us packing, the frame queue and the
+UART pacer, the refused-frame accounting and the allocation rules. Runs under
+MicroPython and CPython; prints ``ok NAME`` or ``FAIL NAME: reason`` per check, then
+``done`` (same format as driver_checks.py).
+"""
+
+import binascii
+import struct
+import sys
+
+try:
+    import micropython
+except ImportError:
+    micropython = None
+
+import acquire
+import clocks
+import crc32_into
+import sim_frontend
+import wire_cobs
+import wire_frames
+import wire_link
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+class Rng:
+    def __init__(self, x=0x12345):
+        self.x = x
+
+    def next(self):
+        x = self.x
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        self.x = x
+        return x
+
+
+def t_crc_matches_binascii():
+    r = Rng()
+    for n in (0, 1, 2, 3, 7, 16, 100, 144, 240, 244):
+        b = bytearray(n + 4)
+        for i in range(n):
+            b[i] = r.next() & 0xFF
+        crc32_into.crc_into(b, n)
+        want = binascii.crc32(bytes(b[:n])) & 0xFFFFFFFF
+        got = struct.unpack_from("<I", b, n)[0]
+        check(got == want, "n=%d crc %08x want %08x" % (n, got, want))
+    if micropython is not None:
+        check(crc32_into.VIPER, "MicroPython uses the viper CRC")
+
+
+def t_cobs_matches_reference():
+    r = Rng(99)
+    for trial in range(200):
+        n = r.next() % 245
+        zeros = r.next() % 4  # 0: no zeros ... 3: many zeros
+        src = bytearray(n)
+        for i in range(n):
+            v = r.next() & 0xFF
+            src[i] = 0 if zeros and v < 60 * zeros else (v or 1)
+        a = bytearray(300)
+        b = bytearray(300)
+        m1 = wire_cobs.encode_into(src, n, a)
+        m2 = wire_cobs._encode_into_py(src, n, b)
+        check(m1 == m2 and a[:m1] == b[:m2], "trial %d n=%d differs" % (trial, n))
+        check(wire_cobs.decode(bytes(a[:m1])) == bytes(src), "round trip %d" % trial)
+    src = bytearray(b"\x01" * 600)  # runs longer than a 254-byte block
+    a = bytearray(700)
+    b = bytearray(700)
+    check(wire_cobs.encode_into(src, 600, a) == wire_cobs._encode_into_py(src, 600, b) and a == b, "long run")
+    if micropython is not None:
+        check(wire_cobs.VIPER, "MicroPython uses the viper COBS encoder")
+
+
+def t_pack_t_us_exact():
+    b = bytearray(8)
+    r = Rng(7)
+    for rate in (2000000, 833000, 1000000, 125000, 8000000, 1, 999999):
+        idxs = [0, 1, 999, 1000, 1 << 20, (1 << 30) - 1]
+        for _ in range(300):
+            idxs.append(r.next() & 0x3FFFFFFF)
+        for i in idxs:
+            wire_frames.pack_t_us(b, 0, i, rate)
+            got = struct.unpack("<Q", b)[0]
+            check(got == i * 1000000000 // rate, "rate %d index %d: %d" % (rate, i, got))
+
+
+def _frame(n_bytes, ftype=2, fill=0x55):
+    """A fake encoded frame whose third byte is the type (as COBS puts it)."""
+    v = bytearray(n_bytes)
+    for i in range(n_bytes):
+        v[i] = fill
+    v[0] = n_bytes - 1
+    v[1] = 1
+    v[2] = ftype
+    v[n_bytes - 1] = 0
+    return v
+
+
+def t_queue_bounded_with_reserve():
+    q = wire_link.FrameQueue(n_slots=4, reserve=1)
+    check(q.send(memoryview(_frame(100))), "1st DATA")
+    check(q.send(memoryview(_frame(100))), "2nd DATA")
+    check(q.send(memoryview(_frame(100))), "3rd DATA")
+    check(not q.send(memoryview(_frame(100))), "4th DATA refused: the last slot is reserved")
+    check(q.send(memoryview(_frame(30, ftype=4))), "a REPLY takes the reserved slot")
+    check(not q.send(memoryview(_frame(30, ftype=4))), "full: even a REPLY is refused")
+    check(q.refused == 2 and q.refused_data == 1, "counted %d %d" % (q.refused, q.refused_data))
+
+
+def t_queue_drains_in_order():
+    q = wire_link.FrameQueue(n_slots=3, reserve=0)
+    frames = [_frame(246, fill=0x11), _frame(40, ftype=3, fill=0x22), _frame(100, fill=0x33)]
+    for f in frames:
+        check(q.send(memoryview(f)), "queued")
+    out = bytearray()
+
+    def write(buf, off, n):
+        out.extend(buf[off:off + n])
+        return n
+
+    total = 0
+    rounds = 0
+    while q.count:
+        n = q.drain(write, 50)  # a sink that takes at most 50 bytes a call
+        check(n <= 50, "over budget: %d" % n)
+        total += n
+        rounds += 1
+        check(rounds < 100, "drain makes progress")
+    check(bytes(out) == b"".join(bytes(f) for f in frames), "bytes in order, whole")
+    check(total == 386 and q.queued_bytes == 0, "all drained")
+    check(q.drain(write, 50) == 0, "empty")
+
+
+def t_pacer_follows_baud():
+    clk = clocks.VirtualClock()
+    p = wire_link.TxPacer(clk, 921600, 120)
+    check(p.room() == 120, "empty FIFO")
+    p.sent(120)
+    check(p.room() == 0, "full")
+    clk.advance(1000)  # 1 ms at 921600 baud (8N1): 92.16 bytes
+    check(p.room() == 92, "92 bytes drained in 1 ms: %d" % p.room())
+    clk.advance(10000)
+    check(p.room() == 120, "drained")
+    p.sent(100)
+    for _ in range(100):  # many small steps: no drift from rounding (remainder kept)
+        clk.advance(10)
+        p.room()
+    r = p.room()  # rounding is conservative: at most the true 92.16 bytes, at most 2 % less
+    check(20 + 90 <= r <= 20 + 92, "1 ms in 10-us steps drains 90..92: %d" % (r - 20))
+    clk.advance(10 ** 9)  # a long pause, then ticks wrap: still sane
+    check(p.room() == 120, "after a long pause")
+
+
+def _decode_frames(wires):
+    out = []
+    for w in wires:
+        f = wire_cobs.decode(bytes(w))
+        out.append(f)
+    return out
+
+
+def t_refused_data_is_a_counted_gap():
+    """A queue that cannot drain refuses DATA; the refused samples are counted and the
+    frames that do go out carry their true indexes (a forward jump = a gap)."""
+    clk = clocks.VirtualClock()
+    fe = sim_frontend.SimFrontEnd(clk, seed=2)
+    q = wire_link.FrameQueue(n_slots=6, reserve=2)
+    acq = acquire.Acquisition(fe, clk, q.send, 1, "sim-0002")
+    acq.start()
+    out = []
+
+    def write(buf, off, n):
+        out.append(bytes(buf[off:off + n]))
+
+    sent_wires = []
+    buf = bytearray()
+    for step in range(60):
+        clk.advance(10000)
+        acq.step()
+        if step % 10 == 9:  # the link drains only now and then: backlog
+            while q.count:
+                q.drain(write, 4096)
+    acq.stop()  # the rest goes out as short frames (or is refused and counted)
+    while q.count:
+        q.drain(write, 4096)
+    for chunk in out:
+        for b in chunk:
+            buf.append(b)
+            if b == 0:
+                sent_wires.append(bytes(buf))
+                buf = bytearray()
+    frames = _decode_frames(sent_wires)
+    seen = {0: 0, 1: 0}
+    expect = {0: 0, 1: 0}
+    gaps = 0
+    for f in frames:
+        if f[1] != 2:
+            continue
+        sid = f[6]
+        n = f[7]
+        first = struct.unpack_from("<I", f, 8)[0]
+        t = struct.unpack_from("<Q", f, 12)[0]
+        check(first >= expect[sid], "never backwards")
+        check(t == first * 1000000000 // acq.streams[sid].sample_rate_mhz, "t_first_us from the index")
+        gaps += first - expect[sid]
+        expect[sid] = first + n
+        seen[sid] += n
+    check(q.refused_data > 0, "the backlog refused frames")
+    check(acq.frames_refused == q.refused, "counted on both sides")
+    tail = fe.produced[0] - expect[0] + fe.produced[1] - expect[1]  # refused after the last frame
+    check(gaps + tail == acq.dropped_samples, "gaps %d + tail %d == dropped %d" % (gaps, tail, acq.dropped_samples))
+    check(seen[0] + seen[1] + acq.dropped_samples == fe.produced[0] + fe.produced[1],
+          "every sample sent or counted")
+
+
+def t_send_path_allocates_nothing():
+    if micropython is None:
+        return
+    clk = clocks.VirtualClock()
+    fe = sim_frontend.SimFrontEnd(clk, seed=3, twitch_rate_per_min=600)
+    q = wire_link.FrameQueue()
+    acq = acquire.Acquisition(fe, clk, q.send, 1, "sim-0003")
+    acq.start()
+    got = [0]
+
+    def write(buf, off, n):
+        got[0] += n
+        return n
+
+    for _ in range(50):  # warm-up: caches of views per length
+        clk.advance(1000)
+        acq.fill()
+        acq.pump()
+        q.drain(write, 4096)
+    fails = 0
+    for _ in range(400):
+        clk.advance(1000)
+        micropython.heap_lock()
+        try:
+            acq.fill()
+            acq.pump()
+            q.drain(write, 4096)
+        except MemoryError:
+            fails += 1
+        micropython.heap_unlock()
+    check(fails == 0, "fill + DATA build + CRC + COBS + queue + drain allocated %d/400 times" % fails)
+    check(got[0] > 0, "bytes went out")
+
+
+def main():
+    for name in sorted(k for k in globals() if k.startswith("t_")):
+        try:
+            globals()[name]()
+            print("ok", name[2:])
+        except Exception as e:  # report every failing check, keep going
+            print("FAIL %s: %s %s" % (name[2:], type(e).__name__, e))
+    print("done")
+
+
+main()
+sys.exit(0)

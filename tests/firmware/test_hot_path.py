@@ -1,0 +1,44 @@
+"""The board's hot path (CRC, COBS, t_first_us, frame queue, UART pacer, refused frames,
+allocation) under MicroPython and CPython. The checks live in mp_scripts/hot_path_checks.py."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import FAKES, FIRMWARE, MP_SCRIPTS, run_micropython
+from test_drivers import _results
+
+CHECKS = [
+    "cobs_matches_reference", "crc_matches_binascii", "pacer_follows_baud", "pack_t_us_exact",
+    "queue_bounded_with_reserve", "queue_drains_in_order", "refused_data_is_a_counted_gap",
+    "send_path_allocates_nothing",
+]
+
+
+@pytest.fixture(scope="module")
+def mp_results():
+    return _results(run_micropython(MP_SCRIPTS / "hot_path_checks.py").stdout)
+
+
+@pytest.fixture(scope="module")
+def cp_results():
+    env = dict(os.environ, PYTHONPATH=f"{FIRMWARE}{os.pathsep}{FAKES}")
+    p = subprocess.run([sys.executable, str(MP_SCRIPTS / "hot_path_checks.py")], capture_output=True,
+                       text=True, timeout=120, env=env, check=True)
+    return _results(p.stdout)
+
+
+def test_all_checks_listed(mp_results):
+    assert sorted(mp_results) == sorted(CHECKS)
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_hot_path_micropython(mp_results, name):
+    assert mp_results[name] == f"ok {name}"
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_hot_path_cpython(cp_results, name):
+    assert cp_results[name] == f"ok {name}"
