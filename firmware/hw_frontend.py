@@ -6,9 +6,13 @@ Board-independent: it gets initialised drivers (``board_esp32`` builds them from
 hardware); edges the loop did not read in time, and reads a new edge overlapped, are
 counted as lost (``take_missed``) at their index, never duplicated or shifted. The EMG
 scale in HELLO is the driver's ``uv_per_lsb()`` at the configured PGA gain.
-Accelerometer: whatever the FIFO holds; a FIFO overrun loses an unknown number of
-samples, counted as one (the stream index then runs behind real time: see
-docs/firmware.md).
+Accelerometer: at most one I2C transaction per ``fill`` (one FIFO word, or the FIFO
+status every ``_ACC_POLL_FILLS`` fills when no word is known to wait), so no fill
+holds the loop longer than one 7-byte I2C read (~0.25 ms at 400 kHz) and the EMG
+conversion, which the ADS1292R keeps only until the next DRDY (0.5 ms), is not missed.
+The loop runs at least at the EMG rate (2 kHz), more than twice the 833 Hz of the FIFO.
+A FIFO overrun loses an unknown number of samples, counted as one (the stream index
+then runs behind real time: see docs/firmware.md).
 """
 
 import lsm6dso
@@ -22,7 +26,7 @@ except ImportError:  # CPython
         return x
 
 
-_MAX_ACC_PER_POLL = const(32)
+_ACC_POLL_FILLS = const(6)  # read FIFO_STATUS every this many fills (<= 3 ms: fills >= 2 kHz)
 
 
 class HardwareFrontEnd:
@@ -39,6 +43,8 @@ class HardwareFrontEnd:
         )
         self._missed = [0, 0]
         self._overruns = 0
+        self._acc_level = 0  # FIFO words known to wait (from the last FIFO_STATUS)
+        self._fills_since_poll = 0
         self.running = False
 
     def start(self) -> None:
@@ -46,6 +52,8 @@ class HardwareFrontEnd:
         self.lsm.start()
         self.ads.skip(self.ads.pending())
         self._overruns = self.lsm.fifo_overruns
+        self._acc_level = 0
+        self._fills_since_poll = _ACC_POLL_FILLS
         self.running = True
 
     def stop(self) -> None:
@@ -65,11 +73,17 @@ class HardwareFrontEnd:
                 self._missed[0] += p - 1
                 self.ads.skip(p - 1)
             return 1 if p else 0
-        n = self.lsm.fifo_level()
+        if self._acc_level:
+            return 1
+        self._fills_since_poll += 1
+        if self._fills_since_poll < _ACC_POLL_FILLS:
+            return 0
+        self._fills_since_poll = 0
+        self._acc_level = self.lsm.fifo_level()  # this fill's one I2C transaction
         if self.lsm.fifo_overruns != self._overruns:
             self._missed[1] += self.lsm.fifo_overruns - self._overruns
             self._overruns = self.lsm.fifo_overruns
-        return n if n < _MAX_ACC_PER_POLL else _MAX_ACC_PER_POLL
+        return 0
 
     def take_missed(self, stream_id: int) -> int:
         m = self._missed[stream_id]
@@ -94,7 +108,8 @@ class HardwareFrontEnd:
                 n -= 1
             return
         lsm = self.lsm
-        while n:
+        while n and self._acc_level:
+            self._acc_level -= 1
             if lsm.read_word_into(buf, p):
                 p += 3
                 if p >= size:

@@ -77,6 +77,29 @@ def t_cobs_matches_reference():
         check(wire_cobs.VIPER, "MicroPython uses the viper COBS encoder")
 
 
+def t_data_pack_matches_reference():
+    """DATA packing from a ring array (viper under MicroPython) equals packing from a list
+    (the struct path), wrap-around and extreme values included."""
+    import array
+    import stream_desc
+    r = Rng(5)
+    for s in (stream_desc.emg_stream(), stream_desc.acc_stream()):
+        nch = s.n_channels
+        lim = 1 << (8 * s.bytes_per_sample - 1)
+        size = 7 * nch  # a small ring: frames wrap
+        vals = [(r.next() % (2 * lim)) - lim for _ in range(size)]
+        vals[0] = lim - 1
+        vals[1] = -lim
+        arr = array.array("i", vals)
+        for start_sample in range(7):
+            for n in (1, 3, 7):
+                a = wire_frames.FrameWriter(9)
+                b = wire_frames.FrameWriter(9)
+                na = a.build_data(s, 40, -1, arr, start_sample * nch, n)
+                nb = b.build_data(s, 40, s.t_us(40), vals, start_sample * nch, n)
+                check(na == nb and a.frame[:na] == b.frame[:nb], "stream %d start %d n %d" % (s.stream_id, start_sample, n))
+
+
 def t_pack_t_us_exact():
     b = bytearray(8)
     r = Rng(7)
