@@ -41,6 +41,7 @@ except ImportError:  # CPython
 
 FIRMWARE_VERSION = "0.1.0"
 _RING_FRAMES = const(8)  # ring capacity in full frames per stream
+_IDLE_PASSES = const(200)  # paced: passes without an EMG sample before slow jobs run anyway
 
 
 def _mem_free() -> int:
@@ -50,7 +51,8 @@ def _mem_free() -> int:
 
 class Acquisition:
     def __init__(self, frontend, clock, send, boot_id: int, device_id: str,
-                 status_period_ms: int = 1000, ring_frames: int = _RING_FRAMES) -> None:
+                 status_period_ms: int = 1000, ring_frames: int = _RING_FRAMES,
+                 paced: bool = False) -> None:
         self.fe = frontend
         self.clock = clock
         self.send = send
@@ -67,6 +69,8 @@ class Acquisition:
         self.frames_refused = 0
         self.reset_cause = 0  # STATUS reset_cause (the board sets it: board_esp32.reset_cause())
         self.streaming = False
+        self.paced = paced  # the board's DRDY-synchronous step (see _paced_step)
+        self._idle_passes = 0
         self._next_status_ms = 0
 
     # -- sending -----------------------------------------------------------------------
@@ -144,25 +148,30 @@ class Acquisition:
 
     def fill(self) -> None:
         """Move every available sample from the front end into the rings (no allocation)."""
-        fe = self.fe
-        streams = self.streams
-        rings = self.rings
         for k in range(self.n_streams):
-            sid = streams[k].stream_id
-            ring = rings[k]
-            n = fe.available(sid)
-            m = fe.take_missed(sid)  # lost before the samples now available
-            if m:
-                held = ring.count()
-                if held:  # the samples before the loss go out now, as a short frame
-                    self._send_data(k, held)
-                ring.skip(m)
-                self.dropped_samples += m
-            if n > ring.capacity:
-                n = ring.capacity
-            if n > 0:
-                self.dropped_samples += ring.make_room(n)
-                fe.read(sid, ring, n)
+            self.fill_stream(k)
+
+    def fill_stream(self, k: int) -> int:
+        """``fill`` for the ``k``-th stream only; returns the samples read (no allocation)."""
+        fe = self.fe
+        sid = self.streams[k].stream_id
+        ring = self.rings[k]
+        n = fe.available(sid)
+        m = fe.take_missed(sid)  # lost before the samples now available
+        if m:
+            held = ring.count()
+            if held:  # the samples before the loss go out now, as a short frame
+                self._send_data(k, held)
+            ring.skip(m)
+            self.dropped_samples += m
+        if n > ring.capacity:
+            n = ring.capacity
+        if n <= 0:
+            return 0
+        self.dropped_samples += ring.make_room(n)
+        w = ring.write_index
+        fe.read(sid, ring, n)
+        return ring.write_index - w
 
     def _send_data(self, k: int, n: int) -> None:
         s = self.streams[k]
@@ -172,13 +181,14 @@ class Acquisition:
             self.dropped_samples += n
         ring.consume(n)
 
-    def pump(self) -> int:
-        """Send one DATA frame per full frame waiting in each ring; return frames sent."""
+    def pump(self, max_frames: int = 1000000) -> int:
+        """Send one DATA frame per full frame waiting in each ring (at most
+        ``max_frames``); return frames sent."""
         sent = 0
         for k in range(self.n_streams):
             spf = self.streams[k].samples_per_frame
             ring = self.rings[k]
-            while ring.count() >= spf:
+            while ring.count() >= spf and sent < max_frames:
                 self._send_data(k, spf)
                 sent += 1
         return sent
@@ -197,7 +207,32 @@ class Acquisition:
             self.send_status()
 
     def step(self) -> None:
-        if self.streaming:
+        if not self.streaming:
+            self.maybe_status()
+        elif self.paced:
+            self._paced_step()
+        else:
             self.fill()
             self.pump()
-        self.maybe_status()
+            self.maybe_status()
+
+    def _paced_step(self) -> None:
+        """The board's step: the first stream (EMG, one sample per DRDY) every pass; one
+        slow job (a DATA frame, a STATUS, or one accelerometer I2C transaction) only in
+        a pass that has just read an EMG sample, so it runs right after a DRDY edge and
+        ends before the next one (0.5 ms later at 2 kSPS) instead of across it. Slow
+        jobs needed a second: 150 frames + 1 STATUS + <= 833 accelerometer words + FIFO
+        polls, of the 2000 slots. Without EMG samples for ``_IDLE_PASSES`` passes (the
+        ADC stopped), the slow jobs run anyway."""
+        if self.fill_stream(0):
+            self._idle_passes = 0
+        elif self._idle_passes < _IDLE_PASSES:
+            self._idle_passes += 1
+            return
+        now = self.clock.now_ms()
+        if now >= self._next_status_ms:
+            self._next_status_ms = now + self.status_period_ms
+            self.send_status()
+        elif not self.pump(1):
+            for k in range(1, self.n_streams):
+                self.fill_stream(k)

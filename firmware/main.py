@@ -6,12 +6,12 @@ never blocks: on the ESP32 port the REPL UART has no driver TX buffer, only the 
 hardware FIFO, and ``uart_stdout_tx_strn`` (ports/esp32/uart.c) waits a FreeRTOS tick
 whenever that FIFO is full. What the queue cannot hold is dropped and counted (STATUS
 ``dropped_samples``; the host sees the gap). COMMAND frames come from ``sys.stdin.buffer``,
-polled every ``_POLL_MS``.
+polled every 20 ms (``board_loop.BoardLoop``, the loop pass the tests model too).
 
 A ``machine.WDT`` resets the board if the loop stops for ``_WDT_MS``; the reset cause
 goes out in the boot TEXT line and in every STATUS (``reset_cause``). Garbage is collected
-at chosen moments only: before streaming starts and after it stops (the streaming path
-allocates nothing, so the collector has no reason to run in between).
+at chosen moments only: at boot and before every START (``Acquisition.start``); the
+streaming path allocates nothing, so the collector has no reason to run in between.
 
 Ctrl-C is disabled while running because command bytes may contain 0x03; to get the REPL
 back, reset the board holding GPIO0 low (BOOT button): see docs/firmware.md.
@@ -25,6 +25,7 @@ import micropython
 
 import acquire
 import board_esp32
+import board_loop
 import clocks
 import wire_link
 
@@ -37,7 +38,6 @@ def _boot_id() -> int:
 _UART_BAUD = 921600  # the full stream is ~22 kB/s; 115200 baud carries 11.5 kB/s
 _UART_FIFO = 120  # of the REPL UART's 128-byte hardware FIFO (a margin of 8)
 _WDT_MS = 2000
-_POLL_MS = 20
 
 
 def run() -> None:
@@ -50,30 +50,20 @@ def run() -> None:
     link = wire_link.StreamLink(sys.stdout.buffer, sys.stdin.buffer)
     queue = wire_link.FrameQueue()
     pacer = wire_link.TxPacer(clock, _UART_BAUD, _UART_FIFO)
-    acq = acquire.Acquisition(fe, clock, queue.send, _boot_id(), board_esp32.device_id())
+    acq = acquire.Acquisition(fe, clock, queue.send, _boot_id(), board_esp32.device_id(),
+                              paced=True)
     acq.reset_cause = cause
-    write = link.out.write  # a MicroPython stream: write(buf, off, n), no slicing
     wdt = machine.WDT(timeout=_WDT_MS)
+    # link.out.write is a MicroPython stream's: write(buf, off, n), no slicing
+    loop = board_loop.BoardLoop(acq, queue, pacer, link.out.write, link, wdt.feed)
     micropython.kbd_intr(-1)  # 0x03 in a COMMAND frame must not raise KeyboardInterrupt
     try:
         link.send_delimiter()
         acq.send_hello()
         acq.send_text(fe.describe() + ", reset cause %d" % cause)
-        next_poll_ms = 0
-        was_streaming = False
+        gc.collect()
         while True:  # real firmware waits for START (handled in poll_commands)
-            acq.step()
-            n = queue.drain(write, pacer.room())
-            if n:
-                pacer.sent(n)
-            now = clock.now_ms()
-            if now >= next_poll_ms:
-                next_poll_ms = now + _POLL_MS
-                wdt.feed()
-                link.poll_commands(acq.handle_command)
-                if acq.streaming != was_streaming:  # START or STOP just happened
-                    was_streaming = acq.streaming
-                    gc.collect()
+            loop.run_once()
     finally:
         micropython.kbd_intr(3)
 

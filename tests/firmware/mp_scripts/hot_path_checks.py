@@ -243,37 +243,39 @@ def t_refused_data_is_a_counted_gap():
 
 
 def t_send_path_allocates_nothing():
+    """The whole board loop pass (BoardLoop.run_once: step, DATA build, CRC, COBS, queue,
+    pacer, drain, STATUS), paced and unpaced, allocates nothing after warm-up."""
     if micropython is None:
         return
-    clk = clocks.VirtualClock()
-    fe = sim_frontend.SimFrontEnd(clk, seed=3, twitch_rate_per_min=600)
-    q = wire_link.FrameQueue()
-    acq = acquire.Acquisition(fe, clk, q.send, 1, "sim-0003")
-    acq.start()
-    got = [0]
+    import board_loop
+    for paced in (False, True):
+        clk = clocks.VirtualClock()
+        fe = sim_frontend.SimFrontEnd(clk, seed=3, twitch_rate_per_min=600)
+        q = wire_link.FrameQueue()
+        acq = acquire.Acquisition(fe, clk, q.send, 1, "sim-0003", paced=paced)
+        pacer = wire_link.TxPacer(clk, 921600, 120)
+        got = [0]
 
-    def write(buf, off, n):
-        got[0] += n
-        return n
+        def write(buf, off, n):
+            got[0] += n
+            return n
 
-    for _ in range(50):  # warm-up: caches of views per length
-        clk.advance(1000)
-        acq.fill()
-        acq.pump()
-        q.drain(write, 4096)
-    fails = 0
-    for _ in range(400):
-        clk.advance(1000)
-        micropython.heap_lock()
-        try:
-            acq.fill()
-            acq.pump()
-            q.drain(write, 4096)
-        except MemoryError:
-            fails += 1
-        micropython.heap_unlock()
-    check(fails == 0, "fill + DATA build + CRC + COBS + queue + drain allocated %d/400 times" % fails)
-    check(got[0] > 0, "bytes went out")
+        loop = board_loop.BoardLoop(acq, q, pacer, write)
+        acq.start()
+        for _ in range(300):  # warm-up
+            clk.advance(500)
+            loop.run_once()
+        fails = 0
+        for _ in range(3000):  # 1.5 s: STATUS frames included
+            clk.advance(500)
+            micropython.heap_lock()
+            try:
+                loop.run_once()
+            except MemoryError:
+                fails += 1
+            micropython.heap_unlock()
+        check(fails == 0, "paced=%s: a loop pass allocated %d/3000 times" % (paced, fails))
+        check(got[0] > 30000 and acq.dropped_samples == 0, "bytes went out, nothing dropped")
 
 
 def main():
