@@ -39,7 +39,7 @@ except ImportError:  # CPython
         return x
 
 
-FIRMWARE_VERSION = "0.1.0"
+FIRMWARE_VERSION = "0.2.0"  # 0.2.0: 20-byte STATUS (reset_cause, frames_refused)
 _RING_FRAMES = const(8)  # ring capacity in full frames per stream
 _IDLE_PASSES = const(200)  # paced: passes without an EMG sample before slow jobs run anyway
 
