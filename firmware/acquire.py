@@ -71,6 +71,7 @@ class Acquisition:
         self.streaming = False
         self.paced = paced  # the board's DRDY-synchronous step (see _paced_step)
         self._idle_passes = 0
+        self.repl_requested = False  # COMMAND REPL came: the caller's loop ends
         self._next_status_ms = 0
 
     # -- sending -----------------------------------------------------------------------
@@ -141,6 +142,10 @@ class Acquisition:
         elif command == wire_frames.CMD_STOP:
             self.send_reply(command, wire_frames.RESULT_OK, arg)
             self.stop()
+        elif command == wire_frames.CMD_REPL:
+            self.stop()  # held samples go out before the REPLY
+            self.send_reply(command, wire_frames.RESULT_OK, arg)
+            self.repl_requested = True  # the main loop returns; main.py ends at the REPL
         else:
             self.send_reply(command, wire_frames.RESULT_UNKNOWN, arg)
 

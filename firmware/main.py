@@ -13,13 +13,15 @@ goes out in the boot TEXT line and in every STATUS (``reset_cause``). Garbage is
 at chosen moments only: at boot and before every START (``Acquisition.start``); the
 streaming path allocates nothing, so the collector has no reason to run in between.
 
-Ctrl-C is disabled while running because command bytes may contain 0x03; to get the REPL
-back, reset the board holding GPIO0 low (BOOT button): see docs/firmware.md.
+Ctrl-C is disabled while running because command bytes may contain 0x03; COMMAND REPL
+(what ``twitchwatch flash`` sends first) ends the loop and gives the REPL back; so does
+holding GPIO0 low at reset (docs/firmware.md).
 """
 
 import gc
 import os
 import sys
+import time
 
 import micropython
 
@@ -38,6 +40,8 @@ def _boot_id() -> int:
 _UART_BAUD = 921600  # the full stream is ~22 kB/s; 115200 baud carries 11.5 kB/s
 _UART_FIFO = 120  # of the REPL UART's 128-byte hardware FIFO (a margin of 8)
 _WDT_MS = 2000
+_WDT_REPL_MS = 3600000
+_REPL_BAUD = 115200  # the REPL's own rate, which mpremote expects
 
 
 def run() -> None:
@@ -62,10 +66,17 @@ def run() -> None:
         acq.send_hello()
         acq.send_text(fe.describe() + ", reset cause %d" % cause)
         gc.collect()
-        while True:  # real firmware waits for START (handled in poll_commands)
+        while not acq.repl_requested:  # real firmware waits for START (handled in poll_commands)
             loop.run_once()
+        while queue.count:  # the REPLY to REPL (and what preceded it) leaves first
+            loop.run_once()
+        # the ESP32 port cannot stop a WDT (ports/esp32/machine_wdt.c: no deinit), only
+        # reconfigure it: an hour at the REPL for twitchwatch flash; a reset ends it
+        machine.WDT(timeout=_WDT_REPL_MS)
     finally:
         micropython.kbd_intr(3)
+        time.sleep_ms(20)  # the last frame (<= 246 bytes, ~3 ms at 921 600 baud) leaves first
+        machine.UART(0, baudrate=_REPL_BAUD)  # back at the REPL's rate (COMMAND REPL, then mpremote)
 
 
 def _safe_mode() -> bool:
