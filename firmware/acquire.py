@@ -29,6 +29,7 @@ Runs under MicroPython and CPython 3.10+.
 import gc
 
 import sample_ring
+import selftest
 import wire_frames
 
 try:
@@ -72,6 +73,7 @@ class Acquisition:
         self.paced = paced  # the board's DRDY-synchronous step (see _paced_step)
         self._idle_passes = 0
         self.repl_requested = False  # COMMAND REPL came: the caller's loop ends
+        self.selftest_feed = None  # type: object  # called every pass of a self-test (the board's watchdog)
         self._next_status_ms = 0
 
     # -- sending -----------------------------------------------------------------------
@@ -142,6 +144,12 @@ class Acquisition:
         elif command == wire_frames.CMD_STOP:
             self.send_reply(command, wire_frames.RESULT_OK, arg)
             self.stop()
+        elif command == wire_frames.CMD_SELFTEST:
+            if self.streaming:
+                self.send_reply(command, wire_frames.RESULT_BUSY, arg)
+            else:
+                self.send_reply(command, wire_frames.RESULT_OK, arg)
+                self.send_text(selftest.run(self, arg, self.selftest_feed))
         elif command == wire_frames.CMD_REPL:
             self.stop()  # held samples go out before the REPLY
             self.send_reply(command, wire_frames.RESULT_OK, arg)

@@ -168,6 +168,14 @@ class ADS1292R:
     def stop(self) -> None:
         self.command(OP_STOP)
 
+    def read_id(self) -> int:
+        """The ID register (0x73 for an ADS1292R), read between SDATAC and RDATAC: call
+        only while conversions are stopped."""
+        self.command(OP_SDATAC)
+        chip_id = self.read_regs(REG_ID, 1)[0]
+        self.command(OP_RDATAC)
+        return chip_id
+
     def start(self) -> None:
         self.command(OP_START)
         self._seen = self.counter.value()

@@ -117,6 +117,34 @@ class HardwareFrontEnd:
                 ring.commit(1, p)
             n -= 1
 
+    def check_ids(self) -> str:
+        """The chips' ID registers for the self-test: ``ads:0x73,lsm:0x6c`` (a ``!`` after
+        a value that is not the expected one). Only while not streaming."""
+        a = self.ads.read_id()
+        w = self.lsm.who_am_i()
+        return "ads:0x%02x%s,lsm:0x%02x%s" % (a, "" if a in (0x73, 0x53) else "!",
+                                               w, "" if w == lsm6dso.WHO_AM_I_VALUE else "!")
+
+    def bus_times_us(self, clock) -> tuple:
+        """Mean time of one 9-byte SPI read (a conversion's frame, CS included) and one
+        7-byte I2C register read, over 20 of each, in us (``clock.ticks_us``)."""
+        ads = self.ads
+        t = clock.ticks_us()
+        for _ in range(20):
+            ads.cs.value(0)
+            ads.spi.write_readinto(ads._tx, ads._rx)
+            ads.cs.value(1)
+        spi = clock.ticks_diff(clock.ticks_us(), t) // 20
+        lsm = self.lsm
+        t = clock.ticks_us()
+        for _ in range(20):
+            lsm.i2c.readfrom_mem_into(lsm.addr, lsm6dso.REG_WHO_AM_I, lsm._word)
+        i2c = clock.ticks_diff(clock.ticks_us(), t) // 20
+        return spi, i2c
+
+    def bad_frames(self) -> int:
+        return self.ads.bad_frames
+
     def lead_off(self) -> int:
         return self.ads.lead_off
 

@@ -92,6 +92,9 @@ class LSM6DSO:
         self._w(REG_FIFO_CTRL4, FIFO_MODE_CONTINUOUS)
         self._w(REG_CTRL1_XL, (ODR_833HZ << 4) | (FS_2G << 2))
 
+    def who_am_i(self) -> int:
+        return self._r(REG_WHO_AM_I)
+
     def stop(self) -> None:
         self._w(REG_CTRL1_XL, 0x00)
         self._w(REG_FIFO_CTRL4, FIFO_MODE_BYPASS)  # also empties the FIFO

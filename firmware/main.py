@@ -58,6 +58,7 @@ def run() -> None:
                               paced=True)
     acq.reset_cause = cause
     wdt = machine.WDT(timeout=_WDT_MS)
+    acq.selftest_feed = wdt.feed  # a self-test runs for seconds inside handle_command
     # link.out.write is a MicroPython stream's: write(buf, off, n), no slicing
     loop = board_loop.BoardLoop(acq, queue, pacer, link.out.write, link, wdt.feed)
     micropython.kbd_intr(-1)  # 0x03 in a COMMAND frame must not raise KeyboardInterrupt

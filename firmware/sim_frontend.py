@@ -457,6 +457,15 @@ class SimFrontEnd:
     def lead_off(self) -> int:
         return self.opts.lead_off
 
+    def check_ids(self) -> str:
+        return "sim"
+
+    def bus_times_us(self, clock) -> tuple:
+        return 0, 0
+
+    def bad_frames(self) -> int:
+        return 0
+
     def battery_mv(self) -> int:
         return 0
 

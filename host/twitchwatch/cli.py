@@ -137,6 +137,25 @@ def build_parser() -> argparse.ArgumentParser:
     flash.add_argument("--port", required=True, help="the board's serial port (see `twitchwatch ports`)")
     flash.add_argument("--no-compile", action="store_true", help="copy the .py sources, do not compile")
 
+    device = sub.add_parser("device", help="talk to a board: `device selftest`",
+                            description="Commands that talk to a board over its serial port.")
+    device_sub = device.add_subparsers(dest="device_command", metavar="DEVICE_COMMAND",
+                                       help="selftest: check the chips and whether the loop keeps up")
+    device_sub.required = True
+    selftest = device_sub.add_parser(
+        "selftest", help="ask the board to check its chips and measure whether it keeps up",
+        description="Ask the firmware to check its chips' ID registers, time an SPI conversion read "
+                    "and an I2C FIFO read, and run its real acquisition loop for a few seconds "
+                    "(frames built, not sent), then print a verdict with the figures: 'keeps up at "
+                    "2000 Hz with N % headroom', or what fails and what to change. Exit status 0 when "
+                    "it keeps up, 1 when not. See docs/firmware.md.")
+    selftest.add_argument("--port", required=True,
+                          help="the board's serial port, or 'virtual' for the simulated board "
+                               "(the firmware under the MicroPython Unix port)")
+    selftest.add_argument("--baud", type=int, default=921600, help="baud rate (default 921600)")
+    selftest.add_argument("--seconds", type=float, default=3.0,
+                          help="how long the loop runs, 0.5 to 10 (default 3)")
+
     sub.add_parser("ports", help="list serial ports, marking the ones that look like a patch",
                    description="List serial ports, marking the ones that look like a patch. Reads no data "
                                "and touches no database.")
@@ -542,6 +561,29 @@ def cmd_flash(args) -> int:
     return 0
 
 
+def cmd_device(args) -> int:
+    from twitchwatch.board.selftest import SelftestError, run_selftest
+
+    if not 0.5 <= args.seconds <= 10:
+        raise TwitchwatchError(f"--seconds: {args.seconds:g} is outside 0.5 to 10")
+    try:
+        if args.port == "virtual":
+            from twitchwatch.transports import VirtualBoard
+
+            with VirtualBoard(extra_args=("--wait-start",)) as source:
+                result = run_selftest(source, args.seconds)
+        else:
+            from twitchwatch.transports import SerialSource
+
+            with SerialSource(args.port, baudrate=args.baud) as source:
+                result = run_selftest(source, args.seconds)
+    except SelftestError as exc:
+        raise TwitchwatchError(str(exc)) from None
+    print(result.line)
+    print(result.verdict())
+    return 1 if result.problems() else 0
+
+
 def cmd_ports(args) -> int:
     from twitchwatch.transports import list_ports
 
@@ -850,7 +892,7 @@ def cmd_log(args) -> int:
 
 
 COMMANDS = {"demo": cmd_demo, "stream": cmd_stream, "replay": cmd_replay, "ports": cmd_ports,
-            "flash": cmd_flash,
+            "flash": cmd_flash, "device": cmd_device,
             "log": cmd_log, "events": cmd_events, "export": cmd_export, "delete-all": cmd_delete_all,
             "report": cmd_report, "causes": cmd_causes}
 

@@ -11,7 +11,7 @@ from conftest import FAKES, FIRMWARE, MP_SCRIPTS, run_micropython
 
 CHECKS = [
     "ads_bad_sync_counted", "ads_counter_wraps", "ads_late_edge_before_read_counted",
-    "ads_torn_read_counted", "hw_loss_keeps_held_samples_and_marks_gap", "hw_scale_from_gain",
+    "ads_torn_read_counted", "hw_check_ids", "hw_loss_keeps_held_samples_and_marks_gap", "hw_scale_from_gain",
     "ads_drdy_counts_missed", "ads_gain_and_rate_codes", "ads_ignores_rreg_in_rdatac",
     "ads_init_registers", "ads_lead_off_bits", "ads_rejects_wrong_id",
     "ads_sign_extension_and_values", "frontend_through_acquisition", "hw_fill_allocates_nothing",

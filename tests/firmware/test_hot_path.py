@@ -13,7 +13,7 @@ from test_drivers import _results
 CHECKS = [
     "cobs_matches_reference", "crc_matches_binascii", "data_pack_matches_reference", "pacer_follows_baud", "pack_t_us_exact",
     "queue_bounded_with_reserve", "queue_drains_in_order", "refused_data_is_a_counted_gap",
-    "send_path_allocates_nothing",
+    "selftest_on_the_simulator", "send_path_allocates_nothing",
 ]
 
 

@@ -229,6 +229,24 @@ def t_hw_loss_keeps_held_samples_and_marks_gap():
     check(all(got[i] == i for i in got), "every sample at its own index")
 
 
+def t_hw_check_ids():
+    """The self-test's ID check: SDATAC, RREG ID, back to RDATAC; conversions still read."""
+    ads_chip, ads = make_ads()
+    lsm_chip, lsm = make_lsm()
+    fe = hw_frontend.HardwareFrontEnd(ads, lsm)
+    ads.stop()
+    check(fe.check_ids() == "ads:0x73,lsm:0x6c", "ids %s" % fe.check_ids())
+    check(ads_chip.rdatac, "back in RDATAC")
+    lsm_chip.regs[0x0F] = 0x69
+    check(fe.check_ids() == "ads:0x73,lsm:0x69!", "a wrong id is marked: %s" % fe.check_ids())
+    fe.start()
+    ads_chip.convert(11, -11)
+    ring = sample_ring.SampleRing(2, 40)
+    n = fe.available(0)
+    fe.read(0, ring, n)
+    check(n == 1 and list(ring.buf[:2]) == [11, -11], "streams after the check")
+
+
 def t_ads_ignores_rreg_in_rdatac():
     """A driver that forgot SDATAC would read garbage: the fake models that."""
     chip = FakeADS1292R()

@@ -242,6 +242,37 @@ def t_refused_data_is_a_counted_gap():
           "every sample sent or counted")
 
 
+def t_selftest_on_the_simulator():
+    """COMMAND SELFTEST on a stopped acquisition: REPLY, then one TEXT result line; the
+    run's DATA frames are built, not sent; the simulator keeps real time (its virtual
+    clock advanced by the real time of each pass)."""
+    clk = clocks.VirtualClock()
+    fe = sim_frontend.SimFrontEnd(clk, seed=4)
+    frames = []
+    acq = acquire.Acquisition(fe, clk, lambda v: frames.append(bytes(v)), 1, "sim-0004")
+    fed = [0]
+
+    def feed():
+        fed[0] += 1
+
+    acq.selftest_feed = feed
+    acq.handle_command(wire_frames.CMD_SELFTEST, 600)
+    decoded = _decode_frames(frames)
+    check([f[1] for f in decoded] == [4, 5], "REPLY then TEXT only: %r" % [f[1] for f in decoded])
+    check(decoded[0][6] == wire_frames.CMD_SELFTEST and decoded[0][7] == 0, "REPLY ok")
+    line = bytes(decoded[1][6:-4]).decode()
+    check(line.startswith("selftest seconds=0.600 emg_hz=2000 ids=sim "), line)
+    f = dict(p.split("=", 1) for p in line.split()[1:])
+    check(f["lost"] == "0" and int(f["passes"]) > 50, line)
+    check(900 <= int(f["emg"]) <= 1300, "0.6 s of 2 kHz: %s" % f["emg"])
+    check(fed[0] == int(f["passes"]), "the watchdog fed every pass")
+    check(not acq.streaming, "stopped again")
+    acq.start()
+    acq.handle_command(wire_frames.CMD_SELFTEST, 600)
+    last = _decode_frames(frames[-1:])[0]
+    check(last[1] == 4 and last[7] == wire_frames.RESULT_BUSY, "busy while streaming")
+
+
 def t_send_path_allocates_nothing():
     """The whole board loop pass (BoardLoop.run_once: step, DATA build, CRC, COBS, queue,
     pacer, drain, STATUS), paced and unpaced, allocates nothing after warm-up."""
