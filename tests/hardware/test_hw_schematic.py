@@ -105,3 +105,22 @@ def test_netlist_reader_rejects_garbage():
         Netlist.parse('(export (version "D")')
     with pytest.raises(ValueError, match="not a KiCad netlist"):
         Netlist.parse("(kicad_pcb)")
+
+
+def test_the_usb_bridge_is_one_the_host_finds(netlist_text):
+    """`twitchwatch ports` / autodetect mark the board's bridge (CH340: USB 1A86:7523)."""
+    from twitchwatch.transports.serial import ESP32_USB_IDS
+
+    net = Netlist.parse(netlist_text)
+    bridges = {c["part"] for c in net.components.values() if c["part"].startswith("CH34")}
+    assert bridges == {"CH340C"}
+    assert any(vid == 0x1A86 and pid == 0x7523 for vid, pid, _ in ESP32_USB_IDS)
+
+
+def test_the_uart_series_resistors_pass_921600_baud(netlist_text):
+    """firmware/main.py runs UART0 at 921 600 Bd: the series R with ~10 pF of pin and
+    trace capacitance must give edges (2.2 RC, 10-90 %) under 15 % of a bit."""
+    from twitchwatch.transports.serial import DEFAULT_BAUDRATE
+
+    rise_s = 2.2 * schematic.UART_SERIES_OHM * 10e-12
+    assert rise_s < 0.15 / DEFAULT_BAUDRATE
