@@ -60,8 +60,9 @@ user data folder). Nothing leaves this machine.
 def _add_output_args(p: argparse.ArgumentParser) -> None:
     _add_db_arg(p)
     p.add_argument("--events-out", metavar="FILE.jsonl",
-                   help="also write one JSON object per twitch to this file "
-                        "(keys t [s from recording start], channel, amplitude_uv, duration_ms, confidence, ...)")
+                   help="also write one JSON object per twitch to this file, appended to what it holds (said "
+                        "at the start) (keys t [s from recording start], channel, amplitude_uv, duration_ms, "
+                        "confidence, session_id [the database's session], ...)")
     dash = p.add_argument_group("live dashboard (a web page served on this computer while recording; "
                                 "replay serves it with --realtime)")
     dash.add_argument("--no-dashboard", action="store_true", help="do not serve the live dashboard")
@@ -123,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--board", help="BrainFlow CSV only: the board that wrote it (id or name, e.g. cyton)")
     replay.add_argument("--rate-hz", type=float, help="CSV without a time column or rate line: its sample rate")
     replay.add_argument("--channels", help="use only these EMG channels: 0-based positions or labels, comma-separated")
+    replay.add_argument("--again", action="store_true",
+                        help="store the file even if this database already holds it (recognised by its content)")
     _add_output_args(replay)
 
     sub.add_parser("ports", help="list serial ports, marking the ones that look like a patch",
@@ -393,11 +396,40 @@ def _linger(dashboard) -> None:
         pass
 
 
+def _events_out_notice(path: str | None) -> None:
+    """Say whether --events-out starts a file or appends to one (and how much it holds)."""
+    if not path:
+        return
+    p = Path(path)
+    if p.is_file() and p.stat().st_size > 0:
+        with p.open("rb") as fh:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+        print(f"events: appending to {p} (it already holds {lines} line(s); each line names its session_id)",
+              file=sys.stderr)
+    else:
+        print(f"events: writing {p} (a new file)", file=sys.stderr)
+
+
+def _source_hash(path: Path, args) -> str:
+    """The file's SHA-256; refuses (TwitchwatchError) a file this database already holds,
+    unless --again."""
+    from twitchwatch.store.sources import already_stored_message, file_sha256
+
+    digest = file_sha256(path)
+    if not getattr(args, "again", False):
+        with _open_store(args.db) as store:
+            held = store.sessions_from_source(digest)
+        if held:
+            raise TwitchwatchError(already_stored_message(path.name, held))
+    return digest
+
+
 def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_block=None, on_event=None,
-         recording=None, live: bool = True, detect_every_s: float = 0.0):
+         recording=None, live: bool = True, detect_every_s: float = 0.0, source_sha256: str | None = None):
     from twitchwatch.pipeline import Pipeline
 
     printer = _StatusPrinter(args.quiet)
+    _events_out_notice(args.events_out)
     store = _open_store(args.db)
     hub = dashboard = None
     try:
@@ -408,7 +440,7 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
                                                          hub and hub.on_event),
                         on_status=_chain(printer, hub and hub.on_status),
                         on_block=_chain(on_block, hub and hub.on_block), body_site=args.body_site,
-                        detect_every_s=detect_every_s)
+                        detect_every_s=detect_every_s, source_sha256=source_sha256)
         try:
             if recording is not None:
                 progress = _Progress(recording.duration_s, args.quiet)
@@ -484,19 +516,24 @@ def cmd_replay(args) -> int:
     from twitchwatch.transports import CaptureFormatError, ReplaySource
 
     path = Path(args.file)
+    if path.is_dir():
+        raise TwitchwatchError(f"{path}: is a folder, not a file; give a capture (.twcap) or an .edf/.bdf/.csv/.txt "
+                               "recording")
     if not path.is_file():
         raise TwitchwatchError(f"{path}: no such file")
+    digest = _source_hash(path, args)
     try:
         source = ReplaySource(path, realtime=args.realtime)
     except CaptureFormatError:
-        return _replay_recording(args, path)
+        return _replay_recording(args, path, digest)
     with source:
         # as fast as possible: the detector once per second of signal (same events, fewer calls)
-        _run(source, args, f"replay:{path.name}", live=args.realtime, detect_every_s=0.0 if args.realtime else 1.0)
+        _run(source, args, f"replay:{path.name}", live=args.realtime, detect_every_s=0.0 if args.realtime else 1.0,
+             source_sha256=digest)
     return 0
 
 
-def _replay_recording(args, path: Path) -> int:
+def _replay_recording(args, path: Path, digest: str | None = None) -> int:
     """EDF/BDF/CSV files: not a capture, so the formats module reads them."""
     from twitchwatch.formats import open_recording
 
@@ -508,7 +545,7 @@ def _replay_recording(args, path: Path) -> int:
         if args.realtime:
             print("--realtime applies to captures; a recording file is replayed as fast as possible",
                   file=sys.stderr)
-        _run(None, args, f"file:{path.name}", recording=rec, live=False)
+        _run(None, args, f"file:{path.name}", recording=rec, live=False, source_sha256=digest)
     return 0
 
 
