@@ -198,3 +198,36 @@ def test_item3_the_statistics_row_names_the_exposure_not_a_poisoning(tmp_path, c
     (stat,) = [s for s in trigger_stats([], sessions, context, now_unix_s=NOW)
                if s.cause_id == "organophosphate_poisoning"]
     assert "after a pesticide exposure" in stat.message and "poisoning" not in stat.message
+
+
+# ------------------------------------------------------------------ items 4, 5, 6
+def test_item5_details_given_on_the_command_line_are_kept(db, capsys):
+    assert tw(capsys, db, "log", "injury", "head", "--site", "forehead", "--at=-3d")[0] == 0
+    assert tw(capsys, db, "log", "pesticide", "roundup")[0] == 0
+    with Store(db) as store:
+        injury, pesticide = store.context()
+    assert injury["detail"] == {"type": "head", "site": "forehead"}
+    assert pesticide["detail"]["product"] == "roundup"
+    out = tw(capsys, db, "causes")[1]
+    assert "RED FLAG: You logged a head injury" in out and "pesticide exposure to roundup" in out
+
+
+@pytest.mark.parametrize("hour", [0, 8, 12, 17, 19, 23])
+def test_item6_entry_times_have_one_meaning_at_any_hour(tmp_path, capsys, clock, hour):
+    clock[0] = datetime.datetime(2026, 12, 7, hour, 43, tzinfo=datetime.timezone.utc).timestamp()
+    db = tmp_path / "t.sqlite3"
+    rc, out, err = tw(capsys, db, "log", "stress", "7", "--at", "09:00", "--until", "18:00")
+    assert rc == 0, err
+    with Store(db) as store:
+        (entry,) = store.context()
+    start = datetime.datetime.fromtimestamp(entry["start_unix_s"], datetime.timezone.utc)
+    end = datetime.datetime.fromtimestamp(entry["end_unix_s"], datetime.timezone.utc)
+    assert (start.hour, end.hour, end - start) == (9, 18, datetime.timedelta(hours=9))
+    assert entry["start_unix_s"] <= clock[0]
+    # the README's and --help's own example, as written
+    assert tw(capsys, db, "log", "stress", "7", "--until", "18:00")[0] == 0
+    # --class: the help names only accepted classes
+    from twitchwatch.cli import build_parser
+
+    log_help = build_parser()._subparsers._group_actions[0].choices["log"].format_help()
+    assert "beta-agonist" not in log_help and "statin" not in log_help

@@ -43,7 +43,6 @@ Start here:
 Log what might matter, then look back:
   twitchwatch log caffeine --mg 200 --at 09:30
   twitchwatch log stress 7 --until 18:00          (0-10)
-  twitchwatch log sleep 6.5                       (hours)
   twitchwatch log lab magnesium 0.62 mmol/L --range 0.70-1.00
   twitchwatch log symptom weakness --site "left hand" --severity 4
   twitchwatch log test emg "normal"
@@ -208,13 +207,13 @@ lie ahead only for stress (up to a day: a stress still going on). Default: now.
 exposures:
   log caffeine --mg 200 [--at 09:30]
   log stress 7 [--at 09:00] [--until 18:00]      level 0-10, until: the first 18:00 after --at
-  log alcohol 2                                  standard drinks
   log fluid --ml 500
-  log sleep 6.5                                  hours last night
-  log exercise --minutes 45 [--intensity hard]
+  log exercise --minutes 45 [--intensity hard] [--at 07:00]   --at: when it began (default: it ended now)
   log supplement magnesium --dose 300 --unit mg
   log medication prednisolone --class corticosteroid --change start [--dose 20 --unit mg]
-  log pesticide [--organophosphate yes]
+  log pesticide [roundup] [--organophosphate yes]              the product's name is kept
+  log injury head|nerve|compression|other [--site "left forearm"]
+(sleep and alcohol are not logged: no cause in the taxonomy uses them.)
 lab result (the unit is converted to the analyte's usual one):
   log lab magnesium 0.62 mmol/L [--at ...] [--range 0.70-1.00]
 symptom:
@@ -242,7 +241,7 @@ Nothing is written if anything is wrong; the message says what is accepted.""")
     log.add_argument("--organophosphate", metavar="YES/NO", help="pesticide: was it an organophosphate")
     log.add_argument("--range", dest="ref_range", metavar="LOW-HIGH",
                      help="lab: the laboratory's reference range, in the result's unit")
-    log.add_argument("--site", metavar="SITE", help='symptom: where, e.g. "left hand"')
+    log.add_argument("--site", metavar="SITE", help='symptom or injury: where, e.g. "left hand"')
     log.add_argument("--severity", type=str, metavar="N", help="symptom: how bad, 0-10")
     log.add_argument("--note", metavar="TEXT", help="a free-text note kept with the entry")
     _add_db_arg(log)
@@ -740,6 +739,8 @@ _LOG_OPTIONS = {  # option dest -> the flag, and which entries take it ("exposur
     "change": ("--change", "exposure"), "organophosphate": ("--organophosphate", "exposure"),
     "ref_range": ("--range", "lab"), "site": ("--site", "symptom"), "severity": ("--severity", "symptom"),
 }
+#: exposure kinds whose first value is a detail, not an amount (the rest take the amount)
+_NAMED_VALUE = {"supplement": "name", "medication": "name", "pesticide": "product", "injury": "type"}
 
 
 def _log_entry(args, now: float) -> tuple[str, dict]:
@@ -750,6 +751,8 @@ def _log_entry(args, now: float) -> tuple[str, dict]:
     what = args.kind.strip().lower()
     category = what if what in ("lab", "symptom", "test") else "exposure"
     for dest, (flag, applies) in _LOG_OPTIONS.items():
+        if dest == "site" and what == "injury":
+            continue  # an injury has a site too
         if getattr(args, dest) is not None and applies != category:
             raise TwitchwatchError(f"log {what}: {flag} does not apply here; it is for "
                                    f"{'an exposure' if applies == 'exposure' else applies} entries")
@@ -790,11 +793,12 @@ def _log_entry(args, now: float) -> tuple[str, dict]:
 
     # an exposure: the amount comes from one of --mg/--ml/--minutes/--dose or a positional value;
     # kinds with a name (supplement, medication) take the name as their positional value
-    spec = ACCEPTED["exposure"].get(what.replace("-", "_"), {})
     detail: dict[str, str] = {}
-    if "name" in spec.get("detail", {}) or "name" in spec.get("detail_free_text", ()):
-        if values:
-            detail["name"] = values.pop(0)
+    named = _NAMED_VALUE.get(what.replace("-", "_"))
+    if named and values:
+        detail[named] = values.pop(0)
+    if what == "injury" and args.site is not None:
+        detail["site"] = args.site
     amounts = [(v, u) for v, u in ((args.mg, "mg"), (args.ml, "ml"), (args.minutes, "min"), (args.dose, args.unit))
                if v is not None]
     if args.unit is not None and args.dose is None:
