@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--board", help="BrainFlow CSV only: the board that wrote it (id or name, e.g. cyton)")
     replay.add_argument("--rate-hz", type=float, help="CSV without a time column or rate line: its sample rate")
     replay.add_argument("--channels", help="use only these EMG channels: 0-based positions or labels, comma-separated")
+    replay.add_argument("--tz", metavar="ZONE",
+                        help="EDF/BDF only: the time zone the file's start time is in, e.g. Europe/Berlin "
+                             "(default: this computer's; EDF headers hold local time without a zone)")
     replay.add_argument("--again", action="store_true",
                         help="store the file even if this database already holds it (recognised by its content)")
     _add_output_args(replay)
@@ -151,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--json", dest="json_path", metavar="FILE", help="write everything to this JSON file")
     export.add_argument("--csv", dest="csv_dir", metavar="DIR", help="write one CSV per table into this folder")
     export.add_argument("--edf", dest="edf_path", metavar="FILE", help="write the twitches to this EDF+ file")
+    export.add_argument("--tz", metavar="ZONE",
+                        help="--edf only: write the start time as local time of this zone, e.g. Europe/Berlin "
+                             "(default: this computer's)")
     export.add_argument("--since", metavar="WHEN",
                         help="--edf only: start the EDF at this time, as for 'events' (default: the first "
                              "twitch; EDF files are continuous, so a long span makes a large, slow file)")
@@ -539,7 +545,8 @@ def _replay_recording(args, path: Path, digest: str | None = None) -> int:
     channels = None
     if args.channels:
         channels = [int(c) if c.strip().isdigit() else c.strip() for c in args.channels.split(",")]
-    with open_recording(path, board=args.board, rate_hz=args.rate_hz, emg_channels=channels) as rec:
+    with open_recording(path, board=args.board, rate_hz=args.rate_hz, emg_channels=channels,
+                        tz=_zone(args.tz)) as rec:
         print(rec.describe(), file=sys.stderr)
         if args.realtime:
             print("--realtime applies to captures; a recording file is replayed as fast as possible",
@@ -584,7 +591,21 @@ def _parse_time(option: str, text: str, now: float | None = None) -> float:
 
 
 def _local(unix_s: float) -> str:
-    return datetime.datetime.fromtimestamp(unix_s).strftime("%Y-%m-%d %H:%M:%S")
+    """A time as this computer's local time, with its zone."""
+    return datetime.datetime.fromtimestamp(unix_s).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _zone(text: str | None):
+    """``--tz``: a zoneinfo zone, or None for this computer's."""
+    if text is None:
+        return None
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(text.strip())
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise TwitchwatchError(f"--tz: unknown time zone {text!r}; give an IANA name such as Europe/Berlin, "
+                               "America/New_York or UTC") from None
 
 
 def cmd_events(args) -> int:
@@ -627,10 +648,12 @@ def cmd_export(args) -> int:
             print(f"wrote {len(paths)} CSV files to {args.csv_dir}: " + ", ".join(p.name for p in paths.values()))
         if args.edf_path:
             since = _since_unix_s(args.since, time.time()) if args.since else None
-            info = store.export_edf(args.edf_path, since_unix_s=since)
+            info = store.export_edf(args.edf_path, since_unix_s=since, tz=_zone(args.tz))
             print(f"wrote {args.edf_path}: {info['events']} twitch annotations, "
                   f"{len(info['channels'])} twitch-rate channel(s), {info['duration_s'] / 3600:.1f} h "
-                  f"from {_local(info['start_unix_s'])}")
+                  f"from {_local(info['start_unix_s'])}, written into the header as "
+                  f"{datetime.datetime.fromtimestamp(info['start_unix_s'], _zone(args.tz)).strftime('%Y-%m-%d %H:%M:%S')}"
+                  f" local time")
     return 0
 
 

@@ -275,10 +275,10 @@ class Store(LogbookMixin):
         return _export.export_csv(self, folder)
 
     def export_edf(self, path: str | os.PathLike, since_unix_s: float | None = None,
-                   until_unix_s: float | None = None) -> dict[str, Any]:
+                   until_unix_s: float | None = None, tz: Any = None) -> dict[str, Any]:
         """Events as EDF+: a 1 Hz twitch-rate signal per channel and one annotation per
-        twitch (see :func:`.export.export_edf`)."""
-        return _export.export_edf(self, path, since_unix_s, until_unix_s)
+        twitch, its start in local time of ``tz`` (see :func:`.export.export_edf`)."""
+        return _export.export_edf(self, path, since_unix_s, until_unix_s, tz)
 
     def delete_all(self) -> dict[str, int]:
         """Delete every row of every table of the person's data, VACUUM, and truncate
