@@ -302,11 +302,11 @@ def test_a_full_disk_under_the_side_outputs_stops_them_not_the_run(live_30s, tmp
     real_write = capture_mod.CaptureWriter.write
     calls = {"n": 0}
     chunks = list(read_capture(tmp / "live.twcap"))
-    limit = len(chunks) // 2  # how many reads a capture holds depends on the machine's load: half of them
+    fit = len(chunks) // 2  # how many chunks the live run read depends on the machine's load
 
     def filling_write(self, host_time_s, data):
         calls["n"] += 1
-        if calls["n"] > limit:
+        if calls["n"] > fit:
             raise OSError(errno.ENOSPC, "No space left on device")
         real_write(self, host_time_s, data)
 
@@ -324,8 +324,8 @@ def test_a_full_disk_under_the_side_outputs_stops_them_not_the_run(live_30s, tmp
     assert "No space left on device" in ev_warn and f"after 0 events; the {len(live.events)} events after" in ev_warn
     cap_warn = next(w for w in summary.warnings if w.startswith("capture "))
     kept = list(read_capture(tmp_path / "again.twcap"))
-    assert [c.data for c in kept] == [c.data for c in chunks[:limit]]
-    kept_bytes, missed = sum(len(c.data) for c in chunks[:limit]), sum(len(c.data) for c in chunks[limit:])
+    assert fit > 0 and [c.data for c in kept] == [c.data for c in chunks[:fit]]
+    kept_bytes, missed = sum(len(c.data) for c in chunks[:fit]), sum(len(c.data) for c in chunks[fit:])
     assert f"after {kept_bytes} bytes; the {missed} bytes received after" in cap_warn
 
 

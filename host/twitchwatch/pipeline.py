@@ -260,6 +260,8 @@ class Pipeline:
         on_block: called with every :class:`SampleBlock` (tests, dashboard).
         on_event: called with every :class:`TwitchEvent`.
         on_status: called about once a second with a :class:`LiveStatus`.
+        on_hello: called with every :class:`Hello` the run configures itself from
+            (the device's, a reset's, a recording's) before its samples (LSL outlets).
         body_site: stored with the session.
         source_sha256: the hex SHA-256 of the file being replayed, stored with the
             session (so the same file is recognised); a capture this run writes gets
@@ -283,6 +285,7 @@ class Pipeline:
         on_block: Callable[[SampleBlock], None] | None = None,
         on_event: Callable[[TwitchEvent], None] | None = None,
         on_status: Callable[[LiveStatus], None] | None = None,
+        on_hello: Callable[[Hello], None] | None = None,
         body_site: str | None = None,
         detect_every_s: float = 0.0,
         source_sha256: str | None = None,
@@ -299,6 +302,7 @@ class Pipeline:
         self.on_block = on_block
         self.on_event = on_event
         self.on_status = on_status
+        self.on_hello = on_hello
         self.body_site = body_site
         self.source_sha256 = source_sha256
         self._events_path = Path(events_out) if events_out else None
@@ -567,6 +571,8 @@ class Pipeline:
     def _configure(self, hello: Hello, started_at: float | None = None) -> None:
         """Set up the detector and a store session from the device's own description."""
         self._hello = hello
+        if self.on_hello is not None:
+            self.on_hello(hello)
         self._layout = _Layout.from_hello(hello)
         self._make_detector()
         if self.store is not None and self._store_writes is not None:
