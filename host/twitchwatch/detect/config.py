@@ -208,7 +208,8 @@ class DetectorConfig:
     #: (``counted`` False): kept in the store, not shown as twitches. 0 counts every twitch.
     count_k: float = 8.0
     #: plausibility: the main phase (half-amplitude width in the band-passed signal) must be
-    #: wider than this many times the band-pass's own response to a single sample (the
-    #: width a potential with no width of its own is seen with, ~1 ms at 2 kHz); narrower is
-    #: a spike, not a motor-unit potential. 0 disables.
-    min_main_phase_ratio: float = 1.0
+    #: at least this many times the band-pass's own response to a single sample (the width
+    #: a potential with no width of its own is seen with: 1.29 / 0.97 / 0.78 ms at 1 / 2 / 4
+    #: kHz; a one-sample spike measures 0.97-1.03 of it); narrower is a spike, not a
+    #: motor-unit potential. 0 disables.
+    min_main_phase_ratio: float = 1.1

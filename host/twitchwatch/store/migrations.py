@@ -281,3 +281,13 @@ def _v5_lab_entered_value_and_reference_source(conn: sqlite3.Connection) -> None
     conn.execute("ALTER TABLE lab_results ADD COLUMN value_entered REAL")  # in unit_entered
     conn.execute("ALTER TABLE lab_results ADD COLUMN unit_entered TEXT")
     conn.execute("ALTER TABLE lab_results ADD COLUMN ref_source TEXT")
+
+
+@migration(6, "event_counted_and_main_phase")
+def _v6_event_counted_and_main_phase(conn: sqlite3.Connection) -> None:
+    """Whether an event counts as a twitch (the detector's counting policy,
+    docs/detection.md *What counts*): 1 for twitches shown in rates, the dashboard,
+    reports and statistics, 0 for candidates kept but not shown; events written before
+    this column existed count. And the potential's main-phase width (ms), NULL if unknown."""
+    conn.execute("ALTER TABLE events ADD COLUMN counted INTEGER NOT NULL DEFAULT 1")
+    conn.execute("ALTER TABLE events ADD COLUMN main_phase_ms REAL")
