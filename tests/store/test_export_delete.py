@@ -51,7 +51,7 @@ def test_export_all_is_one_readable_json_with_the_schema_version(tmp_path):
     text = (tmp_path / "out.json").read_text(encoding="utf-8")
     assert "\n  " in text  # indented: a person can read it
     doc = json.loads(text)
-    assert doc["format"] == "twitchwatch-export" and doc["schema_version"] == version == 5
+    assert doc["format"] == "twitchwatch-export" and doc["schema_version"] == version == 6
     assert doc["migrations"][3] == [4, "context_symptoms_labs_tests_annotations"]
     assert {t: len(rows) for t, rows in doc["tables"].items()} == expected
     assert doc["tables"]["sessions"][0]["stats"] == {"crc_errors": 0}
@@ -134,7 +134,7 @@ def test_delete_all_leaves_no_trace_in_the_file_bytes(tmp_path):
         assert counts == _expected_counts()
         for table in PERSON_TABLES:
             assert store._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
-        assert store.schema_version() == 5  # the schema stays
+        assert store.schema_version() == 6  # the schema stays
     data = path.read_bytes()
     wal = path.with_name(path.name + "-wal")
     data += wal.read_bytes() if wal.exists() else b""

@@ -103,6 +103,7 @@ class Scenario:
     voluntary_per_min: float = 0.0
     voluntary_s: Range = (0.3, 3.0)
     voluntary_rms_uv: Range = (20.0, 200.0)
+    voluntary_ramp_s: Range = (0.05, 0.15)    # raised-cosine onset/offset of a contraction's EMG
     # --- walking (motion bouts) and gross movement ---
     walking_fraction: float = 0.0             # fraction of time in walking bouts
     walking_bout_s: Range = (15.0, 45.0)
