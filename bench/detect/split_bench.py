@@ -126,14 +126,22 @@ def draw_test_variant(name: str, seed: int) -> tuple[object, dict]:
     return base.replace(**ch), dict(front_end=front, clock=clock)
 
 
+def front_filter(x: np.ndarray, fs: float, front: dict | None) -> np.ndarray:
+    """``x`` (n, C) through the drawn front-end filters (causal); unchanged for None."""
+    from scipy import signal as sps
+
+    if front is None:
+        return x
+    hp = sps.butter(1, front["hp_hz"], "highpass", fs=fs, output="sos")
+    lp = sps.butter(2, front["lp_hz"], "lowpass", fs=fs, output="sos")
+    return sps.sosfilt(lp, sps.sosfilt(hp, x, axis=0), axis=0)
+
+
 def apply_front_end(rec, front: dict, clock: dict) -> tuple[np.ndarray, np.ndarray]:
     """(EMG through the drawn front-end filters, accelerometer on the drawn clock)."""
     from scipy import signal as sps
 
-    fs = float(rec.emg_rate_hz)
-    hp = sps.butter(1, front["hp_hz"], "highpass", fs=fs, output="sos")
-    lp = sps.butter(2, front["lp_hz"], "lowpass", fs=fs, output="sos")
-    emg = sps.sosfilt(lp, sps.sosfilt(hp, rec.emg_uv, axis=0), axis=0)
+    emg = front_filter(rec.emg_uv, float(rec.emg_rate_hz), front)
     afs = float(rec.acc_rate_hz)
     m = rec.acc_mg.shape[0]
     t = np.arange(m) / afs
@@ -148,6 +156,12 @@ def _truth(rec):
     xtalk = [(int(t.sample_index), int(ch)) for t in rec.twitches for ch, _ in getattr(t, "crosstalk", ())]
     segs = [(int(s.start_index), int(s.end_index), s.channel) for s in rec.segments if s.kind in ARTEFACT_KINDS]
     return truth, xtalk, segs
+
+
+def SCENARIOS_BY_NAME() -> dict:
+    from twitchwatch.sim.scenarios import SCENARIOS
+
+    return SCENARIOS
 
 
 def run_stream(job: tuple[str, str, int, float]) -> dict:
@@ -171,6 +185,15 @@ def run_stream(job: tuple[str, str, int, float]) -> dict:
     bg = sum(v for k, v in rec.components.items() if k in ("noise", "mains", "wander"))
     sos = sps.butter(2, (20.0, min(450.0, 0.45 * fs0)), "bandpass", fs=fs0, output="sos")
     bg_rms = np.sqrt(np.mean(sps.sosfiltfilt(sos, bg, axis=0)[int(fs0):] ** 2, axis=0))
+    p_ideal = np.zeros(0)
+    if rec.twitches:
+        from bench.detect.ideal import ideal_probabilities
+
+        front = draws.get("front_end")
+        p_ideal = ideal_probabilities(rec, front_filter(rec.components["noise"], fs0, front),
+                                      front_filter(rec.components["twitch"], fs0, front),
+                                      int(sc.units_per_channel if split == "test" else
+                                          SCENARIOS_BY_NAME()[name].units_per_channel))
     rec.components = {}
     fs, afs = float(rec.emg_rate_hz), float(rec.acc_rate_hz)
     t0 = time.process_time()
@@ -181,6 +204,8 @@ def run_stream(job: tuple[str, str, int, float]) -> dict:
     out = {"split": split, "scenario": name, "seed": seed, "rate_hz": fs, "control": bool(rec.is_control),
            "minutes": seconds / 60.0, "cpu_s": cpu, "draws": draws, "n_truth": len(truth)}
     snr = [t.amplitude_uv / max(float(bg_rms[t.channel]), 1e-9) for t in rec.twitches]
+    out["ideal_hits"] = float(p_ideal.sum())
+    out["ideal_by_snr"] = [float(sum(p_ideal[i] for i, v in enumerate(snr) if lo <= v < hi)) for lo, hi in SNR_BANDS]
     for key, cand in (("counted", False), ("all", True)):
         tally, match = score_stream(truth, run.pairs(candidates=cand), fs, emg.shape[0],
                                     is_control=bool(rec.is_control), artefact_segments=segs, crosstalk=xtalk,
@@ -243,6 +268,15 @@ def summarise(rows: list[dict], split: str, key: str) -> dict:
         for k, v in r[key].items():
             d[k] += v
     f1s = {n: _f1(d) for n, d in per.items() if not any(r["control"] for r in mine if r["scenario"] == n)}
+    from bench.detect.ideal import FALSE_PER_MIN
+
+    def ideal(rs: list[dict]) -> float:
+        h = sum(r["ideal_hits"] for r in rs)
+        n = sum(r["n_truth"] for r in rs)
+        fp = FALSE_PER_MIN * sum(r["minutes"] for r in rs)
+        return 2 * h / (2 * h + fp + n - h) if n else float("nan")
+
+    ideal_f1s = {n: ideal([r for r in mine if r["scenario"] == n]) for n in f1s}
     tot = _sum(mine, key)
     tw = _sum(twitch, key) if twitch else {"tp": 0, "fp": 0, "fn": 0}
     worst = min(f1s, key=lambda n: f1s[n]) if f1s else None
@@ -252,6 +286,8 @@ def summarise(rows: list[dict], split: str, key: str) -> dict:
         "f1_pooled": _f1(tw), "f1_pooled_ci": ci.f1_bootstrap_ci(streams) if streams else (float("nan"),) * 2,
         "f1_mean_over_scenarios": float(np.mean(list(f1s.values()))) if f1s else float("nan"),
         "worst": worst, "f1_worst": f1s.get(worst, float("nan")) if worst else float("nan"),
+        "ideal_f1_by_scenario": ideal_f1s, "ideal_f1_pooled": ideal(twitch),
+        "ideal_sensitivity_by_snr": [sum(r["ideal_by_snr"][j] for r in twitch) for j in range(len(SNR_BANDS))],
         "sensitivity_by_snr": [(tw.get(f"snr{j}_hit", 0), tw.get(f"snr{j}_n", 0)) for j in range(len(SNR_BANDS))],
         "sensitivity": tw["tp"] / max(1, tw["tp"] + tw["fn"]),
         "precision": tw["tp"] / max(1, tw["tp"] + tw["fp"]),
@@ -292,13 +328,20 @@ def render(rows: list[dict], real: list[dict], args, wall_s: float) -> str:
                 f"{split} {key}: " + ", ".join(
                     f"{'<5' if j == 0 else '>=20' if j == 3 else f'{int(SNR_BANDS[j][0])}-{int(SNR_BANDS[j][1])}'} "
                     f"{(h / n if n else float('nan')):.2f} ({h}/{n})" for j, (h, n) in enumerate(s["sensitivity_by_snr"]))
-                for (split, key), s in sums.items()) + "."]
+                for (split, key), s in sums.items()) + ".",
+            "", "Ideal detector (`bench/detect/ideal.py`: whitened matched filter knowing every waveform, 0.2 false "
+            "alarms/min): " + "; ".join(
+                f"{split}: F1 {s['ideal_f1_pooled']:.3f}, sensitivity by band " + ", ".join(
+                    f"{(h / n if n else float('nan')):.2f}" for h, (_, n) in zip(s["ideal_sensitivity_by_snr"],
+                                                                                 s["sensitivity_by_snr"]))
+                for (split, key), s in sums.items() if key == "counted") + "; engine F1 / ideal F1 per scenario "
+            "in the tables below (target >= 0.90 in every scenario)."]
     for split in ("dev", "test"):
         if (split, "counted") not in sums:
             continue
         out += ["", f"## {split} split, per scenario (counted twitches; all events in parentheses)", "",
-                "| scenario | rate Hz | truth | hits | false | missed | F1 | false in controls | false in vol/motion |",
-                "|---|---|---|---|---|---|---|---|---|"]
+                "| scenario | rate Hz | truth | hits | false | missed | F1 | ideal F1 | F1 / ideal | false in controls | false in vol/motion |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
         sc_, sa = sums[(split, "counted")], sums[(split, "all")]
         for name, d in sc_["per_scenario"].items():
             a = sa["per_scenario"][name]
@@ -306,8 +349,11 @@ def render(rows: list[dict], real: list[dict], args, wall_s: float) -> str:
             n = sum(r["n_truth"] for r in rows if r["split"] == split and r["scenario"] == name)
             f1 = sc_["f1_by_scenario"].get(name)
             f1a = sa["f1_by_scenario"].get(name)
+            fi = sc_["ideal_f1_by_scenario"].get(name)
+            ratio = "" if f1 is None or not fi else f"{f1 / fi:.2f}"
             out.append(f"| {name} | {'/'.join(map(str, rates))} | {n} | {d['tp']} ({a['tp']}) | {d['fp']} ({a['fp']}) "
                        f"| {d['fn']} ({a['fn']}) | {'' if f1 is None else f'{f1:.3f} ({f1a:.3f})'} "
+                       f"| {'' if fi is None else f'{fi:.3f}'} | {ratio} "
                        f"| {d['control_fp']} ({a['control_fp']}) | {d['segment_fp']} ({a['segment_fp']}) |")
     test_draws = [r for r in rows if r["split"] == "test"]
     if test_draws:
