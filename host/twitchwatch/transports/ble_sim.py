@@ -30,6 +30,7 @@ Python does (~0.5 MB/s), with no connection events, so throughput limits of a re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -41,7 +42,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import IO, Any, TypeVar
 
 from .base import TransportError
@@ -122,9 +123,22 @@ class VirtualRadio:
         self.link.remove_controller(device.twitchwatch_controller)
 
     def close(self) -> None:
-        if self.loop.is_running():
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(5.0)
+        """Cancel what still runs on the loop (advertising timers, senders), then stop it."""
+        if not self.loop.is_running():
+            return
+
+        async def cancel_all() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            self.call(cancel_all(), 5.0)
+        except Exception:  # noqa: BLE001 - closing anyway
+            pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5.0)
 
 
 @dataclasses.dataclass
@@ -675,6 +689,41 @@ def _full_uuid(uuid: Any) -> str:
 
     text = uuid.to_hex_str("-") if hasattr(uuid, "to_hex_str") else str(uuid)
     return normalize_uuid_str(text.lower())
+
+
+def board_name(seed: int) -> str:
+    """The name the virtual board with ``seed`` advertises (``ble_link.short_name``)."""
+    return "tw-" + ("sim-%04x" % (seed & 0xFFFFFFFF))[-4:]
+
+
+@contextlib.contextmanager
+def virtual_ble_source(seed: int = 1, duration_s: float | None = None, realtime: bool = True,
+                       on_event: Callable[[str], None] | None = None, faults: Faults | None = None,
+                       extra_args: tuple[str, ...] = ()) -> Iterator[Any]:
+    """A :class:`~twitchwatch.transports.ble.BleSource` on a virtual board over the
+    virtual radio (``twitchwatch demo --ble``); everything is stopped on exit."""
+    from .ble import BleSource
+
+    args = list(extra_args)
+    if realtime:
+        args.append("--realtime")
+    if duration_s is not None:
+        args += ["--duration-s", repr(float(duration_s))]
+    radio = VirtualRadio()
+    board = VirtualBleBoard(radio, seed=seed, extra_args=tuple(args), faults=faults)
+    try:
+        board.start()
+        scanner, client = bleak_backends(radio)
+        source = BleSource(board_name(seed), scanner_backend=scanner, client_backend=client, loop=radio.loop,
+                           on_event=on_event)
+        source.virtual_board = board  # type: ignore[attr-defined]
+        try:
+            yield source
+        finally:
+            source.close()
+    finally:
+        board.close()
+        radio.close()
 
 
 def random_address(rng: random.Random) -> str:
