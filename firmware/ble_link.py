@@ -78,9 +78,9 @@ _MAX_NOTIFY_PER_PUMP = const(16)
 _CMD_SLOTS = const(4)
 _CMD_LEN = const(15)  # a COMMAND frame
 KEEP_SENT = const(24)  # frames re-sent after a reconnect (more than the stack buffers)
-#: the ring for frames while disconnected: ~2.2 s of the full reference stream (about
+#: the ring for frames while disconnected: ~1.5 s of the full reference stream (about
 #: 21.8 kB/s of frames with their length bytes); see docs/protocol.md "BLE dropouts"
-RING_BYTES = const(48 * 1024)
+RING_BYTES = const(32 * 1024)
 
 
 def adv_payload(name: str, service_uuid_le: bytes) -> bytes:
@@ -118,14 +118,15 @@ class BleLink:
     """See the module docstring. ``bt`` is the ``bluetooth`` module (or a stand-in)."""
 
     def __init__(self, bt, device_id: str, firmware_version: str, model: str = "twitchwatch patch",
-                 ring_bytes: int = RING_BYTES, clock_ms=None) -> None:
+                 ring=None) -> None:
         import frame_ring
 
         self.bt = bt
         self.ble = bt.BLE()
         self.name = short_name(device_id)
-        self.ring = frame_ring.FrameRing(ring_bytes)
-        self.clock_ms = clock_ms
+        # allocate the ring early (frame_ring.FrameRing(RING_BYTES) at the top of main) so
+        # one free block of its size is still there
+        self.ring = ring if ring is not None else frame_ring.FrameRing(RING_BYTES)
         self.conn = -1  # connection handle, -1: none
         self.ready = False  # the host wrote a COMMAND on this connection
         self.mtu = _MTU_DEFAULT

@@ -25,10 +25,13 @@ for _p in (_here, _here + "/unix"):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-import time  # noqa: E402
+import ble_link  # noqa: E402
+import frame_ring  # noqa: E402
+
+# The frame ring first, while the heap is still in one piece (as main.py must on a board).
+_RING = frame_ring.FrameRing(ble_link.RING_BYTES)
 
 import acquire  # noqa: E402
-import ble_link  # noqa: E402
 import bluetooth  # noqa: E402  (firmware/unix/bluetooth.py: the stand-in)
 import clocks  # noqa: E402
 import sim_frontend  # noqa: E402
@@ -43,7 +46,7 @@ _PACE_FRAMES = 8  # fast mode: the virtual clock waits while more frames than th
 def _split_args(argv):
     """Our own options out of ``argv``; the rest goes to unix_main's parser."""
     ble_fd = -1
-    ring_bytes = ble_link.RING_BYTES
+    ring_bytes = 0  # 0: the ring allocated at import (ble_link.RING_BYTES)
     buffers = 0
     rest = []
     i = 0
@@ -77,8 +80,9 @@ def run(ble_fd: int, ring_bytes: int, buffers: int, a) -> int:
                                   twitch_rate_per_min=a.twitch_rate_per_min)
     device_id = "sim-%04x" % (a.seed & 0xFFFFFFFF)
     boot_id = a.boot_id if a.boot_id is not None else unix_main._random_u32()
+    ring = _RING if ring_bytes in (0, _RING.size) else frame_ring.FrameRing(ring_bytes)
     link = ble_link.BleLink(bluetooth, device_id, acquire.FIRMWARE_VERSION, model="twitchwatch virtual board",
-                            ring_bytes=ring_bytes)
+                            ring=ring)
     acq = acquire.Acquisition(fe, clock, link.send, boot_id, device_id, raw_frames=True)
     wall = clocks.RealClock()
     try:

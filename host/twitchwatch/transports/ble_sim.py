@@ -43,6 +43,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from .base import TransportError
@@ -434,8 +435,12 @@ class VirtualBleBoard:
 
     def __init__(self, radio: VirtualRadio, seed: int = 1, address: str = "F0:F1:F2:F3:F4:10",
                  extra_args: tuple[str, ...] = (), faults: Faults | None = None,
-                 micropython: str | None = None) -> None:
+                 micropython: str | None = None, heapsize: str | None = None,
+                 firmware_dir: str | os.PathLike[str] | None = None, script: str = BLE_ENTRY_POINT) -> None:
         self.radio = radio
+        self.heapsize = heapsize
+        self.firmware_dir = DEFAULT_FIRMWARE_DIR if firmware_dir is None else Path(firmware_dir)
+        self.script = script
         self.seed = seed
         self.extra_args = tuple(str(a) for a in extra_args)
         self.bridge = PeripheralBridge(radio, address, faults)
@@ -450,16 +455,18 @@ class VirtualBleBoard:
 
     def start(self, boot_id: int | None = None) -> VirtualBleBoard:
         theirs = self.bridge.attach()
-        firmware = DEFAULT_FIRMWARE_DIR
-        args = [self.micropython or find_micropython(), str(firmware / BLE_ENTRY_POINT),
-                "--ble-fd", str(theirs.fileno()), "--seed", str(self.seed), *self.extra_args]
+        firmware = self.firmware_dir
+        args = [self.micropython or find_micropython()]
+        if self.heapsize:
+            args += ["-X", f"heapsize={self.heapsize}"]
+        args += [str(firmware / self.script), "--ble-fd", str(theirs.fileno()), "--seed", str(self.seed), *self.extra_args]
         if boot_id is not None:
             args += ["--boot-id", str(boot_id)]
         env = dict(os.environ, MICROPYPATH=f"{firmware}:{firmware / 'unix'}")
         self._stderr = tempfile.TemporaryFile()
         try:
             self._proc = subprocess.Popen(args, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
-                                          stdout=subprocess.DEVNULL, stderr=self._stderr, env=env,
+                                          stdout=self._stderr, stderr=self._stderr, env=env,
                                           cwd=str(firmware))
         except OSError as exc:
             raise TransportError(f"cannot start the virtual BLE board: {exc}") from exc
