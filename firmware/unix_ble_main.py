@@ -72,9 +72,9 @@ def _split_args(argv):
 
 
 def run(ble_fd: int, ring_bytes: int, buffers: int, a) -> int:
-    bluetooth.attach(ble_fd)
+    bluetooth.attach(ble_fd)  # type: ignore[attr-defined]  # the stand-in's own
     if buffers > 0:
-        bluetooth.BLE().notify_buffers = buffers
+        bluetooth.BLE().notify_buffers = buffers  # type: ignore[attr-defined]
     clock = clocks.RealClock() if a.realtime else clocks.VirtualClock()
     fe = sim_frontend.SimFrontEnd(clock, seed=a.seed, limit_s=a.duration_s,
                                   twitch_rate_per_min=a.twitch_rate_per_min)
@@ -94,7 +94,7 @@ def run(ble_fd: int, ring_bytes: int, buffers: int, a) -> int:
         acq.send_text(fe.describe())
         done = False
         while True:
-            bluetooth.poll_events()
+            bluetooth.poll_events()  # type: ignore[attr-defined]  # the NimBLE task's job on a board
             if a.realtime:
                 unix_main._sleep_ms(2)
             elif acq.streaming and link.ready and link.ring.unsent() < _PACE_FRAMES:

@@ -78,8 +78,11 @@ def _send(mtype: int, payload) -> None:
 
 def _read_exact(n: int) -> bytes:
     out = b""
+    stream = _stream
+    if stream is None:
+        raise OSError(_ENOTCONN)
     while len(out) < n:
-        got = _stream.read(n - len(out))
+        got = stream.read(n - len(out))
         if not got:
             raise OSError(_ENOTCONN)
         out += got
@@ -136,14 +139,14 @@ class BLE:
     def _init(self) -> None:
         self._active = False
         self._irq = None
-        self._values = {}
-        self._buffers = {}
+        self._values = {}  # type: dict
+        self._buffers = {}  # type: dict
         self._handles = 0
         self._mtu = 23
         self._name = "MPY"
         self.notify_buffers = 12
         self._free = self.notify_buffers
-        self._conns = {}
+        self._conns = {}  # type: dict
 
     # -- configuration -------------------------------------------------------------------
 
@@ -242,7 +245,7 @@ class BLE:
         if mtype != M_IRQ:
             return
         event = p[0]
-        data = None
+        data = None  # type: tuple | None
         if event == _IRQ_CENTRAL_CONNECT or event == _IRQ_CENTRAL_DISCONNECT:
             conn, addr_type = struct.unpack("<HB", p[1:4])
             addr = p[4:10]

@@ -100,11 +100,11 @@ class _Reassembler:
         self.pending += data
         if b"\0" not in self.pending:
             if len(self.pending) > 4096:  # never a frame: let the decoder count it
-                out, self.pending = self.pending + b"\0", b""
-                return out
+                junk, self.pending = self.pending + b"\0", b""
+                return junk
             return b""
         *segments, self.pending = self.pending.split(b"\0")
-        out = []
+        out: list[bytes] = []
         for seg in segments:
             if not seg:
                 continue

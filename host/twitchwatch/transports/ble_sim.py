@@ -84,6 +84,7 @@ class VirtualRadio:
         # Bumble logs every unsupported HCI command of its virtual controller as a warning
         logging.getLogger("bumble").setLevel(logging.ERROR)
         self.loop = asyncio.new_event_loop()
+        self._controllers: dict[int, Any] = {}  # id(device) -> its controller
         self._thread = threading.Thread(target=self.loop.run_forever, name="virtual-radio", daemon=True)
         self._thread.start()
         self.link = self.call(self._make_link(LocalLink))
@@ -106,7 +107,7 @@ class VirtualRadio:
 
         ctl = Controller(name, link=self.link)
         device = Device(name, address=Address(address), host=Host(ctl, AsyncPipeSink(ctl)))
-        device.twitchwatch_controller = ctl
+        self._controllers[id(device)] = ctl
         await device.power_on()
         return device
 
@@ -121,7 +122,9 @@ class VirtualRadio:
             await device.stop_advertising()
         except Exception:  # noqa: BLE001
             pass
-        self.link.remove_controller(device.twitchwatch_controller)
+        ctl = self._controllers.pop(id(device), None)
+        if ctl is not None:
+            self.link.remove_controller(ctl)
 
     def close(self) -> None:
         """Cancel what still runs on the loop (advertising timers, senders), then stop it."""
@@ -303,9 +306,9 @@ class PeripheralBridge:
                     perms |= Characteristic.READABLE
                 if flags & 0x0C:
                     perms |= Characteristic.WRITEABLE
-                value = CharacteristicValue(read=self._reader(handle), write=self._writer(handle))
-                ch = Characteristic(_uuid(uuid), props, Characteristic.Permissions(perms or Characteristic.READABLE),
-                                    value)
+                value: Any = CharacteristicValue(read=self._reader(handle), write=self._writer(handle))
+                ch: Any = Characteristic(_uuid(uuid), props,
+                                         Characteristic.Permissions(perms or Characteristic.READABLE), value)
                 self._chars[handle] = ch
                 self._values[handle] = b""
                 members.append(ch)
