@@ -182,6 +182,7 @@ class BleSource(ByteSource):
         self.notifications = 0
         self.largest_notification = 0
         self._client: Any = None
+        self.fatal: str | None = None  # why the link task ended (no Bluetooth), else None
         self._cmd_seq = 0x40000000  # apart from the pipeline's own command counter
         self._own_loop = loop is None
         if loop is None:
@@ -209,7 +210,7 @@ class BleSource(ByteSource):
             raise TransportClosed(f"{self.describe()} was closed")
         if self._task.done() and self._queue.empty():
             exc = self._task.exception()
-            raise TransportClosed(f"{self.describe()}: the link task ended ({exc})")
+            raise TransportClosed(f"{self.describe()}: {self.fatal or f'the link task ended ({exc})'}")
         try:
             host_s, chunk = self._queue.get(timeout=max(0.0, timeout_s))
         except queue.Empty:
@@ -352,6 +353,11 @@ class BleSource(ByteSource):
             try:
                 hit = await self._find()
             except Exception as exc:  # noqa: BLE001 - no adapter, adapter off, permissions
+                if self.connects == 0:  # no Bluetooth here at all: say so and end
+                    self.fatal = (f"Bluetooth scan failed: {type(exc).__name__}: {exc} (is Bluetooth on, and on "
+                                  "Linux is bluetoothd running?)")
+                    self._set(state="failed")
+                    return
                 self._say(f"BLE: scan failed ({type(exc).__name__}: {exc}); trying again")
                 hit = None
             if hit is None:
