@@ -511,7 +511,8 @@ def _stream_ble(args) -> int:
 
     _warm_detector(args.quiet)
     print(f"looking for {args.ble} over Bluetooth LE (Ctrl-C stops)", file=sys.stderr)
-    with BleSource(args.ble, on_event=say) as source:
+    source = BleSource(args.ble, on_event=say)
+    with source:
         _run(source, args, f"ble:{args.ble}", duration_s=args.duration, capture=args.capture)
         if source.fatal:
             raise TwitchwatchError(source.fatal)
