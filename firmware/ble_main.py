@@ -1,7 +1,7 @@
 """ESP32 entry point for wearing the patch: stream over Bluetooth LE (no cable).
 
-Copy it to the board as ``main.py`` (``mpremote cp firmware/ble_main.py :main.py``, with
-the other firmware modules; see docs/firmware.md). It builds the board like ``main.py``,
+``twitchwatch flash --port PORT --ble`` copies it to the board as ``main.py``, with the
+modules it imports (docs/firmware.md). It builds the board like ``main.py``,
 advertises ``tw-XXXX`` (``ble_link``), and streams after the host's START; while the
 link is down it keeps the newest ~1.5 s of frames (``ble_link.RING_BYTES``) and sends
 them first when the host is back. Holding GPIO0 (BOOT) low at start keeps the REPL.
@@ -39,7 +39,7 @@ def run() -> None:
     acq.send_hello()
     acq.send_text(fe.describe())
     next_battery_ms = 0
-    while True:  # real firmware waits for START (poll_commands)
+    while not acq.repl_requested:  # waits for START (poll_commands); COMMAND REPL ends it
         acq.step()
         link.poll_commands(acq.handle_command)
         now = clock.now_ms()

@@ -106,6 +106,10 @@ def run(ble_fd: int, ring_bytes: int, buffers: int, a) -> int:
             acq.step()
             link.poll_commands(acq.handle_command)
             link.pump(wall.now_ms())
+            if acq.repl_requested:  # as ble_main.py: the loop ends once the REPLY is out
+                if link.ring.unsent() == 0 or link.conn < 0:
+                    return 0
+                continue
             if acq.streaming and fe.finished() and not done:
                 acq.stop()
                 acq.send_status()

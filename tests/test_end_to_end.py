@@ -291,8 +291,8 @@ def test_realtime_events_carry_the_wall_time_of_their_peak(tmp_path):
 
 def test_a_full_disk_under_the_side_outputs_stops_them_not_the_run(live_30s, tmp_path, monkeypatch):
     """The events file is /dev/full (every write fails: ENOSPC) and the capture's disk
-    fills after 200 chunks (or half of them): both are closed, the run goes on to the end
-    with every event in the database, and the summary says what each output missed."""
+    fills after half its chunks: both are closed, the run goes on to the end with every event
+    in the database, and the summary says what each output missed."""
     import dataclasses
     import errno
 
@@ -302,13 +302,11 @@ def test_a_full_disk_under_the_side_outputs_stops_them_not_the_run(live_30s, tmp
     real_write = capture_mod.CaptureWriter.write
     calls = {"n": 0}
     chunks = list(read_capture(tmp / "live.twcap"))
-    # the disk fills part-way: after 200 chunks, or half of them if the live capture has
-    # fewer than 400 (how many depends on how the pty's reads fell: it was <= 200 on a busy machine)
-    limit = min(200, len(chunks) // 2)
+    fit = len(chunks) // 2  # how many chunks the live run read depends on the machine's load
 
     def filling_write(self, host_time_s, data):
         calls["n"] += 1
-        if calls["n"] > limit:
+        if calls["n"] > fit:
             raise OSError(errno.ENOSPC, "No space left on device")
         real_write(self, host_time_s, data)
 
@@ -326,8 +324,8 @@ def test_a_full_disk_under_the_side_outputs_stops_them_not_the_run(live_30s, tmp
     assert "No space left on device" in ev_warn and f"after 0 events; the {len(live.events)} events after" in ev_warn
     cap_warn = next(w for w in summary.warnings if w.startswith("capture "))
     kept = list(read_capture(tmp_path / "again.twcap"))
-    assert [c.data for c in kept] == [c.data for c in chunks[:limit]]
-    kept_bytes, missed = sum(len(c.data) for c in chunks[:limit]), sum(len(c.data) for c in chunks[limit:])
+    assert fit > 0 and [c.data for c in kept] == [c.data for c in chunks[:fit]]
+    kept_bytes, missed = sum(len(c.data) for c in chunks[:fit]), sum(len(c.data) for c in chunks[fit:])
     assert f"after {kept_bytes} bytes; the {missed} bytes received after" in cap_warn
 
 

@@ -75,6 +75,9 @@ def _add_output_args(p: argparse.ArgumentParser) -> None:
                       help="the secret a browser on another computer must bring (>= 16 characters; "
                            "default: $TWITCHWATCH_ACCESS_TOKEN)")
     p.add_argument("--body-site", metavar="SITE", help='where the patch is worn, e.g. "left calf"')
+    p.add_argument("--lsl", action="store_true",
+                   help="also publish the EMG (uV), accelerometer (g) and twitch marker streams over Lab "
+                        "Streaming Layer (needs pylsl; a replay needs --realtime)")
     p.add_argument("-q", "--quiet", action="store_true", help="no live status lines")
 
 
@@ -130,6 +133,18 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--rate-hz", type=float, help="CSV without a time column or rate line: its sample rate")
     replay.add_argument("--channels", help="use only these EMG channels: 0-based positions or labels, comma-separated")
     _add_output_args(replay)
+
+    flash = sub.add_parser("flash", help="put the firmware on a board (through mpremote) and check it answers",
+                           description="Copy the board's firmware files (main.py and the modules it imports; "
+                                       "the simulator stays behind) to the board's root through mpremote, "
+                                       "compiled to .mpy for the board's architecture when its MicroPython "
+                                       "loads what this mpy-cross writes; reset it; wait for its HELLO. "
+                                       "MicroPython itself must be on the board first (docs/firmware.md).")
+    flash.add_argument("--port", required=True, help="the board's serial port (see `twitchwatch ports`)")
+    flash.add_argument("--no-compile", action="store_true", help="copy the .py sources, do not compile")
+    flash.add_argument("--ble", action="store_true",
+                       help="the Bluetooth LE build (firmware/ble_main.py as main.py): the board streams over BLE, "
+                            "to be worn; `twitchwatch stream --ble` reads it")
 
     scan = sub.add_parser("scan", help="list Bluetooth LE devices nearby, patches first (name, address, RSSI)",
                           description="Scan for Bluetooth LE advertisements and list them: twitchwatch patches "
@@ -417,6 +432,14 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
          recording=None, live: bool = True, detect_every_s: float = 0.0):
     from twitchwatch.pipeline import Pipeline
 
+    lsl = None
+    if getattr(args, "lsl", False):
+        if not live:
+            raise TwitchwatchError("--lsl needs a live source: stream, demo, or replay --realtime of a capture "
+                                   "(LSL stamps samples with this computer's clock as they come)")
+        from twitchwatch.lsl import LslSink
+
+        lsl = LslSink()
     printer = _StatusPrinter(args.quiet)
     store = _open_store(args.db)
     hub = dashboard = None
@@ -425,9 +448,10 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
             hub, dashboard = _start_dashboard(args, store.path)
         pipe = Pipeline(source, source_name=source_name, store=store, events_out=args.events_out,
                         capture=capture, on_event=_chain(on_event or _on_event_printer(args.quiet),
-                                                         hub and hub.on_event),
+                                                         hub and hub.on_event, lsl and lsl.on_event),
                         on_status=_chain(printer, hub and hub.on_status),
-                        on_block=_chain(on_block, hub and hub.on_block), body_site=args.body_site,
+                        on_block=_chain(on_block, hub and hub.on_block, lsl and lsl.on_block),
+                        on_hello=lsl.on_hello if lsl is not None else None, body_site=args.body_site,
                         detect_every_s=detect_every_s)
         try:
             if recording is not None:
@@ -454,6 +478,8 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
     finally:
         if dashboard is not None:
             dashboard.stop()
+        if lsl is not None:
+            lsl.close()
         store.close()
 
 
@@ -569,6 +595,14 @@ def _replay_recording(args, path: Path) -> int:
             print("--realtime applies to captures; a recording file is replayed as fast as possible",
                   file=sys.stderr)
         _run(None, args, f"file:{path.name}", recording=rec, live=False)
+    return 0
+
+
+def cmd_flash(args) -> int:
+    from twitchwatch.board.files import BOARD_ENTRY
+    from twitchwatch.board.flash import BLE_ENTRY, Flasher
+
+    Flasher(args.port, compile_mpy=not args.no_compile, entry=BLE_ENTRY if args.ble else BOARD_ENTRY).flash()
     return 0
 
 
@@ -879,7 +913,8 @@ def cmd_log(args) -> int:
     return 0
 
 
-COMMANDS = {"demo": cmd_demo, "stream": cmd_stream, "replay": cmd_replay, "ports": cmd_ports, "scan": cmd_scan,
+COMMANDS = {"demo": cmd_demo, "stream": cmd_stream, "replay": cmd_replay, "ports": cmd_ports,
+            "flash": cmd_flash, "scan": cmd_scan,
             "log": cmd_log, "events": cmd_events, "export": cmd_export, "delete-all": cmd_delete_all,
             "report": cmd_report, "causes": cmd_causes}
 

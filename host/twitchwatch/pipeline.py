@@ -262,6 +262,8 @@ class Pipeline:
         on_block: called with every :class:`SampleBlock` (tests, dashboard).
         on_event: called with every :class:`TwitchEvent`.
         on_status: called about once a second with a :class:`LiveStatus`.
+        on_hello: called with every :class:`Hello` the run configures itself from
+            (the device's, a reset's, a recording's) before its samples (LSL outlets).
         body_site: stored with the session.
         detect_every_s: run the detector once this much EMG (s of signal) has arrived
             rather than after every read (0: after every read, as live). For a replay
@@ -282,6 +284,7 @@ class Pipeline:
         on_block: Callable[[SampleBlock], None] | None = None,
         on_event: Callable[[TwitchEvent], None] | None = None,
         on_status: Callable[[LiveStatus], None] | None = None,
+        on_hello: Callable[[Hello], None] | None = None,
         body_site: str | None = None,
         detect_every_s: float = 0.0,
     ) -> None:
@@ -297,6 +300,7 @@ class Pipeline:
         self.on_block = on_block
         self.on_event = on_event
         self.on_status = on_status
+        self.on_hello = on_hello
         self.body_site = body_site
         self._events_path = Path(events_out) if events_out else None
         self._events_out = _SideOutput("events file", "events", "after them are not in it, or the first of them "
@@ -547,6 +551,8 @@ class Pipeline:
     def _configure(self, hello: Hello, started_at: float | None = None) -> None:
         """Set up the detector and a store session from the device's own description."""
         self._hello = hello
+        if self.on_hello is not None:
+            self.on_hello(hello)
         self._layout = _Layout.from_hello(hello)
         self._make_detector()
         if self.store is not None and self._store_writes is not None:
