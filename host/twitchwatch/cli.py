@@ -331,7 +331,9 @@ def _print_summary(summary, store_path: str | None) -> None:
     out = sys.stdout
     decoded = ", ".join(f"stream {k}: {v} samples" for k, v in sorted(summary.samples.items())) or "no samples"
     print(f"ended: {summary.ended_because} after {summary.duration_host_s:.1f} s", file=out)
-    print(f"decoded: {decoded}; {summary.events} twitches; device resets: {summary.resets}", file=out)
+    uncounted = getattr(summary, "candidates", 0)
+    extra = f" (and {uncounted} uncounted candidates, kept in the store)" if uncounted else ""
+    print(f"decoded: {decoded}; {summary.events} twitches{extra}; device resets: {summary.resets}", file=out)
     if summary.artefacts:
         print("rejected as not twitches: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.artefacts.items())),
               file=out)

@@ -75,7 +75,9 @@ class RunSummary:
     duration_host_s: float = 0.0
     sessions: list[int] = dataclasses.field(default_factory=list)
     samples: dict[int, int] = dataclasses.field(default_factory=dict)  # stream_id → samples decoded
-    events: int = 0
+    events: int = 0  # counted twitches
+    #: the detector's uncounted candidates (stored and in the events file, not shown as twitches)
+    candidates: int = 0
     artefacts: dict[str, int] = dataclasses.field(default_factory=dict)  # kind → segments rejected
     quality: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # latest, per EMG channel
     resets: int = 0
@@ -680,12 +682,17 @@ class Pipeline:
     def _log_events(self, events: list[TwitchEvent]) -> None:
         if not events:
             return
-        self.summary.events += len(events)
+        # every event goes to the store and the events file (with its ``counted`` flag);
+        # only counted twitches to the run's count, its live rate and the dashboard
+        # (docs/detection.md, *What counts*)
+        counted = [e for e in events if getattr(e, "counted", True)]
+        self.summary.events += len(counted)
+        self.summary.candidates += len(events) - len(counted)
         if self._session is not None:
             self._session.add_events(events)
         self._write_events_out(events)
         if self.on_event is not None:
-            for e in events:
+            for e in counted:
                 self.on_event(e)
 
     def _store_artefacts(self, artefacts: list) -> None:
