@@ -17,6 +17,9 @@ gap), every refused frame in ``frames_refused``. One ``step()``:
 2. ``pump()`` - packs one DATA frame per full ``samples_per_frame`` in each ring.
 3. a STATUS when ``status_period_ms`` of clock time passed.
 
+``send`` gets each frame's COBS wire bytes (serial), or with ``raw_frames=True`` the
+frame itself (BLE: ``ble_link.BleLink.send``).
+
 Front-end interface (duck-typed): ``streams`` (tuple of ``stream_desc.Stream``),
 ``start()``, ``stop()``, ``available(stream_id) -> int``, ``read(stream_id, ring, n)``,
 ``take_missed(stream_id) -> int`` (asked right after ``available``: samples lost
@@ -53,10 +56,11 @@ def _mem_free() -> int:
 class Acquisition:
     def __init__(self, frontend, clock, send, boot_id: int, device_id: str,
                  status_period_ms: int = 1000, ring_frames: int = _RING_FRAMES,
-                 paced: bool = False) -> None:
+                 paced: bool = False, raw_frames: bool = False) -> None:
         self.fe = frontend
         self.clock = clock
         self.send = send
+        self.raw_frames = raw_frames  # send() gets the frame itself (BLE), not its COBS wire bytes
         self.boot_id = boot_id
         self.device_id = device_id
         self.status_period_ms = status_period_ms
@@ -80,8 +84,11 @@ class Acquisition:
 
     def _send(self, n: int) -> bool:
         w = self.writer
-        m = w.to_wire(n)
-        if self.send(w.wire_view(m)) is False:
+        if self.raw_frames:
+            ok = self.send(w.frame_view(n))
+        else:
+            ok = self.send(w.wire_view(w.to_wire(n)))
+        if ok is False:
             self.frames_refused += 1
             return False
         self.frames_sent += 1
