@@ -43,8 +43,8 @@ def per_call_us(fn, n):
 sig = sim_frontend.SimSignal(sim_frontend.SimOptions(1))
 emg = stream_desc.emg_stream()
 acc = stream_desc.acc_stream()
-emg_buf = [0] * 40
-acc_buf = [0] * 60
+emg_buf = array.array("i", bytearray(4 * 40))  # the acquisition's rings are int32 arrays
+acc_buf = array.array("i", bytearray(4 * 60))
 sig.emg_into(emg_buf, 0, 20)
 sig.acc_into(acc_buf, 0, 20)
 w = wire_frames.FrameWriter()
