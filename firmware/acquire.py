@@ -32,7 +32,6 @@ Runs under MicroPython and CPython 3.10+.
 import gc
 
 import sample_ring
-import selftest
 import wire_frames
 
 try:
@@ -156,6 +155,8 @@ class Acquisition:
                 self.send_reply(command, wire_frames.RESULT_BUSY, arg)
             else:
                 self.send_reply(command, wire_frames.RESULT_OK, arg)
+                import selftest  # only when asked: its code stays out of a tight heap otherwise
+
                 self.send_text(selftest.run(self, arg, self.selftest_feed))
         elif command == wire_frames.CMD_REPL:
             self.stop()  # held samples go out before the REPLY
