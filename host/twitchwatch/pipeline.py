@@ -89,6 +89,8 @@ class RunSummary:
     #: events detected but not in the database: waiting while it is full (store.backlog), or at
     #: the end of the run, not written
     events_not_in_database: int = 0
+    #: a wireless link's last state (BLE: state, RSSI, MTU, interval, dropouts in unix time); None for wires
+    link: dict[str, Any] | None = None
 
     def problems(self) -> dict[str, int]:
         """The non-zero error counters: what was dropped or damaged, by kind."""
@@ -722,12 +724,30 @@ class Pipeline:
         if self._session is not None:
             self._session.set_quality(quality)
 
+    def _link_status(self) -> dict[str, Any] | None:
+        """The source's link state with its dropouts in unix time (s), kept in the summary."""
+        status = self.source.link_status() if self.source is not None else None
+        if status is None:
+            return None
+        status = dict(status)
+        offset = self._wall_offset_s if self._wall_offset_s is not None else 0.0
+        status["dropouts"] = [
+            {"start_unix_s": d["start_s"] + offset,
+             "end_unix_s": None if d.get("end_s") is None else d["end_s"] + offset,
+             "duration_s": None if d.get("end_s") is None else d["end_s"] - d["start_s"]}
+            for d in status.get("dropouts", [])]
+        self.summary.link = status
+        return status
+
     def _close_session(self) -> None:
         session, self._session = self._session, None
+        link = self._link_status()
         if session is not None:
             stats: dict[str, Any] = dict(self.decoder.stats.as_dict())
             stats["samples_dropped_at_source"] = self.summary.samples_dropped_at_source
             stats["artefacts"] = dict(self.summary.artefacts)
+            if link is not None:
+                stats["link"] = link  # each dropout of the run, with the session
             if session.end(stats):
                 assert session.id is not None  # all of it is written
                 self._annotate(session.id)
@@ -769,6 +789,9 @@ class Pipeline:
         dev_s = self._device_elapsed_s
         rate = self.summary.events / (dev_s / 60.0) if dev_s > 1.0 else 0.0
         link = "streaming" if self._hello is not None else "waiting for HELLO"
+        wireless = self.source.describe_link() if self.source is not None else None
+        if wireless:
+            link = f"{link}; {wireless}"
         self.summary.decoder = self.decoder.stats.as_dict()
         if self._store_writes is not None:
             self.summary.events_not_in_database = self._store_writes.waiting_events
