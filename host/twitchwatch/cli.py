@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="serial port (e.g. /dev/ttyUSB0, COM3), or 'auto' to pick the one patch plugged in")
     stream.add_argument("--baud", type=int, default=921600, help="baud rate for UART bridges (default 921600)")
     stream.add_argument("--duration", type=float, default=None, metavar="S",
-                        help="stop after S seconds of signal (default: until Ctrl-C or unplugged)")
+                        help="stop after S seconds of signal, or after S seconds of waiting if no signal ever "
+                             "comes (default: until Ctrl-C or unplugged)")
     stream.add_argument("--capture", metavar="PATH", help="also record the raw stream to this capture file")
     _add_output_args(stream)
 
@@ -413,6 +414,16 @@ def _linger(dashboard) -> None:
         pass
 
 
+def _notice_printer():
+    """One line on stderr (clearing a live status line first on a terminal)."""
+    clear = "\r\033[K" if sys.stderr.isatty() else ""
+
+    def show(text: str) -> None:
+        sys.stderr.write(f"{clear}{text}\n")
+        sys.stderr.flush()
+    return show
+
+
 def _events_out_notice(path: str | None) -> None:
     """Say whether --events-out starts a file or appends to one (and how much it holds)."""
     if not path:
@@ -466,7 +477,8 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
                         on_status=_chain(printer, hub and hub.on_status),
                         on_block=_chain(on_block, hub and hub.on_block, lsl and lsl.on_block),
                         on_hello=lsl.on_hello if lsl is not None else None, body_site=args.body_site,
-                        detect_every_s=detect_every_s, source_sha256=source_sha256)
+                        detect_every_s=detect_every_s, source_sha256=source_sha256,
+                        on_notice=_notice_printer())
         try:
             if recording is not None:
                 progress = _Progress(recording.duration_s, args.quiet)
