@@ -582,6 +582,11 @@ class Pipeline:
             return
         labels = [layout.emg_info.channels[i].label for i in layout.emg_cols]
         acc_rate = None if layout.acc_info is None else layout.acc_info.sample_rate_hz
+        from twitchwatch.detect.lowrate import band_note
+
+        note = band_note(layout.emg_info.sample_rate_hz)  # below 1 kHz: the band it can use, said once
+        if note is not None and note not in self.summary.warnings:
+            self.summary.warnings.append(note)
         self._detector = TwitchDetector(layout.emg_info.sample_rate_hz, labels, acc_rate_hz=acc_rate)
 
     def _configure(self, hello: Hello, started_at: float | None = None) -> None:
