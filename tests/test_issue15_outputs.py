@@ -428,3 +428,31 @@ def test_item10_below_1khz_the_band_and_its_effect_are_stated_and_true(rate_hz, 
             sys.path.pop(0)
         amp, found = measure(rate_hz)
         assert (round(amp, 2), round(found, 2)) == MEASURED[int(rate_hz)]
+
+
+# ------------------------------------------------------------------ item 12 (the parts in this area)
+def test_item12_small_things(db, tmp_path, capsys, monkeypatch):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # "11 score is outside the accepted range 0-10 score"
+    rc, _, err = tw(capsys, db, "log", "stress", "11")
+    assert rc == 2 and "11 is outside the accepted range 0-10" in err and "score" not in err
+    # export with no twitches: refused before anything is written
+    empty = tmp_path / "empty.sqlite3"
+    rc, _, err = tw(capsys, empty, "export", "--json", str(tmp_path / "a.json"), "--edf", str(tmp_path / "a.edf"))
+    assert rc == 2 and "nothing was written" in err and not (tmp_path / "a.json").exists()
+    # ports: says when none looks like a patch
+    import twitchwatch.transports as transports
+    from twitchwatch.transports.serial import PortInfo
+
+    monkeypatch.setattr(transports, "list_ports", lambda: [PortInfo("/dev/ttyS0", "n/a", None, None, None, "")])
+    capsys.readouterr()
+    assert main(["ports"]) == 0
+    assert "none of these looks like a patch" in capsys.readouterr().out
+    # `events | head -1`: no Broken pipe error
+    binary = Path(sys.executable).with_name("twitchwatch")
+    pipe = subprocess.run(f"'{binary}' events --db '{db}' | head -1", shell=True, capture_output=True, text=True,
+                          timeout=120)
+    assert pipe.stdout.strip() and "Broken pipe" not in pipe.stderr and "Error" not in pipe.stderr

@@ -606,7 +606,11 @@ def cmd_ports(args) -> int:
               "On Linux, add yourself to the 'dialout' group)")
         return 0
     for p in ports:
-        print(p.describe() if hasattr(p, "describe") else str(p))
+        mark = "  <- looks like a patch" if getattr(p, "bridge", "") else ""
+        print((p.describe() if hasattr(p, "describe") else str(p)) + mark)
+    if not any(getattr(p, "bridge", "") for p in ports):
+        print("none of these looks like a patch (no ESP32 USB bridge): is it plugged in with a data cable? "
+              "A patch on another adapter still works with --port NAME")
     return 0
 
 
@@ -682,6 +686,11 @@ def cmd_export(args) -> int:
     if not (args.json_path or args.csv_dir or args.edf_path):
         raise TwitchwatchError("export: say where: --json FILE, --csv DIR and/or --edf FILE")
     with _open_store(args.db) as store:
+        since = _since_unix_s(args.since, time.time()) if args.since and args.edf_path else None
+        if args.edf_path and not store.events_between(since):
+            # checked first: a refusal writes nothing rather than half of what was asked
+            raise TwitchwatchError("export --edf: no twitches with a time " + ("in the chosen span" if since else
+                                   "in the database") + "; nothing was written (--json and --csv work without)")
         if args.json_path:
             counts = store.export_all(args.json_path)
             print(f"wrote {args.json_path}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
@@ -689,7 +698,6 @@ def cmd_export(args) -> int:
             paths = store.export_csv(args.csv_dir)
             print(f"wrote {len(paths)} CSV files to {args.csv_dir}: " + ", ".join(p.name for p in paths.values()))
         if args.edf_path:
-            since = _since_unix_s(args.since, time.time()) if args.since else None
             info = store.export_edf(args.edf_path, since_unix_s=since, tz=_zone(args.tz))
             print(f"wrote {args.edf_path}: {info['events']} twitch annotations, "
                   f"{len(info['channels'])} twitch-rate channel(s), {info['duration_s'] / 3600:.1f} h "
@@ -944,6 +952,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TwitchwatchError as exc:
         print(f"twitchwatch: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `twitchwatch events | head`: the reader has what it wanted
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+        return 0
     except OSError as exc:  # a missing or unreadable file, a full disk: the message names the file
         print(f"twitchwatch: error: {exc}", file=sys.stderr)
         return 2
