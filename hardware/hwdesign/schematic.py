@@ -32,8 +32,8 @@ from . import parts as pt
 OFF_BOARD = [
     (1, "LiPo 3.7 V 2500 mAh", "Adafruit", "328",
      "cell with JST PH lead; 2500 mAh for a day of BLE streaming (hardware/README.md, budgets); check the lead's polarity against J_BAT before plugging"),
-    (5, "Ag/AgCl electrode 24 mm", "3M", "2560",
-     "Red Dot foam electrodes, snap; 10 mm ones (e.g. Ambu BlueSensor) for small hand muscles; disposable"),
+    (5, "Ag/AgCl gel electrode 24 mm, snap", "Cardinal Health (Kendall)", "H124SG",
+     "disposable, one per lead; smaller ones (10-15 mm) for the hand's muscles"),
     (5, "electrode lead, snap to JST SH", "(cable assembly)", "JST SHR-05V-S-B + SSH-003T-P0.2",
      "shielded or twisted per pair, <= 30 cm; crimp housing and contacts listed"),
 ]

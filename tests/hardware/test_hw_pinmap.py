@@ -175,3 +175,17 @@ def test_the_readme_pin_table_copies_the_map(pinmap):
         if len(cells) == 3 and cells[1] not in ("GPIO", "---", "—"):
             gpios |= {int(g) for g in cells[1].split("/")}
     assert gpios == {p["gpio"] for p in pinmap["pins"]}
+
+
+def test_one_pad_may_serve_several_peripherals_if_it_can_carry_all(pm):
+    """DRDY as an edge interrupt and a pulse counter: fine on GPIO4, and on an
+    input-only pad too; a pad that also has to drive must be able to."""
+    drdy = _entry(pm, "ADS_DRDY")
+    drdy["use"] = ["gpio_in", "pcnt"]
+    assert pincheck.check_pinmap(pm) == []
+    drdy.update(gpio=39, pull="up_external")
+    assert pincheck.check_pinmap(pm) == []
+    drdy["use"] = ["pcnt", "gpio_out"]
+    _only(pincheck.check_pinmap(pm), "GPIO39", "input-only")
+    drdy["use"] = []
+    _only(pincheck.check_pinmap(pm), "GPIO39", "unknown")
