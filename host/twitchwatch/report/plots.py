@@ -69,8 +69,8 @@ def rate_by_day_axes(fig: Figure, days: Sequence[_dt.date], rates: Mapping[str, 
         shift = _dt.timedelta(hours=(i - (n - 1) / 2) * min(3.0, 16.0 / max(n, 1)))
         ys = [float("nan") if v is None else float(v) for v in values]
         top = max([top] + [y for y in ys if y == y])
-        ax.plot([x + shift for x in xs0], ys, marker=_MARKERS[i % len(_MARKERS)], color=colours[site],
-                label=site)
+        xs: Any = [x + shift for x in xs0]  # datetimes: matplotlib converts them
+        ax.plot(xs, ys, marker=_MARKERS[i % len(_MARKERS)], color=colours[site], label=site)
     ax.set_xlim(xs0[0] - _dt.timedelta(hours=12), xs0[-1] + _dt.timedelta(hours=12))  # type: ignore[arg-type]
     ax.set_ylim(0, top * 1.15 if top > 0 else 1.0)
     ax.set_ylabel("twitches per recorded hour")
