@@ -453,7 +453,8 @@ def _source_hash(path: Path, args) -> str:
 
 
 def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_block=None, on_event=None,
-         recording=None, live: bool = True, detect_every_s: float = 0.0, source_sha256: str | None = None):
+         recording=None, live: bool = True, detect_every_s: float = 0.0, source_sha256: str | None = None,
+         silent_port: bool = False):
     from twitchwatch.pipeline import Pipeline
 
     lsl = None
@@ -487,7 +488,7 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
                 finally:
                     progress.close()
             else:
-                summary = pipe.run(duration_s=duration_s)
+                summary = pipe.run(duration_s=duration_s, silent_port=silent_port)
         except KeyboardInterrupt:
             summary = pipe.summary
             summary.ended_because = "interrupted (Ctrl-C)"
@@ -548,7 +549,7 @@ def cmd_stream(args) -> int:
         # after the port opened (a wrong port fails at once), before the pipeline sends
         # START: the firmware streams only after it (firmware/main.py)
         _warm_detector(args.quiet)
-        _run(source, args, f"serial:{port}", duration_s=args.duration, capture=args.capture)
+        _run(source, args, f"serial:{port}", duration_s=args.duration, capture=args.capture, silent_port=True)
     return 0
 
 

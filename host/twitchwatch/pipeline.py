@@ -340,9 +340,14 @@ class Pipeline:
         self.summary = RunSummary(ended_because="running")
 
     # ---- lifecycle -------------------------------------------------------
-    def run(self, duration_s: float | None = None, should_stop: Callable[[], bool] | None = None) -> RunSummary:
+    def run(self, duration_s: float | None = None, should_stop: Callable[[], bool] | None = None, *,
+            silent_port: bool = False) -> RunSummary:
         """Read the byte source until it ends, ``duration_s`` of device time has
         streamed, or ``should_stop()``.
+
+        ``silent_port`` (a serial port, as ``twitchwatch stream``): while no sample has
+        come, say once after :data:`SILENT_HINT_S` what to check (``on_notice``), and end
+        after ``duration_s`` of waiting if no signal ever comes.
 
         Never raises for bad input from the link: damaged bytes are counted in the
         summary. Raises :class:`TwitchwatchError` only for problems on this side
@@ -377,7 +382,7 @@ class Pipeline:
                 if self._no_data_since is not None and now - self._no_data_since > _START_WAIT_S:
                     self._no_data_since = now  # ask again a second later if still nothing comes
                     self._send(Command.START)
-                if self._device_elapsed_s == 0.0:  # no sample yet: a silent or wrong port
+                if silent_port and self._device_elapsed_s == 0.0:  # no sample yet: a silent or wrong port
                     waited_s = now - start_host_s
                     if not hinted and waited_s >= SILENT_HINT_S and self.on_notice is not None:
                         hinted = True
