@@ -19,7 +19,7 @@ from .bandpass import clamp_band_hz
 from .config import DetectorConfig
 
 #: rate (Hz) -> (median detected / true amplitude, share of twitches found), from the bench above
-MEASURED: dict[int, tuple[float, float]] = {250: (0.50, 0.63), 500: (0.86, 0.99)}
+MEASURED: dict[int, tuple[float, float]] = {250: (0.50, 0.66), 500: (0.86, 0.99)}
 
 
 def band_note(sample_rate_hz: float, band_hz: tuple[float, float] | None = None) -> str | None:
