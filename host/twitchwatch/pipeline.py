@@ -168,6 +168,7 @@ class _SessionWriter:
         self.id: int | None = None
         started_at = session.pop("started_at", None)
         session["started_at"] = time.time() if started_at is None else started_at  # not when it is written
+        self.started_at: float = session["started_at"]
 
         def start() -> None:
             self.id = store.start_session(**session)
@@ -772,8 +773,9 @@ class Pipeline:
             stats: dict[str, Any] = dict(self.decoder.stats.as_dict())
             stats["samples_dropped_at_source"] = self.summary.samples_dropped_at_source
             stats["artefacts"] = dict(self.summary.artefacts)
-            if link is not None:
-                stats["link"] = link  # each dropout of the run, with the session
+            if link is not None:  # the session's own dropouts (a reset's new session: from its start)
+                stats["link"] = dict(link, dropouts=[
+                    d for d in link["dropouts"] if d["end_unix_s"] is None or d["end_unix_s"] >= session.started_at])
             if session.end(stats):
                 assert session.id is not None  # all of it is written
                 self._annotate(session.id)
