@@ -480,3 +480,31 @@ def test_a_board_that_waits_for_start_is_started(tmp_path):
     assert starts[0] == 0 and samples.shape == (3 * 2000, 2)
     emg_true, _, _ = truth(11, 6000, 0)
     assert np.array_equal(samples, emg_true)
+
+
+def test_a_duplicated_and_a_swapped_frame_shift_nothing(live_30s, tmp_path):
+    """Issue 17, item 1: one frame repeated and two frames swapped early in the capture
+    (as BLE does): every sample arrives once, in order; the same twitches at the same
+    t_s; nothing reported lost, restarted or out of order. Before, the repeat was taken
+    as a stream restart: samples twice, and every later t_s moved by the time so far."""
+    tmp, live_summary, live = live_30s
+    data = b"".join(rec.data for rec in read_capture(tmp / "live.twcap"))
+    frames = [f + b"\0" for f in data.split(b"\0") if f]
+    k = 300  # frames into the stream (about 2 s)
+    damaged = frames[:k] + [frames[k - 1]] + frames[k:k + 50] + [frames[k + 51], frames[k + 50]] + frames[k + 52:]
+    first_time = next(iter(read_capture(tmp / "live.twcap"))).host_time_s
+    wire = b"".join(damaged)
+    with CaptureWriter(tmp_path / "dup.twcap") as w:
+        for n, i in enumerate(range(0, len(wire), 4096)):
+            w.write(first_time + 0.02 * n, wire[i:i + 4096])
+    with ReplaySource(tmp_path / "dup.twcap") as source:
+        summary, rec = run_pipeline(source, tmp_path, "dup")
+    for sid in (EMG_STREAM, ACC_STREAM):
+        starts, samples = rec.samples(sid)
+        np.testing.assert_array_equal(samples, live.samples(sid)[1])
+        np.testing.assert_array_equal(starts, live.samples(sid)[0])
+    assert [(e.t_s, e.channel, e.sample_index) for e in rec.events] == \
+        [(e.t_s, e.channel, e.sample_index) for e in live.events]
+    assert (summary.decoder["duplicates"], summary.decoder["reordered"]) == (1, 1)
+    assert summary.decoder["stream_restarts"] == summary.resets == 0
+    assert summary.problems() == {"duplicates": 1}

@@ -91,7 +91,8 @@ class RunSummary:
     def problems(self) -> dict[str, int]:
         """The non-zero error counters: what was dropped or damaged, by kind."""
         keys = ("garbage_bytes", "cobs_errors", "crc_errors", "too_short", "too_long", "version_errors",
-                "unknown_type", "malformed", "data_before_hello", "frames_lost", "samples_lost", "out_of_order")
+                "unknown_type", "malformed", "data_before_hello", "frames_lost", "samples_lost", "out_of_order",
+                "duplicates", "late_frames")
         found = {k: v for k, v in self.decoder.items() if k in keys and v}
         if self.samples_dropped_at_source:
             found["samples_dropped_at_source"] = self.samples_dropped_at_source
@@ -315,6 +316,7 @@ class Pipeline:
         self._session: _SessionWriter | None = None  # the store session of the current run
         self._t_offset_s = 0.0  # added to t_s after a reset
         self._first_host_s: float | None = None
+        self._last_bytes_host_s = 0.0  # host time of the last chunk read
         self._device_elapsed_s = 0.0
         self._next_quality_s = _QUALITY_EVERY_S
         self._clock = ClockMap()
@@ -354,6 +356,8 @@ class Pipeline:
                     break
                 if chunk:
                     self._feed(host_s, chunk)
+                elif self.decoder.frames_waiting:  # the link went quiet with frames waiting
+                    self._flush_decoder(host_s)
                 now = time.monotonic()
                 if self._hello is None and now - asked_hello_s > _HELLO_WAIT_S:
                     asked_hello_s = now
@@ -364,6 +368,7 @@ class Pipeline:
                 if now - last_status_s >= 1.0:
                     last_status_s = now
                     self._emit_status(now - start_host_s)
+            self._flush_decoder(self._last_bytes_host_s)
             self._finish_run()
         finally:
             self.summary.duration_host_s = time.monotonic() - start_host_s
@@ -446,9 +451,22 @@ class Pipeline:
         self._write_capture(host_s, chunk)
         if self._first_host_s is None:
             self._first_host_s = host_s
+        self._last_bytes_host_s = host_s
+        restarts = self.decoder.stats.seq_restarts
+        self._handle(self.decoder.feed(chunk, host_s), host_s)
+        if self.decoder.stats.seq_restarts != restarts:  # a reset whose HELLO was lost: ask for it
+            self._send(Command.HELLO)
+
+    def _flush_decoder(self, host_s: float) -> None:
+        """The frames the decoder holds for a missing ``seq`` (the stream ended, or went
+        quiet): handed on, the missing ones counted lost."""
+        if self.decoder.frames_waiting:
+            self._handle(self.decoder.flush(), host_s)
+
+    def _handle(self, messages: list, host_s: float) -> None:
         events: list[TwitchEvent] = []
         blocks: list[SampleBlock] = []  # consecutive blocks, handled together
-        for msg in self.decoder.feed(chunk, host_s):
+        for msg in messages:
             if isinstance(msg, SampleBlock):
                 blocks.append(msg)
                 self._no_data_since = None
