@@ -508,3 +508,33 @@ def test_a_duplicated_and_a_swapped_frame_shift_nothing(live_30s, tmp_path):
     assert (summary.decoder["duplicates"], summary.decoder["reordered"]) == (1, 1)
     assert summary.decoder["stream_restarts"] == summary.resets == 0
     assert summary.problems() == {"duplicates": 1}
+
+
+def _records(path):
+    """(offset, host time, payload length) of every record of a capture."""
+    return [(r.offset, r.host_time_s, len(r.data)) for r in read_capture(path)]
+
+
+@pytest.mark.parametrize("where", ["payload", "time"])
+def test_one_flipped_bit_in_a_capture_costs_one_record(live_30s, tmp_path, where):
+    """Issue 17, items 2 and 3: a flipped payload byte in the third record dropped every
+    record after it (0 of 16 twitches, exit 0, 'damaged: nothing'); a flipped bit in a
+    record's time dated twitches in 1995 or NaN. Now the record is skipped, the reader
+    goes on at the next one, and the summary says what was skipped."""
+    from twitchwatch.transports.capture import RECORD_HEADER_BYTES
+
+    tmp, _, live = live_30s
+    raw = bytearray((tmp / "live.twcap").read_bytes())
+    offset, _, n = _records(tmp / "live.twcap")[2]
+    raw[offset + (RECORD_HEADER_BYTES + n // 2 if where == "payload" else 13)] ^= 0x40
+    (tmp_path / "flip.twcap").write_bytes(bytes(raw))
+    with ReplaySource(tmp_path / "flip.twcap") as source:
+        summary, rec = run_pipeline(source, tmp_path, "flip")
+    assert summary.problems().get("capture_bytes_skipped") == RECORD_HEADER_BYTES + n
+    assert "damaged bytes in 1 place(s) skipped" in summary.ended_because
+    live_ids = {(e.sample_index, e.channel) for e in live.events}
+    got_ids = {(e.sample_index, e.channel) for e in rec.events}
+    assert len(got_ids & live_ids) >= len(live_ids) - 2
+    walls = [e.wall_time_s for e in rec.events]
+    live_walls = [e.wall_time_s for e in live.events]
+    assert all(w is not None and abs(w - live_walls[0]) < 60 for w in walls)

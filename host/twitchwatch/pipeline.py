@@ -87,6 +87,8 @@ class RunSummary:
     #: events detected but not in the database: waiting while it is full (store.backlog), or at
     #: the end of the run, not written
     events_not_in_database: int = 0
+    #: what the source dropped or repaired before decoding (a capture's damaged bytes skipped ...)
+    source_damage: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def problems(self) -> dict[str, int]:
         """The non-zero error counters: what was dropped or damaged, by kind."""
@@ -94,6 +96,7 @@ class RunSummary:
                 "unknown_type", "malformed", "data_before_hello", "frames_lost", "samples_lost", "out_of_order",
                 "duplicates", "late_frames")
         found = {k: v for k, v in self.decoder.items() if k in keys and v}
+        found.update({k: v for k, v in self.source_damage.items() if v})
         if self.samples_dropped_at_source:
             found["samples_dropped_at_source"] = self.samples_dropped_at_source
         if self.events_not_in_database:
@@ -373,6 +376,7 @@ class Pipeline:
         finally:
             self.summary.duration_host_s = time.monotonic() - start_host_s
             self.summary.decoder = self.decoder.stats.as_dict()
+            self.summary.source_damage.update(self.source.damage())
             self._close_session()
             self._close_outputs()
         return self.summary
@@ -447,7 +451,17 @@ class Pipeline:
         self._capture_out.write(lambda c: c.write(host_s, chunk), len(chunk))
 
     # ---- decoding --------------------------------------------------------
+    def _sane_host_s(self, host_s: float) -> float:
+        """A source's receive time, kept monotonic: one that is not a number or goes back
+        is replaced by the previous one (counted as ``host_times_fixed``)."""
+        last = self._last_bytes_host_s if self._first_host_s is not None else None
+        if host_s == host_s and abs(host_s) < 1e10 and (last is None or host_s >= last):
+            return host_s
+        self.summary.source_damage["host_times_fixed"] = self.summary.source_damage.get("host_times_fixed", 0) + 1
+        return last if last is not None else 0.0
+
     def _feed(self, host_s: float, chunk: bytes) -> None:
+        host_s = self._sane_host_s(host_s)
         self._write_capture(host_s, chunk)
         if self._first_host_s is None:
             self._first_host_s = host_s
@@ -752,6 +766,8 @@ class Pipeline:
         rate = self.summary.events / (dev_s / 60.0) if dev_s > 1.0 else 0.0
         link = "streaming" if self._hello is not None else "waiting for HELLO"
         self.summary.decoder = self.decoder.stats.as_dict()
+        if self.source is not None:
+            self.summary.source_damage.update(self.source.damage())
         if self._store_writes is not None:
             self.summary.events_not_in_database = self._store_writes.waiting_events
         self.on_status(LiveStatus(
