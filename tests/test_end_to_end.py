@@ -538,3 +538,18 @@ def test_one_flipped_bit_in_a_capture_costs_one_record(live_30s, tmp_path, where
     walls = [e.wall_time_s for e in rec.events]
     live_walls = [e.wall_time_s for e in live.events]
     assert all(w is not None and abs(w - live_walls[0]) < 60 for w in walls)
+
+
+def test_a_run_faster_than_real_time_records_its_signal_time(live_30s):
+    """Issue 17, item 12: the virtual board streams 30 s of signal in a few seconds; the
+    session lasted as long as the host took (a --fast demo's 60 s counted as 0.45 s, and
+    the report said 283,432 twitches per hour). Now it records its 30 s of signal."""
+    tmp, summary, _ = live_30s
+    assert summary.duration_host_s < 25  # the board did run faster than real time
+    con = sqlite3.connect(tmp / "live.sqlite3")
+    started, ended, stats_json = con.execute("select started_at, ended_at, stats_json from sessions").fetchone()
+    stats = json.loads(stats_json)
+    assert ended - started == pytest.approx(30.0, abs=1e-6)
+    assert stats["span_s"] == pytest.approx(30.0) and stats["signal_s"] == pytest.approx(30.0)
+    assert 15.0 < stats["recorded_s"] <= 30.0
+    assert summary.dated_by == "this computer's clock"

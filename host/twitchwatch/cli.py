@@ -291,6 +291,10 @@ def _print_summary(summary, store_path: str | None) -> None:
     decoded = ", ".join(f"stream {k}: {v} samples" for k, v in sorted(summary.samples.items())) or "no samples"
     print(f"ended: {summary.ended_because} after {summary.duration_host_s:.1f} s", file=out)
     print(f"decoded: {decoded}; {summary.events} twitches; device resets: {summary.resets}", file=out)
+    if summary.span_s:
+        start = "" if summary.first_wall_s is None else f", from {_local(summary.first_wall_s)}"
+        print(f"recorded: {summary.recorded_s:.1f} s of usable signal ({summary.signal_s:.1f} s received, "
+              f"{summary.span_s:.1f} s first to last sample){start}, dated by {summary.dated_by}", file=out)
     if summary.artefacts:
         print("rejected as not twitches: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.artefacts.items())),
               file=out)

@@ -19,6 +19,12 @@ sample count) the pipeline starts a new detector run, and a new store session fo
 reset, and offsets ``t_s`` so ``t_s`` stays monotonic in one JSONL file (it continues
 from the later of the last sample's time and the host time elapsed; a run faster
 than real time, like a replay or the simulator's fast mode, keeps device time).
+
+A store session lasts as long as its signal (:mod:`twitchwatch.sessiontime`,
+docs/store.md "Recorded time"), never the host's processing time: ``started_at`` is its
+first EMG sample's wall time on the source's clock, ``ended_at`` that plus the signal's
+span, and ``stats_json`` holds the recorded seconds (gaps and unusable stretches
+excluded) every rate uses.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ import numpy as np
 from twitchwatch import TwitchwatchError
 from twitchwatch.clock import ClockMap, FitHistory
 from twitchwatch.detect import TwitchDetector, TwitchEvent
+from twitchwatch.limits import check_hello, short
+from twitchwatch.sessiontime import SignalTime
 from twitchwatch.protocol import (
     Command,
     DeviceReset,
@@ -87,6 +95,14 @@ class RunSummary:
     #: events detected but not in the database: waiting while it is full (store.backlog), or at
     #: the end of the run, not written
     events_not_in_database: int = 0
+    #: seconds of signal (docs/store.md "Recorded time"), over every session of the run: from first to
+    #: last EMG sample of each run (span), received (gaps excluded), recorded (gaps and unusable excluded)
+    span_s: float = 0.0
+    signal_s: float = 0.0
+    recorded_s: float = 0.0
+    #: unix time of the first EMG sample on the source's clock (a capture's or file's, or now), None if unknown
+    first_wall_s: float | None = None
+    dated_by: str = ""  #: whose clock dates the samples and twitches
     #: what the source dropped or repaired before decoding (a capture's damaged bytes skipped ...)
     source_damage: dict[str, int] = dataclasses.field(default_factory=dict)
 
@@ -166,6 +182,7 @@ class _SessionWriter:
         self.id: int | None = None
         started_at = session.pop("started_at", None)
         session["started_at"] = time.time() if started_at is None else started_at  # not when it is written
+        self.started_at: float = session["started_at"]
 
         def start() -> None:
             self.id = store.start_session(**session)
@@ -187,11 +204,14 @@ class _SessionWriter:
         self.backlog.write("quality", lambda: self.store.set_quality(self._session_id(), quality), 1,
                            key=("quality", id(self)))
 
-    def end(self, stats: dict[str, Any]) -> bool:
-        """Write the session's end (now); True when all of the session is in the database."""
-        ended_at = time.time()
-        self.backlog.write("session end", lambda: self.store.end_session(self._session_id(), ended_at=ended_at,
-                                                                         stats=stats), 1)
+    def end(self, stats: dict[str, Any], signal: SignalTime) -> bool:
+        """Write the session's end: it lasted as long as its signal (``started_at`` the wall
+        time of its first sample when known, ``ended_at`` that plus the signal's span); True
+        when all of the session is in the database."""
+        started_at = signal.first_wall_s if signal.first_wall_s is not None else self.started_at
+        ended_at = started_at + signal.span_s
+        self.backlog.write("session end", lambda: self.store.end_session(
+            self._session_id(), ended_at=ended_at, stats=stats, started_at=started_at), 1)
         return self.backlog.retry(force=True)
 
 
@@ -317,6 +337,7 @@ class Pipeline:
         self._pending: list[tuple[int, int, Any, np.ndarray | None]] = []
         self._pending_emg = 0  # EMG samples in _pending
         self._session: _SessionWriter | None = None  # the store session of the current run
+        self._signal_time = SignalTime()  # the recorded time of the current session
         self._t_offset_s = 0.0  # added to t_s after a reset
         self._first_host_s: float | None = None
         self._last_bytes_host_s = 0.0  # host time of the last chunk read
@@ -341,6 +362,7 @@ class Pipeline:
         if self.source is None:
             raise ValueError("Pipeline.run needs a byte source; use run_recording for files")
         start_host_s = time.monotonic()
+        self.summary.dated_by = self.source.clock_name
         last_status_s = start_host_s
         asked_hello_s = start_host_s
         try:
@@ -391,6 +413,9 @@ class Pipeline:
         """
         start_host_s = time.monotonic()
         self._file_start_unix_s = recording.start_unix_s
+        self.summary.dated_by = ("the file's start date" if recording.start_unix_s is not None else
+                                 "nothing: the file has no start date (sessions are dated when replayed, "
+                                 "twitches have no wall time)")
         try:
             self._open_outputs()
             self._configure(recording.hello, started_at=recording.start_unix_s)
@@ -403,7 +428,9 @@ class Pipeline:
                     self._on_gap(Gap(stream_id, expected, first_index - expected, 0.0))
                     self.decoder.stats.samples_lost += first_index - expected
                 next_index[stream_id] = first_index + len(data)
-                self._on_data(stream_id, first_index, np.asarray(data, dtype=np.float64), rates[stream_id])
+                wall_s = None if recording.start_unix_s is None else recording.start_unix_s + first_index / rates[stream_id]
+                self._on_data(stream_id, first_index, np.asarray(data, dtype=np.float64), rates[stream_id],
+                              wall_s=wall_s)
                 self._log_events(self._detect_pending())
                 if on_progress is not None:
                     on_progress(self._device_elapsed_s)
@@ -544,8 +571,11 @@ class Pipeline:
                     info, first, end, arrays = block.info, block.first_sample_index, block.first_sample_index, []
                 arrays.append(block.samples)
                 end += block.samples.shape[0]
+            wall_s = None
+            if stream_id == emg_stream and self._wall_offset_s is not None:
+                wall_s = mine[0].host_time_s + self._wall_offset_s  # arrival of the run's first block
             self._on_data(stream_id, first, arrays[0] if len(arrays) == 1 else arrays, info.sample_rate_hz,
-                          n=end - first, scales=info.scales)
+                          n=end - first, scales=info.scales, wall_s=wall_s)
 
     def _on_gap(self, gap: Gap) -> None:
         if self._detector is None:
@@ -575,10 +605,17 @@ class Pipeline:
         self._detector = TwitchDetector(layout.emg_info.sample_rate_hz, labels, acc_rate_hz=acc_rate)
 
     def _configure(self, hello: Hello, started_at: float | None = None) -> None:
-        """Set up the detector and a store session from the device's own description."""
+        """Set up the detector and a store session from the device's own description.
+        ``started_at``: unix s; default: when the HELLO arrived, on the source's clock
+        (a replayed capture's recording machine), corrected at the end to the session's
+        first sample."""
+        check_hello(hello, f"device {short(hello.device_id)}")  # one line for what is not supported
         self._hello = hello
         self._layout = _Layout.from_hello(hello)
         self._make_detector()
+        self._signal_time = SignalTime()
+        if started_at is None and self._wall_offset_s is not None and hello.host_time_s:
+            started_at = hello.host_time_s + self._wall_offset_s
         if self.store is not None and self._store_writes is not None:
             self._session = _SessionWriter(
                 self.store, self._store_writes, self.summary.sessions.append,
@@ -591,12 +628,15 @@ class Pipeline:
             )
 
     def _on_data(self, stream_id: int, first_index: int, data: np.ndarray | list[np.ndarray], rate_hz: float,
-                 *, n: int | None = None, scales: np.ndarray | None = None) -> None:
+                 *, n: int | None = None, scales: np.ndarray | None = None, wall_s: float | None = None) -> None:
         """Samples (n, channels) of one stream, contiguous unless a gap was marked:
         physical, or raw counts (one array, or a list of arrays to be concatenated,
-        with ``n`` rows in all) times ``scales`` (physical units per count, by channel)."""
+        with ``n`` rows in all) times ``scales`` (physical units per count, by channel).
+        ``wall_s``: unix time of the first sample on the source's clock, if known."""
         if n is None:
             n = data.shape[0]  # type: ignore[union-attr]
+        if stream_id == self._layout.emg_stream:
+            self._signal_time.add(first_index, n, rate_hz, wall_s)
         self.summary.samples[stream_id] = self.summary.samples.get(stream_id, 0) + n
         self._device_elapsed_s = max(self._device_elapsed_s, self._t_offset_s + (first_index + n) / rate_hz)
         if self._detector is not None and stream_id in (self._layout.emg_stream, self._layout.acc_stream):
@@ -671,6 +711,8 @@ class Pipeline:
         events = self._timed(det.flush())
         self._store_artefacts(det.pop_artefacts())
         self._maybe_store_quality(force=True)
+        usable = [q.usable_fraction for q in det.quality()]
+        self._signal_time.end_run(sum(usable) / len(usable) if usable else None)
         self._detector = None
         return events
 
@@ -720,11 +762,20 @@ class Pipeline:
 
     def _close_session(self) -> None:
         session, self._session = self._session, None
+        signal, self._signal_time = self._signal_time, SignalTime()
+        signal.end_run(None)  # a run cut short by an error: its samples, all counted usable
+        summary = self.summary
+        summary.span_s += signal.span_s
+        summary.signal_s += signal.signal_s
+        summary.recorded_s += signal.recorded_s
+        if summary.first_wall_s is None:
+            summary.first_wall_s = signal.first_wall_s
         if session is not None:
             stats: dict[str, Any] = dict(self.decoder.stats.as_dict())
             stats["samples_dropped_at_source"] = self.summary.samples_dropped_at_source
             stats["artefacts"] = dict(self.summary.artefacts)
-            if session.end(stats):
+            stats.update(signal.as_stats())
+            if session.end(stats, signal):
                 assert session.id is not None  # all of it is written
                 self._annotate(session.id)
             else:

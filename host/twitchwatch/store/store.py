@@ -136,10 +136,13 @@ class Store(LogbookMixin):
             return session_id
 
     def end_session(
-        self, session_id: int, *, ended_at: float | None = None, stats: dict | None = None
+        self, session_id: int, *, ended_at: float | None = None, stats: dict | None = None,
+        started_at: float | None = None,
     ) -> None:
         """Mark a session ended. ``ended_at``: unix time, s (default now); ``stats``: a
-        JSON-serialisable dict of decoder/link counters (dropped samples, CRC errors …).
+        JSON-serialisable dict of decoder/link counters (dropped samples, CRC errors …);
+        ``started_at``: the session's start when it is known only now (the wall time of
+        its first sample: docs/store.md, "Recorded time"), else unchanged.
 
         Raises:
             StoreError: unknown session, or a session already ended.
@@ -154,8 +157,8 @@ class Store(LogbookMixin):
             if row["ended_at"] is not None:
                 raise StoreError(f"{self.path}: session {session_id} has already ended")
             conn.execute(
-                "UPDATE sessions SET ended_at = ?, stats_json = ? WHERE id = ?",
-                (ended_at, stats_json, session_id),
+                "UPDATE sessions SET ended_at = ?, stats_json = ?, started_at = COALESCE(?, started_at) WHERE id = ?",
+                (ended_at, stats_json, None if started_at is None else float(started_at), session_id),
             )
 
     def sessions(self) -> list[dict[str, Any]]:

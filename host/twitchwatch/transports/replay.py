@@ -93,6 +93,8 @@ class ReplaySource(ByteSource):
         self._last_time_s = record.host_time_s
         return record.host_time_s, record.data
 
+    clock_name = "the clock of the computer that recorded the capture"
+
     def damage(self) -> dict[str, int]:
         """Damaged capture bytes skipped and record times replaced (so far)."""
         found = {"capture_bytes_skipped": self.reader.bytes_skipped, "capture_times_fixed": self.reader.times_fixed}
