@@ -17,9 +17,10 @@ from . import TwitchwatchError
 if TYPE_CHECKING:
     from .protocol.messages import Hello
 
-#: EMG: the detector's 20–450 Hz band needs a rate well above 900 Hz to be whole; below
-#: 500 Hz a surface EMG is not resolved at all (every reference recording is 1–4 kHz)
-MIN_EMG_RATE_HZ = 500.0
+#: EMG: the detector's 20–450 Hz band is whole above 1 kHz and cut to 0.45 × the rate
+#: below; OpenBCI boards record at 200 (Ganglion) and 250 Hz (Cyton), so those are read
+#: (with most of the band missing); below 100 Hz what is left (20–45 Hz) is no EMG band
+MIN_EMG_RATE_HZ = 100.0
 #: any stream: above this, buffers sized per second of signal stop being small
 MAX_RATE_HZ = 25_000.0
 #: accelerometer: a movement check needs some samples per second
