@@ -395,7 +395,11 @@ def test_a_full_database_does_not_end_the_run(live_30s, tmp_path, full_from, roo
     if room_again:
         assert [e["sample_index"] for e in stored] == [e.sample_index for e in live.events]
         assert "written once there was room" in warning and "NOT in the database" not in warning
-        assert len(real) == 1 and begun <= real[0]["started_at"] < real[0]["ended_at"]
+        # its start is its first sample's, on the recording's clock (not when its row was written),
+        # and it lasts as long as its signal (issue 17, item 12)
+        recorded = read_capture(tmp / "live.twcap").header.created_unix_s
+        assert len(real) == 1 and abs(real[0]["started_at"] - recorded) < 5 and real[0]["started_at"] < begun
+        assert real[0]["ended_at"] - real[0]["started_at"] == pytest.approx(30.0)
         assert summary.sessions == [real[0]["id"]] and summary.events_not_in_database == 0
         assert not any("cause annotation" in w for w in summary.warnings)
     else:
