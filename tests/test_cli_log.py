@@ -93,7 +93,7 @@ BAD = [
     (("caffeine", "--mg", "lots"), "caffeine"),
     (("caffeine", "--mg", "200", "--at", "25:99"), "accepted times"),
     (("caffeine", "--mg", "200", "--at", "2099-01-01 10:00"), "future"),
-    (("stress", "7", "--at", "10:00", "--until", "09:00"), "end time is before"),
+    (("stress", "7", "--at=-1h", "--until=-2h"), "end time is before"),
     (("stress", "11"), "0-10"),
     (("sleep", "30"), "0-24"),
     (("exercise", "--minutes", "45", "--intensity", "extreme"), "accepted intensity: light, moderate, hard"),

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Sequence
 
 from twitchwatch import TwitchwatchError, __version__
+from twitchwatch.causes.annotate import NO_CANDIDATE
 
 DESCRIPTION = """\
 twitchwatch watches a muscle for twitches (fasciculations).
@@ -46,7 +47,7 @@ Log what might matter, then look back:
   twitchwatch log lab magnesium 0.62 mmol/L --range 0.70-1.00
   twitchwatch log symptom weakness --site "left hand" --severity 4
   twitchwatch log test emg "normal"
-  twitchwatch events --since 14d                  the twitches, with their likeliest cause
+  twitchwatch events --since 14d                  the twitches, with their best-fitting candidate cause
   twitchwatch report --since 14d --out report.html
 
 Your data: every command takes --db PATH (default: twitchwatch.sqlite3 in your
@@ -130,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_log_parser(sub)
 
-    events = sub.add_parser("events", help="list logged twitches: time, site, channel, amplitude, unit, likeliest cause",
+    events = sub.add_parser("events", help="list logged twitches: time, site, channel, amplitude, unit, candidate cause",
                             description="List the twitches in the store, oldest first, with the body site of "
                                         "their session, channel, amplitude (uV peak-to-peak), motor-unit id and "
                                         "the top candidate cause if the cause engine annotated them.")
@@ -194,13 +195,16 @@ def _add_log_parser(sub) -> None:
         "log", help="log an exposure, a lab result, a symptom or a clinical test",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="""\
-Log something that may matter for the twitches. Times (--at, --until): HH:MM
-(today, or yesterday if still ahead), "YYYY-MM-DD HH:MM", ISO 8601, unix seconds,
-or relative (--at=-2h, --at=-30min: write relative times with '='). Default: now.
+Log something that may matter for the twitches. Times: "YYYY-MM-DD HH:MM" (local),
+ISO 8601, unix seconds, relative (--at=-2h, --at=-30min: write relative times with
+'='), or HH:MM. --at HH:MM is the latest such time that has passed (today, or
+yesterday if still ahead); --until HH:MM is the first such time after the start
+(--at, default now), so "--at 09:00 --until 18:00" works at any hour. An end may
+lie ahead only for stress (up to a day: a stress still going on). Default: now.
 
 exposures:
   log caffeine --mg 200 [--at 09:30]
-  log stress 7 [--at 09:00] [--until 18:00]      level 0-10
+  log stress 7 [--at 09:00] [--until 18:00]      level 0-10, until: the first 18:00 after --at
   log alcohol 2                                  standard drinks
   log fluid --ml 500
   log sleep 6.5                                  hours last night
@@ -214,6 +218,8 @@ symptom:
   log symptom weakness --site "left hand" [--severity 4]
 clinical test (reflex, strength, blood, emg, ncs, biopsy, other):
   log test emg "normal" [--at ...]
+a red flag a doctor has seen (it stays until then; it comes back if something new raises it):
+  log seen-doctor weakness [--at ...] [--note "GP, 2026-12-01"]      (or: all)
 
 Nothing is written if anything is wrong; the message says what is accepted.""")
     log.add_argument("kind", metavar="WHAT", help="an exposure (caffeine, stress, ...), or lab, symptom, test")
@@ -228,7 +234,7 @@ Nothing is written if anything is wrong; the message says what is accepted.""")
     log.add_argument("--dose", type=str, metavar="AMOUNT", help="supplement/medication: dose, with --unit")
     log.add_argument("--unit", metavar="UNIT", help="unit of --dose (mg, g, ug, IU, ...)")
     log.add_argument("--class", dest="drug_class", metavar="CLASS",
-                     help="medication: drug class (e.g. corticosteroid, beta-agonist, statin)")
+                     help="medication: drug class: diuretic, corticosteroid, estrogen, benzodiazepine or other")
     log.add_argument("--change", metavar="CHANGE", help="medication: start, stop, increase or decrease")
     log.add_argument("--organophosphate", metavar="YES/NO", help="pesticide: was it an organophosphate")
     log.add_argument("--range", dest="ref_range", metavar="LOW-HIGH",
@@ -421,6 +427,10 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
             summary.ended_because = "interrupted (Ctrl-C)"
         printer.done()
         _print_summary(summary, str(store.path))
+        try:
+            _print_red_flags(_standing_flags(store), sys.stdout)
+        except TwitchwatchError as exc:  # the run's data is stored; say the check could not run
+            print(f"warning: the red-flag check could not run ({exc}); run 'twitchwatch causes'", file=sys.stdout)
         if hub is not None and dashboard is not None:
             hub.on_end(summary.ended_because)
             args.live_dashboard, dashboard = dashboard, None  # main() keeps it up once the command is done
@@ -549,14 +559,19 @@ def cmd_events(args) -> int:
     since = _since_unix_s(args.since, time.time())
     with _open_store(args.db) as store:
         rows = store.events_between(since_unix_s=since)
+        flags = _standing_flags(store)
     if args.json:
         json.dump(rows, sys.stdout, indent=1)
         sys.stdout.write("\n")
+        _print_red_flags(flags, sys.stderr)  # the JSON stays a list of events; the flags are never hidden
         return 0
+    _print_red_flags(flags, sys.stdout)
+    if flags:
+        print("")
     if not rows:
         print(f"no twitches logged since {_local(since)}")
         return 0
-    table = [("time", "site", "channel", "amplitude", "unit", "likeliest cause")]
+    table = [("time", "site", "channel", "amplitude", "unit", "candidate cause")]
     for r in rows:
         table.append((_local(r["wall_time_s"]), r["body_site"] or "-", r["channel_label"],
                       f"{r['amplitude_uv']:.0f} uV", "-" if r["unit_id"] is None else str(r["unit_id"]),
@@ -634,20 +649,11 @@ def cmd_causes(args) -> int:
         return 0
     print(f"{run.events_annotated} twitches in {run.sessions_annotated} session(s) since {_local(since)}. "
           "Not a diagnosis.")
-    for flag in run.red_flags:
-        print(f"\nRED FLAG: {flag.message}")
-        for reason in flag.reasons:
-            print(f"  - {reason}")
-        if flag.tests:
-            print(f"  a doctor may order: {', '.join(flag.tests)}")
-        for line in flag.rule_out:
-            print(f"  {line}")
-    # Neurological causes are never candidates from twitch data: they only appear
-    # as "a doctor can rule out ..." under a red flag (above).
-    ranked = [a for a in run.annotations if not a.rule_out_only]
+    _print_red_flags(run.red_flags, sys.stdout)
+    # Neurological causes are never candidates: they are only named under a red flag (above).
+    ranked = run.annotations
     if not ranked:
-        print("\nNo candidate cause has logged evidence yet. Log what you were exposed to "
-              "(twitchwatch log --help) and run this again.")
+        print(f"\n{NO_CANDIDATE}")
     for rank, a in enumerate(ranked, 1):
         line = a.summary or f"{a.cause_name} may fit"
         print(f"\n{rank}. {a.cause_id} (score {a.score:.2f}): {line}")
@@ -657,7 +663,26 @@ def cmd_causes(args) -> int:
             print(f"  - {reason}")
         for note in a.notes:
             print(f"  . {note}")
+        if a.tests:
+            print("  a doctor may check it with: " + "; ".join(a.tests))
+        if a.advice:
+            print(f"  {a.advice}")
     return 0
+
+
+def _print_red_flags(flags, out) -> None:
+    """The standing red flags, as :meth:`RedFlag.lines` words them (the same in every
+    text view), each after an empty line."""
+    for flag in flags:
+        print("", file=out)
+        for line in flag.lines():
+            print(line, file=out)
+
+
+def _standing_flags(store) -> list:
+    from twitchwatch.annotations import standing_red_flags
+
+    return standing_red_flags(store)
 
 
 def cmd_report(args) -> int:
@@ -760,9 +785,35 @@ def _log_entry(args, now: float) -> tuple[str, dict]:
     return "exposure", entry
 
 
+def _log_seen_doctor(args, now: float) -> int:
+    """``log seen-doctor FLAG|all``: a doctor saw this red flag; it stays away until
+    something new raises it."""
+    from twitchwatch.annotations import mark_seen_by_doctor
+
+    for dest, (flag, _) in _LOG_OPTIONS.items():
+        if getattr(args, dest) is not None:
+            raise TwitchwatchError(f"log seen-doctor: {flag} does not apply here; give the red flag, --at and --note")
+    if len(args.values) != 1:
+        raise TwitchwatchError("log seen-doctor: say which red flag, e.g. log seen-doctor weakness (or: all)")
+    at = _parse_time("--at", args.at, now) if args.at is not None else now
+    with _open_store(args.db) as store:
+        try:
+            ids = mark_seen_by_doctor(store, args.values[0], seen_unix_s=at, note=args.note)
+        except ValueError as exc:
+            raise TwitchwatchError(f"log seen-doctor: {exc}") from None
+    if not ids:
+        print("no red flag is standing: nothing to mark")
+    else:
+        print(f"marked seen by a doctor at {_local(at)}: {', '.join(ids)}; a flag comes back if something "
+              "new raises it")
+    return 0
+
+
 def cmd_log(args) -> int:
     from twitchwatch.causes.entries import describe_entry
 
+    if args.kind.strip().lower() in ("seen-doctor", "seen_doctor"):
+        return _log_seen_doctor(args, time.time())
     table, entry = _log_entry(args, time.time())
     with _open_store(args.db) as store:
         add = {"exposure": store.add_context, "lab": store.add_lab, "symptom": store.add_symptom,

@@ -11,7 +11,7 @@ import sqlite3
 import pytest
 
 from twitchwatch.detect import TwitchEvent
-from twitchwatch.store import PERSON_TABLES, Store, StoreError
+from twitchwatch.store import PERSON_TABLES, Store, StoreError, migrations
 
 T0 = 1_700_000_000.0
 SECRET = "ZEBRA-7731-PRIVATE-NOTE"
@@ -38,8 +38,9 @@ def _fill(store: Store) -> dict[str, int]:
     first = store.events()[0]["id"]
     store.add_annotation("event", first, "caffeine", 0.8, [f"because {SECRET}"], [])
     store.add_annotation("session", sid, "stress", 0.3)
+    store.add_red_flag_review("weakness", T0 + 300, note=SECRET)
     return {"sessions": 1, "events": 20, "artefacts": 1, "context_entries": 1, "symptoms": 1, "lab_results": 1,
-            "clinical_tests": 1, "annotations": 2}
+            "clinical_tests": 1, "annotations": 2, "red_flag_reviews": 1}
 
 
 def test_export_all_is_one_readable_json_with_the_schema_version(tmp_path):
@@ -51,7 +52,7 @@ def test_export_all_is_one_readable_json_with_the_schema_version(tmp_path):
     text = (tmp_path / "out.json").read_text(encoding="utf-8")
     assert "\n  " in text  # indented: a person can read it
     doc = json.loads(text)
-    assert doc["format"] == "twitchwatch-export" and doc["schema_version"] == version == 5
+    assert doc["format"] == "twitchwatch-export" and doc["schema_version"] == version == migrations.latest_version()
     assert doc["migrations"][3] == [4, "context_symptoms_labs_tests_annotations"]
     assert {t: len(rows) for t, rows in doc["tables"].items()} == expected
     assert doc["tables"]["sessions"][0]["stats"] == {"crc_errors": 0}
@@ -134,7 +135,7 @@ def test_delete_all_leaves_no_trace_in_the_file_bytes(tmp_path):
         assert counts == _expected_counts()
         for table in PERSON_TABLES:
             assert store._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
-        assert store.schema_version() == 5  # the schema stays
+        assert store.schema_version() == migrations.latest_version()  # the schema stays
     data = path.read_bytes()
     wal = path.with_name(path.name + "-wal")
     data += wal.read_bytes() if wal.exists() else b""
@@ -145,5 +146,5 @@ def test_delete_all_leaves_no_trace_in_the_file_bytes(tmp_path):
 
 
 def _expected_counts():
-    return {"annotations": 2, "clinical_tests": 1, "lab_results": 1, "symptoms": 1, "context_entries": 1,
+    return {"red_flag_reviews": 1, "annotations": 2, "clinical_tests": 1, "lab_results": 1, "symptoms": 1, "context_entries": 1,
             "artefacts": 1, "events": 20, "sessions": 1}

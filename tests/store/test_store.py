@@ -101,7 +101,8 @@ def test_wal_and_foreign_keys_are_on(tmp_path):
 
 
 ALL_MIGRATIONS = [(1, "sessions_and_events"), (2, "event_wall_time"), (3, "event_features_artefacts_quality"),
-                  (4, "context_symptoms_labs_tests_annotations"), (5, "lab_entered_value_and_reference_source")]
+                  (4, "context_symptoms_labs_tests_annotations"), (5, "lab_entered_value_and_reference_source"),
+                  (6, "red_flag_reviews_and_no_neurological_candidates")]
 
 
 def test_a_version_1_database_is_upgraded_and_keeps_its_events(tmp_path):

@@ -5,8 +5,10 @@ Pure: dicts in (events as from the store, context/symptoms/labs as returned by
 
 Wording rules: a cause "may fit" or "is linked in your data with"; nothing here says
 "you have". Red flags are computed separately from the causes and are always
-returned, whatever else fits. Neurological causes are never suggested from twitch
-data: they appear only next to a red flag, as "a doctor can rule out … with …".
+returned, whatever else fits, whenever their trigger was logged (not limited to a
+span) until the person marks the flag seen by a doctor. Neurological causes are never
+candidates (never returned as an :class:`Annotation`, never ranked or confirmable):
+they are named only in a red flag's ``looks_into``, as conditions a doctor looks into.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from typing import Any
 
 from . import stats as _stats
 from .taxonomy import load_taxonomy, test_names
+
+#: the one sentence every view shows when no candidate cause has logged evidence
+NO_CANDIDATE = ("No candidate cause has logged evidence in this span. Log what you were exposed to "
+                "(twitchwatch log --help) and look again.")
+#: how a person ends a red flag once a doctor has seen it (``{rule_id}`` filled in)
+SEEN_HINT = "once a doctor has seen this: twitchwatch log seen-doctor {rule_id}"
 
 LAB_MAX_AGE_S = 365 * 86400.0
 NO_RISE_CI_HIGH = 1.5   # a rate-ratio CI entirely below this: the windows are not clearly busier
@@ -34,11 +42,11 @@ class Annotation:
     reasons_for: list[str]
     reasons_against: list[str]
     benign: bool
-    tests: list[str]                   # tests a doctor may order (plain names)
+    tests: list[str]                   # tests a doctor may order: "name: what it is for" (may be empty)
     source: str                        # taxonomy source ids (see taxonomy.json "sources")
-    summary: str = ""                  # one plain sentence ("… may fit …" / "a doctor can rule out …")
+    summary: str = ""                  # one plain sentence ("… may fit …")
     notes: list[str] = field(default_factory=list)   # neither for nor against (e.g. "not enough data yet")
-    rule_out_only: bool = False        # True for neurological causes shown next to a red flag
+    advice: str = ""                   # e.g. "talk to the doctor who prescribed it" (taxonomy "advice")
 
 
 @dataclass
@@ -47,11 +55,27 @@ class RedFlag:
 
     rule_id: str
     message: str                       # plain language, says "see a doctor"
-    reasons: list[str]
-    tests: list[str]
-    rule_out: list[str] = field(default_factory=list)   # "a doctor can rule out X with …"
+    reasons: list[str]                 # what was logged, and when
+    tests: list[str]                   # "name: what it is for here"
+    looks_into: list[str] = field(default_factory=list)  # conditions a doctor looks into (names)
     statistic: dict | None = None      # the trend test's numbers for rising_rate
     source: str = ""
+    label: str = ""                    # short name, e.g. "weakness"
+    since_unix_s: float | None = None  # the earliest trigger still standing (None: a trend)
+    how_to_clear: str = ""             # SEEN_HINT for this flag
+
+    def lines(self) -> list[str]:
+        """The flag as plain text lines, the same in every text view (causes, events, end of a run)."""
+        out = [f"RED FLAG: {self.message}"]
+        out += [f"  - {r}" for r in self.reasons]
+        if self.looks_into:
+            out.append(f"  a doctor may look into: {'; '.join(self.looks_into)}")
+        if self.tests:
+            out.append("  tests a doctor may order:")
+            out += [f"    * {t}" for t in self.tests]
+        if self.how_to_clear:
+            out.append(f"  ({self.how_to_clear})")
+        return out
 
 
 # ------------------------------------------------------------------ wording
@@ -278,7 +302,7 @@ def _verdicts(history: list[dict] | None) -> dict[str, str]:
 
 
 def _build(cause: dict, pro: list[Item], con: list[Item],
-           notes: list[str], verdict: str | None, flags: list[RedFlag]) -> Annotation | None:
+           notes: list[str], verdict: str | None) -> Annotation | None:
     pro_w = [p[1] for p in pro]
     con_w = [c[1] for c in con]
     reasons_for = [p[2] for p in pro]
@@ -293,18 +317,10 @@ def _build(cause: dict, pro: list[Item], con: list[Item],
         return None
     score = round(_combine(pro_w) * (1.0 - _combine(con_w)), 4)
     tests = test_names(cause["tests"])
-    rule_out = cause["suggest"] == "rule_out_only"
-    if rule_out:
-        labels = {r["id"]: r.get("label", r["id"]) for r in load_taxonomy()["red_flags"]}
-        linked = [labels.get(f.rule_id, f.rule_id) for f in flags]
-        summary = (f"A doctor can rule out {cause['name']} with {', '.join(tests)}; shown because of the red flag"
-                   f"{'s' if len(linked) > 1 else ''} ({', '.join(linked)}), not because of the twitches.")
-        reasons_for = [summary] + reasons_for
-    else:
-        summary = f"{cause['name'][0].upper()}{cause['name'][1:]} may fit: {reasons_for[0]}."
+    summary = f"{cause['name'][0].upper()}{cause['name'][1:]} may fit: {reasons_for[0]}."
     return Annotation(cause["id"], cause["name"], cause["group"], score, reasons_for, reasons_against,
                       bool(cause["benign"]), tests, _sources(cause, {item[0] for item in pro + con}),
-                      summary, notes, rule_out)
+                      summary, notes, str(cause.get("advice", "")))
 
 
 def _sort(annotations: list[Annotation]) -> list[Annotation]:
@@ -320,21 +336,18 @@ def annotate_event(event: dict, context: list[dict], symptoms: list[dict], labs:
     ``history``: the person's earlier verdicts, ``[{"cause_id", "verdict":
     "confirmed"|"rejected"}]``; a rejected cause keeps its evidence but scores lower.
     ``event['body_site']`` (if present) is matched against injury sites.
-    Neurological causes appear only when a symptom red flag is logged.
+    Neurological causes are never returned (see :func:`red_flags`).
     """
     now = time.time() if now_unix_s is None else float(now_unix_s)
     context, symptoms, labs = _inputs(context, symptoms, labs)
     t = event.get("wall_time_s")
     if t is None:
         t = now
-    flags = red_flags([event], symptoms, context, now_unix_s=now)
     verdicts = _verdicts(history)
     out = []
-    for cause in load_taxonomy()["causes"]:
-        if cause["suggest"] == "rule_out_only" and not _flag_links(cause, flags):
-            continue
+    for cause in candidate_rules():
         pro, con = _evaluate(cause, float(t), event.get("body_site"), context, symptoms, labs, now)
-        annotation = _build(cause, pro, con, [], verdicts.get(cause["id"]), _flag_links(cause, flags))
+        annotation = _build(cause, pro, con, [], verdicts.get(cause["id"]))
         if annotation is not None:
             out.append(annotation)
     return _sort(out)
@@ -353,25 +366,28 @@ def _inputs(context, symptoms, labs) -> tuple[list[dict], list[dict], list[dict]
     return _stats.norm_context(context), _stats.norm_timed(symptoms, "start_unix_s"), labs
 
 
-def _flag_links(cause: dict, flags: list[RedFlag]) -> list[RedFlag]:
-    rules = {r["id"]: r for r in load_taxonomy()["red_flags"]}
-    return [f for f in flags if cause["id"] in rules.get(f.rule_id, {}).get("rule_out", [])]
+def candidate_rules() -> list[dict]:
+    """The causes that can be candidates (never the neurological, doctor-only ones)."""
+    return [c for c in load_taxonomy()["causes"] if c["suggest"] == "yes"]
 
 
 def annotate_session(events: list[dict], context: list[dict], symptoms: list[dict], labs: list[dict], *,
                      sessions: list[dict] | None = None, now_unix_s: float | None = None,
-                     history: list[dict] | None = None) -> tuple[list[Annotation], list[RedFlag]]:
+                     history: list[dict] | None = None,
+                     seen: dict[str, float] | None = None) -> tuple[list[Annotation], list[RedFlag]]:
     """Candidate causes for a set of twitches (best first) and the red flags.
 
     Evidence per cause is gathered over all events (how many fell in each exposure
     window, with one worded example); with ``sessions`` (recorded time) the trigger
     statistics of :mod:`.stats` add a rate ratio vs the person's baseline, or say
     that there is not enough data yet. The red flags are the full
-    :func:`red_flags` list, never shortened by any annotation.
+    :func:`red_flags` list of what is passed in (``seen``: see there), never shortened
+    by any annotation; for the flags of everything stored, whatever the span, use
+    :func:`twitchwatch.annotations.standing_red_flags`.
     """
     now = time.time() if now_unix_s is None else float(now_unix_s)
     context, symptoms, labs = _inputs(context, symptoms, labs)
-    flags = red_flags(events, symptoms, context, now_unix_s=now, sessions=sessions)
+    flags = red_flags(events, symptoms, context, now_unix_s=now, sessions=sessions, seen=seen)
     verdicts = _verdicts(history)
     sites = {s.get("id"): s.get("body_site") for s in sessions or []}
     timed = [e for e in events if e.get("wall_time_s") is not None]
@@ -382,10 +398,7 @@ def annotate_session(events: list[dict], context: list[dict], symptoms: list[dic
     recorded = _stats.recorded_intervals(sessions or [], now_unix_s=now)
     out = []
     cache: dict = {}
-    for cause in load_taxonomy()["causes"]:
-        links = _flag_links(cause, flags)
-        if cause["suggest"] == "rule_out_only" and not links:
-            continue
+    for cause in candidate_rules():
         hits: dict[int, list] = {}
         against: dict[int, list] = {}
         for t, site in points:
@@ -418,7 +431,7 @@ def annotate_session(events: list[dict], context: list[dict], symptoms: list[dic
             text = items[0][1] + (f" ({len(items)} of {n} twitches)" if n > 1 and rule["type"] != "lab_normal" else "")
             con_items.append((index, w, text))
         # exposures logged, windows recorded, but no twitch in them
-        if sessions and cause["suggest"] == "yes":
+        if sessions:
             for index, rule in enumerate(cause["evidence"]):
                 if rule["type"] != "exposure" or rule.get("role") == "against" or index in hits:
                     continue
@@ -440,44 +453,57 @@ def annotate_session(events: list[dict], context: list[dict], symptoms: list[dic
                 con_items.append((-1, 0.4, stat.message + " (no higher than your baseline)"))
             else:
                 notes.append(stat.message + " (no clear difference)")
-        annotation = _build(cause, [p for p in pro_items], con_items, notes, verdicts.get(cause["id"]), links)
+        annotation = _build(cause, [p for p in pro_items], con_items, notes, verdicts.get(cause["id"]))
         if annotation is not None and annotation.reasons_for:
             out.append(annotation)
     return _sort(out), flags
 
 
 def red_flags(events: list[dict], symptoms: list[dict], context: list[dict], *, now_unix_s: float,
-              sessions: list[dict] | None = None) -> list[RedFlag]:
+              sessions: list[dict] | None = None, seen: dict[str, float] | None = None) -> list[RedFlag]:
     """Every red flag the logged data raises, in the taxonomy's order (most urgent first).
 
     Symptoms (weakness, wasting, speech, swallowing, spreading), any pesticide
-    exposure, a logged head injury, and a rising daily twitch rate over weeks (a
-    quasi-Poisson trend test; recorded time from ``sessions`` when given).
+    exposure, a logged head injury (however long ago: pass everything logged, not a
+    span), and a rising daily twitch rate over weeks (a quasi-Poisson trend test;
+    recorded time from ``sessions`` when given).
+
+    ``seen``: ``{rule_id: unix s}`` when the person marked the flag seen by a doctor;
+    what was logged up to then no longer raises it (a later entry raises it again), and
+    the trend counts only the twitches after it.
     """
     tax = load_taxonomy()
     context, symptoms, _ = _inputs(context, symptoms, [])
+    names = {c["id"]: c["name"] for c in tax["causes"]}
+    seen = seen or {}
     out: list[RedFlag] = []
     for rule in tax["red_flags"]:
         trigger = rule["trigger"]
+        after = seen.get(rule["id"], float("-inf"))
         reasons: list[str] = []
+        times: list[float] = []
         statistic = None
         if trigger["type"] == "symptom":
             for symptom in symptoms:
-                if symptom.get("kind") in trigger["kinds"]:
+                when = symptom.get("at_unix_s")
+                if symptom.get("kind") in trigger["kinds"] and (when is None or when > after):
                     where = f" ({symptom['site']})" if symptom.get("site") else ""
-                    when = symptom.get("at_unix_s")
                     ago = f", {_ago(now_unix_s - when)} ago" if when is not None and now_unix_s - when >= 60 else ""
                     word = SYMPTOM_WORDS.get(symptom["kind"], str(symptom["kind"]).replace("_", " "))
                     reasons.append(f"you logged {word}{where}{ago}")
+                    times += [when] if when is not None else []
         elif trigger["type"] == "exposure":
             for entry in context:
-                if entry.get("kind") != trigger["kind"]:
+                if entry.get("kind") != trigger["kind"] or entry["start_unix_s"] <= after:
                     continue
                 detail = entry.get("detail") or {}
                 if all(detail.get(k) in v for k, v in trigger.get("match", {}).items()):
                     reasons.append(f"you logged {describe_exposure(entry)} {_ago(now_unix_s - entry['start_unix_s'])} ago")
+                    times.append(entry["start_unix_s"])
         elif trigger["type"] == "trend":
-            trend = _stats.rate_trend(events, sessions, now_unix_s=now_unix_s, min_days=trigger["min_days"],
+            mine = [e for e in events if (e.get("wall_time_s") or float("-inf")) > after] if after > float("-inf") \
+                else events
+            trend = _stats.rate_trend(mine, sessions, now_unix_s=now_unix_s, min_days=trigger["min_days"],
                                       min_days_with_data=trigger["min_days_with_data"], alpha=trigger["alpha"],
                                       min_ratio_per_week=trigger["min_ratio_per_week"])
             if trend.rising:
@@ -488,13 +514,16 @@ def red_flags(events: list[dict], symptoms: list[dict], context: list[dict], *, 
                              "method": "quasi-Poisson log-linear regression of daily counts, offset log(recorded hours)"}
         if not reasons:
             continue
-        tests = test_names(rule["tests"])
-        rule_out = []
-        for cause_id in rule.get("rule_out", []):
-            cause = next(c for c in tax["causes"] if c["id"] == cause_id)
-            rule_out.append(f"a doctor can rule out {cause['name']} with {', '.join(test_names(cause['tests']))}")
-        out.append(RedFlag(rule["id"], rule["message"], reasons, tests, rule_out, statistic, rule.get("source", "")))
+        out.append(RedFlag(rule["id"], rule["message"], reasons, test_names(rule["tests"]),
+                           [names[c] for c in rule.get("looks_into", [])], statistic, rule.get("source", ""),
+                           rule.get("label", rule["id"]), min(times) if times else None,
+                           SEEN_HINT.format(rule_id=rule["id"])))
     return out
+
+
+def red_flag_ids() -> list[str]:
+    """The red-flag rule ids, in the taxonomy's order (what ``log seen-doctor`` accepts)."""
+    return [r["id"] for r in load_taxonomy()["red_flags"]]
 
 
 def combined(annotations: list[Annotation], flags: list[RedFlag]) -> list[Annotation | RedFlag]:

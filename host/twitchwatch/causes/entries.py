@@ -20,7 +20,11 @@ import time
 from typing import Any
 
 from .. import TwitchwatchError
-from .timeparse import TIME_FORMATS, TimeParseError, parse_time
+from .timeparse import TIME_FORMATS, TimeParseError, parse_end, parse_time
+
+#: how far ahead the end of a span still going on may lie (stress: "until 18:00" logged in the morning)
+ONGOING_AHEAD_S = 24 * 3600.0
+_ONGOING = ("stress",)
 
 
 class EntryError(TwitchwatchError):
@@ -229,7 +233,11 @@ def parse_exposure(
     start = _time("time", at, now, what) if at is not None else now
     end: float
     if until is not None:
-        end = _time("end time", until, now, what)
+        try:
+            end = parse_end(until, start, now, ahead_ok_s=ONGOING_AHEAD_S if kind in _ONGOING else 0.0)
+        except TimeParseError as exc:
+            raise EntryError(f"{what}: end time {exc}; accepted times: {'; '.join(TIME_FORMATS)} "
+                             "(HH:MM: the first such time after the start)") from None
         if end < start:
             raise EntryError(f"{what}: the end time is before the start time; give `until` after `at`")
     elif kind in ("sleep", "exercise") and number is not None:

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 from scipy import optimize, stats as _st
 
-from .taxonomy import load_taxonomy
+from .taxonomy import exposure_label, load_taxonomy
 
 Interval = tuple[float, float]
 
@@ -373,13 +373,13 @@ def trigger_stats(events: list[dict], sessions: list[dict], context: list[dict],
             days = _days(recorded)
             stat = TriggerStat(cause["id"], key, n_windows, t1, t0, n1, n0, days, not needs, "", needs=needs)
             if needs:
-                stat.message = f"not enough data yet to compare your twitch rate after {cause['name']}: " + "; ".join(needs)
+                stat.message = f"not enough data yet to compare your twitch rate after {exposure_label(cause)}: " + "; ".join(needs)
             else:
                 rr = rate_ratio(n1, t1, n0, t0, method=method)
                 stat.rate_exposed_per_h, stat.rate_baseline_per_h = n1 / t1, n0 / t0
                 stat.ratio, stat.ci_low, stat.ci_high, stat.p_value, stat.method = (
                     rr.ratio, rr.ci_low, rr.ci_high, rr.p_value, rr.method)
-                stat.message = (f"twitch rate {_fmt_x(rr.ratio)} your baseline in the windows after {cause['name']} "
+                stat.message = (f"twitch rate {_fmt_x(rr.ratio)} your baseline in the windows after {exposure_label(cause)} "
                                 f"({n1} twitches in {_fmt_h(t1)} vs {n0} in {_fmt_h(t0)}; 95 % CI "
                                 f"{_fmt_x(rr.ci_low, times=False)}-{_fmt_x(rr.ci_high, times=False)}; "
                                 f"{days} day{'s' if days != 1 else ''} of data)")

@@ -3,6 +3,13 @@
 Every cause and red-flag rule is data; code only interprets the evidence rule types
 (``exposure``, ``exposure_during``, ``exposure_sum``, ``lab``, ``lab_normal``,
 ``symptom``) and trigger types (``symptom``, ``exposure``, ``trend``).
+
+Tests a doctor may order are named per cause and per red flag as
+``{"test": id, "why": purpose, "source": source ids}``: the same test has a different
+purpose in different places (blood tests *find* a low magnesium, but under a
+neurological red flag they only *look for other causes*). Neurological causes
+(``suggest: "doctor_only"``) are never candidates: they are only named under a red
+flag, in ``looks_into``, as conditions a doctor looks into.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ GROUPS = ("lifestyle", "nutrition", "drug", "toxin", "neurological", "trauma")
 EVIDENCE_TYPES = ("exposure", "exposure_during", "exposure_sum", "lab", "lab_normal", "symptom")
 ANCHORS = ("start", "end", "while_taken")
 _CAUSE_KEYS = ("id", "name", "group", "benign", "red_flag", "suggest", "summary", "evidence", "tests", "source")
+SUGGEST = ("yes", "doctor_only")
 
 
 class TaxonomyError(ValueError):
@@ -53,15 +61,15 @@ def check_taxonomy(data: dict[str, Any]) -> None:
         seen.add(cause["id"])
         if cause["group"] not in GROUPS:
             raise TaxonomyError(f"{where}: group {cause['group']!r} not in {GROUPS}")
-        if cause["suggest"] not in ("yes", "rule_out_only"):
-            raise TaxonomyError(f"{where}: suggest must be yes or rule_out_only")
-        if cause["group"] == "neurological" and cause["suggest"] != "rule_out_only":
+        if cause["suggest"] not in SUGGEST:
+            raise TaxonomyError(f"{where}: suggest must be one of {SUGGEST}")
+        if cause["group"] == "neurological" and cause["suggest"] != "doctor_only":
             raise TaxonomyError(f"{where}: neurological causes are never suggested from twitch data")
+        if cause["suggest"] == "doctor_only" and cause["tests"]:
+            raise TaxonomyError(f"{where}: a doctor_only cause names no tests of its own (its red flags do)")
         if not cause["source"].startswith("seed-article"):
             raise TaxonomyError(f"{where}: every cause comes from the seed article")
-        for test in cause["tests"]:
-            if test not in tests:
-                raise TaxonomyError(f"{where}: unknown test {test!r}")
+        check_tests(cause["tests"], tests, where, source_ok)
         for rule in cause["evidence"]:
             if rule.get("type") not in EVIDENCE_TYPES:
                 raise TaxonomyError(f"{where}: unknown evidence type {rule.get('type')!r}")
@@ -72,16 +80,27 @@ def check_taxonomy(data: dict[str, Any]) -> None:
             if not 0 < float(rule.get("weight", 0)) <= 1:
                 raise TaxonomyError(f"{where}: weight must be in (0, 1]")
             source_ok(rule.get("source", ""), where)
+            if rule["type"] == "exposure" and not cause.get("exposure_label"):
+                raise TaxonomyError(f"{where}: a cause with exposure windows needs an exposure_label")
     for flag in data.get("red_flags", []):
         where = f"red flag {flag.get('id')!r}"
-        for test in flag.get("tests", []):
-            if test not in tests:
-                raise TaxonomyError(f"{where}: unknown test {test!r}")
-        for cause_id in flag.get("rule_out", []):
+        check_tests(flag.get("tests", []), tests, where, source_ok)
+        for cause_id in flag.get("looks_into", []):
             if cause_id not in seen:
                 raise TaxonomyError(f"{where}: unknown cause {cause_id!r}")
         if "see a doctor" not in flag.get("message", "").lower():
             raise TaxonomyError(f"{where}: the message must say 'see a doctor'")
+
+
+def check_tests(entries: list, tests: dict[str, Any], where: str, source_ok: Any) -> None:
+    """Each entry ``{"test", "why", "source"}``: a known test, a purpose, a source."""
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("test") not in tests:
+            raise TaxonomyError(f"{where}: unknown test {entry!r}")
+        if not str(entry.get("why", "")).strip():
+            raise TaxonomyError(f"{where}: test {entry['test']!r} needs a 'why' (what it is for here)")
+        source_ok(str(entry.get("source", "")), f"{where}, test {entry['test']!r}")
+        source_ok(tests[entry["test"]].get("source", ""), f"test {entry['test']!r}")
 
 
 def causes() -> list[dict[str, Any]]:
@@ -96,10 +115,24 @@ def cause(cause_id: str) -> dict[str, Any]:
     raise KeyError(cause_id)
 
 
-def test_names(test_ids: list[str]) -> list[str]:
-    """Plain names of the tests a doctor may order, in the order given."""
+def test_names(entries: list[dict[str, Any]]) -> list[str]:
+    """Plain lines for the tests a doctor may order, in the order given: "name: why"."""
     tests = load_taxonomy()["tests"]
-    return [tests[t]["name"] for t in test_ids]
+    return [f"{tests[e['test']]['name']}: {e['why']}" for e in entries]
+
+
+def exposure_label(cause_entry: dict[str, Any]) -> str:
+    """What a cause's exposure windows follow, for "twitch rate after …" (e.g. "a
+    pesticide exposure", not the poisoning it may lead to)."""
+    return str(cause_entry.get("exposure_label") or cause_entry["name"])
+
+
+def doctor_only(cause_id: str) -> bool:
+    """True for causes that are never candidates (neurological): only a doctor looks into them."""
+    try:
+        return cause(cause_id)["suggest"] == "doctor_only"
+    except KeyError:
+        return False
 
 
 def source_text(source_id: str) -> str:

@@ -4,6 +4,11 @@ Accepted (see :data:`TIME_FORMATS`): ``"09:30"`` (today, or yesterday if that is
 still ahead), ``"2026-11-24 18:00"`` (local time), ISO 8601 with or without a zone,
 unix seconds (a number or a numeric string), and relative ``"-2h"``, ``"-30min"``,
 ``"-3d"`` (also ``"now"``). Local time is the machine's zone.
+
+The end of a span (``--until``) has one meaning of its own, :func:`parse_end`: a
+clock time ``"18:00"`` is the first 18:00 after the span's start, so
+``--at 09:00 --until 18:00`` is the latest 09:00 that has passed and the 18:00 after
+it, at any hour of the day.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ class TimeParseError(ValueError):
     """What was wrong with a time; the caller adds which field and what is accepted."""
 
 
-def parse_time(value: str | float | int, now_unix_s: float | None = None) -> float:
-    """Unix seconds for ``value``; raises TimeParseError on a bad or future time."""
+def parse_time(value: str | float | int, now_unix_s: float | None = None, *, ahead_ok_s: float = 0.0) -> float:
+    """Unix seconds for ``value``; raises TimeParseError on a bad or future time (more
+    than ``ahead_ok_s`` + 5 min ahead)."""
     now = time.time() if now_unix_s is None else float(now_unix_s)
     if isinstance(value, bool):
         raise TimeParseError(f"{value!r} is not a time")
@@ -45,11 +51,39 @@ def parse_time(value: str | float | int, now_unix_s: float | None = None) -> flo
         raise TimeParseError(f"{value!r} is not a time")
     if result != result or result in (float("inf"), float("-inf")):
         raise TimeParseError(f"{value!r} is not a time")
-    if result > now + FUTURE_TOLERANCE_S:
+    if result > now + FUTURE_TOLERANCE_S + max(0.0, ahead_ok_s):
         ahead_h = (result - now) / 3600
         raise TimeParseError(f"{value!r} is in the future ({ahead_h:.1f} h from now)")
     if result < _EARLIEST_S:
         raise TimeParseError(f"{value!r} is before the year 2000")
+    return result
+
+
+def parse_end(value: str | float | int, start_unix_s: float, now_unix_s: float | None = None,
+              *, ahead_ok_s: float = 0.0) -> float:
+    """Unix seconds for the end of a span that began at ``start_unix_s``.
+
+    A clock time (``"18:00"``) is the first such time at or after the start (the same
+    day, else the next); every other form is read as :func:`parse_time` reads it. The
+    end may lie up to ``ahead_ok_s`` beyond now (a span still going on, such as a
+    stressful day until 18:00); further ahead is a TimeParseError.
+    """
+    now = time.time() if now_unix_s is None else float(now_unix_s)
+    text = value.strip() if isinstance(value, str) else None
+    match = _CLOCK.match(text) if text else None
+    if match is None:
+        return parse_time(value, now, ahead_ok_s=ahead_ok_s)
+    hour, minute, second = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise TimeParseError(f"{text!r} is not a clock time")
+    day = _dt.datetime.fromtimestamp(start_unix_s).astimezone()
+    candidate = day.replace(hour=hour, minute=minute, second=second, microsecond=0)
+    if candidate.timestamp() < start_unix_s:
+        candidate = (candidate.replace(tzinfo=None) + _dt.timedelta(days=1)).astimezone()
+    result = candidate.timestamp()
+    if result > now + FUTURE_TOLERANCE_S + max(0.0, ahead_ok_s):
+        raise TimeParseError(f"{text!r} (the first {text} after the start) is {(result - now) / 3600:.1f} h "
+                             "from now, still ahead: log it once it has ended")
     return result
 
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from twitchwatch.annotations import CONTEXT_LOOKBACK_S, annotate_stored, set_verdict
+from twitchwatch.annotations import CONTEXT_LOOKBACK_S, annotate_stored, set_verdict, standing_red_flags
 from twitchwatch.causes import annotate_event, annotate_session
 from twitchwatch.causes.entries import EntryError, describe_entry, parse_exposure, parse_symptom
 from twitchwatch.dashboard.view import rate_bins
@@ -34,6 +34,7 @@ class LiveInputs:
     history: list[dict[str, str]]
     session: dict[str, Any] | None  # the session being recorded (not ended), if any
     statuses: dict[str, str]        # cause_id → the person's verdict on the live session
+    red_flags: list[Any] = dataclasses.field(default_factory=list)  # standing_red_flags: as every view shows them
 
 
 def _live_session(store: Store) -> dict[str, Any] | None:
@@ -52,7 +53,7 @@ def load_inputs(db_path: Path, now_unix_s: float) -> LiveInputs:
             context=store.context(since_unix_s=now_unix_s - CONTEXT_LOOKBACK_S),
             symptoms=store.symptoms(), labs=store.labs(),
             history=[{"cause_id": c, "verdict": v} for c, v in sorted(statuses.items()) if v != "suggested"],
-            session=session, statuses=statuses)
+            session=session, statuses=statuses, red_flags=standing_red_flags(store, now_unix_s=now_unix_s))
 
 
 def _cause_json(a: Any, status: str = "suggested") -> dict[str, Any]:
@@ -63,7 +64,7 @@ def _cause_json(a: Any, status: str = "suggested") -> dict[str, Any]:
 
 def _flag_json(f: Any) -> dict[str, Any]:
     return {"rule_id": f.rule_id, "message": f.message, "reasons": f.reasons, "tests": f.tests,
-            "rule_out": f.rule_out}
+            "looks_into": f.looks_into, "how_to_clear": f.how_to_clear}
 
 
 def _with_site(events: list[dict[str, Any]], inputs: LiveInputs) -> list[dict[str, Any]]:
@@ -74,11 +75,11 @@ def _with_site(events: list[dict[str, Any]], inputs: LiveInputs) -> list[dict[st
 def rank_live(events: list[dict[str, Any]], inputs: LiveInputs, now_unix_s: float) -> dict[str, Any]:
     """The live session's candidate causes (best first, score > 0) and all red flags."""
     sessions = [inputs.session] if inputs.session is not None else None
-    found, flags = annotate_session(_with_site(events, inputs), inputs.context, inputs.symptoms, inputs.labs,
+    found, _ = annotate_session(_with_site(events, inputs), inputs.context, inputs.symptoms, inputs.labs,
                                     sessions=sessions, now_unix_s=now_unix_s, history=inputs.history)
     causes = [_cause_json(a, inputs.statuses.get(a.cause_id, "suggested"))
-              for a in found if a.score > 0 and not a.rule_out_only]
-    return {"causes": causes, "red_flags": [_flag_json(f) for f in flags]}
+              for a in found if a.score > 0]
+    return {"causes": causes, "red_flags": [_flag_json(f) for f in inputs.red_flags]}
 
 
 def event_causes(event: dict[str, Any], inputs: LiveInputs, now_unix_s: float) -> list[dict[str, Any]]:
@@ -87,7 +88,7 @@ def event_causes(event: dict[str, Any], inputs: LiveInputs, now_unix_s: float) -
         return []
     (ev,) = _with_site([event], inputs)
     found = annotate_event(ev, inputs.context, inputs.symptoms, inputs.labs, inputs.history, now_unix_s=now_unix_s)
-    return [_cause_json(a) for a in found if a.score > 0 and not a.rule_out_only][:EVENT_TOP_N]
+    return [_cause_json(a) for a in found if a.score > 0][:EVENT_TOP_N]
 
 
 # ---------------------------------------------------------------- writes

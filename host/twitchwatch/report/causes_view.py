@@ -1,10 +1,11 @@
 """The report's link to the cause engine (``twitchwatch.causes``): candidate causes, red
 flags and trigger statistics, as plain dicts the HTML layer renders.
 
-If the cause engine fails on the period's data (a bug there), the report still builds,
-says so, and still shows the red flags, from the engine's own
-:func:`twitchwatch.causes.red_flags` (the same rules, not a second copy), so a logged
-weakness or pesticide exposure is never silently dropped.
+The red flags are :func:`twitchwatch.annotations.standing_red_flags`, the same as in
+every other view: from everything stored, not limited to the report's period. If the
+cause engine fails on the period's data (a bug there), the report still builds, says
+so, and still shows the red flags, so a logged weakness or pesticide exposure is never
+silently dropped.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def _events_for_causes(data: ReportData) -> list[dict[str, Any]]:
     return out
 
 
-def candidate_causes(data: ReportData, store_sessions: list[dict[str, Any]]
+def candidate_causes(data: ReportData, store: Any
                      ) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]], str | None]:
     """``(causes or None if the engine is unavailable, red flags, note)``.
 
@@ -47,22 +48,23 @@ def candidate_causes(data: ReportData, store_sessions: list[dict[str, Any]]
     'confirmed' / 'rejected' if the user marked that cause on any session or event
     of the period, else 'suggested'. Red flags are dicts of ``RedFlag`` fields."""
     period_ids = {s.id for s in data.sessions}
-    sessions = [s for s in store_sessions if s["id"] in period_ids]
+    sessions = [s for s in store.sessions() if s["id"] in period_ids]
+    flags = red_flags_only(store, data.now_unix_s)
     status = _user_status(data)
     history = [{"cause_id": cause, "verdict": verdict} for cause, verdict in sorted(status.items())]
     args = (_events_for_causes(data), data.context_for_causes or [], data.symptoms or [], data.labs or [])
     try:
-        annotations, flags = cause_engine.annotate_session(*args, sessions=sessions, now_unix_s=data.now_unix_s,
-                                                           history=history)
+        annotations, _ = cause_engine.annotate_session(*args, sessions=sessions, now_unix_s=data.now_unix_s,
+                                                       history=history)
     except Exception as exc:  # noqa: BLE001 - a bug there must not cost the report
-        return None, red_flags_only(data, sessions), f"The cause engine failed ({type(exc).__name__}: {exc})."
+        return None, flags, f"The cause engine failed ({type(exc).__name__}: {exc})."
     causes = []
     for a in annotations:
         row = _row(a)
         row["status"] = status.get(str(row.get("cause_id")), "suggested")
         causes.append(row)
     causes.sort(key=lambda r: -float(r.get("score") or 0.0))
-    return causes, [_row(f) for f in flags], None
+    return causes, flags, None
 
 
 def _user_status(data: ReportData) -> dict[str, str]:
@@ -81,14 +83,14 @@ def _user_status(data: ReportData) -> dict[str, str]:
     return status
 
 
-def red_flags_only(data: ReportData, sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The red flags alone (:func:`twitchwatch.causes.red_flags`), for when the candidate
-    causes could not be worked out. If even that fails, one flag says the check could not
-    run and names the tests, rather than showing nothing."""
+def red_flags_only(store: Any, now_unix_s: float) -> list[dict[str, Any]]:
+    """The standing red flags (:func:`twitchwatch.annotations.standing_red_flags`). If
+    that fails, one flag says the check could not run and names the tests, rather than
+    showing nothing."""
     try:
-        flags = cause_engine.red_flags(_events_for_causes(data), data.symptoms or [], data.context_for_causes or [],
-                                       now_unix_s=data.now_unix_s, sessions=sessions)
-        return [_row(f) for f in flags]
+        from twitchwatch.annotations import standing_red_flags
+
+        return [_row(f) for f in standing_red_flags(store, now_unix_s=now_unix_s)]
     except Exception as exc:  # noqa: BLE001
         return [dict(rule_id="check-failed",
                      message="The red-flag check could not run on this data. If you have logged weakness, "
@@ -144,8 +146,8 @@ def _finite(value: Any) -> float | None:
 
 def _cause_names() -> dict[str, str]:
     try:
-        from twitchwatch.causes.taxonomy import causes
+        from twitchwatch.causes.taxonomy import causes, exposure_label
 
-        return {str(c["id"]): str(c.get("name") or c["id"]) for c in causes()}
+        return {str(c["id"]): exposure_label(c) for c in causes()}
     except Exception:  # noqa: BLE001 - names are cosmetic
         return {}

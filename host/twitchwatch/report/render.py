@@ -20,6 +20,8 @@ from typing import Any, Iterable, Sequence
 
 from .. import __version__
 from . import plots
+from twitchwatch.causes.annotate import NO_CANDIDATE
+
 from .causes_view import DOCTOR_TESTS, candidate_causes, exposure_stats
 from .data import MIN_TWITCHES_PER_UNIT, ReportData, _med_range, gather
 
@@ -98,25 +100,22 @@ def _red_flags_html(flags: list[dict[str, Any]]) -> str:
     if not flags:
         return ""
     items = []
-    tests: list[str] = []
     for f in flags:
         reasons = f.get("reasons") or []
+        tests = f.get("tests") or list(DOCTOR_TESTS)
+        looks = f.get("looks_into") or []
         items.append(f"<li><strong>{esc(f.get('message'))}</strong>"
                      + ("<ul>" + "".join(f"<li>{esc(r)}</li>" for r in reasons) + "</ul>" if reasons else "")
+                     + (f"<p>A doctor may look into: {esc('; '.join(looks))}.</p>" if looks else "")
+                     + "<p>Tests a doctor may order:</p><ul>" + "".join(f"<li>{esc(t)}</li>" for t in tests) + "</ul>"
+                     + (f"<p class=muted>({esc(f['how_to_clear'])})</p>" if f.get("how_to_clear") else "")
                      + "</li>")
-        for t in f.get("tests") or []:
-            if str(t) not in tests:
-                tests.append(str(t))
-    for t in DOCTOR_TESTS:
-        if not tests:
-            tests.append(t)
     return ('<section id="red-flags" class="redflags"><h2>Please see a doctor</h2>'
-            "<p>What you logged includes something that should be checked by a doctor soon. "
+            "<p>What you logged includes something that should be checked by a doctor soon, whenever it "
+            "was logged: a red flag stays until you mark it seen by a doctor. "
             "This is not a diagnosis; many people with these signs turn out to have a harmless cause, "
             "but only an examination can tell.</p>"
-            f"<ul>{''.join(items)}</ul>"
-            "<p>Tests a doctor may do or order:</p><ul>" + "".join(f"<li>{esc(t)}</li>" for t in tests)
-            + "</ul></section>")
+            f"<ul>{''.join(items)}</ul></section>")
 
 
 def _summary_html(d: ReportData) -> str:
@@ -384,17 +383,9 @@ def _causes_html(causes: list[dict[str, Any]] | None, note: str | None) -> str:
     if causes is None:
         parts.append(f"<p class=muted>{esc(note or 'Candidate causes are not available.')}</p>")
     elif not causes:
-        parts.append("<p>No candidate cause stands out in your data for this period.</p>")
+        parts.append(f"<p>{esc(NO_CANDIDATE)}</p>")
     else:
-        rule_out = [c for c in causes if c.get("rule_out_only")]
-        causes = [c for c in causes if not c.get("rule_out_only")]
-        if rule_out:
-            parts.append("<p>Because of the red flag(s) above, and not because of the twitches themselves:</p><ul>"
-                         + "".join(f"<li>{esc(c.get('summary') or _rule_out_text(c))}</li>" for c in rule_out)
-                         + "</ul>")
-        if not causes:
-            parts.append("<p>No other candidate cause stands out in your data for this period.</p>")
-        parts.append("<ol>" if causes else "")
+        parts.append("<ol>")
         for c in causes:
             status = c.get("status", "suggested")
             mark = {"confirmed": ' <span class="status-confirmed">(you confirmed this)</span>',
@@ -413,17 +404,14 @@ def _causes_html(causes: list[dict[str, Any]] | None, note: str | None) -> str:
             if c.get("notes"):
                 item.append("<ul class=muted>" + "".join(f"<li>{esc(n)}</li>" for n in c["notes"]) + "</ul>")
             if c.get("tests"):
-                item.append("How a doctor may check it: " + esc(", ".join(str(t) for t in c["tests"])) + ".")
+                item.append("How a doctor may check it: " + esc("; ".join(str(t) for t in c["tests"])) + ".")
+            if c.get("advice"):
+                item.append(" " + esc(c["advice"]))
             item.append("</li>")
             parts.append("".join(item))
-        parts.append("</ol>" if causes else "")
+        parts.append("</ol>")
     parts.append("</section>")
     return "".join(parts)
-
-
-def _rule_out_text(c: dict[str, Any]) -> str:
-    tests = ", ".join(str(t) for t in c.get("tests") or []) or "an examination"
-    return f"A doctor can rule out {c.get('cause_name') or c.get('cause_id')} with {tests}."
 
 
 def _float(v: Any) -> float | None:
@@ -454,7 +442,7 @@ def render_html(store: Any, since_unix_s: float, now_unix_s: float) -> str:
             "<h1>Twitch report</h1>"
             f'<p class="disclaimer" id="disclaimer">{esc(DISCLAIMER)}</p>')
     # red flags come from what was logged as much as from recordings: always checked
-    causes, flags, cause_note = candidate_causes(d, store.sessions())
+    causes, flags, cause_note = candidate_causes(d, store)
     body = [head, _red_flags_html(flags)]
     if d.is_empty:
         body.append('<section id="summary"><h2>Summary for your clinician</h2>'

@@ -228,6 +228,25 @@ class LogbookMixin:
             params += kinds
         return self._select("clinical_tests", where, params, "taken_unix_s, id")
 
+    # ------------------------------------------------------ red-flag reviews
+    def add_red_flag_review(self, rule_id: str, seen_unix_s: float, note: str | None = None) -> int:
+        """The person saw a doctor about red flag ``rule_id`` at ``seen_unix_s``; return the
+        row's id. (Which rule ids exist is the cause taxonomy's business, checked by the caller.)
+
+        Raises:
+            StoreError: an empty rule id, a bad time, or the disk is full. Nothing is written.
+        """
+        if not str(rule_id).strip():
+            raise StoreError("red flag review: the rule id is empty")
+        row = _checked("red flag review", {"rule_id": str(rule_id).strip(), "seen_unix_s": seen_unix_s,
+                                           "note": note},
+                       {"rule_id": True, "seen_unix_s": True, "note": False}, ("seen_unix_s",))
+        return self._insert("red_flag_reviews", row, f"mark red flag {rule_id} seen by a doctor")
+
+    def red_flag_reviews(self) -> list[dict[str, Any]]:
+        """Every red-flag review, oldest first."""
+        return self._select("red_flag_reviews", [], [], "seen_unix_s, id")
+
     # ---------------------------------------------------------- annotations
     def add_annotation(self, target: str, target_id: int, cause_id: str, score: float,
                        reasons_for: Sequence[str] = (), reasons_against: Sequence[str] = (),
@@ -341,4 +360,4 @@ class LogbookMixin:
 
 # Every table holding the person's data, parents before children (deletion goes in reverse).
 PERSON_TABLES = ("sessions", "events", "artefacts", "context_entries", "symptoms", "lab_results",
-                 "clinical_tests", "annotations")
+                 "clinical_tests", "annotations", "red_flag_reviews")

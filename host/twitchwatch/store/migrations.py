@@ -281,3 +281,23 @@ def _v5_lab_entered_value_and_reference_source(conn: sqlite3.Connection) -> None
     conn.execute("ALTER TABLE lab_results ADD COLUMN value_entered REAL")  # in unit_entered
     conn.execute("ALTER TABLE lab_results ADD COLUMN unit_entered TEXT")
     conn.execute("ALTER TABLE lab_results ADD COLUMN ref_source TEXT")
+
+
+@migration(6, "red_flag_reviews_and_no_neurological_candidates")
+def _v6_red_flag_reviews(conn: sqlite3.Connection) -> None:
+    """When the person marked a red flag seen by a doctor (``twitchwatch log seen-doctor``):
+    the flag then stays away until something new raises it. And annotations naming a
+    neurological cause as a candidate of a twitch or a session (earlier versions stored
+    them under a red flag) are deleted: those causes are never candidates (issue #15)."""
+    conn.execute(
+        """
+        CREATE TABLE red_flag_reviews (
+            id INTEGER PRIMARY KEY,
+            rule_id TEXT NOT NULL,         -- a red-flag rule id of causes/taxonomy.json, e.g. "weakness"
+            seen_unix_s REAL NOT NULL,     -- unix time, s, when a doctor saw it
+            note TEXT,
+            created_at REAL NOT NULL
+        )
+        """
+    )
+    conn.execute("DELETE FROM annotations WHERE cause_id IN ('als_mnd', 'multiple_sclerosis', 'cervical_spondylosis')")

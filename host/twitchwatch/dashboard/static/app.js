@@ -419,8 +419,11 @@
         reasons.forEach((r) => ul.appendChild(el("li", null, r)));
         d.appendChild(ul);
       }
+      const looks = asList(f.looks_into);
+      if (looks.length) d.appendChild(el("div", "tests", `A doctor may look into: ${looks.join("; ")}`));
       const tests = asList(f.tests);
-      if (tests.length) d.appendChild(el("div", "tests", `A doctor may order: ${tests.join(", ")}`));
+      if (tests.length) d.appendChild(el("div", "tests", `Tests a doctor may order: ${tests.join("; ")}`));
+      if (f.how_to_clear) d.appendChild(el("div", "tests", `(${f.how_to_clear})`));
       box.appendChild(d);
     }
     box.hidden = false;
