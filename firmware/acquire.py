@@ -58,6 +58,7 @@ class Acquisition:
         self.dropped_samples = 0
         self.frames_sent = 0
         self.streaming = False
+        self.repl_requested = False  # COMMAND REPL came: the caller's loop ends
         self._next_status_ms = 0
 
     # -- sending -----------------------------------------------------------------------
@@ -123,6 +124,10 @@ class Acquisition:
         elif command == wire_frames.CMD_STOP:
             self.send_reply(command, wire_frames.RESULT_OK, arg)
             self.stop()
+        elif command == wire_frames.CMD_REPL:
+            self.stop()  # held samples go out before the REPLY
+            self.send_reply(command, wire_frames.RESULT_OK, arg)
+            self.repl_requested = True  # the main loop returns; main.py ends at the REPL
         else:
             self.send_reply(command, wire_frames.RESULT_UNKNOWN, arg)
 

@@ -2,12 +2,13 @@
 
 Frames go to ``sys.stdout.buffer`` (UART0 behind the USB bridge, switched to 921 600 baud) and
 COMMAND frames come from ``sys.stdin.buffer``. Ctrl-C is disabled while running because
-command bytes may contain 0x03; to get the REPL back, reset the board and interrupt
-``main.py`` before it starts (or hold GPIO0 low: see docs/firmware.md).
+command bytes may contain 0x03; COMMAND REPL (what ``twitchwatch flash`` sends first)
+ends the loop and gives the REPL back; so does holding GPIO0 low at reset (docs/firmware.md).
 """
 
 import os
 import sys
+import time
 
 import micropython
 
@@ -23,6 +24,7 @@ def _boot_id() -> int:
 
 
 _UART_BAUD = 921600  # the full stream is ~22 kB/s; 115200 baud carries 11.5 kB/s
+_REPL_BAUD = 115200  # the REPL's own rate, which mpremote expects
 
 
 def run() -> None:
@@ -38,11 +40,13 @@ def run() -> None:
         link.send_delimiter()
         acq.send_hello()
         acq.send_text(fe.describe())
-        while True:  # real firmware waits for START (handled in poll_commands)
+        while not acq.repl_requested:  # real firmware waits for START (handled in poll_commands)
             acq.step()
             link.poll_commands(acq.handle_command)
     finally:
         micropython.kbd_intr(3)
+        time.sleep_ms(20)  # the last frame (<= 246 bytes, ~3 ms at 921 600 baud) leaves first
+        machine.UART(0, baudrate=_REPL_BAUD)  # back at the REPL's rate (COMMAND REPL, then mpremote)
 
 
 def _safe_mode() -> bool:

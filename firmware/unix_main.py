@@ -125,6 +125,8 @@ def run(a: Args) -> int:
                 clock.advance(_STEP_US)
             acq.step()
             link.poll_commands(acq.handle_command)
+            if acq.repl_requested:  # as main.py: the loop ends (a real board is at its REPL)
+                return 0
             if acq.streaming and fe.finished():
                 acq.stop()
                 acq.send_status()

@@ -33,6 +33,7 @@ CMD_START = const(1)
 CMD_STOP = const(2)
 CMD_PING = const(3)
 CMD_HELLO = const(4)
+CMD_REPL = const(16)  # stop streaming and return to the MicroPython REPL (twitchwatch flash)
 
 RESULT_OK = const(0)
 RESULT_UNKNOWN = const(1)

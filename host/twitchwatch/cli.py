@@ -125,6 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--channels", help="use only these EMG channels: 0-based positions or labels, comma-separated")
     _add_output_args(replay)
 
+    flash = sub.add_parser("flash", help="put the firmware on a board (through mpremote) and check it answers",
+                           description="Copy the board's firmware files (main.py and the modules it imports; "
+                                       "the simulator stays behind) to the board's root through mpremote, "
+                                       "compiled to .mpy for the board's architecture when its MicroPython "
+                                       "loads what this mpy-cross writes; reset it; wait for its HELLO. "
+                                       "MicroPython itself must be on the board first (docs/firmware.md).")
+    flash.add_argument("--port", required=True, help="the board's serial port (see `twitchwatch ports`)")
+    flash.add_argument("--no-compile", action="store_true", help="copy the .py sources, do not compile")
+
     sub.add_parser("ports", help="list serial ports, marking the ones that look like a patch",
                    description="List serial ports, marking the ones that look like a patch. Reads no data "
                                "and touches no database.")
@@ -516,6 +525,13 @@ def _replay_recording(args, path: Path) -> int:
     return 0
 
 
+def cmd_flash(args) -> int:
+    from twitchwatch.board.flash import Flasher
+
+    Flasher(args.port, compile_mpy=not args.no_compile).flash()
+    return 0
+
+
 def cmd_ports(args) -> int:
     from twitchwatch.transports import list_ports
 
@@ -824,6 +840,7 @@ def cmd_log(args) -> int:
 
 
 COMMANDS = {"demo": cmd_demo, "stream": cmd_stream, "replay": cmd_replay, "ports": cmd_ports,
+            "flash": cmd_flash,
             "log": cmd_log, "events": cmd_events, "export": cmd_export, "delete-all": cmd_delete_all,
             "report": cmd_report, "causes": cmd_causes}
 

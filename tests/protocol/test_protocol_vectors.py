@@ -188,4 +188,4 @@ def test_every_wire_bit_flip_yields_no_message(name):
 
 def test_frame_type_enum_matches_spec():
     assert [int(t) for t in FrameType] == [1, 2, 3, 4, 5, 0x81]
-    assert [int(c) for c in Command] == [1, 2, 3, 4]
+    assert [int(c) for c in Command] == [1, 2, 3, 4, 16]

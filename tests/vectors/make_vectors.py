@@ -123,7 +123,8 @@ def good_vectors():
     longest = {"text": ("fasciculation " * 17)[:234]}
     yield "text_max", "TEXT of 234 bytes: a frame of exactly 244 bytes", 0x05, 2, longest, longest["text"].encode()
 
-    for name, cmd, arg in (("start", 1, 0), ("stop", 2, 0), ("ping", 3, 0x12345678), ("hello", 4, 0)):
+    for name, cmd, arg in (("start", 1, 0), ("stop", 2, 0), ("ping", 3, 0x12345678), ("hello", 4, 0),
+                            ("repl", 16, 0)):
         yield f"command_{name}", f"COMMAND {name.upper()} (host to device)", 0x81, 5, {"command": cmd, "arg": arg}, struct.pack("<BI", cmd, arg)
 
 

@@ -38,6 +38,7 @@ class Command(enum.IntEnum):
     STOP = 2
     PING = 3
     HELLO = 4
+    REPL = 16  # stop streaming and return to the MicroPython REPL (twitchwatch flash)
 
 
 class ReplyResult(enum.IntEnum):

