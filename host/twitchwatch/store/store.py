@@ -55,9 +55,16 @@ class Store(LogbookMixin):
             names the file.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, read_only: bool = False) -> None:
+        """``read_only``: open an existing database for reading only (no folder or file is
+        made, nothing migrated): it works on a read-only medium too. Writing then raises
+        StoreError."""
         self.path = pathlib.Path(path)
+        self.read_only = read_only
         self._conn: sqlite3.Connection | None = None
+        if read_only:
+            self._conn = self._open_read_only()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -85,6 +92,41 @@ class Store(LogbookMixin):
             conn.close()
             raise
         self._conn = conn
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """``mode=ro``; on a read-only medium where SQLite cannot make the WAL index
+        (``-shm``), ``immutable=1`` (nothing can change the file there)."""
+        from urllib.parse import quote
+
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a folder, not a database file")
+        if not self.path.is_file():
+            raise StoreError(f"{self.path}: no database there (nothing has been recorded or logged with it)")
+        uri = f"file:{quote(str(self.path.resolve()))}"
+        last: sqlite3.Error | None = None
+        for query in ("?mode=ro", "?mode=ro&immutable=1"):
+            conn = None
+            try:
+                conn = sqlite3.connect(uri + query, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+                conn.row_factory = sqlite3.Row
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                self._check_schema(conn)
+                if migrations.pending(conn):
+                    raise StoreError(f"{self.path}: its schema is older than this twitchwatch's; open it once with a "
+                                     "command that writes (e.g. twitchwatch log) where it can be written, to upgrade it")
+                return conn
+            except sqlite3.DatabaseError as exc:
+                if conn is not None:
+                    conn.close()
+                last = exc
+                if "unable to open" not in str(exc) and "readonly" not in str(exc):
+                    break
+            except BaseException:
+                if conn is not None:
+                    conn.close()
+                raise
+        raise StoreError(f"{self.path}: cannot be read: {last}")
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -286,6 +328,8 @@ class Store(LogbookMixin):
         """``BEGIN IMMEDIATE … COMMIT``; rolls back on any error; maps SQLite errors to
         StoreError naming the file and ``what`` was being done."""
         conn = self._connection()
+        if self.read_only:
+            raise StoreError(f"{self.path}: opened read-only; could not {what}")
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
