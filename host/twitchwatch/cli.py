@@ -78,6 +78,9 @@ def _add_output_args(p: argparse.ArgumentParser) -> None:
                       help="the secret a browser on another computer must bring (>= 16 characters; "
                            "default: $TWITCHWATCH_ACCESS_TOKEN)")
     p.add_argument("--body-site", metavar="SITE", help='where the patch is worn, e.g. "left calf"')
+    p.add_argument("--lsl", action="store_true",
+                   help="also publish the EMG (uV), accelerometer (g) and twitch marker streams over Lab "
+                        "Streaming Layer (needs pylsl; a replay needs --realtime)")
     p.add_argument("-q", "--quiet", action="store_true", help="no live status lines")
 
 
@@ -459,6 +462,14 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
          recording=None, live: bool = True, detect_every_s: float = 0.0):
     from twitchwatch.pipeline import Pipeline
 
+    lsl = None
+    if getattr(args, "lsl", False):
+        if not live:
+            raise TwitchwatchError("--lsl needs a live source: stream, demo, or replay --realtime of a capture "
+                                   "(LSL stamps samples with this computer's clock as they come)")
+        from twitchwatch.lsl import LslSink
+
+        lsl = LslSink()
     printer = _StatusPrinter(args.quiet)
     db_path = _db_path(args.db)
     refuse_overwriting({"--events-out": args.events_out, "--capture": capture},
@@ -474,9 +485,10 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
             hub, dashboard = _start_dashboard(args, store.path)
         pipe = Pipeline(source, source_name=source_name, store=store, events_out=args.events_out,
                         capture=capture, on_event=_chain(on_event or _on_event_printer(args.quiet),
-                                                         hub and hub.on_event),
+                                                         hub and hub.on_event, lsl and lsl.on_event),
                         on_status=_chain(printer, hub and hub.on_status),
-                        on_block=_chain(on_block, hub and hub.on_block), body_site=args.body_site,
+                        on_block=_chain(on_block, hub and hub.on_block, lsl and lsl.on_block),
+                        on_hello=lsl.on_hello if lsl is not None else None, body_site=args.body_site,
                         detect_every_s=detect_every_s)
         try:
             if recording is not None:
@@ -507,6 +519,8 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
     finally:
         if dashboard is not None:
             dashboard.stop()
+        if lsl is not None:
+            lsl.close()
         store.close()
 
 

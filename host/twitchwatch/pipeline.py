@@ -284,6 +284,8 @@ class Pipeline:
         on_block: called with every :class:`SampleBlock` (tests, dashboard).
         on_event: called with every :class:`TwitchEvent`.
         on_status: called about once a second with a :class:`LiveStatus`.
+        on_hello: called with every :class:`Hello` the run configures itself from
+            (the device's, a reset's, a recording's) before its samples (LSL outlets).
         body_site: stored with the session.
         detect_every_s: run the detector once this much EMG (s of signal) has arrived
             rather than after every read (0: after every read, as live). For a replay
@@ -304,6 +306,7 @@ class Pipeline:
         on_block: Callable[[SampleBlock], None] | None = None,
         on_event: Callable[[TwitchEvent], None] | None = None,
         on_status: Callable[[LiveStatus], None] | None = None,
+        on_hello: Callable[[Hello], None] | None = None,
         body_site: str | None = None,
         detect_every_s: float = 0.0,
     ) -> None:
@@ -319,6 +322,7 @@ class Pipeline:
         self.on_block = on_block
         self.on_event = on_event
         self.on_status = on_status
+        self.on_hello = on_hello
         self.body_site = body_site
         self._events_path = Path(events_out) if events_out else None
         self._events_out = _SideOutput("events file", "events", "after them are not in it, or the first of them "
@@ -611,6 +615,8 @@ class Pipeline:
         first sample."""
         check_hello(hello, f"device {short(hello.device_id)}")  # one line for what is not supported
         self._hello = hello
+        if self.on_hello is not None:
+            self.on_hello(hello)
         self._layout = _Layout.from_hello(hello)
         self._make_detector()
         self._signal_time = SignalTime()
