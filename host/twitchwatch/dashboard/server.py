@@ -506,9 +506,9 @@ class Dashboard:
         import uvicorn
 
         sock = self._bind()
-        tls = {} if self.tls is None else {"ssl_certfile": self.tls[0], "ssl_keyfile": self.tls[1]}
         config = uvicorn.Config(self.app.app, log_level="warning", access_log=False, lifespan="on",
-                                ws_max_size=64 * 1024, **tls)
+                                ws_max_size=64 * 1024, ssl_certfile=self.tls[0] if self.tls else None,
+                                ssl_keyfile=self.tls[1] if self.tls else None)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
                                         name="twitchwatch-dashboard", daemon=True)
