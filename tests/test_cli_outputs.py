@@ -97,7 +97,7 @@ def test_replay_names_what_it_was_given(tmp_path, capsys):
     assert "capture header is damaged" in err and "EDF" not in err
     (tmp_path / "adir").mkdir()
     assert main(["replay", str(tmp_path / "adir"), "-q"]) == 2
-    assert "is a directory" in capsys.readouterr().err
+    assert "is a folder" in capsys.readouterr().err
     os.mkfifo(tmp_path / "fifo")
     assert main(["replay", str(tmp_path / "fifo"), "-q"]) == 2
     assert "not a regular file" in capsys.readouterr().err

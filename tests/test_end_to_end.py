@@ -558,3 +558,57 @@ def test_a_run_faster_than_real_time_records_its_signal_time(live_30s):
     assert stats["span_s"] == pytest.approx(30.0) and stats["signal_s"] == pytest.approx(30.0)
     assert 15.0 < stats["recorded_s"] <= 30.0
     assert summary.dated_by == "this computer's clock"
+
+
+def test_issue15_item7_a_stored_capture_or_file_is_not_stored_twice(live_30s, tmp_path, capsys):
+    """The live run wrote a capture into live.sqlite3: replaying that capture into the
+    same database is refused (its twitches would count twice) unless --again; the
+    events file says it appends, and each line names its session."""
+    from twitchwatch.cli import main
+
+    tmp, live_summary, _ = live_30s
+    db = tmp / "live.sqlite3"
+    with Store(db) as store:
+        before = len(store.events())
+        assert store.sessions()[0]["source_sha256"]
+    lines = (tmp / "live.jsonl").read_text().splitlines()
+    assert lines and all(json.loads(line)["session_id"] == live_summary.sessions[0] for line in lines)
+    capsys.readouterr()
+    rc = main(["replay", str(tmp / "live.twcap"), "--db", str(db), "-q", "--no-dashboard"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "already in this database" in err and "--again" in err
+    with Store(db) as store:
+        assert len(store.events()) == before and len(store.sessions()) == 1
+    out = tmp_path / "again.jsonl"
+    out.write_text('{"old": 1}\n')
+    rc = main(["replay", str(tmp / "live.twcap"), "--db", str(db), "-q", "--no-dashboard", "--again",
+               "--events-out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 0 and f"events: appending to {out} (it already holds 1 line(s)" in err
+    with Store(db) as store:
+        assert len(store.sessions()) == 2 and len(store.events()) == 2 * before
+        second = store.sessions()[1]["id"]
+    assert {json.loads(line).get("session_id") for line in out.read_text().splitlines()[1:]} == {second}
+
+
+def test_issue15_item7_a_recording_file_is_not_stored_twice(tmp_path, capsys):
+    from twitchwatch.cli import main
+    from twitchwatch.formats import write_edf
+    from twitchwatch.sim import simulate
+
+    rec = simulate("benign_clean", 20.0, seed=4)
+    edf = tmp_path / "r.edf"
+    write_edf(edf, rec.emg_uv, rec.emg_rate_hz, emg_labels=list(rec.emg_labels))
+    db = tmp_path / "t.sqlite3"
+    assert main(["replay", str(edf), "--db", str(db), "-q", "--no-dashboard"]) == 0
+    with Store(db) as store:
+        n = len(store.events())
+    assert n > 0
+    capsys.readouterr()
+    assert main(["replay", str(edf), "--db", str(db), "-q", "--no-dashboard"]) == 2
+    assert "r.edf is already in this database (session 1" in capsys.readouterr().err
+    with Store(db) as store:
+        assert len(store.events()) == n
+    # a folder is not "no such file" (item 12)
+    assert main(["replay", str(tmp_path), "--db", str(db)]) == 2
+    assert "is a folder" in capsys.readouterr().err

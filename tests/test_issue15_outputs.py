@@ -198,3 +198,81 @@ def test_item3_the_statistics_row_names_the_exposure_not_a_poisoning(tmp_path, c
     (stat,) = [s for s in trigger_stats([], sessions, context, now_unix_s=NOW)
                if s.cause_id == "organophosphate_poisoning"]
     assert "after a pesticide exposure" in stat.message and "poisoning" not in stat.message
+
+
+# ------------------------------------------------------------------ items 4, 5, 6
+def test_item5_details_given_on_the_command_line_are_kept(db, capsys):
+    assert tw(capsys, db, "log", "injury", "head", "--site", "forehead", "--at=-3d")[0] == 0
+    assert tw(capsys, db, "log", "pesticide", "roundup")[0] == 0
+    with Store(db) as store:
+        injury, pesticide = store.context()
+    assert injury["detail"] == {"type": "head", "site": "forehead"}
+    assert pesticide["detail"]["product"] == "roundup"
+    out = tw(capsys, db, "causes")[1]
+    assert "RED FLAG: You logged a head injury" in out and "pesticide exposure to roundup" in out
+
+
+@pytest.mark.parametrize("hour", [0, 8, 12, 17, 19, 23])
+def test_item6_entry_times_have_one_meaning_at_any_hour(tmp_path, capsys, clock, hour):
+    clock[0] = datetime.datetime(2026, 12, 7, hour, 43, tzinfo=datetime.timezone.utc).timestamp()
+    db = tmp_path / "t.sqlite3"
+    rc, out, err = tw(capsys, db, "log", "stress", "7", "--at", "09:00", "--until", "18:00")
+    assert rc == 0, err
+    with Store(db) as store:
+        (entry,) = store.context()
+    start = datetime.datetime.fromtimestamp(entry["start_unix_s"], datetime.timezone.utc)
+    end = datetime.datetime.fromtimestamp(entry["end_unix_s"], datetime.timezone.utc)
+    assert (start.hour, end.hour, end - start) == (9, 18, datetime.timedelta(hours=9))
+    assert entry["start_unix_s"] <= clock[0]
+    # the README's and --help's own example, as written
+    assert tw(capsys, db, "log", "stress", "7", "--until", "18:00")[0] == 0
+    # --class: the help names only accepted classes
+    from twitchwatch.cli import build_parser
+
+    log_help = build_parser()._subparsers._group_actions[0].choices["log"].format_help()
+    assert "beta-agonist" not in log_help and "statin" not in log_help
+
+
+# ------------------------------------------------------------------ item 8
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/Berlin", "UTC"])
+def test_item8_edf_start_times_are_local_time_on_import_and_export(tmp_path, capsys, monkeypatch, zone):
+    """An EDF starting at 10:00 (its header's local time) lists its twitches from 10:00
+    local, and export writes 10:00 local back into the header; --tz names another zone."""
+    import pyedflib
+
+    from twitchwatch.formats import write_edf
+    from twitchwatch.sim import simulate
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        import zoneinfo
+
+        rec = simulate("benign_clean", 20.0, seed=4)
+        edf = tmp_path / "r.edf"
+        ten = datetime.datetime(2026, 12, 1, 10, 0, tzinfo=zoneinfo.ZoneInfo(zone)).timestamp()
+        write_edf(edf, rec.emg_uv, rec.emg_rate_hz, emg_labels=list(rec.emg_labels), start_unix_s=ten)
+        with pyedflib.EdfReader(str(edf)) as r:  # the header holds local time, as EDF readers expect
+            assert r.getStartdatetime().strftime("%Y-%m-%d %H:%M") == "2026-12-01 10:00"
+        db = tmp_path / "t.sqlite3"
+        assert tw(capsys, db, "replay", str(edf), "-q", "--no-dashboard")[0] == 0
+        out = tw(capsys, db, "events", "--since", "2026-12-01 00:00")[1]
+        rows = [line for line in out.splitlines() if line.startswith("2026-")]
+        assert rows and all(line.startswith("2026-12-01 10:00:") for line in rows), rows[:3]
+        exported = tmp_path / "x.edf"
+        assert tw(capsys, db, "export", "--edf", str(exported))[0] == 0
+        with pyedflib.EdfReader(str(exported)) as r:
+            assert r.getStartdatetime().strftime("%H:%M") == "10:00"
+        # the same file read as Tokyo time is 9 h (or so) earlier in absolute time
+        db2 = tmp_path / "t2.sqlite3"
+        assert tw(capsys, db2, "replay", str(edf), "-q", "--no-dashboard", "--tz", "Asia/Tokyo")[0] == 0
+        with Store(db) as a, Store(db2) as b:
+            shift = a.events()[0]["wall_time_s"] - b.events()[0]["wall_time_s"]
+        local = datetime.datetime(2026, 12, 1, 10, 0)
+        expected = (local.replace(tzinfo=zoneinfo.ZoneInfo("Asia/Tokyo")).utcoffset()
+                    - local.replace(tzinfo=zoneinfo.ZoneInfo(zone)).utcoffset()).total_seconds()
+        assert shift == pytest.approx(expected, abs=1.0)
+        assert tw(capsys, db2, "replay", str(edf), "--tz", "Mars/Olympus")[0] == 2
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -29,15 +29,16 @@ class Figure:
 
 
 # ------------------------------------------------------------------- datasheet figures
-ESP32_DS = "ESP32 Series Datasheet v4.x (Espressif), "
+ESP32_DS = "ESP32 Series Datasheet v3.5 (Espressif), "
 F = {
-    "esp32_ble_tx_ma": Figure(130.0, "mA", ESP32_DS + "RF power consumption: Bluetooth LE Tx at 0 dBm"),
-    "esp32_ble_rx_ma": Figure(100.0, "mA", ESP32_DS + "RF power consumption: Bluetooth LE Rx (95-100 mA; upper value)"),
-    "esp32_cpu_typ_ma": Figure(49.0, "mA", ESP32_DS + "modem-sleep, 240 MHz dual core: 30-68 mA (midpoint)", "derived"),
-    "esp32_cpu_max_ma": Figure(68.0, "mA", ESP32_DS + "modem-sleep, 240 MHz dual core: 30-68 mA (upper end)"),
+    "esp32_ble_tx_ma": Figure(130.0, "mA", ESP32_DS + "RF current consumption: BT/BLE Tx at 0 dBm, 130 mA (measured at 50 % duty, 3.3 V, 25 C)"),
+    "esp32_ble_rx_ma": Figure(100.0, "mA", ESP32_DS + "RF current consumption: BT/BLE Rx 95-100 mA (upper value)"),
+    "esp32_cpu_typ_ma": Figure(49.0, "mA", ESP32_DS + "Table 6, modem-sleep, 240 MHz, dual-core chip: 30-68 mA (midpoint)", "derived"),
+    "esp32_cpu_max_ma": Figure(68.0, "mA", ESP32_DS + "Table 6, modem-sleep, 240 MHz, dual-core chip: 30-68 mA (upper end)"),
     "ads1292r_ma": Figure(0.5, "mA", "ADS1292R (SBAS502C) front page: 335 uW per channel at 3 V = 0.22 mA for two; "
                           "RLD amplifier, reference buffer and lead-off comparators add: taken as 0.5 mA", "assumption"),
-    "lsm6dso_ma": Figure(0.17, "mA", "LSM6DSO datasheet (DocID 030857) Table 3: accelerometer current in high-performance mode, 170 uA"),
+    "lsm6dso_ma": Figure(0.55, "mA", "LSM6DSO datasheet (DS12140): 0.55 mA in combo (accelerometer + gyroscope) "
+                         "high-performance mode; the firmware runs the accelerometer alone, which draws less: an upper bound"),
     "ap2112_iq_ma": Figure(0.055, "mA", "AP2112 datasheet: quiescent current 55 uA typical"),
     "lp5907_iq_ma": Figure(0.012, "mA", "LP5907 datasheet (SNVS798): quiescent current 12 uA typical"),
     "dw01a_ma": Figure(0.003, "mA", "DW01A datasheet: operating current 3.0 uA typical"),

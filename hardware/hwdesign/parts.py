@@ -62,9 +62,8 @@ ADS1292R = PartInfo(
      (12, "AVDD", PI), (13, "AVSS", PI), (14, "CLKSEL", I), (15, "PWDN_RESET", I), (16, "START", I),
      (17, "CLK", B), (18, "CS", I), (19, "DIN", I), (20, "SCLK", I), (21, "DOUT", TS), (22, "DRDY", O),
      (23, "DVDD", PI), (24, "DGND", PI), (25, "GPIO2", B), (26, "GPIO1", B), (27, "VCAP2", P),
-     (28, "RLDINV", I), (29, "RLDREF", I), (30, "RLDOUT", O), (31, "RESP_MODP", O), (32, "RESP_MODN", O),
-     (33, "AVSS_PAD", PI)),
-    "2-channel 24-bit biopotential ADC with PGA, RLD and lead-off detection",
+     (28, "RLDINV", I), (29, "RLDREF", I), (30, "RLDOUT", O), (31, "RESP_MODP", O), (32, "RESP_MODN", O)),
+    "2-channel 24-bit biopotential ADC with PGA, RLD and lead-off detection (TQFP-32, no exposed pad)",
     "https://www.ti.com/lit/ds/symlink/ads1292r.pdf",
 )
 

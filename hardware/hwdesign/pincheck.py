@@ -43,15 +43,24 @@ def check_pinmap(pm: dict) -> list[str]:
         if missing:
             problems.append(f"{where}: missing field(s) {', '.join(missing)}")
             continue
-        gpio, use, net = p["gpio"], p["use"], p["net"]
+        gpio, net = p["gpio"], p["net"]
+        uses = p["use"] if isinstance(p["use"], list) else [p["use"]]
         if not isinstance(gpio, int) or isinstance(gpio, bool):
             problems.append(f"{where} ({net}): gpio {gpio!r} is not an integer")
             continue
         where = f"GPIO{gpio} ({net})"
-        if use not in esp32.USES:
-            problems.append(f"{where}: use {use!r} unknown; known: {', '.join(sorted(esp32.USES))}")
+        unknown = [u for u in uses if u not in esp32.USES]
+        if unknown or not uses:
+            problems.append(f"{where}: use {p['use']!r} unknown; known: {', '.join(sorted(esp32.USES))}")
             continue
-        need = esp32.USES[use]
+        # one pad may serve several peripherals (e.g. DRDY as an edge IRQ and a pulse
+        # counter): it must meet the needs of all of them
+        use = "+".join(uses)
+        need = {
+            "output": any(esp32.USES[u]["output"] for u in uses),
+            "adc": any(esp32.USES[u].get("adc") for u in uses),
+            "console": [u for u in uses if esp32.USES[u].get("console")],
+        }
         if p["boot_level"] not in _BOOT_LEVELS:
             problems.append(f"{where}: boot_level {p['boot_level']!r} is not one of high/low/float")
         if p["pull"] not in _PULLS:
@@ -71,16 +80,17 @@ def check_pinmap(pm: dict) -> list[str]:
         if gpio not in mod["pins"]:
             problems.append(f"{where}: GPIO{gpio} is not brought out on the {module}")
             continue
-        if gpio in esp32.CONSOLE and use != esp32.CONSOLE[gpio]:
+        if gpio in esp32.CONSOLE and uses != [esp32.CONSOLE[gpio]]:
             problems.append(f"{where}: GPIO{gpio} is UART0 {esp32.CONSOLE[gpio]} (boot log, REPL, flashing), not {use}")
-        if need.get("console") and esp32.CONSOLE.get(gpio) != use:
-            problems.append(f"{where}: {use} must be on GPIO{[g for g, u in esp32.CONSOLE.items() if u == use][0]}")
+        for u in need["console"]:
+            if esp32.CONSOLE.get(gpio) != u:
+                problems.append(f"{where}: {u} must be on GPIO{[g for g, c in esp32.CONSOLE.items() if c == u][0]}")
         if gpio in esp32.INPUT_ONLY:
             if need["output"]:
                 problems.append(f"{where}: {use} drives the pad, but GPIO{gpio} is input-only")
             if p["pull"] == "up_internal":
                 problems.append(f"{where}: GPIO{gpio} is input-only and has no internal pull-up; fit an external one")
-        if need.get("adc"):
+        if need["adc"]:
             if gpio in esp32.ADC2:
                 if radio_on:
                     problems.append(f"{where}: ADC2_CH{esp32.ADC2[gpio]} cannot be read while the radio is on; use an ADC1 pad (GPIO32-39)")

@@ -32,8 +32,8 @@ from . import parts as pt
 OFF_BOARD = [
     (1, "LiPo 3.7 V 2500 mAh", "Adafruit", "328",
      "cell with JST PH lead; 2500 mAh for a day of BLE streaming (hardware/README.md, budgets); check the lead's polarity against J_BAT before plugging"),
-    (5, "Ag/AgCl electrode 24 mm", "3M", "2560",
-     "Red Dot foam electrodes, snap; 10 mm ones (e.g. Ambu BlueSensor) for small hand muscles; disposable"),
+    (5, "Ag/AgCl gel electrode 24 mm, snap", "Cardinal Health (Kendall)", "H124SG",
+     "disposable, one per lead; smaller ones (10-15 mm) for the hand's muscles"),
     (5, "electrode lead, snap to JST SH", "(cable assembly)", "JST SHR-05V-S-B + SSH-003T-P0.2",
      "shielded or twisted per pair, <= 30 cm; crimp housing and contacts listed"),
 ]
@@ -204,7 +204,7 @@ def _front_end(b: _Builder) -> None:
     b.add(pt.ADS1292R,
           PGA1N="PGA1N", PGA1P="PGA1P", IN1N="ADC_IN1N", IN1P="ADC_IN1P", IN2N="ADC_IN2N", IN2P="ADC_IN2P",
           PGA2N="PGA2N", PGA2P="PGA2P", VREFP="ADS_VREFP", VREFN="AGND", VCAP1="ADS_VCAP1",
-          AVDD="AVDD_3V0", AVSS="AGND", AVSS_PAD="AGND", CLKSEL="+3V3", PWDN_RESET="ADS_PWDN", START="GND",
+          AVDD="AVDD_3V0", AVSS="AGND", CLKSEL="+3V3", PWDN_RESET="ADS_PWDN", START="GND",
           CLK=None, CS="ADS_CS", DIN="SPI_MOSI", SCLK="SPI_SCK", DOUT="SPI_MISO", DRDY="ADS_DRDY",
           DVDD="+3V3", DGND="GND", GPIO1="ADS_GPIO1", GPIO2="ADS_GPIO2", VCAP2="ADS_VCAP2",
           RLDINV="RLD_INV", RLDREF=None, RLDOUT="RLD_OUT", RESP_MODP=None, RESP_MODN=None,

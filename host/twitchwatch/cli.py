@@ -44,7 +44,6 @@ Start here:
 Log what might matter, then look back:
   twitchwatch log caffeine --mg 200 --at 09:30
   twitchwatch log stress 7 --until 18:00          (0-10)
-  twitchwatch log sleep 6.5                       (hours)
   twitchwatch log lab magnesium 0.62 mmol/L --range 0.70-1.00
   twitchwatch log symptom weakness --site "left hand" --severity 4
   twitchwatch log test emg "normal"
@@ -61,8 +60,9 @@ user data folder). Nothing leaves this machine.
 def _add_output_args(p: argparse.ArgumentParser) -> None:
     _add_db_arg(p)
     p.add_argument("--events-out", metavar="FILE.jsonl",
-                   help="also write one JSON object per twitch to this file "
-                        "(keys t [s from recording start], channel, amplitude_uv, duration_ms, confidence, ...)")
+                   help="also write one JSON object per twitch to this file, appended to what it holds (said "
+                        "at the start) (keys t [s from recording start], channel, amplitude_uv, duration_ms, "
+                        "confidence, session_id [the database's session], ...)")
     dash = p.add_argument_group("live dashboard (a web page served on this computer while recording; "
                                 "replay serves it with --realtime)")
     dash.add_argument("--no-dashboard", action="store_true", help="do not serve the live dashboard")
@@ -129,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--board", help="BrainFlow CSV only: the board that wrote it (id or name, e.g. cyton)")
     replay.add_argument("--rate-hz", type=float, help="CSV without a time column or rate line: its sample rate")
     replay.add_argument("--channels", help="use only these EMG channels: 0-based positions or labels, comma-separated")
+    replay.add_argument("--tz", metavar="ZONE",
+                        help="EDF/BDF only: the time zone the file's start time is in, e.g. Europe/Berlin "
+                             "(default: this computer's; EDF headers hold local time without a zone)")
+    replay.add_argument("--again", action="store_true",
+                        help="store the file even if this database already holds it (recognised by its content)")
     _add_output_args(replay)
 
     flash = sub.add_parser("flash", help="put the firmware on a board (through mpremote) and check it answers",
@@ -164,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--json", dest="json_path", metavar="FILE", help="write everything to this JSON file")
     export.add_argument("--csv", dest="csv_dir", metavar="DIR", help="write one CSV per table into this folder")
     export.add_argument("--edf", dest="edf_path", metavar="FILE", help="write the twitches to this EDF+ file")
+    export.add_argument("--tz", metavar="ZONE",
+                        help="--edf only: write the start time as local time of this zone, e.g. Europe/Berlin "
+                             "(default: this computer's)")
     export.add_argument("--since", metavar="WHEN",
                         help="--edf only: start the EDF at this time, as for 'events' (default: the first "
                              "twitch; EDF files are continuous, so a long span makes a large, slow file)")
@@ -220,13 +228,13 @@ lie ahead only for stress (up to a day: a stress still going on). Default: now.
 exposures:
   log caffeine --mg 200 [--at 09:30]
   log stress 7 [--at 09:00] [--until 18:00]      level 0-10, until: the first 18:00 after --at
-  log alcohol 2                                  standard drinks
   log fluid --ml 500
-  log sleep 6.5                                  hours last night
-  log exercise --minutes 45 [--intensity hard]
+  log exercise --minutes 45 [--intensity hard] [--at 07:00]   --at: when it began (default: it ended now)
   log supplement magnesium --dose 300 --unit mg
   log medication prednisolone --class corticosteroid --change start [--dose 20 --unit mg]
-  log pesticide [--organophosphate yes]
+  log pesticide [roundup] [--organophosphate yes]              the product's name is kept
+  log injury head|nerve|compression|other [--site "left forearm"]
+(sleep and alcohol are not logged: no cause in the taxonomy uses them.)
 lab result (the unit is converted to the analyte's usual one):
   log lab magnesium 0.62 mmol/L [--at ...] [--range 0.70-1.00]
 symptom:
@@ -254,7 +262,7 @@ Nothing is written if anything is wrong; the message says what is accepted.""")
     log.add_argument("--organophosphate", metavar="YES/NO", help="pesticide: was it an organophosphate")
     log.add_argument("--range", dest="ref_range", metavar="LOW-HIGH",
                      help="lab: the laboratory's reference range, in the result's unit")
-    log.add_argument("--site", metavar="SITE", help='symptom: where, e.g. "left hand"')
+    log.add_argument("--site", metavar="SITE", help='symptom or injury: where, e.g. "left hand"')
     log.add_argument("--severity", type=str, metavar="N", help="symptom: how bad, 0-10")
     log.add_argument("--note", metavar="TEXT", help="a free-text note kept with the entry")
     _add_db_arg(log)
@@ -458,8 +466,36 @@ def _linger(dashboard) -> None:
         pass
 
 
+def _events_out_notice(path: str | None) -> None:
+    """Say whether --events-out starts a file or appends to one (and how much it holds)."""
+    if not path:
+        return
+    p = Path(path)
+    if p.is_file() and p.stat().st_size > 0:
+        with p.open("rb") as fh:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+        print(f"events: appending to {p} (it already holds {lines} line(s); each line names its session_id)",
+              file=sys.stderr)
+    else:
+        print(f"events: writing {p} (a new file)", file=sys.stderr)
+
+
+def _source_hash(path: Path, args) -> str:
+    """The file's SHA-256; refuses (TwitchwatchError) a file this database already holds,
+    unless --again."""
+    from twitchwatch.store.sources import already_stored_message, file_sha256
+
+    digest = file_sha256(path)
+    if not getattr(args, "again", False) and _db_path(args.db).exists():  # none made only to look (issue 17)
+        with _open_store(args.db) as store:
+            held = store.sessions_from_source(digest)
+        if held:
+            raise TwitchwatchError(already_stored_message(path.name, held))
+    return digest
+
+
 def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_block=None, on_event=None,
-         recording=None, live: bool = True, detect_every_s: float = 0.0):
+         recording=None, live: bool = True, detect_every_s: float = 0.0, source_sha256: str | None = None):
     from twitchwatch.pipeline import Pipeline
 
     lsl = None
@@ -476,6 +512,7 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
                        {"the database": db_path, "the file replayed": getattr(args, "file", None)})
     if capture is not None and Path(capture).exists():
         raise TwitchwatchError(f"--capture {_shown(capture)} exists; a capture is never written over: name a new file")
+    _events_out_notice(args.events_out)
     created = not db_path.exists()
     store = _open_store(args.db)
     hub = dashboard = None
@@ -489,7 +526,7 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
                         on_status=_chain(printer, hub and hub.on_status),
                         on_block=_chain(on_block, hub and hub.on_block, lsl and lsl.on_block),
                         on_hello=lsl.on_hello if lsl is not None else None, body_site=args.body_site,
-                        detect_every_s=detect_every_s)
+                        detect_every_s=detect_every_s, source_sha256=source_sha256)
         try:
             if recording is not None:
                 progress = _Progress(recording.duration_s, args.quiet)
@@ -590,38 +627,42 @@ def cmd_replay(args) -> int:
     if not exists:
         raise TwitchwatchError(f"{_shown(path)}: no such file")
     if path.is_dir():
-        raise TwitchwatchError(f"{_shown(path)}: is a directory; replay takes a capture (.twcap) or a recording file")
+        raise TwitchwatchError(f"{_shown(path)}: is a folder, not a file; give a capture (.twcap) or an "
+                               ".edf/.bdf/.csv/.txt recording")
     if not path.is_file():
         raise TwitchwatchError(f"{_shown(path)}: not a regular file (a FIFO or device?); replay reads a file "
                                "it can read to the end")
     refuse_overwriting({"--events-out": args.events_out},
                        {"the database": _db_path(args.db), "the file replayed": path})
+    digest = _source_hash(path, args)
     try:
         source = ReplaySource(path, realtime=args.realtime)
     except CaptureFormatError as exc:
         with open(path, "rb") as fh:
             if fh.read(len(FILE_MAGIC)) == FILE_MAGIC:  # a capture, damaged: say so, not "a bad EDF/CSV"
                 raise TwitchwatchError(str(exc)) from None
-        return _replay_recording(args, path)
+        return _replay_recording(args, path, digest)
     with source:
         # as fast as possible: the detector once per second of signal (same events, fewer calls)
-        _run(source, args, f"replay:{path.name}", live=args.realtime, detect_every_s=0.0 if args.realtime else 1.0)
+        _run(source, args, f"replay:{path.name}", live=args.realtime, detect_every_s=0.0 if args.realtime else 1.0,
+             source_sha256=digest)
     return 0
 
 
-def _replay_recording(args, path: Path) -> int:
+def _replay_recording(args, path: Path, digest: str | None = None) -> int:
     """EDF/BDF/CSV files: not a capture, so the formats module reads them."""
     from twitchwatch.formats import open_recording
 
     channels = None
     if args.channels:
         channels = [int(c) if c.strip().isdigit() else c.strip() for c in args.channels.split(",")]
-    with open_recording(path, board=args.board, rate_hz=args.rate_hz, emg_channels=channels) as rec:
+    with open_recording(path, board=args.board, rate_hz=args.rate_hz, emg_channels=channels,
+                        tz=_zone(args.tz)) as rec:
         print(rec.describe(), file=sys.stderr)
         if args.realtime:
             print("--realtime applies to captures; a recording file is replayed as fast as possible",
                   file=sys.stderr)
-        _run(None, args, f"file:{path.name}", recording=rec, live=False)
+        _run(None, args, f"file:{path.name}", recording=rec, live=False, source_sha256=digest)
     return 0
 
 
@@ -668,7 +709,21 @@ def _parse_time(option: str, text: str, now: float | None = None) -> float:
 
 
 def _local(unix_s: float) -> str:
-    return datetime.datetime.fromtimestamp(unix_s).strftime("%Y-%m-%d %H:%M:%S")
+    """A time as this computer's local time, with its zone."""
+    return datetime.datetime.fromtimestamp(unix_s).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _zone(text: str | None):
+    """``--tz``: a zoneinfo zone, or None for this computer's."""
+    if text is None:
+        return None
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(text.strip())
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise TwitchwatchError(f"--tz: unknown time zone {text!r}; give an IANA name such as Europe/Berlin, "
+                               "America/New_York or UTC") from None
 
 
 def cmd_events(args) -> int:
@@ -713,10 +768,12 @@ def cmd_export(args) -> int:
             print(f"wrote {len(paths)} CSV files to {args.csv_dir}: " + ", ".join(p.name for p in paths.values()))
         if args.edf_path:
             since = _since_unix_s(args.since, time.time()) if args.since else None
-            info = store.export_edf(args.edf_path, since_unix_s=since)
+            info = store.export_edf(args.edf_path, since_unix_s=since, tz=_zone(args.tz))
             print(f"wrote {args.edf_path}: {info['events']} twitch annotations, "
                   f"{len(info['channels'])} twitch-rate channel(s), {info['duration_s'] / 3600:.1f} h "
-                  f"from {_local(info['start_unix_s'])}")
+                  f"from {_local(info['start_unix_s'])}, written into the header as "
+                  f"{datetime.datetime.fromtimestamp(info['start_unix_s'], _zone(args.tz)).strftime('%Y-%m-%d %H:%M:%S')}"
+                  f" local time")
     return 0
 
 
@@ -826,6 +883,8 @@ _LOG_OPTIONS = {  # option dest -> the flag, and which entries take it ("exposur
     "change": ("--change", "exposure"), "organophosphate": ("--organophosphate", "exposure"),
     "ref_range": ("--range", "lab"), "site": ("--site", "symptom"), "severity": ("--severity", "symptom"),
 }
+#: exposure kinds whose first value is a detail, not an amount (the rest take the amount)
+_NAMED_VALUE = {"supplement": "name", "medication": "name", "pesticide": "product", "injury": "type"}
 
 
 def _log_entry(args, now: float) -> tuple[str, dict]:
@@ -836,6 +895,8 @@ def _log_entry(args, now: float) -> tuple[str, dict]:
     what = args.kind.strip().lower()
     category = what if what in ("lab", "symptom", "test") else "exposure"
     for dest, (flag, applies) in _LOG_OPTIONS.items():
+        if dest == "site" and what == "injury":
+            continue  # an injury has a site too
         if getattr(args, dest) is not None and applies != category:
             raise TwitchwatchError(f"log {what}: {flag} does not apply here; it is for "
                                    f"{'an exposure' if applies == 'exposure' else applies} entries")
@@ -876,11 +937,12 @@ def _log_entry(args, now: float) -> tuple[str, dict]:
 
     # an exposure: the amount comes from one of --mg/--ml/--minutes/--dose or a positional value;
     # kinds with a name (supplement, medication) take the name as their positional value
-    spec = ACCEPTED["exposure"].get(what.replace("-", "_"), {})
     detail: dict[str, str] = {}
-    if "name" in spec.get("detail", {}) or "name" in spec.get("detail_free_text", ()):
-        if values:
-            detail["name"] = values.pop(0)
+    named = _NAMED_VALUE.get(what.replace("-", "_"))
+    if named and values:
+        detail[named] = values.pop(0)
+    if what == "injury" and args.site is not None:
+        detail["site"] = args.site
     amounts = [(v, u) for v, u in ((args.mg, "mg"), (args.ml, "ml"), (args.minutes, "min"), (args.dose, args.unit))
                if v is not None]
     if args.unit is not None and args.dose is None:

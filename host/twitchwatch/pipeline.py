@@ -287,6 +287,9 @@ class Pipeline:
         on_hello: called with every :class:`Hello` the run configures itself from
             (the device's, a reset's, a recording's) before its samples (LSL outlets).
         body_site: stored with the session.
+        source_sha256: the hex SHA-256 of the file being replayed, stored with the
+            session (so the same file is recognised); a capture this run writes gets
+            its own hash on the run's sessions once it is closed.
         detect_every_s: run the detector once this much EMG (s of signal) has arrived
             rather than after every read (0: after every read, as live). For a replay
             as fast as possible: fewer, larger detector calls, the same events (the
@@ -309,6 +312,7 @@ class Pipeline:
         on_hello: Callable[[Hello], None] | None = None,
         body_site: str | None = None,
         detect_every_s: float = 0.0,
+        source_sha256: str | None = None,
     ) -> None:
         if not detect_every_s >= 0:
             raise ValueError(f"detect_every_s must be >= 0, got {detect_every_s}")
@@ -324,6 +328,7 @@ class Pipeline:
         self.on_status = on_status
         self.on_hello = on_hello
         self.body_site = body_site
+        self.source_sha256 = source_sha256
         self._events_path = Path(events_out) if events_out else None
         self._events_out = _SideOutput("events file", "events", "after them are not in it, or the first of them "
                                        "only in part (every event is in the database, if one is used)")
@@ -473,10 +478,27 @@ class Pipeline:
                 self.summary.warnings.append(warning)
         if self._store_writes is not None:
             self.summary.events_not_in_database = self._store_writes.not_written.get("events", 0)
+        self._hash_capture()
+
+    def _hash_capture(self) -> None:
+        """The capture this run wrote holds the run's sessions: record its SHA-256 on them,
+        so replaying it into the same database is recognised (not stored twice)."""
+        if self._capture_path is None or self.store is None or not self.summary.sessions:
+            return
+        from twitchwatch.store.sources import file_sha256
+
+        try:
+            digest = file_sha256(self._capture_path)
+            for session_id in self.summary.sessions:
+                self.store.set_source_sha256(session_id, digest)
+        except (OSError, TwitchwatchError) as exc:
+            self.summary.warnings.append(f"the capture's fingerprint was not stored ({exc}): replaying it into "
+                                         "this database would store its twitches a second time")
 
     def _write_events_out(self, events: list[TwitchEvent]) -> None:
-        self._events_out.write(lambda f: (f.write("".join(json.dumps(e.to_json_dict()) + "\n" for e in events)),
-                                          f.flush()), len(events))
+        session_id = None if self._session is None else self._session.id
+        self._events_out.write(lambda f: (f.write("".join(json.dumps(dict(e.to_json_dict(), session_id=session_id)) + "\n"
+                                                  for e in events)), f.flush()), len(events))
 
     def _write_capture(self, host_s: float, chunk: bytes) -> None:
         self._capture_out.write(lambda c: c.write(host_s, chunk), len(chunk))
@@ -631,6 +653,7 @@ class Pipeline:
                 source=self.source_name,
                 body_site=self.body_site,
                 started_at=started_at,
+                source_sha256=self.source_sha256,
             )
 
     def _on_data(self, stream_id: int, first_index: int, data: np.ndarray | list[np.ndarray], rate_hz: float,

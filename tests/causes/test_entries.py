@@ -54,7 +54,7 @@ def test_unknown_kind_lists_kinds():
         parse_exposure("nicotine", 1, now_unix_s=NOW)
     message = str(info.value)
     assert "nicotine" in message
-    for kind in ("caffeine", "alcohol", "stress", "sleep", "exercise", "fluid", "supplement", "medication", "pesticide"):
+    for kind in ("caffeine", "stress", "exercise", "fluid", "supplement", "medication", "pesticide", "injury"):
         assert kind in message
     assert isinstance(info.value, TwitchwatchError)
 
@@ -62,9 +62,7 @@ def test_unknown_kind_lists_kinds():
 @pytest.mark.parametrize("kind,value,unit,fragment", [
     ("caffeine", 2500, None, "0-2000"),
     ("caffeine", -5, None, "0-2000"),
-    ("alcohol", 31, None, "0-30"),
     ("stress", 11, None, "0-10"),
-    ("sleep", 25, None, "0-24"),
     ("exercise", 601, None, "0-600"),
     ("fluid", 12000, None, "0-10000"),
     ("fluid", 11, "l", "0-10000"),
@@ -130,9 +128,38 @@ def test_supplement_and_pesticide():
         parse_exposure("pesticide", None, detail={"organophosphate": "maybe"}, now_unix_s=NOW)
 
 
-def test_sleep_from_times():
-    entry = parse_exposure("sleep", None, at="2026-11-24 23:00", until="2026-11-25 06:30", now_unix_s=NOW)
-    assert entry["value"] == pytest.approx(7.5)
+@pytest.mark.parametrize("kind", ["sleep", "alcohol"])
+def test_issue15_item4_kinds_no_rule_reads_are_refused_with_one_line(kind):
+    with pytest.raises(EntryError, match=f"{kind} is not logged: no candidate cause in the taxonomy uses {kind}"):
+        parse_exposure(kind, 2, now_unix_s=NOW)
+
+
+def test_issue15_item4_every_offered_kind_is_read_by_a_taxonomy_rule():
+    from twitchwatch.causes import load_taxonomy
+
+    tax = load_taxonomy()
+    used = {r.get("kind") for c in tax["causes"] for r in c["evidence"]}
+    used |= {f["trigger"].get("kind") for f in tax["red_flags"]}
+    assert set(ACCEPTED["exposure"]) <= used, set(ACCEPTED["exposure"]) - used
+    symptoms_used = {k for c in tax["causes"] for r in c["evidence"] for k in r.get("kinds", [])}
+    symptoms_used |= {k for f in tax["red_flags"] for k in f["trigger"].get("kinds", [])}
+    assert set(ACCEPTED["symptom"]["kinds"]) - {"cramps"} <= symptoms_used
+
+
+def test_issue15_item5_no_detail_is_dropped_silently():
+    with pytest.raises(EntryError, match="takes no amount"):
+        parse_exposure("pesticide", "roundup", now_unix_s=NOW)
+    entry = parse_exposure("injury", None, detail={"type": "head", "site": "forehead"}, now_unix_s=NOW)
+    assert entry["detail"] == {"type": "head", "site": "forehead"}
+
+
+def test_issue15_item6_exercise_at_is_when_it_began():
+    began = parse_exposure("exercise", 45, at="-2h", now_unix_s=NOW)
+    assert (began["start_unix_s"], began["end_unix_s"]) == (NOW - 7200, NOW - 7200 + 2700)
+    ended_now = parse_exposure("exercise", 45, now_unix_s=NOW)
+    assert (ended_now["start_unix_s"], ended_now["end_unix_s"]) == (NOW - 2700, NOW)
+    with pytest.raises(EntryError, match="`at` is when it began"):
+        parse_exposure("exercise", 45, at="-10min", now_unix_s=NOW)
 
 
 def test_symptoms():

@@ -163,3 +163,29 @@ def test_a_netlist_disagreeing_with_the_map_is_reported(pinmap, pm, netlist_text
     assert len(problems) == 2 and all("netlist" in p for p in problems), problems
     pm2 = {"module": pinmap["module"], "pins": [p for p in pinmap["pins"] if p["net"] != "ACC_INT1"]}
     _only(pincheck.check_netlist(pm2, net), "GPIO27", "ACC_INT1", "does not list")
+
+
+def test_the_readme_pin_table_copies_the_map(pinmap):
+    """hardware/README.md's pin table (a copy for reading) lists the map's GPIOs."""
+    readme = (ROOT / "hardware" / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Pin map"):readme.index("\n## ", readme.index("## Pin map") + 1)]
+    gpios = set()
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 3 and cells[1] not in ("GPIO", "---", "—"):
+            gpios |= {int(g) for g in cells[1].split("/")}
+    assert gpios == {p["gpio"] for p in pinmap["pins"]}
+
+
+def test_one_pad_may_serve_several_peripherals_if_it_can_carry_all(pm):
+    """DRDY as an edge interrupt and a pulse counter: fine on GPIO4, and on an
+    input-only pad too; a pad that also has to drive must be able to."""
+    drdy = _entry(pm, "ADS_DRDY")
+    drdy["use"] = ["gpio_in", "pcnt"]
+    assert pincheck.check_pinmap(pm) == []
+    drdy.update(gpio=39, pull="up_external")
+    assert pincheck.check_pinmap(pm) == []
+    drdy["use"] = ["pcnt", "gpio_out"]
+    _only(pincheck.check_pinmap(pm), "GPIO39", "input-only")
+    drdy["use"] = []
+    _only(pincheck.check_pinmap(pm), "GPIO39", "unknown")

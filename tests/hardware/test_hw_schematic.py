@@ -2,7 +2,6 @@
 netlist wires what the design says (supplies, series resistors, bus)."""
 
 import pathlib
-import sys
 
 import pytest
 
@@ -43,9 +42,11 @@ def test_a_changed_design_changes_the_netlist(pm, netlist_text):
 
 
 def test_build_check_passes_on_the_committed_files(capsys):
-    sys.path.insert(0, str(HARDWARE))
-    import build
+    import importlib.util
 
+    spec = importlib.util.spec_from_file_location("hardware_build", HARDWARE / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
     assert build.main(["--check"]) == 0, capsys.readouterr().err
 
 
@@ -68,7 +69,7 @@ def test_supplies_go_where_the_design_says(netlist_text):
     (lsm,) = _by_part(net, "LSM6DSO")
     (esp,) = _by_part(net, "ESP32-WROOM-32E")
     assert net.net_of(ads, "12") == "AVDD_3V0"  # AVDD from the low-noise LDO
-    assert net.net_of(ads, "13") == net.net_of(ads, "33") == "AGND"
+    assert net.net_of(ads, "13") == "AGND" and net.net_of(ads, "10") == "AGND"  # AVSS, VREFN
     assert net.net_of(ads, "23") == "+3V3"  # DVDD
     assert net.net_of(ads, "14") == "+3V3" and net.net_of(ads, "16") == "GND"  # CLKSEL high, START low
     assert net.net_of(lsm, "8") == net.net_of(lsm, "5") == "+3V3"
@@ -104,3 +105,22 @@ def test_netlist_reader_rejects_garbage():
         Netlist.parse('(export (version "D")')
     with pytest.raises(ValueError, match="not a KiCad netlist"):
         Netlist.parse("(kicad_pcb)")
+
+
+def test_the_usb_bridge_is_one_the_host_finds(netlist_text):
+    """`twitchwatch ports` / autodetect mark the board's bridge (CH340: USB 1A86:7523)."""
+    from twitchwatch.transports.serial import ESP32_USB_IDS
+
+    net = Netlist.parse(netlist_text)
+    bridges = {c["part"] for c in net.components.values() if c["part"].startswith("CH34")}
+    assert bridges == {"CH340C"}
+    assert any(vid == 0x1A86 and pid == 0x7523 for vid, pid, _ in ESP32_USB_IDS)
+
+
+def test_the_uart_series_resistors_pass_921600_baud(netlist_text):
+    """firmware/main.py runs UART0 at 921 600 Bd: the series R with ~10 pF of pin and
+    trace capacitance must give edges (2.2 RC, 10-90 %) under 15 % of a bit."""
+    from twitchwatch.transports.serial import DEFAULT_BAUDRATE
+
+    rise_s = 2.2 * schematic.UART_SERIES_OHM * 10e-12
+    assert rise_s < 0.15 / DEFAULT_BAUDRATE

@@ -57,6 +57,7 @@ def test_round_trip(tmp_path):
             "ended_at": 1_700_000_600.0,
             "stats": {"crc_errors": 1, "dropped_samples": 3},
             "quality": None,
+            "source_sha256": None,
         }
         rows = store.events(session_id)
         assert len(rows) == 5
@@ -102,7 +103,7 @@ def test_wal_and_foreign_keys_are_on(tmp_path):
 
 ALL_MIGRATIONS = [(1, "sessions_and_events"), (2, "event_wall_time"), (3, "event_features_artefacts_quality"),
                   (4, "context_symptoms_labs_tests_annotations"), (5, "lab_entered_value_and_reference_source"),
-                  (6, "red_flag_reviews_and_no_neurological_candidates")]
+                  (6, "red_flag_reviews_and_no_neurological_candidates"), (7, "session_source_sha256")]
 
 
 def test_a_version_1_database_is_upgraded_and_keeps_its_events(tmp_path):

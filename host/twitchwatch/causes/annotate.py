@@ -116,7 +116,8 @@ def describe_exposure(entry: dict) -> str:
         name = f" ({detail['name']})" if detail.get("name") else ""
         return f"{detail.get('class', 'a')} medicine{name}"
     if kind == "pesticide":
-        return f"pesticide exposure (organophosphate: {detail.get('organophosphate', 'unknown')})"
+        product = f" to {detail['product']}" if detail.get("product") else ""
+        return f"pesticide exposure{product} (organophosphate: {detail.get('organophosphate', 'unknown')})"
     if kind == "injury":
         site = f" ({detail['site']})" if detail.get("site") else ""
         return f"{detail.get('type', 'an')} injury{site}"

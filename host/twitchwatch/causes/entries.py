@@ -36,15 +36,12 @@ class EntryError(TwitchwatchError):
 _EXPOSURES: dict[str, dict[str, Any]] = {
     "caffeine": {"value": "dose", "units": {"mg": 1.0}, "unit": "mg", "range": [0, 2000], "value_required": True,
                  "help": "caffeine in mg (a cup of coffee is about 80-100 mg)"},
-    "alcohol": {"value": "amount", "units": {"drinks": 1.0, "standard_drinks": 1.0}, "unit": "drinks", "range": [0, 30],
-                "value_required": True, "help": "standard drinks"},
     "stress": {"value": "level", "units": {"score": 1.0}, "unit": "score", "range": [0, 10], "value_required": True,
                "help": "stress level 0-10 from `at` (start) to `until` (end); twitches are looked for after it ends"},
-    "sleep": {"value": "duration", "units": {"h": 1.0, "hours": 1.0, "min": 1 / 60}, "unit": "h", "range": [0, 24],
-              "value_required": False, "help": "hours slept (or give `at` bedtime and `until` wake time)"},
     "exercise": {"value": "duration", "units": {"min": 1.0, "minutes": 1.0, "h": 60.0}, "unit": "min", "range": [0, 600],
                  "value_required": True, "detail": {"intensity": ["light", "moderate", "hard"]},
-                 "help": "minutes of exercise, intensity light/moderate/hard"},
+                 "help": "minutes of exercise, intensity light/moderate/hard; `at` is when it began "
+                         "(without it: it ended now)"},
     "fluid": {"value": "volume", "units": {"ml": 1.0, "l": 1000.0, "fl_oz": 29.5735}, "unit": "ml", "range": [0, 10000],
               "value_required": True, "help": "drinks in ml"},
     "supplement": {"value": "dose", "units": {"mg": 1.0, "ug": 1.0, "iu": 1.0, "g": 1.0}, "unit": None, "range": [0, 1e6],
@@ -67,7 +64,10 @@ _DETAIL_DEFAULTS = {"exercise": {"intensity": "moderate"}, "pesticide": {"organo
 _DETAIL_REQUIRED = {"supplement": ("name",), "medication": ("class", "change")}
 _DETAIL_FREE = {"supplement": ("product",), "medication": ("name",), "pesticide": ("product",),
                 "injury": ("site", "description"), "stress": ("what",), "caffeine": ("source",),
-                "fluid": ("what",), "exercise": ("what",), "alcohol": ("what",), "sleep": ()}
+                "fluid": ("what",), "exercise": ("what",)}
+#: kinds once offered that no cause rule reads: refused with one line rather than stored for nothing
+NOT_USED = {"sleep": "no candidate cause in the taxonomy uses sleep",
+            "alcohol": "no candidate cause in the taxonomy uses alcohol"}
 
 _SYMPTOMS = ("weakness", "wasting", "cramps", "numbness", "speech", "swallowing", "spreading",
              "vision", "balance", "neck_pain")
@@ -173,6 +173,9 @@ def parse_exposure(
     """
     now = time.time() if now_unix_s is None else float(now_unix_s)
     kinds = ", ".join(_EXPOSURES)
+    if isinstance(kind, str) and _word(kind) in NOT_USED:
+        raise EntryError(f"{_word(kind)} is not logged: {NOT_USED[_word(kind)]} (docs/causes.md), so it would "
+                         f"change nothing; write it as a --note on another entry. Accepted kinds: {kinds}")
     if not isinstance(kind, str) or _word(kind) not in _EXPOSURES:
         raise EntryError(f"unknown exposure kind {kind!r}; accepted kinds: {kinds}")
     kind = _word(kind)
@@ -183,8 +186,9 @@ def parse_exposure(
     number: float | None = None
     out_unit = spec["unit"]
     if value is not None and not (isinstance(value, str) and not value.strip()):
-        if spec["value"] is None:
-            number = None  # pesticide/injury: no amount
+        if spec["value"] is None:  # pesticide/injury: no amount; never dropped silently
+            raise EntryError(f"{what}: takes no amount (got {value!r}); accepted detail: "
+                             f"{', '.join(list(spec.get('detail', {})) + list(_DETAIL_FREE.get(kind, ())))}")
         else:
             accepted = f"{spec['value']} {_fmt_range(spec['range'])} {spec['unit'] or '(unit: ' + ', '.join(spec['units']) + ')'}"
             number = _number(value, what, accepted)
@@ -202,7 +206,7 @@ def parse_exposure(
             if not low <= number <= high:
                 raise EntryError(f"{what}: {number:g} {out_unit or ''} is outside the accepted range "
                                  f"{_fmt_range(spec['range'])} {out_unit or ''}".replace("  ", " ").strip())
-    elif spec["value_required"] and not (kind == "sleep"):
+    elif spec["value_required"]:
         raise EntryError(f"{what}: a {spec['value']} is required: {spec['help']}")
 
     # detail
@@ -240,20 +244,18 @@ def parse_exposure(
                              "(HH:MM: the first such time after the start)") from None
         if end < start:
             raise EntryError(f"{what}: the end time is before the start time; give `until` after `at`")
-    elif kind in ("sleep", "exercise") and number is not None:
-        duration_s = number * (3600.0 if kind == "sleep" else 60.0)
-        end = start + duration_s
-        if end > now + 300:
-            # a duration given with its start would run into the future: take `at` as the end
-            start, end = start - duration_s, start
+    elif kind == "exercise" and number is not None:
+        # one meaning: `at` is when it began; without `at` it ended now
+        duration_s = number * 60.0
+        if at is None:
+            start, end = now - duration_s, now
+        else:
+            end = start + duration_s
+            if end > now + 300:
+                raise EntryError(f"{what}: `at` is when it began, so {number:g} min from then ends "
+                                 f"{(end - now) / 60:.0f} min from now; log it once it has ended")
     else:
         end = start
-    if kind == "sleep" and number is None:
-        if until is None:
-            raise EntryError(f"{what}: give hours slept (0-24) or bedtime `at` and wake time `until`")
-        number = (end - start) / 3600.0
-        if number > 24:
-            raise EntryError(f"{what}: {number:.1f} h is outside the accepted range 0-24 h")
     if kind == "stress" and until is None:
         out_detail.setdefault("ongoing_or_moment", True)
     return {"kind": kind, "start_unix_s": start, "end_unix_s": end, "value": number, "unit": out_unit,

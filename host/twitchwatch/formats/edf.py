@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as _dt
 import math
 import os
@@ -113,11 +112,33 @@ def _rates_equal(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0)
 
 
+def zone_name(tz: _dt.tzinfo | None) -> str:
+    """The zone's name ("Europe/Berlin"; this machine's zone abbreviation when None)."""
+    if tz is None:
+        return f"this computer's zone, {_dt.datetime.now().astimezone().tzname()}"
+    return str(getattr(tz, "key", None) or tz)
+
+
+def edf_local_to_unix_s(start: _dt.datetime, tz: _dt.tzinfo | None = None) -> float:
+    """Unix seconds of an EDF header's start (a naive local date-time) read in ``tz``
+    (None: this machine's zone)."""
+    naive = start.replace(tzinfo=None)
+    return (naive.astimezone() if tz is None else naive.replace(tzinfo=tz)).timestamp()
+
+
+def unix_s_to_edf_local(unix_s: float, tz: _dt.tzinfo | None = None) -> _dt.datetime:
+    """The naive local date-time an EDF header holds for ``unix_s`` in ``tz`` (None: this
+    machine's zone); the inverse of :func:`edf_local_to_unix_s`."""
+    return _dt.datetime.fromtimestamp(unix_s, tz=tz).replace(tzinfo=None)
+
+
 class EdfRecording(RecordingFile):
     """An EDF/BDF(+) file read lazily with pyedflib (``readSignal(ch, start, n)``)."""
 
-    def __init__(self, path: pathlib.Path, emg_channels: Sequence[int | str] | None = None) -> None:
+    def __init__(self, path: pathlib.Path, emg_channels: Sequence[int | str] | None = None,
+                 tz: _dt.tzinfo | None = None) -> None:
         self._emg_select = emg_channels
+        self._tz = tz
         with open(path, "rb") as fh:
             head = fh.read(256)
         fmt = "bdf" if head.startswith(BDF_MAGIC) else "edf"
@@ -249,8 +270,10 @@ class EdfRecording(RecordingFile):
         self._n_stored = {EMG_STREAM: n_emg, ACC_STREAM: n_acc}
 
         try:
+            # EDF headers hold the local time of the recording, without a zone: read in ``tz``
+            # (default: this machine's zone), as write_edf writes it
             start = r.getStartdatetime()
-            self.start_unix_s = calendar.timegm(start.timetuple()) + start.microsecond / 1e6
+            self.start_unix_s = edf_local_to_unix_s(start, self._tz)
         except Exception:  # noqa: BLE001 - a bad date leaves the start unknown
             self.start_unix_s = None
         try:
@@ -259,7 +282,8 @@ class EdfRecording(RecordingFile):
                                      for o, d, t in zip(onsets, durations, texts))
         except Exception:  # noqa: BLE001
             self.annotations = ()
-        self.notes = ("EDF start time has no time zone; it is taken as UTC",)
+        self.notes = (f"EDF start time has no time zone; it is read as local time ({zone_name(self._tz)}; "
+                      "another with --tz)",)
         self._finish()
 
     def _read(self, stream_id: int, start: int, n: int) -> np.ndarray:
@@ -319,7 +343,8 @@ def _record_duration(rates: Sequence[float]) -> float:
 def write_edf(path: str | os.PathLike[str], emg_uv: np.ndarray, emg_rate_hz: float, *,
               emg_labels: Sequence[str] | None = None, acc_mg: np.ndarray | None = None,
               acc_rate_hz: float | None = None, start_unix_s: float | None = None,
-              annotations: Iterable[tuple[float, float, str]] = (), bdf: bool = False) -> None:
+              annotations: Iterable[tuple[float, float, str]] = (), bdf: bool = False,
+              tz: _dt.tzinfo | None = None) -> None:
     """Write an EDF+ (or BDF+ with ``bdf=True``) file: EMG in uV, ACC X/Y/Z in mg.
 
     ``emg_uv``: (n,) or (n, ch) µV; ``acc_mg``: (m, 3) mg at ``acc_rate_hz``.
@@ -328,7 +353,9 @@ def write_edf(path: str | os.PathLike[str], emg_uv: np.ndarray, emg_rate_hz: flo
     last value (EDF files hold whole records); the true sample counts are written
     to the header's recording field ("twitchwatch_n=<emg>_<acc>") and
     :func:`open_recording` trims the padding.  Annotations are ``(onset_s,
-    duration_s, text)``.  Raises ValueError for bad arguments.
+    duration_s, text)``.  ``start_unix_s`` goes into the header as local time in
+    ``tz`` (None: this machine's zone), as EDF readers expect.  Raises ValueError for
+    bad arguments.
     """
     emg = np.asarray(emg_uv, dtype=np.float64)
     if emg.ndim == 1:
@@ -402,7 +429,7 @@ def write_edf(path: str | os.PathLike[str], emg_uv: np.ndarray, emg_rate_hz: flo
         w.setRecordingAdditional(trim)
         w.setEquipment("twitchwatch")
         if start_unix_s is not None:
-            w.setStartdatetime(_dt.datetime.fromtimestamp(start_unix_s, tz=_dt.timezone.utc).replace(tzinfo=None))
+            w.setStartdatetime(unix_s_to_edf_local(start_unix_s, tz))
         for onset, dur, text in annotations:
             w.writeAnnotation(float(onset), float(dur) if dur else -1, str(text))
         w.writeSamples(padded, digital=True)

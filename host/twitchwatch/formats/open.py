@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import os
 import pathlib
 from collections.abc import Sequence
@@ -17,7 +19,8 @@ ACCEPTED_FORMATS = ("accepted: EDF/EDF+/BDF/BDF+, OpenBCI GUI CSV (OpenBCI-RAW-*
 
 def open_recording(path: str | os.PathLike[str], *, board: int | str | None = None,
                    rate_hz: float | None = None,
-                   emg_channels: Sequence[int | str] | None = None) -> RecordingFile:
+                   emg_channels: Sequence[int | str] | None = None,
+                   tz: datetime.tzinfo | None = None) -> RecordingFile:
     """Open a recording file; the format is detected from its content.
 
     ``board``: BrainFlow board id or name (e.g. 0 / "cyton") for BrainFlow CSV files,
@@ -25,7 +28,8 @@ def open_recording(path: str | os.PathLike[str], *, board: int | str | None = No
     ``rate_hz``: sample rate for a generic CSV that has neither a ``time_s`` column
     nor a rate comment line.  ``emg_channels``: use only these EMG channels (0-based
     positions among the recognised EMG signals, or labels); the rest are listed in
-    ``ignored_signals``.  Raises :class:`FormatError` (one sentence) for every
+    ``ignored_signals``.  ``tz``: the zone an EDF/BDF header's start time is in (None:
+    this machine's zone).  Raises :class:`FormatError` (one sentence) for every
     file that cannot be read.
     """
     p = pathlib.Path(path)
@@ -42,5 +46,5 @@ def open_recording(path: str | os.PathLike[str], *, board: int | str | None = No
     if not head:
         raise FormatError(f"{name}: the file is empty; {ACCEPTED_FORMATS}")
     if head.startswith(EDF_MAGIC) or head.startswith(BDF_MAGIC):
-        return EdfRecording(p, emg_channels=emg_channels)
+        return EdfRecording(p, emg_channels=emg_channels, tz=tz)
     return open_text(p, head, board=board, rate_hz=rate_hz, emg_channels=emg_channels)

@@ -123,13 +123,14 @@ def _edf_channel_label(channel: int) -> str:
 
 
 def export_edf(store: Store, path: str | os.PathLike[str], since_unix_s: float | None = None,
-               until_unix_s: float | None = None) -> dict[str, Any]:
+               until_unix_s: float | None = None, tz: Any = None) -> dict[str, Any]:
     """Write the events as an EDF+ file: one 1 Hz signal per channel, the twitch rate
     (twitches per minute over the trailing 60 s, label ``twitch/min chN``, dimension
     ``/min``), over the span from the first to the last event (or ``since``/``until``),
     and one annotation per twitch at its wall time: ``twitch ch1 120uV unit 3`` (``unit
     3`` only when the motor-unit id is known). The file starts at the whole second
-    before the first event (EDF start times are whole seconds, UTC).
+    before the first event (EDF start times are whole seconds of local time: in ``tz``,
+    a ``datetime.tzinfo``, or this machine's zone; ``replay`` reads them back the same way).
 
     Returns ``{"events": n, "channels": [...], "start_unix_s": t0, "duration_s": d}``.
 
@@ -167,7 +168,7 @@ def export_edf(store: Store, path: str | os.PathLike[str], since_unix_s: float |
     tmp = path.with_name(path.name + ".partial")
     labels = [f"EMG {j + 1}" for j in range(len(channels))]  # write_edf wants EMG labels; relabelled below
     try:
-        write_edf(tmp, rate, 1.0, emg_labels=labels, start_unix_s=float(t0), annotations=annotations)
+        write_edf(tmp, rate, 1.0, emg_labels=labels, start_unix_s=float(t0), annotations=annotations, tz=tz)
         _relabel_edf_signals(tmp, [_edf_channel_label(ch) for ch in channels], "/min", "twitch rate")
         _replace_into(tmp, path)
     except (OSError, ValueError) as exc:

@@ -301,3 +301,11 @@ def _v6_red_flag_reviews(conn: sqlite3.Connection) -> None:
         """
     )
     conn.execute("DELETE FROM annotations WHERE cause_id IN ('als_mnd', 'multiple_sclerosis', 'cervical_spondylosis')")
+
+
+@migration(7, "session_source_sha256")
+def _v7_session_source_sha256(conn: sqlite3.Connection) -> None:
+    """The SHA-256 of the file a session came from (a replayed capture or recording
+    file, or the capture a live run wrote), so the same file is not stored twice."""
+    conn.execute("ALTER TABLE sessions ADD COLUMN source_sha256 TEXT")  # hex; NULL: not from / into a file
+    conn.execute("CREATE INDEX sessions_source_sha256 ON sessions (source_sha256)")

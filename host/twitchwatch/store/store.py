@@ -164,14 +164,16 @@ class Store(LogbookMixin):
         source: str,
         body_site: str | None = None,
         started_at: float | None = None,
+        source_sha256: str | None = None,
     ) -> int:
-        """Record a new session; return its id. ``started_at``: unix time, s (default now)."""
+        """Record a new session; return its id. ``started_at``: unix time, s (default now);
+        ``source_sha256``: the hex SHA-256 of the file the session is read from, if any."""
         started_at = time.time() if started_at is None else float(started_at)
         with self._transaction("start a session") as conn:
             cursor = conn.execute(
-                "INSERT INTO sessions (device_id, firmware_version, boot_id, source, body_site, started_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (device_id, firmware_version, int(boot_id), source, body_site, started_at),
+                "INSERT INTO sessions (device_id, firmware_version, boot_id, source, body_site, started_at,"
+                " source_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (device_id, firmware_version, int(boot_id), source, body_site, started_at, source_sha256),
             )
             session_id = cursor.lastrowid
             assert session_id is not None  # set by every successful INSERT
@@ -202,6 +204,18 @@ class Store(LogbookMixin):
                 "UPDATE sessions SET ended_at = ?, stats_json = ?, started_at = COALESCE(?, started_at) WHERE id = ?",
                 (ended_at, stats_json, None if started_at is None else float(started_at), session_id),
             )
+
+    def set_source_sha256(self, session_id: int, source_sha256: str) -> None:
+        """Record the SHA-256 of the file a session's data is in (e.g. the capture a live
+        run wrote, known once the file is closed)."""
+        with self._transaction(f"record the source file of session {session_id}") as conn:
+            conn.execute("UPDATE sessions SET source_sha256 = ? WHERE id = ?", (source_sha256, int(session_id)))
+
+    def sessions_from_source(self, source_sha256: str) -> list[dict[str, Any]]:
+        """The sessions already stored from a file with this SHA-256 (oldest first)."""
+        ids = {int(r[0]) for r in self._connection().execute(
+            "SELECT id FROM sessions WHERE source_sha256 = ?", (source_sha256,)).fetchall()}
+        return [s for s in self.sessions() if s["id"] in ids]
 
     def sessions(self) -> list[dict[str, Any]]:
         """All sessions, oldest first, as dicts of the ``sessions`` columns, except that
@@ -306,10 +320,10 @@ class Store(LogbookMixin):
         return _export.export_csv(self, folder)
 
     def export_edf(self, path: str | os.PathLike, since_unix_s: float | None = None,
-                   until_unix_s: float | None = None) -> dict[str, Any]:
+                   until_unix_s: float | None = None, tz: Any = None) -> dict[str, Any]:
         """Events as EDF+: a 1 Hz twitch-rate signal per channel and one annotation per
-        twitch (see :func:`.export.export_edf`)."""
-        return _export.export_edf(self, path, since_unix_s, until_unix_s)
+        twitch, its start in local time of ``tz`` (see :func:`.export.export_edf`)."""
+        return _export.export_edf(self, path, since_unix_s, until_unix_s, tz)
 
     def delete_all(self) -> dict[str, int]:
         """Delete every row of every table of the person's data, VACUUM, and truncate
