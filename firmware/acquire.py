@@ -10,6 +10,9 @@ hardware, same interface), a clock and a ``send(view)`` function. One ``step()``
 2. ``pump()`` - packs one DATA frame per full ``samples_per_frame`` in each ring.
 3. a STATUS when ``status_period_ms`` of clock time passed.
 
+``send`` gets each frame's COBS wire bytes (serial), or with ``raw_frames=True`` the
+frame itself (BLE: ``ble_link.BleLink.send``).
+
 Front-end interface (duck-typed): ``streams`` (tuple of ``stream_desc.Stream``),
 ``start()``, ``stop()``, ``available(stream_id) -> int``, ``read(stream_id, ring, n)``,
 ``take_missed(stream_id) -> int`` (asked right after ``available``: samples lost
@@ -43,10 +46,12 @@ def _mem_free() -> int:
 
 class Acquisition:
     def __init__(self, frontend, clock, send, boot_id: int, device_id: str,
-                 status_period_ms: int = 1000, ring_frames: int = _RING_FRAMES) -> None:
+                 status_period_ms: int = 1000, ring_frames: int = _RING_FRAMES,
+                 raw_frames: bool = False) -> None:
         self.fe = frontend
         self.clock = clock
         self.send = send
+        self.raw_frames = raw_frames  # send() gets the frame itself (BLE), not its COBS wire bytes
         self.boot_id = boot_id
         self.device_id = device_id
         self.status_period_ms = status_period_ms
@@ -65,8 +70,11 @@ class Acquisition:
 
     def _send(self, n: int) -> None:
         w = self.writer
-        m = w.to_wire(n)
-        self.send(w.wire_view(m))
+        if self.raw_frames:
+            self.send(w.frame_view(n))
+        else:
+            m = w.to_wire(n)
+            self.send(w.wire_view(m))
         self.frames_sent += 1
 
     def send_hello(self) -> None:

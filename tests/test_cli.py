@@ -25,13 +25,41 @@ def test_every_command_has_help_text():
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert set(sub.choices) >= {"demo", "stream", "replay", "ports", "log", "events", "export", "delete-all",
-                                "report", "causes", "flash"}
+                                "report", "causes", "flash", "scan"}
     for name, p in sub.choices.items():
         helps = [a.help for a in p._actions if a.dest != "help"]
         assert all(helps), f"{name} has an option without help"
     out = tw("--help")
     assert out.returncode == 0
     assert "not a diagnostic" in out.stdout and "twitchwatch demo" in out.stdout
+
+
+def test_ble_commands_without_bluetooth_fail_with_one_line(tmp_path):
+    """This machine has no Bluetooth stack (no BlueZ): scan and stream --ble say so and end."""
+    pytest.importorskip("bleak")
+    if Path("/run/dbus/system_bus_socket").exists() or Path("/var/run/dbus/system_bus_socket").exists():
+        pytest.skip("a D-Bus system bus is here: BlueZ may answer")
+    out = tw("scan", "--timeout", "1", cwd=tmp_path)
+    assert out.returncode == 2 and out.stderr.startswith("twitchwatch: error: Bluetooth scan failed"), out.stderr
+    out = tw("stream", "--ble", "tw-0001", "--no-dashboard", "--db", "d.sqlite3", "-q", cwd=tmp_path, timeout_s=60)
+    assert out.returncode == 2 and "twitchwatch: error: Bluetooth scan failed" in out.stderr, out.stderr
+
+
+@pytest.mark.slow
+def test_demo_ble_fast_scores_like_the_serial_demo(tmp_path):
+    pytest.importorskip("bumble")
+    out = tw("demo", "--ble", "--fast", "--duration", "6", "--seed", "2", "--db", "d.sqlite3", "--no-dashboard",
+             cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "over Bluetooth LE" in out.stderr and "BLE: connected to tw-0002" in out.stderr
+    assert "decoded: stream 0: 12000 samples, stream 1: 6000 samples" in out.stdout
+    assert "dropped or damaged: nothing" in out.stdout
+    assert "link: BLE tw-0002" in out.stdout and "0 dropouts" in out.stdout
+    assert "ground truth: the simulator placed" in out.stdout
+    con = sqlite3.connect(tmp_path / "d.sqlite3")
+    stats = json.loads(con.execute("SELECT stats_json FROM sessions").fetchone()[0])
+    assert stats["link"]["transport"] == "ble" and stats["link"]["dropouts"] == []
+    assert stats["link"]["mtu"] == 247
 
 
 @pytest.mark.slow

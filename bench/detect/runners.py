@@ -31,8 +31,11 @@ class StreamRun:
     artefacts: list[Any] = field(default_factory=list)
     error: str | None = None
 
-    def pairs(self) -> list[tuple[int, int]]:
-        return sorted((int(e.sample_index), int(e.channel)) for e in self.events)
+    def pairs(self, candidates: bool = False) -> list[tuple[int, int]]:
+        """``(sample_index, channel)`` of the counted twitches (events without a
+        ``counted`` attribute count), sorted; with ``candidates`` every event."""
+        return sorted((int(e.sample_index), int(e.channel)) for e in self.events
+                      if candidates or getattr(e, "counted", True))
 
 
 def run_engine(

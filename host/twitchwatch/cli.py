@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--fast", action="store_true",
                       help="stream as fast as the host reads instead of in real time")
     demo.add_argument("--capture", metavar="PATH", help="also record the raw stream to this capture file")
+    demo.add_argument("--ble", action="store_true",
+                      help="over Bluetooth LE: the firmware's BLE code and the host's bleak code through a "
+                           "real Bluetooth stack on virtual controllers (Bumble), no radio needed")
     _add_output_args(demo)
 
     stream = sub.add_parser("stream", help="stream from a patch on a serial port",
@@ -111,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "artefacts, to the SQLite store. Stops on Ctrl-C, unplug or --duration.")
     stream.add_argument("--port", default="auto",
                         help="serial port (e.g. /dev/ttyUSB0, COM3), or 'auto' to pick the one patch plugged in")
+    stream.add_argument("--ble", metavar="NAME|ADDRESS",
+                        help="stream over Bluetooth LE from the patch with this name (tw-XXXX, see 'twitchwatch "
+                             "scan') or address, reconnecting for as long as the run lasts")
     stream.add_argument("--baud", type=int, default=921600, help="baud rate for UART bridges (default 921600)")
     stream.add_argument("--duration", type=float, default=None, metavar="S",
                         help="stop after S seconds of signal (default: until Ctrl-C or unplugged)")
@@ -144,6 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
                                        "MicroPython itself must be on the board first (docs/firmware.md).")
     flash.add_argument("--port", required=True, help="the board's serial port (see `twitchwatch ports`)")
     flash.add_argument("--no-compile", action="store_true", help="copy the .py sources, do not compile")
+    flash.add_argument("--ble", action="store_true",
+                       help="the Bluetooth LE build (firmware/ble_main.py as main.py): the board streams over BLE, "
+                            "to be worn; `twitchwatch stream --ble` reads it")
+
+    scan = sub.add_parser("scan", help="list Bluetooth LE devices nearby, patches first (name, address, RSSI)",
+                          description="Scan for Bluetooth LE advertisements and list them: twitchwatch patches "
+                                      "(they advertise the twitchwatch service) first, then the rest.")
+    scan.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds to listen (default 5)")
+    scan.add_argument("--all", action="store_true", help="also list devices that are not patches")
 
     sub.add_parser("ports", help="list serial ports, marking the ones that look like a patch",
                    description="List serial ports, marking the ones that look like a patch. Reads no data "
@@ -364,7 +379,9 @@ def _print_summary(summary, store_path: str | None) -> None:
     out = sys.stdout
     decoded = ", ".join(f"stream {k}: {v} samples" for k, v in sorted(summary.samples.items())) or "no samples"
     print(f"ended: {summary.ended_because} after {summary.duration_host_s:.1f} s", file=out)
-    print(f"decoded: {decoded}; {summary.events} twitches; device resets: {summary.resets}", file=out)
+    uncounted = getattr(summary, "candidates", 0)
+    extra = f" (and {uncounted} uncounted candidates, kept in the store)" if uncounted else ""
+    print(f"decoded: {decoded}; {summary.events} twitches{extra}; device resets: {summary.resets}", file=out)
     if summary.span_s:
         start = "" if summary.first_wall_s is None else f", from {_local(summary.first_wall_s)}"
         print(f"recorded: {summary.recorded_s:.1f} s of usable signal ({summary.signal_s:.1f} s received, "
@@ -376,6 +393,14 @@ def _print_summary(summary, store_path: str | None) -> None:
         mains = f"{q['mains_hz']:g} Hz hum {q['mains_uv']:.1f} uV" if q.get("mains_hz") else "no mains hum found"
         print(f"signal quality, channel {q['channel']}: noise floor {q['noise_floor_uv']:.1f} uV RMS, {mains}, "
               f"usable {100 * q['usable_fraction']:.0f} %{', LEAD OFF' if q.get('lead_off') else ''}", file=out)
+    link = getattr(summary, "link", None)
+    if link:
+        drops = [d["duration_s"] for d in link.get("dropouts", [])]
+        known = [d for d in drops if d is not None]
+        longest = f" (longest {max(known):.1f} s)" if known else ""
+        print(f"link: BLE {link.get('name') or ''} {link.get('address') or ''}, MTU {link.get('mtu')}, "
+              f"{link.get('connects', 0)} connections, {len(drops)} dropouts{longest}, "
+              f"{link.get('duplicates_dropped', 0)} repeated frames dropped", file=out)
     problems = summary.problems()
     if problems:
         print("dropped or damaged: " + ", ".join(f"{k} {v}" for k, v in problems.items()), file=out)
@@ -605,12 +630,52 @@ def cmd_demo(args) -> int:
 def cmd_stream(args) -> int:
     from twitchwatch.transports import SerialSource, autodetect_port
 
+    if args.ble:
+        return _stream_ble(args)
     port = autodetect_port() if args.port == "auto" else args.port
     with SerialSource(port, baudrate=args.baud) as source:
         # after the port opened (a wrong port fails at once), before the pipeline sends
         # START: the firmware streams only after it (firmware/main.py)
         _warm_detector(args.quiet)
         _run(source, args, f"serial:{port}", duration_s=args.duration, capture=args.capture)
+    return 0
+
+
+def _stream_ble(args) -> int:
+    from twitchwatch.transports.ble import BleSource
+
+    def say(line: str) -> None:
+        if not args.quiet:
+            print(line, file=sys.stderr)
+
+    _warm_detector(args.quiet)
+    print(f"looking for {args.ble} over Bluetooth LE (Ctrl-C stops)", file=sys.stderr)
+    source = BleSource(args.ble, on_event=say)
+    with source:
+        _run(source, args, f"ble:{args.ble}", duration_s=args.duration, capture=args.capture)
+        if source.fatal:
+            raise TwitchwatchError(source.fatal)
+    return 0
+
+
+def cmd_scan(args) -> int:
+    import asyncio
+
+    from twitchwatch.transports.ble import scan
+
+    try:
+        found = asyncio.run(scan(args.timeout))
+    except Exception as exc:  # noqa: BLE001 - bleak's errors per OS: no adapter, adapter off, no permission
+        raise TwitchwatchError(f"Bluetooth scan failed: {type(exc).__name__}: {exc} (is Bluetooth on, and on "
+                               "Linux is bluetoothd running?)") from exc
+    shown = [r for r in found if r.is_patch or args.all]
+    if not shown:
+        print("no twitchwatch patch found (is it powered and not connected to another computer?)"
+              + ("" if args.all else "; --all lists every device seen"))
+        return 0
+    for r in shown:
+        mark = "patch" if r.is_patch else "     "
+        print(f"{mark}  {r.name or '(no name)':<20} {r.address:<40} {r.rssi_dbm:4d} dBm")
     return 0
 
 
@@ -667,9 +732,10 @@ def _replay_recording(args, path: Path, digest: str | None = None) -> int:
 
 
 def cmd_flash(args) -> int:
-    from twitchwatch.board.flash import Flasher
+    from twitchwatch.board.files import BOARD_ENTRY
+    from twitchwatch.board.flash import BLE_ENTRY, Flasher
 
-    Flasher(args.port, compile_mpy=not args.no_compile).flash()
+    Flasher(args.port, compile_mpy=not args.no_compile, entry=BLE_ENTRY if args.ble else BOARD_ENTRY).flash()
     return 0
 
 
@@ -1005,7 +1071,7 @@ def cmd_log(args) -> int:
 
 
 COMMANDS = {"demo": cmd_demo, "stream": cmd_stream, "replay": cmd_replay, "ports": cmd_ports,
-            "flash": cmd_flash,
+            "flash": cmd_flash, "scan": cmd_scan,
             "log": cmd_log, "events": cmd_events, "export": cmd_export, "delete-all": cmd_delete_all,
             "report": cmd_report, "causes": cmd_causes}
 

@@ -16,6 +16,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from twitchwatch import TwitchwatchError
 
@@ -116,9 +117,24 @@ def run_demo(args, run) -> int:
             emg_rate_hz.append(block.info.sample_rate_hz)
 
     pace = "as fast as the host reads" if args.fast else "in real time"
+    ble = bool(getattr(args, "ble", False))
+    over = "over Bluetooth LE (Bumble virtual controllers)" if ble else "over a pseudo-terminal"
     print(f"twitchwatch demo: firmware with its simulated front end (seed {args.seed}) under MicroPython, "
-          f"{args.duration:g} s {pace}; Ctrl-C stops", file=sys.stderr)
-    with VirtualBoard(seed=args.seed, duration_s=args.duration, realtime=not args.fast) as source:
+          f"{over}, {args.duration:g} s {pace}; Ctrl-C stops", file=sys.stderr)
+    source_cm: Any
+    if ble:
+        from twitchwatch.transports.ble_sim import virtual_ble_source
+
+        def say(line: str) -> None:
+            if not args.quiet:
+                print(line, file=sys.stderr)
+
+        source_cm = virtual_ble_source(args.seed, args.duration, realtime=not args.fast, on_event=say)
+        source_name = f"virtual-ble:seed={args.seed}"
+    else:
+        source_cm = VirtualBoard(seed=args.seed, duration_s=args.duration, realtime=not args.fast)
+        source_name = f"virtual:seed={args.seed}"
+    with source_cm as source:
         from twitchwatch.cli import _on_event_printer
 
         show = _on_event_printer(args.quiet)
@@ -127,7 +143,7 @@ def run_demo(args, run) -> int:
             events.append((e.t_s, e.channel, e.unit_id))
             show(e)
 
-        summary = run(source, args, f"virtual:seed={args.seed}", duration_s=args.duration,
+        summary = run(source, args, source_name, duration_s=args.duration,
                       capture=args.capture, on_block=on_block, on_event=on_event)
     if not summary.samples or not emg_rate_hz:
         print("no EMG samples arrived: nothing to score", file=sys.stderr)

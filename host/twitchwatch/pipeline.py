@@ -83,7 +83,9 @@ class RunSummary:
     duration_host_s: float = 0.0
     sessions: list[int] = dataclasses.field(default_factory=list)
     samples: dict[int, int] = dataclasses.field(default_factory=dict)  # stream_id → samples decoded
-    events: int = 0
+    events: int = 0  # counted twitches
+    #: the detector's uncounted candidates (stored and in the events file, not shown as twitches)
+    candidates: int = 0
     artefacts: dict[str, int] = dataclasses.field(default_factory=dict)  # kind → segments rejected
     quality: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # latest, per EMG channel
     resets: int = 0
@@ -105,6 +107,8 @@ class RunSummary:
     dated_by: str = ""  #: whose clock dates the samples and twitches
     #: what the source dropped or repaired before decoding (a capture's damaged bytes skipped ...)
     source_damage: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: a wireless link's last state (BLE: state, RSSI, MTU, interval, dropouts in unix time); None for wires
+    link: dict[str, Any] | None = None
 
     def problems(self) -> dict[str, int]:
         """The non-zero error counters: what was dropped or damaged, by kind."""
@@ -752,12 +756,17 @@ class Pipeline:
     def _log_events(self, events: list[TwitchEvent]) -> None:
         if not events:
             return
-        self.summary.events += len(events)
+        # every event goes to the store and the events file (with its ``counted`` flag);
+        # only counted twitches to the run's count, its live rate and the dashboard
+        # (docs/detection.md, *What counts*)
+        counted = [e for e in events if getattr(e, "counted", True)]
+        self.summary.events += len(counted)
+        self.summary.candidates += len(events) - len(counted)
         if self._session is not None:
             self._session.add_events(events)
         self._write_events_out(events)
         if self.on_event is not None:
-            for e in events:
+            for e in counted:
                 self.on_event(e)
 
     def _store_artefacts(self, artefacts: list) -> None:
@@ -789,6 +798,21 @@ class Pipeline:
         if self._session is not None:
             self._session.set_quality(quality)
 
+    def _link_status(self) -> dict[str, Any] | None:
+        """The source's link state with its dropouts in unix time (s), kept in the summary."""
+        status = self.source.link_status() if self.source is not None else None
+        if status is None:
+            return None
+        status = dict(status)
+        offset = self._wall_offset_s if self._wall_offset_s is not None else 0.0
+        status["dropouts"] = [
+            {"start_unix_s": d["start_s"] + offset,
+             "end_unix_s": None if d.get("end_s") is None else d["end_s"] + offset,
+             "duration_s": None if d.get("end_s") is None else d["end_s"] - d["start_s"]}
+            for d in status.get("dropouts", [])]
+        self.summary.link = status
+        return status
+
     def _close_session(self) -> None:
         session, self._session = self._session, None
         signal, self._signal_time = self._signal_time, SignalTime()
@@ -799,11 +823,14 @@ class Pipeline:
         summary.recorded_s += signal.recorded_s
         if summary.first_wall_s is None:
             summary.first_wall_s = signal.first_wall_s
+        link = self._link_status()
         if session is not None:
             stats: dict[str, Any] = dict(self.decoder.stats.as_dict())
             stats["samples_dropped_at_source"] = self.summary.samples_dropped_at_source
             stats["artefacts"] = dict(self.summary.artefacts)
             stats.update(signal.as_stats())
+            if link is not None:
+                stats["link"] = link  # each dropout of the run, with the session
             if session.end(stats, signal):
                 assert session.id is not None  # all of it is written
                 self._annotate(session.id)
@@ -845,6 +872,9 @@ class Pipeline:
         dev_s = self._device_elapsed_s
         rate = self.summary.events / (dev_s / 60.0) if dev_s > 1.0 else 0.0
         link = "streaming" if self._hello is not None else "waiting for HELLO"
+        wireless = self.source.describe_link() if self.source is not None else None
+        if wireless:
+            link = f"{link}; {wireless}"
         self.summary.decoder = self.decoder.stats.as_dict()
         if self.source is not None:
             self.summary.source_damage.update(self.source.damage())

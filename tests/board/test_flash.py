@@ -29,6 +29,20 @@ def test_the_board_gets_main_and_what_it_imports_not_the_simulator():
     assert len(names) == len(set(names))
 
 
+def test_the_ble_build_goes_to_the_board_as_main(tmp_path):
+    """flash --ble: ble_main.py is copied as main.py with the BLE link and what it imports;
+    neither the simulator nor the Unix port's stand-in bluetooth module goes along."""
+    names = [p.name for p in board_files(entry="ble_main.py")]
+    assert names[0] == "ble_main.py"
+    assert {"ble_link.py", "frame_ring.py", "acquire.py", "board_esp32.py", "wire_cobs.py"} <= set(names)
+    assert not (SIMULATOR_ONLY | {"unix_ble_main.py", "bluetooth.py", "main.py"}) & set(names)
+    flasher = Flasher("/dev/null", compile_mpy=False, entry="ble_main.py", say=lambda line: None)
+    files = flasher.files_for(BoardInfo(6, 3, "xtensawin", "1.24.0"), tmp_path)
+    assert files[0].name == "main.py"
+    assert files[0].read_text() == (firmware_dir() / "ble_main.py").read_text()
+    assert [f.name for f in files[1:]] == names[1:]
+
+
 def test_imports_are_followed_through_modules_and_functions(tmp_path):
     (tmp_path / "main.py").write_text("import a\nimport machine\n")
     (tmp_path / "a.py").write_text("def f():\n    from b import x\n    return x\n")

@@ -159,3 +159,23 @@ def test_mmg_follows_its_twitch_with_the_stated_peak_and_delay():
         assert 0.8 <= t.acc_response_mg <= 3.3
         checked += 1
     assert checked > 10
+
+
+def test_every_units_main_phase_reaches_the_physiological_floor():
+    """Issue #19: a surface MUAP's main phase is >= twitch_main_phase_min_ms at half
+    amplitude (docs/simulator.md); without the floor short polyphasic units were
+    needle-like (~0.6 ms)."""
+    import numpy as np
+
+    from twitchwatch.sim.scenarios import SCENARIOS
+    from twitchwatch.sim.units import make_units
+
+    narrow_before = 0
+    for seed in range(5):
+        for name in ("benign_clean", "als_like"):
+            sc = SCENARIOS[name]
+            for u in make_units(np.random.default_rng(seed), 2, sc):
+                assert u.shape.main_phase * u.lam_s * 1e3 >= sc.twitch_main_phase_min_ms - 1e-9
+            for u in make_units(np.random.default_rng(seed), 2, sc.replace(twitch_main_phase_min_ms=0.0)):
+                narrow_before += u.shape.main_phase * u.lam_s * 1e3 < 1.0
+    assert narrow_before > 0

@@ -103,7 +103,8 @@ def test_wal_and_foreign_keys_are_on(tmp_path):
 
 ALL_MIGRATIONS = [(1, "sessions_and_events"), (2, "event_wall_time"), (3, "event_features_artefacts_quality"),
                   (4, "context_symptoms_labs_tests_annotations"), (5, "lab_entered_value_and_reference_source"),
-                  (6, "red_flag_reviews_and_no_neurological_candidates"), (7, "session_source_sha256")]
+                  (6, "red_flag_reviews_and_no_neurological_candidates"), (7, "session_source_sha256"),
+                  (8, "event_counted_and_main_phase")]
 
 
 def test_a_version_1_database_is_upgraded_and_keeps_its_events(tmp_path):
@@ -311,3 +312,23 @@ def test_event_features_are_stored_when_present(tmp_path):
         assert rows[0]["unit_id"] is None and rows[0]["n_phases"] is None
         if featured:
             assert (rows[1]["n_phases"], rows[1]["polarity"], rows[1]["acc_response_mg"], rows[1]["unit_id"]) == (3, -1, 2.5, 4)
+
+
+def test_uncounted_candidates_are_stored_but_not_read_as_twitches(tmp_path):
+    """Issue #19, what counts: the detector's candidates (counted False) are kept in the
+    store; events(), event_counts() and session_events() return counted twitches only."""
+    from twitchwatch.detect import TwitchEvent
+    from twitchwatch.store import Store
+
+    with Store(tmp_path / "tw.sqlite") as st:
+        sid = st.start_session(device_id="d", firmware_version="f", boot_id=1, source="test")
+        evs = [TwitchEvent(sample_index=i, t_s=i / 1000, channel=0, channel_label="a", amplitude_uv=10.0,
+                           duration_ms=3.0, confidence=0.3, detector="x", counted=(i % 2 == 0), main_phase_ms=2.0)
+               for i in range(6)]
+        st.add_events(sid, evs)
+        assert [e["sample_index"] for e in st.events(sid)] == [0, 2, 4]
+        assert len(st.events(sid, candidates=True)) == 6
+        assert {e["counted"] for e in st.events(candidates=True)} == {0, 1}
+        assert st.event_counts() == {sid: 3}
+        assert len(st.session_events(sid)) == 3
+        assert st.events(sid)[0]["main_phase_ms"] == 2.0

@@ -31,7 +31,9 @@ from twitchwatch.protocol import Command, FrameDecoder, Hello, Reply, ReplyResul
 from twitchwatch.protocol.payloads import encode_command
 from twitchwatch.transports import SerialSource, TransportError
 
-from .files import board_files, compile_module, firmware_dir
+from .files import BOARD_ENTRY, board_files, compile_module, firmware_dir
+
+BLE_ENTRY = "ble_main.py"  # copied as main.py by `flash --ble`: the board streams over BLE
 
 # sys.implementation._mpy: bits 0-7 the .mpy version, 8-9 its sub-version, 10+ the arch
 _MPY_ARCH = {0: None, 1: "x86", 2: "x64", 3: "armv6", 4: "armv6m", 5: "armv7m", 6: "armv7em",
@@ -78,8 +80,9 @@ class Flasher:
 
     def __init__(self, port: str, *, compile_mpy: bool = True, mpremote: Sequence[str] | None = None,
                  say: Callable[[str], None] | None = None, hello_wait_s: float = HELLO_WAIT_S,
-                 repl_wait_s: float = REPL_WAIT_S) -> None:
+                 repl_wait_s: float = REPL_WAIT_S, entry: str = BOARD_ENTRY) -> None:
         self.port = port
+        self.entry = entry  # the firmware's entry point, copied to the board as main.py
         self.compile_mpy = compile_mpy
         self.mpremote = list(mpremote) if mpremote is not None else [sys.executable, "-m", "mpremote"]
         self.say = say or (lambda line: print(line, file=sys.stderr))
@@ -158,7 +161,11 @@ class Flasher:
 
     def files_for(self, info: BoardInfo, build_dir: pathlib.Path) -> list[pathlib.Path]:
         """The files to copy: ``main.py`` and the modules, compiled where that is safe."""
-        sources = board_files(firmware_dir())
+        sources = board_files(firmware_dir(), entry=self.entry)
+        if self.entry != BOARD_ENTRY:  # the board boots main.py: the entry goes there under that name
+            main = build_dir / BOARD_ENTRY
+            main.write_bytes(sources[0].read_bytes())
+            sources = [main] + sources[1:]
         if not self.compile_mpy:
             self.say("copying the sources (.py) as asked")
             return sources
@@ -173,8 +180,9 @@ class Flasher:
         self.say(f"compiling {len(sources) - 1} modules for {info.arch} (MicroPython {info.micropython_version})")
         return [sources[0]] + [compile_module(src, build_dir, info.arch) for src in sources[1:]]
 
-    def flash(self) -> Hello:
-        """Every step; returns the HELLO of the flashed firmware."""
+    def flash(self) -> Hello | None:
+        """Every step; returns the HELLO of the flashed firmware (None for the BLE build,
+        which says nothing on the serial port)."""
         self.stop_running_firmware()
         info = self.board_info()
         with tempfile.TemporaryDirectory(prefix="twitchwatch-flash-") as tmp:
@@ -186,6 +194,10 @@ class Flasher:
             self._mpremote("fs", "cp", "-f", *[str(f) for f in files], ":", what="copy the files")
         self.say("resetting the board")
         self._mpremote("reset", what="reset the board")
+        if self.entry == BLE_ENTRY:
+            self.say("the board now advertises over Bluetooth LE as tw-XXXX (the end of its id): "
+                     "`twitchwatch scan`, then `twitchwatch stream --ble NAME`")
+            return None
         hello = self.wait_for_hello()
         self.say(f"the board answers: {hello.device_id}, firmware {hello.firmware_version}, "
                  f"{len(hello.streams)} streams")

@@ -119,6 +119,11 @@ class DetectorConfig:
     acc_onset_mg: float = 10.0
     acc_onset_ratio: float = 4.0
     acc_onset_base_ms: float = 1000.0
+    #: rules 6 and 6b read the motion band from 150 ms before the peak up to the potential's
+    #: onset (its first sample above threshold) instead of 25 ms after the peak: a twitch's
+    #: own mechanical response (a brief transient of a few to tens of mg, starting >= 5 ms
+    #: after the EMG onset) is evidence for it, not movement (issue #19). False: the old window.
+    motion_ends_at_onset: bool = True
     motion_holdoff_ms: float = 150.0  #: motion segments are extended this much both sides
     wide_ratio: float = 1.0  #: low-band p-p >= this x cleaned p-p: a wide (not brief) potential
     pop_step_fraction: float = 0.5  #: low-band level step across the candidate >= this x its p-p = pop
@@ -194,3 +199,17 @@ class DetectorConfig:
     max_units: int = 64  #: per channel; the least recently seen unit is recycled
     # --- confidence ---------------------------------------------------------------------
     snr_full: float = 4.0  #: peak/threshold ratio giving full SNR credit
+    # --- what counts (docs/detection.md, *What counts*) ----------------------------------
+    #: a twitch counts in rates, the dashboard, reports and statistics when it is plausible
+    #: (below) and either clear (peak >= count_k sigma: Gaussian noise at the floor crosses
+    #: 8 sigma about once in 1e15 samples, real rest EMG's low-level blips sit at 5-6
+    #: sigma), or joins a unit that fired clearly before (its shape is known), or the
+    #: accelerometer shows a mechanical response right after it. Others are candidates
+    #: (``counted`` False): kept in the store, not shown as twitches. 0 counts every twitch.
+    count_k: float = 8.0
+    #: plausibility: the main phase (half-amplitude width in the band-passed signal) must be
+    #: at least this many times the band-pass's own response to a single sample (the width
+    #: a potential with no width of its own is seen with: 1.29 / 0.97 / 0.78 ms at 1 / 2 / 4
+    #: kHz; a one-sample spike measures 0.97-1.03 of it); narrower is a spike, not a
+    #: motor-unit potential. 0 disables.
+    min_main_phase_ratio: float = 1.1

@@ -41,11 +41,12 @@ from .features import GEOMETRY, LEVELS, RING_ROWS, candidate_features, phases_an
 from .floor import AdaptiveFloor, median1
 from .mains import MainsCanceller
 from .onbeat import BeatTemplate
+from .plausible import impulse_width_ms, main_phase_ms
 from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.10"  # 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
+DETECTOR_VERSION = "twitchwatch-detect-1.11"  # 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -173,7 +174,10 @@ class TwitchDetector:
         band = (cfg.band_hz[0], min(cfg.band_hz[1], nyq_hi))
         if not 0 < band[0] < band[1]:
             raise ValueError(f"band {cfg.band_hz} Hz is empty at {fs} Hz")
-        self._bp = SosState(signal.butter(cfg.filter_order, band, "bandpass", fs=fs, output="sos"), C)
+        bp_sos = signal.butter(cfg.filter_order, band, "bandpass", fs=fs, output="sos")
+        self._bp = SosState(bp_sos, C)
+        #: main-phase width (ms) of the band-pass's response to a single sample (plausible.py)
+        self.impulse_width_ms = impulse_width_ms(bp_sos, fs)
         low = (cfg.low_band_hz[0], min(cfg.low_band_hz[1], nyq_hi))
         self._lf = SosState(signal.butter(2, low, "bandpass", fs=fs, output="sos"), C)
         self._hum_lp = SosState(signal.butter(1, 1.0 / (2 * np.pi * cfg.hum_env_ms * 1e-3), fs=fs, output="sos"), C)
@@ -263,7 +267,8 @@ class TwitchDetector:
         self._n_artefact = np.zeros(C)
         self._lead_off = np.zeros(C, dtype=bool)
         self.counts = {"events": 0, "echo": 0, "crosstalk": 0, "dropped_at_gap": 0, "no_acc_data": 0,
-                       "low_vs_background": 0, "on_beat": 0, "on_beat_late": 0}
+                       "low_vs_background": 0, "on_beat": 0, "on_beat_late": 0,
+                       "not_counted": 0, "not_counted_spike": 0}
         for kind in ("voluntary", "motion", "ecg", "pop", "mains_burst", "lead_off"):
             self.counts[f"rejected_{kind}"] = 0
 
@@ -762,7 +767,12 @@ class TwitchDetector:
         w0, w1 = cfg.acc_window_ms
         resp = self._acc_ring.read(a + fa_ms(w0), a + fa_ms(w1) + 1, 0)
         m0 = a - fa_ms(MOTION_WINDOW_MS[0])
-        mot = self._acc_ring.read(m0, a + fa_ms(MOTION_WINDOW_MS[1]) + 1, 1)
+        # the motion window ends where the potential begins (its first sample above the
+        # threshold): a twitch's own mechanical response starts >= 5 ms after its EMG onset
+        # (electromechanical delay) and is evidence for it, never movement (issue #19)
+        m1 = min(a + fa_ms(MOTION_WINDOW_MS[1]), self._emg_to_acc(cand.start)) if cfg.motion_ends_at_onset else \
+            a + fa_ms(MOTION_WINDOW_MS[1])
+        mot = self._acc_ring.read(m0, m1 + 1, 1)
         fl = self._acc_ring.read(a, a + 1, 2)
         floor = float(fl[0]) if fl.size else np.nan
         motion = float(mot.max()) if mot.size else None
@@ -1040,12 +1050,29 @@ class TwitchDetector:
             level = max(cfg.acc_min_mg, cfg.acc_k * (acc_floor if np.isfinite(acc_floor) else 0.0))
             supported = float(np.clip((resp - level) / level, 0.0, 1.0)) if resp > level else 0.0
         confidence = self._confidence(cand, unit_match, supported)
+        # what counts (docs/detection.md, *What counts*): plausible, and clear, or a known
+        # unit's weaker firing, or with a mechanical response
+        i = self.pre + 2  # the peak's index in the shape window
+        w = cand.shape[max(0, i - self._ms(8.0)) : i + self._ms(8.0) + 1]
+        mp_ms = main_phase_ms(w, min(i, self._ms(8.0)), self.emg_rate_hz)
+        spike = cfg.min_main_phase_ratio > 0 and mp_ms < cfg.min_main_phase_ratio * self.impulse_width_ms
+        clear = cand.peak_ratio >= cfg.count_k
+        known = unit_match is not None and self._units.is_clear(c, unit_id)
+        moved = supported is not None and supported > 0
+        counted = not spike and (cfg.count_k <= 0 or clear or known or moved)
+        if counted and (clear or moved):
+            self._units.mark_clear(c, unit_id)
+        if not counted:
+            self.counts["not_counted"] += 1
+            if spike:
+                self.counts["not_counted_spike"] += 1
         self.counts["events"] += 1
         self._ready.append(TwitchEvent(
             sample_index=cand.peak, t_s=cand.peak / self.emg_rate_hz, channel=c, channel_label=self.emg_labels[c],
             amplitude_uv=round(cand.amp_pp, 3), duration_ms=round(cand.duration_ms, 3), confidence=round(confidence, 4),
             detector=DETECTOR_VERSION, n_phases=cand.n_phases, polarity=cand.polarity,
             acc_response_mg=None if resp is None else round(resp, 4), unit_id=unit_id,
+            counted=counted, main_phase_ms=round(mp_ms, 3),
         ))
 
     def _confidence(self, cand: _Candidate, unit_match: float | None, acc_support: float | None) -> float:

@@ -32,6 +32,11 @@ class TwitchEvent:
             shortly after the potential; None when there is no accelerometer.
         unit_id: online motor-unit identity from shape clustering; the same unit firing
             again gets the same id; ids are unique across channels. None if unknown.
+        counted: whether the event counts as a twitch in rates, the dashboard, reports and
+            cause statistics (the counting policy, docs/detection.md *What counts*);
+            False: a candidate kept in the store and the events file, not shown as a twitch.
+        main_phase_ms: half-amplitude width of the potential's main phase in the
+            band-passed signal, ms (band-limited interpolation); None if not measured.
     """
 
     sample_index: int
@@ -47,6 +52,8 @@ class TwitchEvent:
     polarity: int | None = None
     acc_response_mg: float | None = None
     unit_id: int | None = None
+    counted: bool = True
+    main_phase_ms: float | None = None
 
     def to_json_dict(self) -> dict:
         """A JSON-ready dict: every field above (new ones included) plus ``t`` (= ``t_s``, seconds)."""

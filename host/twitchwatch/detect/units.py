@@ -115,6 +115,18 @@ class UnitBook:
             return best["id"], best_d / limit
         return self._new(channel, centre, amp_pp), None
 
+    def mark_clear(self, channel: int, unit_id: int) -> None:
+        """Note that ``unit_id`` (a template of ``channel``) fired clearly (counting policy:
+        its later, weaker firings count). No effect for a unit without a template."""
+        for t in self._templates[channel]:
+            if t["id"] == unit_id:
+                t["clear"] = True
+                return
+
+    def is_clear(self, channel: int, unit_id: int) -> bool:
+        """Whether ``unit_id`` has fired clearly before (:meth:`mark_clear`)."""
+        return any(t["id"] == unit_id and t.get("clear", False) for t in self._templates[channel])
+
     def _new(self, channel: int, shape: np.ndarray | None, amp_pp: float) -> int:
         uid = self._next_local[channel] * self.n_channels + channel
         self._next_local[channel] += 1

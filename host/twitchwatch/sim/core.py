@@ -254,7 +254,7 @@ def _activities(rng: np.random.Generator, sc: Scenario, acts: list[tuple[str, fl
         if kind == "voluntary":
             rms = _loguniform(rng, *sc.voluntary_rms_uv)
             gains = np.array([1.0, rng.uniform(0.3, 1.0)])[rng.permutation(2)]
-            env = _raised_cos_env(L, int(rng.uniform(0.05, 0.15) * fs))
+            env = _raised_cos_env(L, int(rng.uniform(*sc.voluntary_ramp_s) * fs))
             env *= 1 + 0.2 * _smooth_uniform(rng, L, fs, 0.25)
             vol[a:b] += _bandlimited(rng, L, fs, 20, 250) * (rms * env)[:, None] * gains[None, :]
             aenv = _raised_cos_env(AL, int(0.1 * afs))

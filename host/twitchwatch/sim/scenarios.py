@@ -25,6 +25,12 @@ numbers come from (short keys, full references in the docs):
   (>= 120 ms) QRS of another shape, discordant T wave, compensatory pause.
 - [mains] EN 50160 / NERC: 50 or 60 Hz, frequency within ±0.2 Hz in normal operation;
   odd harmonics (3rd, 5th) dominate.
+- [surfMUAP] Merletti & Parker (eds.), Electromyography: Physiology, Engineering and
+  Noninvasive Applications, IEEE Press/Wiley 2004 (surface MUAPs: the volume conductor
+  low-passes the potential, main phase of several ms); Lindström & Magnusson, Proc IEEE
+  1977;65:653 (the bipolar electrode's spatial filter, spectral dips at conduction
+  velocity / inter-electrode distance, ~200-400 Hz); De Luca, J Appl Biomech
+  1997;13:135 (surface EMG energy mostly 20-250 Hz, little above 400-500 Hz).
 - [art] sEMG artefact reviews (e.g. De Luca et al., J Biomech 2010 on motion artefact
   below ~20 Hz; electrode "pops" as steps with exponential recovery).
 
@@ -58,6 +64,9 @@ class Scenario:
     twitch_rate_per_min: float = 6.0          # per channel, primary discharges [SPiQE][design]
     twitch_amplitude_uv: Range = (50.0, 400.0)  # unit nominal peak-to-peak [design]
     twitch_duration_ms: Range = (5.0, 25.0)     # surface MUAP duration [design][HR]
+    #: floor of a unit's main-phase half-amplitude width (ms): a surface MUAP's main phase
+    #: lasts >= ~2-3 ms at its base [surfMUAP]; 0 = no floor (the simulator before #19)
+    twitch_main_phase_min_ms: float = 1.5
     shape_order_max: int = 2                  # highest Hermite–Rodriguez order (3 = polyphasic)
     jitter_frac: float = 0.05                 # per-discharge amplitude jitter, ± [brief]
     width_jitter_frac: float = 0.02           # per-discharge width jitter, ±
@@ -94,6 +103,7 @@ class Scenario:
     voluntary_per_min: float = 0.0
     voluntary_s: Range = (0.3, 3.0)
     voluntary_rms_uv: Range = (20.0, 200.0)
+    voluntary_ramp_s: Range = (0.05, 0.15)    # raised-cosine onset/offset of a contraction's EMG
     # --- walking (motion bouts) and gross movement ---
     walking_fraction: float = 0.0             # fraction of time in walking bouts
     walking_bout_s: Range = (15.0, 45.0)

@@ -61,6 +61,8 @@ class Shape:
     x_lo: float
     x_hi: float
     norm: float
+    #: half-amplitude width of the main phase (the lobe holding the peak), in x units
+    main_phase: float = 0.0
 
     @classmethod
     def from_coefs(cls, coefs: np.ndarray) -> Shape:
@@ -69,7 +71,18 @@ class Shape:
         idx = np.nonzero(np.abs(w) >= _SUPPORT_FRAC * peak)[0]
         x_lo, x_hi = float(_GRID[idx[0]]), float(_GRID[idx[-1]])
         wt = w * _taper((_GRID - x_lo) / (x_hi - x_lo))
-        return cls(coefs, x_lo, x_hi, 1.0 / float(np.ptp(wt)))
+        p = int(np.argmax(np.abs(wt)))
+        above = np.abs(wt) >= 0.5 * abs(wt[p])
+        same = np.sign(wt) == np.sign(wt[p])
+        run = above & same
+        a = p
+        while a > 0 and run[a - 1]:
+            a -= 1
+        b = p
+        while b < run.size - 1 and run[b + 1]:
+            b += 1
+        main_phase = float(_GRID[b] - _GRID[a])
+        return cls(coefs, x_lo, x_hi, 1.0 / float(np.ptp(wt)), main_phase)
 
     @property
     def width(self) -> float:
@@ -142,6 +155,12 @@ def make_units(rng: np.random.Generator, n_channels: int, sc: Scenario, first_id
             coefs[order] = rng.choice((-1.0, 1.0))
             shape = Shape.from_coefs(coefs)
             lam = dur / 1000.0 / shape.width
+            # physiological floor of a surface MUAP's main phase (docs/simulator.md): a short
+            # polyphasic shape would otherwise be a needle-like 0.5 ms spike; such a unit
+            # is widened (its potential then lasts longer than ``dur``)
+            if sc.twitch_main_phase_min_ms > 0 and shape.main_phase > 0:
+                lam = max(lam, sc.twitch_main_phase_min_ms / 1000.0 / shape.main_phase)
+                dur = lam * shape.width * 1000.0
             cross_ch = None
             cross_gain = cross_widen = cross_delay = 0.0
             if n_channels > 1 and rng.random() < sc.crosstalk_prob:

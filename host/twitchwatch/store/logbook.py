@@ -325,11 +325,12 @@ class LogbookMixin:
     def events_between(self, since_unix_s: float | None = None,
                        until_unix_s: float | None = None) -> list[dict[str, Any]]:
         """Events whose ``wall_time_s`` is in ``[since, until)`` (either bound None:
-        open), in wall-time order, as dicts of the ``events`` columns plus the session's
+        open), in wall-time order, counted twitches only (not the detector's uncounted
+        candidates, docs/detection.md *What counts*), as dicts of the ``events`` columns plus the session's
         ``body_site`` and ``top_cause``: the cause_id of the confirmed annotation, else
         of the best-scored suggested one, else None (rejected ones never). Events
         without a wall time are not included."""
-        where = ["e.wall_time_s IS NOT NULL"]
+        where = ["e.wall_time_s IS NOT NULL", "e.counted = 1"]
         params: list[Any] = []
         if since_unix_s is not None:
             where.append("e.wall_time_s >= ?")
@@ -341,14 +342,14 @@ class LogbookMixin:
         return [dict(r) for r in self._connection().execute(sql, params).fetchall()]
 
     def session_events(self, session_id: int) -> list[dict[str, Any]]:
-        """One session's events (with or without a wall time) in sample order, with
+        """One session's counted events (with or without a wall time) in sample order, with
         ``body_site`` and ``top_cause`` as in :meth:`events_between`."""
-        sql = _EVENT_SELECT + " WHERE e.session_id = ? ORDER BY e.sample_index, e.channel, e.id"
+        sql = _EVENT_SELECT + " WHERE e.session_id = ? AND e.counted = 1 ORDER BY e.sample_index, e.channel, e.id"
         return [dict(r) for r in self._connection().execute(sql, (int(session_id),)).fetchall()]
 
     def event_counts(self) -> dict[int, int]:
-        """Twitches per session, ``{session_id: count}`` (sessions without any left out)."""
-        rows = self._connection().execute("SELECT session_id, COUNT(*) FROM events GROUP BY session_id")
+        """Counted twitches per session, ``{session_id: count}`` (sessions without any left out)."""
+        rows = self._connection().execute("SELECT session_id, COUNT(*) FROM events WHERE counted = 1 GROUP BY session_id")
         return {int(sid): int(n) for sid, n in rows.fetchall()}
 
     def iter_table(self, table: str) -> Iterator[sqlite3.Row]:

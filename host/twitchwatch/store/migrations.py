@@ -309,3 +309,13 @@ def _v7_session_source_sha256(conn: sqlite3.Connection) -> None:
     file, or the capture a live run wrote), so the same file is not stored twice."""
     conn.execute("ALTER TABLE sessions ADD COLUMN source_sha256 TEXT")  # hex; NULL: not from / into a file
     conn.execute("CREATE INDEX sessions_source_sha256 ON sessions (source_sha256)")
+
+
+@migration(8, "event_counted_and_main_phase")
+def _v8_event_counted_and_main_phase(conn: sqlite3.Connection) -> None:
+    """Whether an event counts as a twitch (the detector's counting policy,
+    docs/detection.md *What counts*): 1 for twitches shown in rates, the dashboard,
+    reports and statistics, 0 for candidates kept but not shown; events written before
+    this column existed count. And the potential's main-phase width (ms), NULL if unknown."""
+    conn.execute("ALTER TABLE events ADD COLUMN counted INTEGER NOT NULL DEFAULT 1")
+    conn.execute("ALTER TABLE events ADD COLUMN main_phase_ms REAL")

@@ -39,8 +39,18 @@ _EVENT_COLUMNS = (
     "polarity",
     "acc_response_mg",
     "unit_id",
+    "counted",
+    "main_phase_ms",
 )
 _ARTEFACT_COLUMNS = ("kind", "channel", "start_index", "end_index", "t_start_s", "t_end_s", "detail")
+
+
+def _event_value(event: Any, column: str) -> Any:
+    """``event``'s value for an ``events`` column (a missing attribute: NULL; a missing
+    ``counted``: counted, as before the counting policy)."""
+    if column == "counted":
+        return 1 if getattr(event, "counted", True) in (True, None, 1) else 0
+    return getattr(event, column, None)
 
 
 class Store(LogbookMixin):
@@ -243,7 +253,7 @@ class Store(LogbookMixin):
                 batch is written).
         """
         rows = [
-            (session_id, *(getattr(event, column, None) for column in _EVENT_COLUMNS)) for event in events
+            (session_id, *(_event_value(event, column) for column in _EVENT_COLUMNS)) for event in events
         ]
         with self._transaction(f"write a batch of {len(rows)} events") as conn:
             if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
@@ -255,16 +265,21 @@ class Store(LogbookMixin):
             )
         return len(rows)
 
-    def events(self, session_id: int | None = None) -> list[dict[str, Any]]:
+    def events(self, session_id: int | None = None, *, candidates: bool = False) -> list[dict[str, Any]]:
         """Events as dicts of the ``events`` columns (id, session_id, sample_index, t_s,
         channel, channel_label, amplitude_uv, duration_ms, confidence, detector,
-        wall_time_s, n_phases, polarity, acc_response_mg, unit_id), ordered by
-        session, sample index, channel; all sessions if ``session_id`` is None."""
+        wall_time_s, n_phases, polarity, acc_response_mg, unit_id, counted,
+        main_phase_ms), ordered by session, sample index, channel; all sessions if
+        ``session_id`` is None. Only counted twitches unless ``candidates`` (then the
+        detector's uncounted candidates too, ``counted`` 0)."""
         order = " ORDER BY session_id, sample_index, channel, id"
-        if session_id is None:
-            cursor = self._connection().execute("SELECT * FROM events" + order)
-        else:
-            cursor = self._connection().execute("SELECT * FROM events WHERE session_id = ?" + order, (session_id,))
+        where = [] if candidates else ["counted = 1"]
+        params: tuple = ()
+        if session_id is not None:
+            where.append("session_id = ?")
+            params = (session_id,)
+        sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "") + order
+        cursor = self._connection().execute(sql, params)
         return [dict(row) for row in cursor.fetchall()]
 
     # ------------------------------------------------------ artefacts, quality

@@ -65,6 +65,14 @@ class ByteSource(abc.ABC):
         """One line naming the link, for messages and logs."""
         return type(self).__name__
 
+    def link_status(self) -> dict | None:
+        """A wireless link's state, signal and dropouts (BLE), or None (wired links, files)."""
+        return None
+
+    def describe_link(self) -> str | None:
+        """One line on the link's state for the status line and dashboard, or None."""
+        return None
+
     def wall_clock_offset_s(self) -> float:
         """Unix time minus the host clock of this source's ``host_time_s`` (s).
 

