@@ -15,8 +15,11 @@ program restarts (LSL's recovery). Timestamps are LSL's ``local_clock()``: the
 device's sample clock mapped to this computer's by the same lower-envelope fit the
 pipeline uses (:class:`twitchwatch.clock.ClockMap`), fed with the time each block
 reaches this sink; so USB chunking does not bunch the timestamps, and a twitch
-marker carries the time of its peak sample. Samples are pushed as they come (a
-block per push); nothing is kept back.
+marker carries the time of its peak sample. A block's samples are stamped with the
+fit as it stands when the block arrives, never earlier than one sample period after
+the stream's previous stamp (the fit may move back as it learns the link's least
+latency; stamps never do); a marker gets exactly the stamp its peak sample got.
+Samples are pushed as they come (a block per push); nothing is kept back.
 
 pylsl is optional (``pip install 'twitchwatch[lsl]'``); without it ``--lsl`` gives
 one line saying so.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from dataclasses import asdict
 from typing import Any
 
@@ -37,6 +41,7 @@ from twitchwatch.formats.base import ACC_UNITS, EMG_UNITS
 from twitchwatch.protocol import ChannelKind, Hello, SampleBlock, StreamInfo
 
 _ACC_KINDS = (ChannelKind.ACC_X, ChannelKind.ACC_Y, ChannelKind.ACC_Z)
+_KEEP_BLOCKS = 2000  # EMG blocks whose stamps a late marker can still find (~20 s at 100 frames/s)
 
 
 def _pylsl() -> Any:
@@ -107,7 +112,9 @@ class LslSink:
         self._outlets: dict[int, _Outlet] = {}
         self._markers: Any = None
         self._clock = ClockMap()
-        self._last: dict[int, SampleBlock] = {}
+        self._last_stamp: dict[int, float] = {}  # stream -> LSL stamp of its newest sample
+        # the EMG stream's recent blocks as (first sample index, n, first stamp s, period s)
+        self._emg_stamps: deque[tuple[int, int, float, float]] = deque(maxlen=_KEEP_BLOCKS)
         self._emg_stream: int | None = None
         self.samples_pushed = 0
         self.markers_pushed = 0
@@ -119,7 +126,7 @@ class LslSink:
         stream is unchanged are kept (an inlet then sees no break but the gap)."""
         if hello.boot_id != self._boot_id:
             self._clock.reset()  # a new boot counts device time from 0 again
-            self._last.clear()
+            self._emg_stamps.clear()
         self._boot_id = hello.boot_id
         if hello.device_id != self._device_id:
             self._outlets.clear()
@@ -146,24 +153,40 @@ class LslSink:
         outlet = self._outlets.get(block.stream_id)
         if outlet is None or outlet.info != block.info:
             return
-        rate = block.info.sample_rate_hz
-        last_us = block.t_first_us + (block.n_samples - 1) * 1e6 / rate
+        period_s = 1.0 / block.info.sample_rate_hz
+        n = block.n_samples
+        last_us = block.t_first_us + (n - 1) * period_s * 1e6
         self._clock.add(int(last_us), time.monotonic())  # the last sample had left the device by now
-        self._last[block.stream_id] = block
+        first_s = self._lsl_time_s(block.t_first_us)
+        previous = self._last_stamp.get(block.stream_id)
+        if previous is not None:
+            first_s = max(first_s, previous + period_s)
+        last_s = first_s + (n - 1) * period_s
+        self._last_stamp[block.stream_id] = last_s
+        if block.stream_id == self._emg_stream:
+            self._emg_stamps.append((block.first_sample_index, n, first_s, period_s))
         data = (block.physical() * outlet.factors).astype(np.float32)
-        outlet.outlet.push_chunk(data, self._lsl_time_s(last_us))
-        self.samples_pushed += block.n_samples
+        outlet.outlet.push_chunk(data, last_s)  # LSL stamps the others back from it at the nominal rate
+        self.samples_pushed += n
 
     def on_event(self, event: Any) -> None:
         if self._markers is None or self._emg_stream is None:
             return
-        block = self._last.get(self._emg_stream)
-        if block is None:
+        stamp = self._stamp_of_emg_sample(event.sample_index)
+        if stamp is None:
             return
-        peak_us = block.t_first_us + (event.sample_index - block.first_sample_index) * 1e6 / block.info.sample_rate_hz
         fields = {k: v for k, v in asdict(event).items() if v is None or isinstance(v, (int, float, str))}
-        self._markers.push_sample([json.dumps(fields, sort_keys=True)], self._lsl_time_s(peak_us))
+        self._markers.push_sample([json.dumps(fields, sort_keys=True)], stamp)
         self.markers_pushed += 1
+
+    def _stamp_of_emg_sample(self, index: int) -> float | None:
+        """The LSL stamp EMG sample ``index`` of this run got (None if it is not held)."""
+        for first, n, first_s, period_s in reversed(self._emg_stamps):
+            if first <= index < first + n:
+                return first_s + (index - first) * period_s
+            if first + n <= index:
+                break  # newer than every block held
+        return None
 
     def close(self) -> None:
         self._outlets.clear()

@@ -829,8 +829,9 @@ class Pipeline:
             stats["samples_dropped_at_source"] = self.summary.samples_dropped_at_source
             stats["artefacts"] = dict(self.summary.artefacts)
             stats.update(signal.as_stats())
-            if link is not None:
-                stats["link"] = link  # each dropout of the run, with the session
+            if link is not None:  # the session's own dropouts (a reset's new session: from its start)
+                stats["link"] = dict(link, dropouts=[
+                    d for d in link["dropouts"] if d["end_unix_s"] is None or d["end_unix_s"] >= session.started_at])
             if session.end(stats, signal):
                 assert session.id is not None  # all of it is written
                 self._annotate(session.id)

@@ -367,3 +367,50 @@ def test_the_ble_firmware_with_its_ring_runs_in_a_130_kb_heap(radio, sim, tmp_pa
     finally:
         run.close()
         assert b"MemoryError" not in run.board.old_stderr
+
+
+def test_the_pipeline_starts_a_waiting_board_and_keeps_dropouts_with_the_session(radio, tmp_path):
+    """As the real firmware, the board waits for START: the pipeline sends it through the
+    command characteristic. After a link outage and a reset, each store session holds the
+    dropouts that overlap it, and the run's summary all of them."""
+    import threading
+
+    from twitchwatch.pipeline import Pipeline
+    from twitchwatch.store import Store
+
+    run = Run(radio, args=("--realtime", "--wait-start"))
+    store = Store(tmp_path / "ble.sqlite3")
+    samples: list[int] = []
+
+    def faults() -> None:
+        deadline = time.monotonic() + 30
+        while sum(samples) < 1.5 * EMG_HZ and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run.board.bridge.outage(0.5)
+        while sum(samples) < 3.5 * EMG_HZ and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run.board.reset()
+
+    def on_block(block) -> None:
+        if block.stream_id == 0:
+            samples.append(block.n_samples)
+
+    t = threading.Thread(target=faults, daemon=True)
+    try:
+        t.start()
+        pipe = Pipeline(run.source, source_name="ble:test", store=store, on_block=on_block)
+        summary = pipe.run(duration_s=6.0)
+        t.join(5)
+        assert summary.resets == 1 and summary.ended_because == "duration 6 s reached"
+        assert summary.samples[0] > 3.5 * EMG_HZ
+        link = summary.link
+        assert link is not None and link["transport"] == "ble" and len(link["dropouts"]) == 2
+        sessions = sorted(store.sessions(), key=lambda s: s["id"])
+        assert len(sessions) == 2
+        first, second = (s["stats"]["link"]["dropouts"] for s in sessions)
+        # the reset's dropout ended (reconnected) before the new boot's HELLO began the second session
+        assert len(first) == 2 and second == []
+        assert first[0]["duration_s"] >= 0.5
+    finally:
+        store.close()
+        run.close()
