@@ -99,7 +99,7 @@ def test_export_errors_are_one_line(tmp_path, capsys):
     assert not db.exists()
     Store(db).close()
     assert main(["export", "--edf", str(tmp_path / "x.edf"), "--db", str(db)]) == 2
-    assert "no twitch events" in capsys.readouterr().err
+    assert "no twitches with a time" in capsys.readouterr().err
     (tmp_path / "file").write_text("")
     assert main(["export", "--json", str(tmp_path / "file" / "a.json"), "--db", str(db)]) == 2
     assert "a.json" in capsys.readouterr().err

@@ -14,6 +14,9 @@ import time
 import numpy as np
 import pytest
 
+from twitchwatch.demo import load_simulator
+from twitchwatch.transports.virtual import DEFAULT_FIRMWARE_DIR
+
 CFG = pathlib.Path(__file__).with_name("lsl_loopback.cfg")
 os.environ["LSLAPICFG"] = str(CFG)  # before liblsl reads its configuration (on first use)
 pylsl = pytest.importorskip("pylsl")
@@ -39,15 +42,24 @@ def _resolve(source_id: str):
 
 def test_demo_publishes_emg_acc_and_twitch_markers(tmp_path):
     env = dict(os.environ, LSLAPICFG=str(CFG))
+    # a seed of this process's own: the device id (sim-<seed>), and so the source ids, differ from
+    # those of another test run on this machine at the same time; the first from there whose
+    # simulator fires at least 3 twitches between 3 and 11 s (after the inlet is open)
+    sim = load_simulator(DEFAULT_FIRMWARE_DIR)
+    seed = 0x1000 + os.getpid() % 0xE000
+    while sum(3 * RATE_EMG_HZ < tw["peak_index"] < 11 * RATE_EMG_HZ
+              for tw in sim.twitch_schedule(seed, int(12 * RATE_EMG_HZ))) < 3:
+        seed += 1
+    device = f"sim-{seed:04x}"
     events_file = tmp_path / "events.jsonl"
-    demo = subprocess.Popen([sys.executable, "-m", "twitchwatch.cli", "demo", "--duration", "12", "--seed", "2",
+    demo = subprocess.Popen([sys.executable, "-m", "twitchwatch.cli", "demo", "--duration", "12", "--seed", str(seed),
                              "--no-dashboard", "--quiet", "--lsl", "--db", str(tmp_path / "t.sqlite3"),
                              "--events-out", str(events_file)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        emg = _resolve("twitchwatch:sim-0002:0")
-        acc = _resolve("twitchwatch:sim-0002:1")
-        markers = _resolve("twitchwatch:sim-0002:twitches")
+        emg = _resolve(f"twitchwatch:{device}:0")
+        acc = _resolve(f"twitchwatch:{device}:1")
+        markers = _resolve(f"twitchwatch:{device}:twitches")
         for inlet in (emg, acc, markers):
             inlet.open_stream(timeout=30)
         got = {"emg": ([], []), "acc": ([], []), "markers": ([], [])}

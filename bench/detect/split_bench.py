@@ -56,7 +56,6 @@ from bench.detect.scoring import Tally, score_stream  # noqa: E402
 DEV_SEED = 1000
 TEST_SEED = 7000
 TOL_MS = 15.0
-ARTEFACT_KINDS = ("voluntary", "motion")
 #: twitch peak-to-peak / background RMS in the detection band (noise, hum, wander)
 SNR_BANDS = ((0.0, 5.0), (5.0, 10.0), (10.0, 20.0), (20.0, float("inf")))
 
@@ -151,13 +150,6 @@ def apply_front_end(rec, front: dict, clock: dict) -> tuple[np.ndarray, np.ndarr
     return emg, acc
 
 
-def _truth(rec):
-    truth = [(int(t.sample_index), int(t.channel)) for t in rec.twitches]
-    xtalk = [(int(t.sample_index), int(ch)) for t in rec.twitches for ch, _ in getattr(t, "crosstalk", ())]
-    segs = [(int(s.start_index), int(s.end_index), s.channel) for s in rec.segments if s.kind in ARTEFACT_KINDS]
-    return truth, xtalk, segs
-
-
 def SCENARIOS_BY_NAME() -> dict:
     from twitchwatch.sim.scenarios import SCENARIOS
 
@@ -178,11 +170,13 @@ def run_stream(job: tuple[str, str, int, float]) -> dict:
     else:
         rec = simulate(name, seconds, seed, components=True)
         emg, acc = rec.emg_uv, rec.acc_mg
-    # background RMS in the detection band (noise + hum + wander, per channel): the SNR
-    # of a twitch is its peak-to-peak over this (the p2p / RMS bands)
+    # background RMS in the detection band: the noise component (white + 1/f) of the
+    # channel, after the front end; hum and wander are left out (the engine's notches and
+    # band-pass remove them). The SNR of a twitch is its peak-to-peak over this (the
+    # issue's p2p / RMS bands)
     from scipy import signal as sps
     fs0 = float(rec.emg_rate_hz)
-    bg = sum(v for k, v in rec.components.items() if k in ("noise", "mains", "wander"))
+    bg = front_filter(rec.components["noise"], fs0, draws.get("front_end"))
     sos = sps.butter(2, (20.0, min(450.0, 0.45 * fs0)), "bandpass", fs=fs0, output="sos")
     bg_rms = np.sqrt(np.mean(sps.sosfiltfilt(sos, bg, axis=0)[int(fs0):] ** 2, axis=0))
     p_ideal = np.zeros(0)
@@ -200,7 +194,9 @@ def run_stream(job: tuple[str, str, int, float]) -> dict:
     run = run_engine(lambda: TwitchDetector(fs, tuple(rec.emg_labels), acc_rate_hz=afs), emg, fs, acc, afs,
                      block_ms=100.0, collect_artefacts=False)
     cpu = time.process_time() - t0
-    truth, xtalk, segs = _truth(rec)
+    from bench.detect_bench import sim_truth
+
+    truth, xtalk, segs = sim_truth(rec)
     out = {"split": split, "scenario": name, "seed": seed, "rate_hz": fs, "control": bool(rec.is_control),
            "minutes": seconds / 60.0, "cpu_s": cpu, "draws": draws, "n_truth": len(truth)}
     snr = [t.amplitude_uv / max(float(bg_rms[t.channel]), 1e-9) for t in rec.twitches]
@@ -323,8 +319,8 @@ def render(rows: list[dict], real: list[dict], args, wall_s: float) -> str:
                        f"{s['control_fp']} in {s['control_minutes']:.0f} min) "
                        f"| {s['segment_rate']:.2f} ({s['segment_ci'][0]:.2f}-{s['segment_ci'][1]:.2f}; "
                        f"{s['segment_fp']} in {s['segment_minutes']:.1f} min) |")
-    out += ["", "Sensitivity by twitch peak-to-peak / background RMS (20-450 Hz noise, hum and wander of its "
-            "channel): " + "; ".join(
+    out += ["", "Sensitivity by twitch peak-to-peak / background RMS (the 20-450 Hz RMS of its channel's noise "
+            "component, white + 1/f; hum and wander left out): " + "; ".join(
                 f"{split} {key}: " + ", ".join(
                     f"{'<5' if j == 0 else '>=20' if j == 3 else f'{int(SNR_BANDS[j][0])}-{int(SNR_BANDS[j][1])}'} "
                     f"{(h / n if n else float('nan')):.2f} ({h}/{n})" for j, (h, n) in enumerate(s["sensitivity_by_snr"]))

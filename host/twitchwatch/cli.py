@@ -119,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "scan') or address, reconnecting for as long as the run lasts")
     stream.add_argument("--baud", type=int, default=921600, help="baud rate for UART bridges (default 921600)")
     stream.add_argument("--duration", type=float, default=None, metavar="S",
-                        help="stop after S seconds of signal (default: until Ctrl-C or unplugged)")
+                        help="stop after S seconds of signal, or after S seconds of waiting if no signal ever "
+                             "comes (default: until Ctrl-C or unplugged)")
     stream.add_argument("--capture", metavar="PATH", help="also record the raw stream to this capture file")
     _add_output_args(stream)
 
@@ -491,6 +492,16 @@ def _linger(dashboard) -> None:
         pass
 
 
+def _notice_printer():
+    """One line on stderr (clearing a live status line first on a terminal)."""
+    clear = "\r\033[K" if sys.stderr.isatty() else ""
+
+    def show(text: str) -> None:
+        sys.stderr.write(f"{clear}{text}\n")
+        sys.stderr.flush()
+    return show
+
+
 def _events_out_notice(path: str | None) -> None:
     """Say whether --events-out starts a file or appends to one (and how much it holds)."""
     if not path:
@@ -520,7 +531,8 @@ def _source_hash(path: Path, args) -> str:
 
 
 def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_block=None, on_event=None,
-         recording=None, live: bool = True, detect_every_s: float = 0.0, source_sha256: str | None = None):
+         recording=None, live: bool = True, detect_every_s: float = 0.0, source_sha256: str | None = None,
+         silent_port: bool = False):
     from twitchwatch.pipeline import Pipeline
 
     lsl = None
@@ -551,7 +563,8 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
                         on_status=_chain(printer, hub and hub.on_status),
                         on_block=_chain(on_block, hub and hub.on_block, lsl and lsl.on_block),
                         on_hello=lsl.on_hello if lsl is not None else None, body_site=args.body_site,
-                        detect_every_s=detect_every_s, source_sha256=source_sha256)
+                        detect_every_s=detect_every_s, source_sha256=source_sha256,
+                        on_notice=_notice_printer())
         try:
             if recording is not None:
                 progress = _Progress(recording.duration_s, args.quiet)
@@ -560,7 +573,7 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
                 finally:
                     progress.close()
             else:
-                summary = pipe.run(duration_s=duration_s)
+                summary = pipe.run(duration_s=duration_s, silent_port=silent_port)
         except KeyboardInterrupt:
             summary = pipe.summary
             summary.ended_because = "interrupted (Ctrl-C)"
@@ -637,7 +650,7 @@ def cmd_stream(args) -> int:
         # after the port opened (a wrong port fails at once), before the pipeline sends
         # START: the firmware streams only after it (firmware/main.py)
         _warm_detector(args.quiet)
-        _run(source, args, f"serial:{port}", duration_s=args.duration, capture=args.capture)
+        _run(source, args, f"serial:{port}", duration_s=args.duration, capture=args.capture, silent_port=True)
     return 0
 
 
@@ -748,7 +761,11 @@ def cmd_ports(args) -> int:
               "On Linux, add yourself to the 'dialout' group)")
         return 0
     for p in ports:
-        print(p.describe() if hasattr(p, "describe") else str(p))
+        mark = "  <- looks like a patch" if getattr(p, "bridge", "") else ""
+        print((p.describe() if hasattr(p, "describe") else str(p)) + mark)
+    if not any(getattr(p, "bridge", "") for p in ports):
+        print("none of these looks like a patch (no ESP32 USB bridge): is it plugged in with a data cable? "
+              "A patch on another adapter still works with --port NAME")
     return 0
 
 
@@ -826,6 +843,11 @@ def cmd_export(args) -> int:
     refuse_overwriting({"--json": args.json_path, "--csv": args.csv_dir, "--edf": args.edf_path},
                        {"the database": _db_path(args.db)})
     with _open_store(args.db, read_only=True) as store:
+        since = _since_unix_s(args.since, time.time()) if args.since and args.edf_path else None
+        if args.edf_path and not store.events_between(since):
+            # checked first: a refusal writes nothing rather than half of what was asked
+            raise TwitchwatchError("export --edf: no twitches with a time " + ("in the chosen span" if since else
+                                   "in the database") + "; nothing was written (--json and --csv work without)")
         if args.json_path:
             counts = store.export_all(args.json_path)
             print(f"wrote {args.json_path}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
@@ -833,7 +855,6 @@ def cmd_export(args) -> int:
             paths = store.export_csv(args.csv_dir)
             print(f"wrote {len(paths)} CSV files to {args.csv_dir}: " + ", ".join(p.name for p in paths.values()))
         if args.edf_path:
-            since = _since_unix_s(args.since, time.time()) if args.since else None
             info = store.export_edf(args.edf_path, since_unix_s=since, tz=_zone(args.tz))
             print(f"wrote {args.edf_path}: {info['events']} twitch annotations, "
                   f"{len(info['channels'])} twitch-rate channel(s), {info['duration_s'] / 3600:.1f} h "
@@ -1118,6 +1139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TwitchwatchError as exc:
         print(f"twitchwatch: error: {_safe_message(str(exc))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `twitchwatch events | head`: the reader has what it wanted
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+        return 0
     except OSError as exc:  # a missing or unreadable file, a full disk: the message names the file
         print(f"twitchwatch: error: {_safe_message(str(exc), 400)}", file=sys.stderr)
         return 2

@@ -69,6 +69,8 @@ EMG_KIND = 1
 ACC_KINDS = (2, 3, 4)  # ACC_X, ACC_Y, ACC_Z
 _READ_TIMEOUT_S = 0.2
 _HELLO_WAIT_S = 1.0
+#: after this long without a sample, say once what to check (a silent or wrong port)
+SILENT_HINT_S = 5.0
 #: a device that announced itself (HELLO) and sent no DATA for this long is sent START
 #: (real firmware waits for it; the simulator starts by itself), again as long as none comes
 _START_WAIT_S = 1.0
@@ -291,6 +293,8 @@ class Pipeline:
         on_hello: called with every :class:`Hello` the run configures itself from
             (the device's, a reset's, a recording's) before its samples (LSL outlets).
         body_site: stored with the session.
+        on_notice: called (once) with a line for the person, e.g. what to check when a
+            port has sent nothing for :data:`SILENT_HINT_S`.
         source_sha256: the hex SHA-256 of the file being replayed, stored with the
             session (so the same file is recognised); a capture this run writes gets
             its own hash on the run's sessions once it is closed.
@@ -317,6 +321,7 @@ class Pipeline:
         body_site: str | None = None,
         detect_every_s: float = 0.0,
         source_sha256: str | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         if not detect_every_s >= 0:
             raise ValueError(f"detect_every_s must be >= 0, got {detect_every_s}")
@@ -333,6 +338,7 @@ class Pipeline:
         self.on_hello = on_hello
         self.body_site = body_site
         self.source_sha256 = source_sha256
+        self.on_notice = on_notice
         self._events_path = Path(events_out) if events_out else None
         self._events_out = _SideOutput("events file", "events", "after them are not in it, or the first of them "
                                        "only in part (every event is in the database, if one is used)")
@@ -364,9 +370,14 @@ class Pipeline:
         self.summary = RunSummary(ended_because="running")
 
     # ---- lifecycle -------------------------------------------------------
-    def run(self, duration_s: float | None = None, should_stop: Callable[[], bool] | None = None) -> RunSummary:
+    def run(self, duration_s: float | None = None, should_stop: Callable[[], bool] | None = None, *,
+            silent_port: bool = False) -> RunSummary:
         """Read the byte source until it ends, ``duration_s`` of device time has
         streamed, or ``should_stop()``.
+
+        ``silent_port`` (a serial port, as ``twitchwatch stream``): while no sample has
+        come, say once after :data:`SILENT_HINT_S` what to check (``on_notice``), and end
+        after ``duration_s`` of waiting if no signal ever comes.
 
         Never raises for bad input from the link: damaged bytes are counted in the
         summary. Raises :class:`TwitchwatchError` only for problems on this side
@@ -378,6 +389,7 @@ class Pipeline:
         self.summary.dated_by = self.source.clock_name
         last_status_s = start_host_s
         asked_hello_s = start_host_s
+        hinted = False
         try:
             self._open_outputs()
             while True:
@@ -403,6 +415,15 @@ class Pipeline:
                 if self._no_data_since is not None and now - self._no_data_since > _START_WAIT_S:
                     self._no_data_since = now  # ask again a second later if still nothing comes
                     self._send(Command.START)
+                if silent_port and self._device_elapsed_s == 0.0:  # no sample yet: a silent or wrong port
+                    waited_s = now - start_host_s
+                    if not hinted and waited_s >= SILENT_HINT_S and self.on_notice is not None:
+                        hinted = True
+                        self.on_notice(self._silence_hint(waited_s))
+                    if duration_s is not None and waited_s >= duration_s:
+                        self.summary.ended_because = (f"no signal came from the port in {duration_s:g} s ("
+                                                      f"{self._silence_hint(waited_s)})")
+                        break
                 if now - last_status_s >= 1.0:
                     last_status_s = now
                     self._emit_status(now - start_host_s)
@@ -632,6 +653,11 @@ class Pipeline:
             return
         labels = [layout.emg_info.channels[i].label for i in layout.emg_cols]
         acc_rate = None if layout.acc_info is None else layout.acc_info.sample_rate_hz
+        from twitchwatch.detect.lowrate import band_note
+
+        note = band_note(layout.emg_info.sample_rate_hz)  # below 1 kHz: the band it can use, said once
+        if note is not None and note not in self.summary.warnings:
+            self.summary.warnings.append(note)
         self._detector = TwitchDetector(layout.emg_info.sample_rate_hz, labels, acc_rate_hz=acc_rate)
 
     def _configure(self, hello: Hello, started_at: float | None = None) -> None:
@@ -864,6 +890,19 @@ class Pipeline:
             self._cmd_seq = (self._cmd_seq + 1) & 0xFFFFFFFF
         except (TwitchwatchError, OSError):
             pass  # read-only sources (replay) cannot take commands
+
+    def _silence_hint(self, waited_s: float) -> str:
+        """One line on what to check when no sample has come for ``waited_s``."""
+        got = self.decoder.stats.bytes_in
+        if self._hello is not None:
+            return (f"the patch announced itself but has sent no samples in {waited_s:.0f} s: unplug it and plug "
+                    "it in again, or restart its firmware")
+        if got:
+            return (f"{got} bytes came from {self.source_name} in {waited_s:.0f} s but no valid frame: check the "
+                    "baud rate (--baud), and that this is a patch's port (twitchwatch ports) running the firmware")
+        return (f"nothing has come from {self.source_name} in {waited_s:.0f} s: check that the patch's firmware "
+                "is running (unplug and plug it in), that this is its port (twitchwatch ports), and the baud "
+                "rate (--baud)")
 
     def _emit_status(self, host_elapsed_s: float) -> None:
         if self.on_status is None:

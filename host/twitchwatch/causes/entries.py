@@ -204,8 +204,9 @@ def parse_exposure(
                 raise EntryError(f"{what}: a dose needs a unit; accepted units: {', '.join(spec['units'])}")
             low, high = spec["range"]
             if not low <= number <= high:
-                raise EntryError(f"{what}: {number:g} {out_unit or ''} is outside the accepted range "
-                                 f"{_fmt_range(spec['range'])} {out_unit or ''}".replace("  ", " ").strip())
+                unit_text = "" if out_unit == "score" else (out_unit or "")
+                raise EntryError(f"{what}: {number:g} {unit_text} is outside the accepted range "
+                                 f"{_fmt_range(spec['range'])} {unit_text}".replace("  ", " ").strip())
     elif spec["value_required"]:
         raise EntryError(f"{what}: a {spec['value']} is required: {spec['help']}")
 

@@ -46,17 +46,38 @@ def rate_by_day_png(days: Sequence[_dt.date], rates: Mapping[str, Sequence[float
     fig = Figure(figsize=(width_in, 3.2))
     if not days or not rates:
         return _empty(fig, "no recorded time in this period")
+    rate_by_day_axes(fig, days, rates)
+    return figure_png(fig)
+
+
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def rate_by_day_axes(fig: Figure, days: Sequence[_dt.date], rates: Mapping[str, Sequence[float | None]]) -> Any:
+    """Draw :func:`rate_by_day_png`'s plot on ``fig``; return its axes.
+
+    Sized to the data: x from half a day before the first day to half a day after the
+    last (one day is one day wide, not years), y from 0 to 15 % above the highest
+    rate, so no point is clipped. Sites sharing a day are set side by side (a small
+    offset within the day, each with its own marker), so none hides another."""
     ax = fig.add_subplot()
     colours = site_colours(list(rates))
-    for site, values in rates.items():
-        ys = [float("nan") if v is None else v for v in values]
-        ax.plot(list(days), ys, marker="o", color=colours[site], label=site)  # type: ignore[arg-type]  # dates are converted
+    xs0 = [_dt.datetime.combine(day, _dt.time(12)) for day in days]
+    n = len(rates)
+    top = 0.0
+    for i, (site, values) in enumerate(rates.items()):
+        shift = _dt.timedelta(hours=(i - (n - 1) / 2) * min(3.0, 16.0 / max(n, 1)))
+        ys = [float("nan") if v is None else float(v) for v in values]
+        top = max([top] + [y for y in ys if y == y])
+        xs: Any = [x + shift for x in xs0]  # datetimes: matplotlib converts them
+        ax.plot(xs, ys, marker=_MARKERS[i % len(_MARKERS)], color=colours[site], label=site)
+    ax.set_xlim(xs0[0] - _dt.timedelta(hours=12), xs0[-1] + _dt.timedelta(hours=12))  # type: ignore[arg-type]
+    ax.set_ylim(0, top * 1.15 if top > 0 else 1.0)
     ax.set_ylabel("twitches per recorded hour")
-    ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     fig.autofmt_xdate()
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=min(4, len(rates)), frameon=False)
-    return figure_png(fig)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=min(4, n), frameon=False)
+    return ax
 
 
 def unit_raster_png(times: Sequence[_dt.datetime], rows: Sequence[int], sites: Sequence[str],

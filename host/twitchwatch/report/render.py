@@ -447,7 +447,7 @@ def render_html(store: Any, since_unix_s: float, now_unix_s: float) -> str:
     if d.is_empty:
         body.append('<section id="summary"><h2>Summary for your clinician</h2>'
                     f"<p>No data yet: no recording between {esc(fmt_time(d.since_unix_s))} and "
-                    f"{esc(fmt_time(d.now_unix_s))}. Record a session (<code>twitchwatch record</code>) "
+                    f"{esc(fmt_time(d.now_unix_s))}. Record a session (<code>twitchwatch stream</code>, or try <code>twitchwatch demo</code>) "
                     "or replay a file, then build the report again.</p>" + _logged_html(d) + "</section>")
     else:
         stats_rows, stats_note = exposure_stats(d, store)

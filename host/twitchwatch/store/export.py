@@ -150,6 +150,7 @@ def export_edf(store: Store, path: str | os.PathLike[str], since_unix_s: float |
     first = since_unix_s if since_unix_s is not None else events[0]["wall_time_s"]
     last = until_unix_s if until_unix_s is not None else events[-1]["wall_time_s"]
     t0 = math.floor(first)
+    before = store.events_between(t0 - 60.0, t0)  # the trailing 60 s of the first minute reach back before t0
     n_s = max(1, int(math.floor(last - t0)) + 1)
     channels = sorted({int(e["channel"]) for e in events})
     col = {ch: j for j, ch in enumerate(channels)}
@@ -162,9 +163,15 @@ def export_edf(store: Store, path: str | os.PathLike[str], since_unix_s: float |
         if e.get("unit_id") is not None:
             text += f" unit {int(e['unit_id'])}"
         annotations.append((onset, 0.0, text))
+    # twitches per minute = the count in the trailing 60 s (the 60 s before the file's
+    # start included), as documented; not a count over elapsed time
+    lead = np.zeros((60, len(channels)))
+    for e in before:
+        if int(e["channel"]) in col:
+            lead[min(59, max(0, int(e["wall_time_s"] - (t0 - 60)))), col[int(e["channel"])]] += 1
+    padded = np.concatenate([lead, per_s])
     window = np.ones(60)
-    rate = np.stack([np.convolve(per_s[:, j], window)[:n_s] for j in range(len(channels))], axis=1)
-    rate *= 60.0 / np.minimum(np.arange(1, n_s + 1), 60)[:, None]  # per minute, shorter window at the start
+    rate = np.stack([np.convolve(padded[:, j], window)[60:60 + n_s] for j in range(len(channels))], axis=1)
     tmp = path.with_name(path.name + ".partial")
     labels = [f"EMG {j + 1}" for j in range(len(channels))]  # write_edf wants EMG labels; relabelled below
     try:
