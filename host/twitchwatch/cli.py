@@ -842,6 +842,9 @@ def cmd_export(args) -> int:
         raise TwitchwatchError("export: say where: --json FILE, --csv DIR and/or --edf FILE")
     refuse_overwriting({"--json": args.json_path, "--csv": args.csv_dir, "--edf": args.edf_path},
                        {"the database": _db_path(args.db)})
+    if not _db_path(args.db).exists():
+        raise TwitchwatchError(f"export: no database at {_shown(_db_path(args.db))} (nothing has been recorded or "
+                               "logged with it); nothing was written")
     with _open_store(args.db, read_only=True) as store:
         since = _since_unix_s(args.since, time.time()) if args.since and args.edf_path else None
         if args.edf_path and not store.events_between(since):
@@ -957,8 +960,16 @@ def cmd_report(args) -> int:
             raise TwitchwatchError("report: not available in this build") from None
         raise TwitchwatchError(f"report: needs the Python package {exc.name!r}, which is not installed") from None
     refuse_overwriting({"--out": args.out}, {"the database": _db_path(args.db)})
-    with _open_store(args.db, read_only=True) as store:
-        out = build_report(store, since, args.out, now_unix_s=now)
+    if _db_path(args.db).exists():
+        with _open_store(args.db, read_only=True) as store:
+            out = build_report(store, since, args.out, now_unix_s=now)
+    else:  # nothing recorded yet: an empty report, and no database file made only to read it
+        import tempfile
+
+        from twitchwatch.store import Store
+
+        with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "empty.sqlite3") as store:
+            out = build_report(store, since, args.out, now_unix_s=now)
     print(f"wrote {out}")
     return 0
 
