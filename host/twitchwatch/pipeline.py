@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 EMG_KIND = 1
 ACC_KINDS = (2, 3, 4)  # ACC_X, ACC_Y, ACC_Z
 _READ_TIMEOUT_S = 0.2
+_TAIL_WAIT_S = 1.0  # after duration_s, how long the other streams' last frames are waited for
 _HELLO_WAIT_S = 1.0
 #: after this long without a sample, say once what to check (a silent or wrong port)
 SILENT_HINT_S = 5.0
@@ -361,6 +362,7 @@ class Pipeline:
         self._first_host_s: float | None = None
         self._last_bytes_host_s = 0.0  # host time of the last chunk read
         self._device_elapsed_s = 0.0
+        self._stream_elapsed_s: dict[int, float] = {}  # the same, per stream (a run ends when all got there)
         self._next_quality_s = _QUALITY_EVERY_S
         self._clock = ClockMap()
         self._fits: FitHistory | None = None  # the clock fit by EMG sample index (made with the first block)
@@ -390,6 +392,7 @@ class Pipeline:
         last_status_s = start_host_s
         asked_hello_s = start_host_s
         hinted = False
+        reached_s: float | None = None  # when the first stream reached duration_s
         try:
             self._open_outputs()
             while True:
@@ -397,8 +400,14 @@ class Pipeline:
                     self.summary.ended_because = "stopped"
                     break
                 if duration_s is not None and self._device_elapsed_s >= duration_s:
-                    self.summary.ended_because = f"duration {duration_s:g} s reached"
-                    break
+                    # every stream's samples up to the end, not only the first stream's to get there
+                    # (their last frames come in any order); a stream that stops short is waited
+                    # for at most _TAIL_WAIT_S
+                    reached_s = time.monotonic() if reached_s is None else reached_s
+                    if (min(self._stream_elapsed_s.values()) >= duration_s
+                            or time.monotonic() - reached_s > _TAIL_WAIT_S):
+                        self.summary.ended_because = f"duration {duration_s:g} s reached"
+                        break
                 try:
                     host_s, chunk = self.source.read(_READ_TIMEOUT_S)
                 except TransportClosed as exc:
@@ -698,6 +707,8 @@ class Pipeline:
             self._signal_time.add(first_index, n, rate_hz, wall_s)
         self.summary.samples[stream_id] = self.summary.samples.get(stream_id, 0) + n
         self._device_elapsed_s = max(self._device_elapsed_s, self._t_offset_s + (first_index + n) / rate_hz)
+        self._stream_elapsed_s[stream_id] = max(self._stream_elapsed_s.get(stream_id, 0.0),
+                                                self._t_offset_s + (first_index + n) / rate_hz)
         if self._detector is not None and stream_id in (self._layout.emg_stream, self._layout.acc_stream):
             self._pending.append((stream_id, first_index, data, scales))
             if stream_id == self._layout.emg_stream:

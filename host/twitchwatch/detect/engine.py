@@ -71,6 +71,11 @@ EMG_HISTORY_S = 2.5
 ACC_HISTORY_S = 60.0
 #: Rail/lead-off look-back and look-ahead around a candidate (ms).
 LEADOFF_MARGIN_MS = (200.0, 25.0)
+#: The spike rule (a main phase no wider than the band-pass's response to one sample is
+#: not counted) applies from this EMG rate up: below it the band-pass's top edge (0.45 fs,
+#: 112 Hz at 250 Hz) is under a motor-unit potential's own bandwidth, every potential is
+#: seen about as wide as a single sample, and width tells nothing (:mod:`.lowrate`).
+SPIKE_RULE_MIN_RATE_HZ = 1000.0
 #: Motion window around a candidate (ms before, ms after).
 MOTION_WINDOW_MS = (150.0, 25.0)
 
@@ -1055,7 +1060,8 @@ class TwitchDetector:
         i = self.pre + 2  # the peak's index in the shape window
         w = cand.shape[max(0, i - self._ms(8.0)) : i + self._ms(8.0) + 1]
         mp_ms = main_phase_ms(w, min(i, self._ms(8.0)), self.emg_rate_hz)
-        spike = cfg.min_main_phase_ratio > 0 and mp_ms < cfg.min_main_phase_ratio * self.impulse_width_ms
+        spike = (cfg.min_main_phase_ratio > 0 and self.emg_rate_hz >= SPIKE_RULE_MIN_RATE_HZ
+                 and mp_ms < cfg.min_main_phase_ratio * self.impulse_width_ms)
         clear = cand.peak_ratio >= cfg.count_k
         known = unit_match is not None and self._units.is_clear(c, unit_id)
         moved = supported is not None and supported > 0
