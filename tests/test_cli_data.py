@@ -95,6 +95,10 @@ def test_export_errors_are_one_line(tmp_path, capsys):
     assert main(["export", "--db", str(db)]) == 2
     assert "--json FILE, --csv DIR and/or --edf FILE" in capsys.readouterr().err
     assert main(["export", "--edf", str(tmp_path / "x.edf"), "--db", str(db)]) == 2
+    assert "no database at" in capsys.readouterr().err  # read-only: none is made (issue 17)
+    assert not db.exists()
+    Store(db).close()
+    assert main(["export", "--edf", str(tmp_path / "x.edf"), "--db", str(db)]) == 2
     assert "no twitches with a time" in capsys.readouterr().err
     (tmp_path / "file").write_text("")
     assert main(["export", "--json", str(tmp_path / "file" / "a.json"), "--db", str(db)]) == 2

@@ -396,7 +396,11 @@ def test_a_full_database_does_not_end_the_run(live_30s, tmp_path, full_from, roo
     if room_again:
         assert [e["sample_index"] for e in stored] == [e.sample_index for e in live.events]
         assert "written once there was room" in warning and "NOT in the database" not in warning
-        assert len(real) == 1 and begun <= real[0]["started_at"] < real[0]["ended_at"]
+        # its start is its first sample's, on the recording's clock (not when its row was written),
+        # and it lasts as long as its signal (issue 17, item 12)
+        recorded = read_capture(tmp / "live.twcap").header.created_unix_s
+        assert len(real) == 1 and abs(real[0]["started_at"] - recorded) < 5 and real[0]["started_at"] < begun
+        assert real[0]["ended_at"] - real[0]["started_at"] == pytest.approx(30.0)
         assert summary.sessions == [real[0]["id"]] and summary.events_not_in_database == 0
         assert not any("cause annotation" in w for w in summary.warnings)
     else:
@@ -481,6 +485,79 @@ def test_a_board_that_waits_for_start_is_started(tmp_path):
     assert starts[0] == 0 and samples.shape == (3 * 2000, 2)
     emg_true, _, _ = truth(11, 6000, 0)
     assert np.array_equal(samples, emg_true)
+
+
+def test_a_duplicated_and_a_swapped_frame_shift_nothing(live_30s, tmp_path):
+    """Issue 17, item 1: one frame repeated and two frames swapped early in the capture
+    (as BLE does): every sample arrives once, in order; the same twitches at the same
+    t_s; nothing reported lost, restarted or out of order. Before, the repeat was taken
+    as a stream restart: samples twice, and every later t_s moved by the time so far."""
+    tmp, live_summary, live = live_30s
+    data = b"".join(rec.data for rec in read_capture(tmp / "live.twcap"))
+    frames = [f + b"\0" for f in data.split(b"\0") if f]
+    k = 300  # frames into the stream (about 2 s)
+    damaged = frames[:k] + [frames[k - 1]] + frames[k:k + 50] + [frames[k + 51], frames[k + 50]] + frames[k + 52:]
+    first_time = next(iter(read_capture(tmp / "live.twcap"))).host_time_s
+    wire = b"".join(damaged)
+    with CaptureWriter(tmp_path / "dup.twcap") as w:
+        for n, i in enumerate(range(0, len(wire), 4096)):
+            w.write(first_time + 0.02 * n, wire[i:i + 4096])
+    with ReplaySource(tmp_path / "dup.twcap") as source:
+        summary, rec = run_pipeline(source, tmp_path, "dup")
+    for sid in (EMG_STREAM, ACC_STREAM):
+        starts, samples = rec.samples(sid)
+        np.testing.assert_array_equal(samples, live.samples(sid)[1])
+        np.testing.assert_array_equal(starts, live.samples(sid)[0])
+    assert [(e.t_s, e.channel, e.sample_index) for e in rec.events] == \
+        [(e.t_s, e.channel, e.sample_index) for e in live.events]
+    assert (summary.decoder["duplicates"], summary.decoder["reordered"]) == (1, 1)
+    assert summary.decoder["stream_restarts"] == summary.resets == 0
+    assert summary.problems() == {"duplicates": 1}
+
+
+def _records(path):
+    """(offset, host time, payload length) of every record of a capture."""
+    return [(r.offset, r.host_time_s, len(r.data)) for r in read_capture(path)]
+
+
+@pytest.mark.parametrize("where", ["payload", "time"])
+def test_one_flipped_bit_in_a_capture_costs_one_record(live_30s, tmp_path, where):
+    """Issue 17, items 2 and 3: a flipped payload byte in the third record dropped every
+    record after it (0 of 16 twitches, exit 0, 'damaged: nothing'); a flipped bit in a
+    record's time dated twitches in 1995 or NaN. Now the record is skipped, the reader
+    goes on at the next one, and the summary says what was skipped."""
+    from twitchwatch.transports.capture import RECORD_HEADER_BYTES
+
+    tmp, _, live = live_30s
+    raw = bytearray((tmp / "live.twcap").read_bytes())
+    offset, _, n = _records(tmp / "live.twcap")[2]
+    raw[offset + (RECORD_HEADER_BYTES + n // 2 if where == "payload" else 13)] ^= 0x40
+    (tmp_path / "flip.twcap").write_bytes(bytes(raw))
+    with ReplaySource(tmp_path / "flip.twcap") as source:
+        summary, rec = run_pipeline(source, tmp_path, "flip")
+    assert summary.problems().get("capture_bytes_skipped") == RECORD_HEADER_BYTES + n
+    assert "damaged bytes in 1 place(s) skipped" in summary.ended_because
+    live_ids = {(e.sample_index, e.channel) for e in live.events}
+    got_ids = {(e.sample_index, e.channel) for e in rec.events}
+    assert len(got_ids & live_ids) >= len(live_ids) - 2
+    walls = [e.wall_time_s for e in rec.events]
+    live_walls = [e.wall_time_s for e in live.events]
+    assert all(w is not None and abs(w - live_walls[0]) < 60 for w in walls)
+
+
+def test_a_run_faster_than_real_time_records_its_signal_time(live_30s):
+    """Issue 17, item 12: the virtual board streams 30 s of signal in a few seconds; the
+    session lasted as long as the host took (a --fast demo's 60 s counted as 0.45 s, and
+    the report said 283,432 twitches per hour). Now it records its 30 s of signal."""
+    tmp, summary, _ = live_30s
+    assert summary.duration_host_s < 25  # the board did run faster than real time
+    con = sqlite3.connect(tmp / "live.sqlite3")
+    started, ended, stats_json = con.execute("select started_at, ended_at, stats_json from sessions").fetchone()
+    stats = json.loads(stats_json)
+    assert ended - started == pytest.approx(30.0, abs=1e-6)
+    assert stats["span_s"] == pytest.approx(30.0) and stats["signal_s"] == pytest.approx(30.0)
+    assert 15.0 < stats["recorded_s"] <= 30.0
+    assert summary.dated_by == "this computer's clock"
 
 
 def test_issue15_item7_a_stored_capture_or_file_is_not_stored_twice(live_30s, tmp_path, capsys):

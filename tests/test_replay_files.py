@@ -133,3 +133,31 @@ def test_unreadable_files_give_one_clear_line(tmp_path, content, expected):
     assert out.returncode == 2
     assert out.stderr.count("\n") <= 2 and "Traceback" not in out.stderr
     assert "bad.edf" in out.stderr and expected in out.stderr.lower()
+
+
+def test_a_replayed_file_records_its_own_time_and_date(edf_recording, tmp_path):
+    """Issue 17, item 12: a session ran from the file's start date to the moment the replay
+    ended (a 2-min file dated 2025 'recorded' for months; the report's 14 days were all
+    'recorded' with no twitches in them). Now the session lasts as long as its signal,
+    dated by the file's clock, and the report's rate is twitches per recorded hour."""
+    from twitchwatch.report.data import gather
+
+    _, path, rec = edf_recording
+    with open_recording(path) as recording, Store(tmp_path / "t.sqlite3") as store:
+        summary = Pipeline(None, source_name="file", store=store).run_recording(recording, block_s=0.5)
+        (session,) = store.sessions()
+        assert session["started_at"] == 1_760_000_000
+        assert session["ended_at"] == pytest.approx(1_760_000_000 + 120.0, abs=1e-6)
+        stats = session["stats"]
+        assert stats["span_s"] == pytest.approx(120.0) and stats["signal_s"] == pytest.approx(120.0)
+        assert 0.5 * 120 < stats["recorded_s"] <= 120.0  # the detector's warm-up and artefacts are not usable
+        assert summary.recorded_s == pytest.approx(stats["recorded_s"])
+        assert summary.first_wall_s == 1_760_000_000 and summary.dated_by == "the file's start date"
+        now = 1_760_000_000 + 30 * 86400.0
+        last_14_days = gather(store, now - 14 * 86400, now)
+        assert last_14_days.total_recorded_h == 0 and not last_14_days.events
+        around = gather(store, 1_760_000_000 - 86400, now)
+        assert around.total_recorded_h == pytest.approx(stats["recorded_s"] / 3600)
+        assert len(around.events) == summary.events > 0
+        (site,) = around.sites
+        assert site.rate_per_h == pytest.approx(summary.events / (stats["recorded_s"] / 3600))

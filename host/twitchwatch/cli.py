@@ -13,6 +13,7 @@ import dataclasses
 import datetime
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -70,7 +71,9 @@ def _add_output_args(p: argparse.ArgumentParser) -> None:
                       help="dashboard port (default 8765, or a free one if taken; 0: any free port)")
     dash.add_argument("--host", default="127.0.0.1", metavar="ADDR",
                       help="address to serve on (default 127.0.0.1, this computer only); any other needs "
-                           "--access-token")
+                           "--access-token and --tls-cert/--tls-key")
+    dash.add_argument("--tls-cert", metavar="FILE.pem", help="serve the dashboard over HTTPS with this certificate")
+    dash.add_argument("--tls-key", metavar="FILE.pem", help="the certificate's private key")
     dash.add_argument("--access-token", metavar="TOKEN",
                       help="the secret a browser on another computer must bring (>= 16 characters; "
                            "default: $TWITCHWATCH_ACCESS_TOKEN)")
@@ -300,10 +303,55 @@ Nothing is written if anything is wrong; the message says what is accepted.""")
     _add_db_arg(log)
 
 
-def _open_store(db: str | None):
+def _open_store(db: str | None, read_only: bool = False):
+    """The store at ``--db`` (or the default). ``read_only``: for commands that only read
+    (events, report, export): opened read-only, so a database on a read-only medium can be
+    read, and a missing one is an error instead of an empty file left behind."""
     from twitchwatch.store import Store, default_db_path
 
-    return Store(Path(db) if db else default_db_path())
+    return Store(Path(db) if db else default_db_path(), read_only=read_only)
+
+
+def _safe_message(text: str, limit: int = 2000) -> str:
+    """An error for the terminal: control characters (terminal escape codes) shown as '?',
+    line breaks kept, cut to ``limit`` characters."""
+    text = "".join(c if c.isprintable() or c in "\n\t" else "?" for c in text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _db_path(db: str | None) -> Path:
+    from twitchwatch.store import default_db_path
+
+    return Path(db) if db else default_db_path()
+
+
+def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """``a`` and ``b`` name one file (an existing file by identity, else by resolved path)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+
+
+def refuse_overwriting(outputs: dict[str, str | os.PathLike | None], inputs: dict[str, str | os.PathLike | None]) -> None:
+    """Raise one line if an output would write over an input (or another output): the
+    events file naming the database lost every event of it (issue 17)."""
+    named = [(k, v) for k, v in inputs.items() if v is not None]
+    for out_name, out in outputs.items():
+        if out is None:
+            continue
+        for in_name, path in named:
+            if _same_file(out, path):
+                raise TwitchwatchError(f"{out_name} {_shown(out)} is the same file as {in_name}: it would be "
+                                       f"written over; name another file")
+        named.append((out_name, out))
+
+
+def _shown(path: str | os.PathLike, limit: int = 120) -> str:
+    """A path for a message: printable characters only (terminal escapes are not echoed), cut
+    to ``limit`` characters."""
+    text = "".join(c if c.isprintable() else "?" for c in os.fspath(path))
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 class _StatusPrinter:
@@ -354,6 +402,10 @@ def _print_summary(summary, store_path: str | None) -> None:
     uncounted = getattr(summary, "candidates", 0)
     extra = f" (and {uncounted} uncounted candidates, kept in the store)" if uncounted else ""
     print(f"decoded: {decoded}; {summary.events} twitches{extra}; device resets: {summary.resets}", file=out)
+    if summary.span_s:
+        start = "" if summary.first_wall_s is None else f", from {_local(summary.first_wall_s)}"
+        print(f"recorded: {summary.recorded_s:.1f} s of usable signal ({summary.signal_s:.1f} s received, "
+              f"{summary.span_s:.1f} s first to last sample){start}, dated by {summary.dated_by}", file=out)
     if summary.artefacts:
         print("rejected as not twitches: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.artefacts.items())),
               file=out)
@@ -423,7 +475,8 @@ def _start_dashboard(args, store_path: Path):
     hub = LiveHub()
     token = args.access_token or os.environ.get("TWITCHWATCH_ACCESS_TOKEN") or None
     port = DEFAULT_PORT if args.dashboard_port is None else args.dashboard_port
-    dashboard = Dashboard(hub, store_path, host=args.host, port=port, access_token=token)
+    dashboard = Dashboard(hub, store_path, host=args.host, port=port, access_token=token,
+                          tls_cert=args.tls_cert, tls_key=args.tls_key)
     url = dashboard.start()
     print(f"dashboard: {url}", file=sys.stderr)
     if not args.no_browser and _can_open_browser():
@@ -488,7 +541,7 @@ def _source_hash(path: Path, args) -> str:
     from twitchwatch.store.sources import already_stored_message, file_sha256
 
     digest = file_sha256(path)
-    if not getattr(args, "again", False):
+    if not getattr(args, "again", False) and _db_path(args.db).exists():  # none made only to look (issue 17)
         with _open_store(args.db) as store:
             held = store.sessions_from_source(digest)
         if held:
@@ -510,9 +563,16 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
 
         lsl = LslSink()
     printer = _StatusPrinter(args.quiet)
+    db_path = _db_path(args.db)
+    refuse_overwriting({"--events-out": args.events_out, "--capture": capture},
+                       {"the database": db_path, "the file replayed": getattr(args, "file", None)})
+    if capture is not None and Path(capture).exists():
+        raise TwitchwatchError(f"--capture {_shown(capture)} exists; a capture is never written over: name a new file")
     _events_out_notice(args.events_out)
+    created = not db_path.exists()
     store = _open_store(args.db)
     hub = dashboard = None
+    pipe = None
     try:
         if live:
             hub, dashboard = _start_dashboard(args, store.path)
@@ -546,12 +606,26 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
             hub.on_end(summary.ended_because)
             args.live_dashboard, dashboard = dashboard, None  # main() keeps it up once the command is done
         return summary
+    except BaseException:
+        if created and (pipe is None or not pipe.summary.sessions):
+            _remove_database(store)  # a refused run leaves no file behind
+        raise
     finally:
         if dashboard is not None:
             dashboard.stop()
         if lsl is not None:
             lsl.close()
         store.close()
+
+
+def _remove_database(store) -> None:
+    """Delete a database this run created and wrote nothing to (with its -wal and -shm)."""
+    store.close()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            os.unlink(f"{store.path}{suffix}")
+        except OSError:
+            pass
 
 
 def _warm_detector(quiet: bool = False) -> None:
@@ -640,16 +714,30 @@ def cmd_scan(args) -> int:
 def cmd_replay(args) -> int:
     from twitchwatch.transports import CaptureFormatError, ReplaySource
 
+    from twitchwatch.transports.capture import FILE_MAGIC
+
     path = Path(args.file)
+    try:
+        exists = path.exists()
+    except OSError as exc:  # a name too long for the system ...
+        raise TwitchwatchError(f"{_shown(path)}: cannot be read ({exc.strerror or exc})") from None
+    if not exists:
+        raise TwitchwatchError(f"{_shown(path)}: no such file")
     if path.is_dir():
-        raise TwitchwatchError(f"{path}: is a folder, not a file; give a capture (.twcap) or an .edf/.bdf/.csv/.txt "
-                               "recording")
+        raise TwitchwatchError(f"{_shown(path)}: is a folder, not a file; give a capture (.twcap) or an "
+                               ".edf/.bdf/.csv/.txt recording")
     if not path.is_file():
-        raise TwitchwatchError(f"{path}: no such file")
+        raise TwitchwatchError(f"{_shown(path)}: not a regular file (a FIFO or device?); replay reads a file "
+                               "it can read to the end")
+    refuse_overwriting({"--events-out": args.events_out},
+                       {"the database": _db_path(args.db), "the file replayed": path})
     digest = _source_hash(path, args)
     try:
         source = ReplaySource(path, realtime=args.realtime)
-    except CaptureFormatError:
+    except CaptureFormatError as exc:
+        with open(path, "rb") as fh:
+            if fh.read(len(FILE_MAGIC)) == FILE_MAGIC:  # a capture, damaged: say so, not "a bad EDF/CSV"
+                raise TwitchwatchError(str(exc)) from None
         return _replay_recording(args, path, digest)
     with source:
         # as fast as possible: the detector once per second of signal (same events, fewer calls)
@@ -765,7 +853,7 @@ def _zone(text: str | None):
 
 def cmd_events(args) -> int:
     since = _since_unix_s(args.since, time.time())
-    with _open_store(args.db) as store:
+    with _open_store(args.db, read_only=True) as store:
         rows = store.events_between(since_unix_s=since)
         flags = _standing_flags(store)
     if args.json:
@@ -794,7 +882,12 @@ def cmd_events(args) -> int:
 def cmd_export(args) -> int:
     if not (args.json_path or args.csv_dir or args.edf_path):
         raise TwitchwatchError("export: say where: --json FILE, --csv DIR and/or --edf FILE")
-    with _open_store(args.db) as store:
+    refuse_overwriting({"--json": args.json_path, "--csv": args.csv_dir, "--edf": args.edf_path},
+                       {"the database": _db_path(args.db)})
+    if not _db_path(args.db).exists():
+        raise TwitchwatchError(f"export: no database at {_shown(_db_path(args.db))} (nothing has been recorded or "
+                               "logged with it); nothing was written")
+    with _open_store(args.db, read_only=True) as store:
         since = _since_unix_s(args.since, time.time()) if args.since and args.edf_path else None
         if args.edf_path and not store.events_between(since):
             # checked first: a refusal writes nothing rather than half of what was asked
@@ -908,8 +1001,17 @@ def cmd_report(args) -> int:
         if exc.name is None or exc.name.startswith("twitchwatch.report") or "build_report" in str(exc):
             raise TwitchwatchError("report: not available in this build") from None
         raise TwitchwatchError(f"report: needs the Python package {exc.name!r}, which is not installed") from None
-    with _open_store(args.db) as store:
-        out = build_report(store, since, args.out, now_unix_s=now)
+    refuse_overwriting({"--out": args.out}, {"the database": _db_path(args.db)})
+    if _db_path(args.db).exists():
+        with _open_store(args.db, read_only=True) as store:
+            out = build_report(store, since, args.out, now_unix_s=now)
+    else:  # nothing recorded yet: an empty report, and no database file made only to read it
+        import tempfile
+
+        from twitchwatch.store import Store
+
+        with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "empty.sqlite3") as store:
+            out = build_report(store, since, args.out, now_unix_s=now)
     print(f"wrote {out}")
     return 0
 
@@ -1048,8 +1150,37 @@ COMMANDS = {"demo": cmd_demo, "stream": cmd_stream, "replay": cmd_replay, "ports
             "report": cmd_report, "causes": cmd_causes}
 
 
+#: options whose value may be a time back from now written with a minus ("--at -2h")
+_TIME_OPTIONS = ("--at", "--until", "--since")
+_RELATIVE = re.compile(r"^-\d")
+
+
+def _prepare_argv(argv: Sequence[str]) -> list[str] | str:
+    """The arguments as argparse should see them, or the one-line reason they cannot be
+    read: "--at -2h" becomes "--at=-2h" (argparse takes "-2h" for an option); an
+    argument that is not valid UTF-8 (the shell passed raw bytes) is refused here, not
+    deep in the store as a traceback."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            return (f"argument {i + 1} ({_safe_message(shown, 60)!r}) is not valid UTF-8 text; "
+                    "type it again, or set the terminal to UTF-8")
+        if out and out[-1] in _TIME_OPTIONS and _RELATIVE.match(arg):
+            out[-1] = f"{out[-1]}={arg}"
+            continue
+        out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    prepared = _prepare_argv(sys.argv[1:] if argv is None else argv)
+    if isinstance(prepared, str):
+        print(f"twitchwatch: error: {prepared}", file=sys.stderr)
+        return 2
+    args = build_parser().parse_args(prepared)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -1059,7 +1190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _linger(dashboard)
         return rc
     except TwitchwatchError as exc:
-        print(f"twitchwatch: error: {exc}", file=sys.stderr)
+        print(f"twitchwatch: error: {_safe_message(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `twitchwatch events | head`: the reader has what it wanted
         import os
@@ -1068,7 +1199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
         return 0
     except OSError as exc:  # a missing or unreadable file, a full disk: the message names the file
-        print(f"twitchwatch: error: {exc}", file=sys.stderr)
+        print(f"twitchwatch: error: {_safe_message(str(exc), 400)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("twitchwatch: interrupted", file=sys.stderr)

@@ -19,6 +19,12 @@ sample count) the pipeline starts a new detector run, and a new store session fo
 reset, and offsets ``t_s`` so ``t_s`` stays monotonic in one JSONL file (it continues
 from the later of the last sample's time and the host time elapsed; a run faster
 than real time, like a replay or the simulator's fast mode, keeps device time).
+
+A store session lasts as long as its signal (:mod:`twitchwatch.sessiontime`,
+docs/store.md "Recorded time"), never the host's processing time: ``started_at`` is its
+first EMG sample's wall time on the source's clock, ``ended_at`` that plus the signal's
+span, and ``stats_json`` holds the recorded seconds (gaps and unusable stretches
+excluded) every rate uses.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ import numpy as np
 from twitchwatch import TwitchwatchError
 from twitchwatch.clock import ClockMap, FitHistory
 from twitchwatch.detect import TwitchDetector, TwitchEvent
+from twitchwatch.limits import check_hello, short
+from twitchwatch.sessiontime import SignalTime
 from twitchwatch.protocol import (
     Command,
     DeviceReset,
@@ -92,14 +100,26 @@ class RunSummary:
     #: events detected but not in the database: waiting while it is full (store.backlog), or at
     #: the end of the run, not written
     events_not_in_database: int = 0
+    #: seconds of signal (docs/store.md "Recorded time"), over every session of the run: from first to
+    #: last EMG sample of each run (span), received (gaps excluded), recorded (gaps and unusable excluded)
+    span_s: float = 0.0
+    signal_s: float = 0.0
+    recorded_s: float = 0.0
+    #: unix time of the first EMG sample on the source's clock (a capture's or file's, or now), None if unknown
+    first_wall_s: float | None = None
+    dated_by: str = ""  #: whose clock dates the samples and twitches
+    #: what the source dropped or repaired before decoding (a capture's damaged bytes skipped ...)
+    source_damage: dict[str, int] = dataclasses.field(default_factory=dict)
     #: a wireless link's last state (BLE: state, RSSI, MTU, interval, dropouts in unix time); None for wires
     link: dict[str, Any] | None = None
 
     def problems(self) -> dict[str, int]:
         """The non-zero error counters: what was dropped or damaged, by kind."""
         keys = ("garbage_bytes", "cobs_errors", "crc_errors", "too_short", "too_long", "version_errors",
-                "unknown_type", "malformed", "data_before_hello", "frames_lost", "samples_lost", "out_of_order")
+                "unknown_type", "malformed", "data_before_hello", "frames_lost", "samples_lost", "out_of_order",
+                "duplicates", "late_frames")
         found = {k: v for k, v in self.decoder.items() if k in keys and v}
+        found.update({k: v for k, v in self.source_damage.items() if v})
         if self.samples_dropped_at_source:
             found["samples_dropped_at_source"] = self.samples_dropped_at_source
         if self.events_not_in_database:
@@ -191,11 +211,14 @@ class _SessionWriter:
         self.backlog.write("quality", lambda: self.store.set_quality(self._session_id(), quality), 1,
                            key=("quality", id(self)))
 
-    def end(self, stats: dict[str, Any]) -> bool:
-        """Write the session's end (now); True when all of the session is in the database."""
-        ended_at = time.time()
-        self.backlog.write("session end", lambda: self.store.end_session(self._session_id(), ended_at=ended_at,
-                                                                         stats=stats), 1)
+    def end(self, stats: dict[str, Any], signal: SignalTime) -> bool:
+        """Write the session's end: it lasted as long as its signal (``started_at`` the wall
+        time of its first sample when known, ``ended_at`` that plus the signal's span); True
+        when all of the session is in the database."""
+        started_at = signal.first_wall_s if signal.first_wall_s is not None else self.started_at
+        ended_at = started_at + signal.span_s
+        self.backlog.write("session end", lambda: self.store.end_session(
+            self._session_id(), ended_at=ended_at, stats=stats, started_at=started_at), 1)
         return self.backlog.retry(force=True)
 
 
@@ -334,8 +357,10 @@ class Pipeline:
         self._pending: list[tuple[int, int, Any, np.ndarray | None]] = []
         self._pending_emg = 0  # EMG samples in _pending
         self._session: _SessionWriter | None = None  # the store session of the current run
+        self._signal_time = SignalTime()  # the recorded time of the current session
         self._t_offset_s = 0.0  # added to t_s after a reset
         self._first_host_s: float | None = None
+        self._last_bytes_host_s = 0.0  # host time of the last chunk read
         self._device_elapsed_s = 0.0
         self._stream_elapsed_s: dict[int, float] = {}  # the same, per stream (a run ends when all got there)
         self._next_quality_s = _QUALITY_EVERY_S
@@ -363,6 +388,7 @@ class Pipeline:
         if self.source is None:
             raise ValueError("Pipeline.run needs a byte source; use run_recording for files")
         start_host_s = time.monotonic()
+        self.summary.dated_by = self.source.clock_name
         last_status_s = start_host_s
         asked_hello_s = start_host_s
         hinted = False
@@ -389,6 +415,8 @@ class Pipeline:
                     break
                 if chunk:
                     self._feed(host_s, chunk)
+                elif self.decoder.frames_waiting:  # the link went quiet with frames waiting
+                    self._flush_decoder(host_s)
                 now = time.monotonic()
                 if self._hello is None and now - asked_hello_s > _HELLO_WAIT_S:
                     asked_hello_s = now
@@ -408,10 +436,12 @@ class Pipeline:
                 if now - last_status_s >= 1.0:
                     last_status_s = now
                     self._emit_status(now - start_host_s)
+            self._flush_decoder(self._last_bytes_host_s)
             self._finish_run()
         finally:
             self.summary.duration_host_s = time.monotonic() - start_host_s
             self.summary.decoder = self.decoder.stats.as_dict()
+            self.summary.source_damage.update(self.source.damage())
             self._close_session()
             self._close_outputs()
         return self.summary
@@ -426,6 +456,9 @@ class Pipeline:
         """
         start_host_s = time.monotonic()
         self._file_start_unix_s = recording.start_unix_s
+        self.summary.dated_by = ("the file's start date" if recording.start_unix_s is not None else
+                                 "nothing: the file has no start date (sessions are dated when replayed, "
+                                 "twitches have no wall time)")
         try:
             self._open_outputs()
             self._configure(recording.hello, started_at=recording.start_unix_s)
@@ -438,7 +471,9 @@ class Pipeline:
                     self._on_gap(Gap(stream_id, expected, first_index - expected, 0.0))
                     self.decoder.stats.samples_lost += first_index - expected
                 next_index[stream_id] = first_index + len(data)
-                self._on_data(stream_id, first_index, np.asarray(data, dtype=np.float64), rates[stream_id])
+                wall_s = None if recording.start_unix_s is None else recording.start_unix_s + first_index / rates[stream_id]
+                self._on_data(stream_id, first_index, np.asarray(data, dtype=np.float64), rates[stream_id],
+                              wall_s=wall_s)
                 self._log_events(self._detect_pending())
                 if on_progress is not None:
                     on_progress(self._device_elapsed_s)
@@ -503,13 +538,36 @@ class Pipeline:
         self._capture_out.write(lambda c: c.write(host_s, chunk), len(chunk))
 
     # ---- decoding --------------------------------------------------------
+    def _sane_host_s(self, host_s: float) -> float:
+        """A source's receive time, kept monotonic: one that is not a number or goes back
+        is replaced by the previous one (counted as ``host_times_fixed``)."""
+        last = self._last_bytes_host_s if self._first_host_s is not None else None
+        if host_s == host_s and abs(host_s) < 1e10 and (last is None or host_s >= last):
+            return host_s
+        self.summary.source_damage["host_times_fixed"] = self.summary.source_damage.get("host_times_fixed", 0) + 1
+        return last if last is not None else 0.0
+
     def _feed(self, host_s: float, chunk: bytes) -> None:
+        host_s = self._sane_host_s(host_s)
         self._write_capture(host_s, chunk)
         if self._first_host_s is None:
             self._first_host_s = host_s
+        self._last_bytes_host_s = host_s
+        restarts = self.decoder.stats.seq_restarts
+        self._handle(self.decoder.feed(chunk, host_s), host_s)
+        if self.decoder.stats.seq_restarts != restarts:  # a reset whose HELLO was lost: ask for it
+            self._send(Command.HELLO)
+
+    def _flush_decoder(self, host_s: float) -> None:
+        """The frames the decoder holds for a missing ``seq`` (the stream ended, or went
+        quiet): handed on, the missing ones counted lost."""
+        if self.decoder.frames_waiting:
+            self._handle(self.decoder.flush(), host_s)
+
+    def _handle(self, messages: list, host_s: float) -> None:
         events: list[TwitchEvent] = []
         blocks: list[SampleBlock] = []  # consecutive blocks, handled together
-        for msg in self.decoder.feed(chunk, host_s):
+        for msg in messages:
             if isinstance(msg, SampleBlock):
                 blocks.append(msg)
                 self._no_data_since = None
@@ -573,8 +631,11 @@ class Pipeline:
                     info, first, end, arrays = block.info, block.first_sample_index, block.first_sample_index, []
                 arrays.append(block.samples)
                 end += block.samples.shape[0]
+            wall_s = None
+            if stream_id == emg_stream and self._wall_offset_s is not None:
+                wall_s = mine[0].host_time_s + self._wall_offset_s  # arrival of the run's first block
             self._on_data(stream_id, first, arrays[0] if len(arrays) == 1 else arrays, info.sample_rate_hz,
-                          n=end - first, scales=info.scales)
+                          n=end - first, scales=info.scales, wall_s=wall_s)
 
     def _on_gap(self, gap: Gap) -> None:
         if self._detector is None:
@@ -609,12 +670,19 @@ class Pipeline:
         self._detector = TwitchDetector(layout.emg_info.sample_rate_hz, labels, acc_rate_hz=acc_rate)
 
     def _configure(self, hello: Hello, started_at: float | None = None) -> None:
-        """Set up the detector and a store session from the device's own description."""
+        """Set up the detector and a store session from the device's own description.
+        ``started_at``: unix s; default: when the HELLO arrived, on the source's clock
+        (a replayed capture's recording machine), corrected at the end to the session's
+        first sample."""
+        check_hello(hello, f"device {short(hello.device_id)}")  # one line for what is not supported
         self._hello = hello
         if self.on_hello is not None:
             self.on_hello(hello)
         self._layout = _Layout.from_hello(hello)
         self._make_detector()
+        self._signal_time = SignalTime()
+        if started_at is None and self._wall_offset_s is not None and hello.host_time_s:
+            started_at = hello.host_time_s + self._wall_offset_s
         if self.store is not None and self._store_writes is not None:
             self._session = _SessionWriter(
                 self.store, self._store_writes, self.summary.sessions.append,
@@ -628,12 +696,15 @@ class Pipeline:
             )
 
     def _on_data(self, stream_id: int, first_index: int, data: np.ndarray | list[np.ndarray], rate_hz: float,
-                 *, n: int | None = None, scales: np.ndarray | None = None) -> None:
+                 *, n: int | None = None, scales: np.ndarray | None = None, wall_s: float | None = None) -> None:
         """Samples (n, channels) of one stream, contiguous unless a gap was marked:
         physical, or raw counts (one array, or a list of arrays to be concatenated,
-        with ``n`` rows in all) times ``scales`` (physical units per count, by channel)."""
+        with ``n`` rows in all) times ``scales`` (physical units per count, by channel).
+        ``wall_s``: unix time of the first sample on the source's clock, if known."""
         if n is None:
             n = data.shape[0]  # type: ignore[union-attr]
+        if stream_id == self._layout.emg_stream:
+            self._signal_time.add(first_index, n, rate_hz, wall_s)
         self.summary.samples[stream_id] = self.summary.samples.get(stream_id, 0) + n
         self._device_elapsed_s = max(self._device_elapsed_s, self._t_offset_s + (first_index + n) / rate_hz)
         self._stream_elapsed_s[stream_id] = max(self._stream_elapsed_s.get(stream_id, 0.0),
@@ -710,6 +781,8 @@ class Pipeline:
         events = self._timed(det.flush())
         self._store_artefacts(det.pop_artefacts())
         self._maybe_store_quality(force=True)
+        usable = [q.usable_fraction for q in det.quality()]
+        self._signal_time.end_run(sum(usable) / len(usable) if usable else None)
         self._detector = None
         return events
 
@@ -779,15 +852,24 @@ class Pipeline:
 
     def _close_session(self) -> None:
         session, self._session = self._session, None
+        signal, self._signal_time = self._signal_time, SignalTime()
+        signal.end_run(None)  # a run cut short by an error: its samples, all counted usable
+        summary = self.summary
+        summary.span_s += signal.span_s
+        summary.signal_s += signal.signal_s
+        summary.recorded_s += signal.recorded_s
+        if summary.first_wall_s is None:
+            summary.first_wall_s = signal.first_wall_s
         link = self._link_status()
         if session is not None:
             stats: dict[str, Any] = dict(self.decoder.stats.as_dict())
             stats["samples_dropped_at_source"] = self.summary.samples_dropped_at_source
             stats["artefacts"] = dict(self.summary.artefacts)
+            stats.update(signal.as_stats())
             if link is not None:  # the session's own dropouts (a reset's new session: from its start)
                 stats["link"] = dict(link, dropouts=[
                     d for d in link["dropouts"] if d["end_unix_s"] is None or d["end_unix_s"] >= session.started_at])
-            if session.end(stats):
+            if session.end(stats, signal):
                 assert session.id is not None  # all of it is written
                 self._annotate(session.id)
             else:
@@ -845,6 +927,8 @@ class Pipeline:
         if wireless:
             link = f"{link}; {wireless}"
         self.summary.decoder = self.decoder.stats.as_dict()
+        if self.source is not None:
+            self.summary.source_damage.update(self.source.damage())
         if self._store_writes is not None:
             self.summary.events_not_in_database = self._store_writes.waiting_events
         self.on_status(LiveStatus(

@@ -45,6 +45,7 @@ def decode_all(chunks, host_time_s=0.0, backend=None):
     msgs = []
     for c in chunks:
         msgs += dec.feed(c, host_time_s)
+    msgs += dec.flush()  # the end of the stream: frames waiting for a missing seq
     return msgs, dec.stats
 
 

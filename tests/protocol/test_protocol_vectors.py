@@ -17,6 +17,7 @@ from twitchwatch.protocol import (
     encode_command,
     parse_frame,
 )
+from twitchwatch.protocol import encode_frame
 from twitchwatch.protocol.frame import FrameType
 
 from protocol_vectors import BAD, GOOD, VECTORS
@@ -27,13 +28,18 @@ ERROR_COUNTERS = set(ERROR_COUNTER.values()) | {"data_before_hello", "out_of_ord
 HELLO = VECTORS["hello_reference"]
 
 
-def decode_after_hello(wire: bytes):
-    """Feed the reference HELLO (seq 0), then ``wire``; return (messages, stats delta)."""
+def decode_after_hello(wire: bytes, seq: int | None = None):
+    """Feed the reference HELLO (seq 0, or the one before ``seq`` so the frame under test
+    comes next in seq order), then ``wire`` and the end of the stream; return (messages,
+    stats delta)."""
     dec = FrameDecoder()
-    first = dec.feed(bytes.fromhex(HELLO["wire_hex"]), 1.0)
+    hello = bytes.fromhex(HELLO["wire_hex"])
+    if seq is not None:
+        hello = encode_frame(FrameType.HELLO, (seq - 1) & 0xFFFFFFFF, bytes.fromhex(HELLO["frame_hex"])[6:-4])
+    first = dec.feed(hello, 1.0)
     assert [type(m) for m in first] == [Hello]
     before = dec.stats.as_dict()
-    msgs = dec.feed(wire, 2.0)
+    msgs = dec.feed(wire, 2.0) + dec.flush()
     after = dec.stats.as_dict()
     return msgs, {k: after[k] - before[k] for k in after}
 
@@ -96,7 +102,7 @@ def test_hello_fields():
 @pytest.mark.parametrize("name", sorted(n for n in GOOD if n.startswith("data_")))
 def test_data_fields(name):
     v = GOOD[name]
-    msgs, delta = decode_after_hello(bytes.fromhex(v["wire_hex"]))
+    msgs, delta = decode_after_hello(bytes.fromhex(v["wire_hex"]), v["seq"])
     (block,) = [m for m in msgs if isinstance(m, SampleBlock)]
     f = v["fields"]
     assert block.stream_id == f["stream_id"]

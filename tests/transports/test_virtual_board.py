@@ -193,3 +193,47 @@ def test_capture_of_the_firmware_replays_to_the_same_messages(tmp_path):
             replay_msgs += replay.feed(chunk, t)
     assert replay_msgs == live_msgs and len(live_msgs) > 100
     assert replay.stats == live.stats
+
+
+def test_the_firmware_dies_with_a_killed_parent(tmp_path):
+    """Issue 17, item 5: kill -9 of a demo left the MicroPython child running, blocked,
+    holding the pty. Now the kernel kills it with its parent (PR_SET_PDEATHSIG)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    script = ("import sys, time\n"
+              "from twitchwatch.transports import VirtualBoard\n"
+              "board = VirtualBoard(seed=1, duration_s=600, realtime=True)\n"
+              "board.open()\n"
+              "print(board.pid, flush=True)\n"
+              "time.sleep(600)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        os.kill(child, 0)  # running
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                break
+            # a zombie reaped by init is gone too; /proc tells a zombie apart
+            try:
+                if open(f"/proc/{child}/stat").read().split(") ")[1][0] == "Z":
+                    break
+            except FileNotFoundError:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(child, signal.SIGKILL)
+            pytest.fail("the firmware outlived its killed parent")
+    finally:
+        if parent.poll() is None:
+            parent.kill()

@@ -66,6 +66,10 @@ _SECURITY_HEADERS = {
 }
 
 
+class _BadJson(EntryError):
+    """A request body that is not a JSON object (one line to the sender, 400)."""
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -204,9 +208,14 @@ class DashboardApp:
             if len(body) > MAX_BODY_BYTES:
                 raise _TooLarge()
         try:
-            return json.loads(body.decode("utf-8"))
+            value = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise EntryError(f"the request is not valid JSON ({exc})") from None
+            raise _BadJson(f"the request is not valid JSON ({exc})") from None
+        except (ValueError, RecursionError):  # a 5,000-digit number, 5,000 nested brackets
+            raise _BadJson("the request is not valid JSON (nested too deep, or a number too long)") from None
+        if not isinstance(value, dict):
+            raise _BadJson("send the entry as a JSON object ({...})")
+        return value
 
     # ---- HTTP --------------------------------------------------------------
     async def index(self, request: Request) -> Response:
@@ -224,12 +233,21 @@ class DashboardApp:
             body = await self._json_body(request)
             result = await run_in_threadpool(action, self.db_path, body)
         except _TooLarge:
+            log.warning("dashboard: a request larger than %d kB was refused (413)", MAX_BODY_BYTES // 1024)
             return _error(413, f"the request is larger than {MAX_BODY_BYTES // 1024} kB")
-        except EntryError as exc:
+        except _BadJson as exc:
+            log.warning("dashboard: a request that is not a JSON object was refused (400)")
+            return _error(400, str(exc))
+        except EntryError as exc:  # the message may quote the entry: not logged (no health data in logs)
+            log.warning("dashboard: an entry it cannot accept was refused (400)")
             return _error(400, str(exc))
         except TwitchwatchError as exc:  # the store could not write (disk full, locked ...): say so
             log.warning("dashboard write failed: %s", type(exc).__name__)
             return _error(500, f"could not save: {exc}")
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+            # a value of the wrong kind deep in the entry: the sender's fault, one line, no traceback
+            log.warning("dashboard: a request was refused (400): %s", type(exc).__name__)
+            return _error(400, f"the entry holds a value of the wrong kind ({type(exc).__name__})")
         if self._refresh is not None:
             self._refresh.set()  # rank again with what was just logged
         return JSONResponse(result, headers=_SECURITY_HEADERS)
@@ -407,24 +425,38 @@ class Dashboard:
         host: address to bind; anything but loopback needs ``access_token``.
         port: port (0: any free one; the default falls back to a free one if taken).
         access_token: the secret remote browsers must give (≥ 16 characters).
+        tls_cert, tls_key: PEM certificate and private key: serve HTTPS (required for a
+            non-loopback host: health data and the token never cross a network in clear).
 
     Raises:
-        TwitchwatchError: a non-loopback host without a token, a short token, a port
-            that cannot be bound.
+        TwitchwatchError: a non-loopback host without a token or without TLS, a short
+            token, an unreadable certificate or key, a port that cannot be bound.
     """
 
     def __init__(self, hub: LiveHub, db_path: str | Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-                 access_token: str | None = None) -> None:
+                 access_token: str | None = None, tls_cert: str | Path | None = None,
+                 tls_key: str | Path | None = None) -> None:
         self.remote = not is_loopback(host)
         if self.remote and not access_token:
             raise TwitchwatchError(f"--host {host}: serving beyond this computer needs --access-token "
                                    f"(at least {MIN_ACCESS_TOKEN_CHARS} characters) or TWITCHWATCH_ACCESS_TOKEN")
+        self.tls: tuple[str, str] | None = None
+        if tls_cert is not None and tls_key is not None:
+            self.tls = (str(tls_cert), str(tls_key))
+            self._check_tls()
         if access_token is not None and len(access_token) < MIN_ACCESS_TOKEN_CHARS:
             raise TwitchwatchError(f"the access token is too short: use at least {MIN_ACCESS_TOKEN_CHARS} characters")
+        if (tls_cert is None) != (tls_key is None):
+            raise TwitchwatchError("--tls-cert and --tls-key go together: give both (PEM files)")
+        if self.remote and tls_cert is None:
+            raise TwitchwatchError(f"--host {host}: serving beyond this computer needs TLS, so health data and "
+                                   f"the token do not cross the network in clear: give --tls-cert FILE and "
+                                   f"--tls-key FILE (PEM)")
         self.host = host
         self.port = port
         token = access_token or secrets.token_urlsafe(24)
-        hosts = ["*"] if self.remote else ["127.0.0.1", "localhost", "[::1]"]
+        hosts = ["*"] if self.remote else sorted({"127.0.0.1", "localhost", "[::1]",
+                                                   host if ":" not in host else f"[{host}]"})
         self.app = DashboardApp(hub, Path(db_path), token, embed_token=not self.remote, allowed_hosts=hosts)
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -435,7 +467,7 @@ class Dashboard:
         host = self.host if ":" not in self.host else f"[{self.host}]"
         if self.host in ("0.0.0.0", "::"):
             host = socket.gethostname()
-        base = f"http://{host}:{self.port}/"
+        base = f"{'https' if self.tls else 'http'}://{host}:{self.port}/"
         return base + (f"#token={self.app.token}" if self.remote else "")
 
     def _bind(self) -> socket.socket:
@@ -450,12 +482,24 @@ class Dashboard:
                 if exc.errno == errno.EADDRINUSE and port == DEFAULT_PORT:
                     continue  # the default is taken (another twitchwatch?): any free port will do
                 raise TwitchwatchError(f"dashboard: cannot listen on {self.host}:{port}: "
-                                       f"{exc.strerror or exc}; try --port 0 for any free port") from None
+                                       f"{exc.strerror or exc}; try --dashboard-port 0 for any free port") from None
             sock.listen(64)
             sock.set_inheritable(True)
             self.port = sock.getsockname()[1]
             return sock
         raise TwitchwatchError("dashboard: no free port")  # pragma: no cover - port 0 always binds
+
+    def _check_tls(self) -> None:
+        """The certificate and key load (one line naming what does not, before binding)."""
+        import ssl
+
+        assert self.tls is not None
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(*self.tls)
+        except (OSError, ssl.SSLError) as exc:
+            raise TwitchwatchError(f"--tls-cert {self.tls[0]} / --tls-key {self.tls[1]}: cannot be used "
+                                   f"({getattr(exc, 'strerror', None) or exc}); accepted: a PEM certificate "
+                                   f"and its private key") from None
 
     def start(self, timeout_s: float = 10.0) -> str:
         """Bind, start serving in a daemon thread, return :attr:`url` once it answers."""
@@ -463,7 +507,8 @@ class Dashboard:
 
         sock = self._bind()
         config = uvicorn.Config(self.app.app, log_level="warning", access_log=False, lifespan="on",
-                                ws_max_size=64 * 1024)
+                                ws_max_size=64 * 1024, ssl_certfile=self.tls[0] if self.tls else None,
+                                ssl_keyfile=self.tls[1] if self.tls else None)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
                                         name="twitchwatch-dashboard", daemon=True)

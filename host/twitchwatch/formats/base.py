@@ -175,7 +175,19 @@ class RecordingFile:
 
     # -- set-up helpers for readers
     def _finish(self) -> None:
-        """Compute duration, gaps and hello once metadata and stored counts are set."""
+        """Compute duration, gaps and hello once metadata and stored counts are set.
+        Raises :class:`FormatError` for a rate or channel count the pipeline does not
+        support (:mod:`twitchwatch.limits`), before any sample is read."""
+        from twitchwatch.limits import UnsupportedSource, check_channels, check_rate
+
+        where = self.path.name
+        try:
+            check_rate(self.emg_rate_hz, "EMG", where, emg=True)
+            check_channels(len(self.emg_labels), "EMG", where)
+            if self.acc_rate_hz is not None:
+                check_rate(self.acc_rate_hz, "accelerometer", where, emg=False)
+        except UnsupportedSource as exc:
+            raise FormatError(str(exc)) from None
         missing = sum(n for _, n in self._gap_rows[EMG_STREAM])
         self.duration_s = (self._n_stored[EMG_STREAM] + missing) / self.emg_rate_hz
         gaps = []

@@ -285,6 +285,12 @@ def open_text(path: pathlib.Path, head: bytes, *, board: int | str | None = None
     header = lines[i]
     delim = _delimiter(header)
     fields = [f.strip().strip('"').strip("'") for f in (header.split(delim) if delim else header.split())]
+    if delim is None and len(fields) > 1:
+        # no delimiter: whitespace-separated columns, or one column whose name has a space
+        # ('EMG 1'), told apart by the first sample row
+        row = next((ln for ln in lines[i + 1:] if ln.strip() and not ln.lstrip().startswith("#")), "")
+        if len(row.split()) == 1:
+            fields = [header.strip().strip('"').strip("'")]
     if all(_is_number(f) for f in fields if f):
         if board is not None or "\t" in header or _sidecar(path) is not None:
             return _open_brainflow(path, lines, i, board)

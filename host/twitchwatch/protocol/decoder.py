@@ -5,6 +5,16 @@ each frame, tracks ``seq`` and every stream's sample index, and returns
 :mod:`~twitchwatch.protocol.messages`.  It never raises on input bytes: every
 rejected frame is dropped and counted in :class:`DecoderStats`.
 
+Order (docs/protocol.md, "Duplicates, reordering and restarts"): frames are put
+back in ``seq`` order before their content is read.  A frame whose ``seq`` was
+already handed on is a duplicate (dropped, counted); one that arrives ahead of a
+missing ``seq`` waits, at most :data:`REORDER_WINDOW` frames, for the missing one;
+once more are waiting the missing frames are declared lost and counted.  So a
+duplicated or swapped frame never looks like a stream restart: a restart is only
+recognised from what the device says (a HELLO, a new ``boot_id``), or from a
+sample index going back in frames that are in ``seq`` order.  Call :meth:`FrameDecoder.flush`
+at the end of the stream for the frames still waiting.
+
 It is chunk-size invariant: the same bytes fed in any split yield the same
 messages (apart from ``host_time_s``, which is the time of the chunk that
 completed each frame).
@@ -14,6 +24,7 @@ from __future__ import annotations
 
 import binascii
 import struct
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -37,6 +48,11 @@ _I32 = np.dtype("<i4")
 _I16 = np.dtype("<i2")
 _HALF = 1 << 31
 _WRAP = 1 << 32
+#: frames held while a ``seq`` is missing before it is declared lost (150 frames/s
+#: with the reference board: ~0.1 s of latency, and only while a frame is missing)
+REORDER_WINDOW = 16
+#: released ``seq`` numbers remembered to tell a duplicate from a new sequence
+_RECENT_SEQS = 4 * REORDER_WINDOW
 
 
 @dataclass(slots=True)
@@ -58,9 +74,19 @@ class DecoderStats:
         seq_gaps: times ``seq`` did not follow the previous frame's (+1).
         frames_lost: frames missing according to ``seq`` (forward jumps only).
         samples_lost: samples missing according to sample indices (sum of Gaps).
-        out_of_order: DATA frames dropped because their index went backward.
+        out_of_order: DATA frames (in ``seq`` order) dropped because their index
+            went backward with no HELLO or lost frame before them.
         stream_restarts: streams whose index restarted after a HELLO or a seq gap.
         resets: HELLOs with a new boot_id (DeviceReset messages).
+        duplicates: frames dropped because their ``seq`` was already handed on
+            (or is already waiting).
+        reordered: frames that arrived after a later frame (within the window)
+            and were put back in their place.
+        late_frames: frames dropped because they came after their ``seq`` had
+            been declared lost (more than :data:`REORDER_WINDOW` frames late).
+        seq_restarts: times the device's ``seq`` started again from a number
+            already passed, without a HELLO (a reset whose HELLO was lost):
+            :data:`REORDER_WINDOW` frames in a row numbered so.
     """
 
     bytes_in: int = 0
@@ -80,6 +106,10 @@ class DecoderStats:
     out_of_order: int = 0
     stream_restarts: int = 0
     resets: int = 0
+    duplicates: int = 0
+    reordered: int = 0
+    late_frames: int = 0
+    seq_restarts: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -125,11 +155,20 @@ class FrameDecoder:
         self._discarding = False  # the current segment overflowed; drop to next 0x00
         self._hello: Hello | None = None
         self._streams: dict[int, _StreamState] = {}
-        self._last_seq: int | None = None
+        self._last_seq: int | None = None  # seq of the last frame handed on
+        # reorder stage: frames ahead of a missing seq, by seq: (type, frame, size, host time)
+        self._held: dict[int, tuple[int, bytes | bytearray, int, float]] = {}
+        self._recent: deque[int] = deque(maxlen=_RECENT_SEQS)  # seqs handed on, newest last
+        self._recent_crc: dict[int, bytes] = {}  # their CRC bytes: a duplicate is the same frame
+        self._skipped: deque[int] = deque(maxlen=_RECENT_SEQS)  # seqs declared lost
+        # consecutive frames behind the last seq that were never seen: (type, frame, size, host time, seq)
+        self._foreign: list[tuple[int, bytes | bytearray, int, float, int]] = []
+        self._held_passes = 0  # frames handed on in order while frames were held
+        self._old_boots: deque[int] = deque(maxlen=8)  # boot_ids of resets already seen
         # DATA frames of the current feed() whose samples are unpacked together (one
         # numpy pass per stream): (position in out, stream state, frame, unwrapped
-        # first index, t_first_us, seq); out holds None there until _unpack_batch.
-        self._batch: list[tuple[int, _StreamState, bytes | bytearray, int, int, int]] = []
+        # first index, t_first_us, seq, host time); out holds None there until _unpack_batch.
+        self._batch: list[tuple[int, _StreamState, bytes | bytearray, int, int, int, float]] = []
 
     @property
     def hello(self) -> Hello | None:
@@ -171,9 +210,24 @@ class FrameDecoder:
                 if seg:
                     segment(seg, host_time_s, out)
             if self._batch:
-                self._unpack_batch(out, host_time_s)
+                self._unpack_batch(out)
         self._grow_pending(tail)
         return out
+
+    def flush(self) -> list[Message]:
+        """The end of the stream: hand on the frames still waiting for a missing
+        ``seq`` (the missing ones are counted lost); a frame cut off by the end
+        is dropped as it was.  Feeding may go on afterwards."""
+        out: list[Message] = []
+        self._release_held(out, everything=True)
+        if self._batch:
+            self._unpack_batch(out)
+        return out
+
+    @property
+    def frames_waiting(self) -> int:
+        """Frames held for a missing ``seq`` (at most :data:`REORDER_WINDOW` + 1)."""
+        return len(self._held)
 
     def _grow_pending(self, tail: bytes) -> None:
         """Append bytes of a frame not yet ended; drop it once it cannot fit."""
@@ -219,6 +273,132 @@ class FrameDecoder:
         if version != PROTOCOL_VERSION:
             stats.version_errors += 1
             return
+        if ftype == 1 and self._hello is not None:
+            # A HELLO with a new boot_id starts a new seq count: it is handled at once
+            # (after the old boot's waiting frames), not ordered against the old count.
+            boot_id = struct.unpack_from("<I", frame, 6)[0] if size >= 14 else None
+            if boot_id is not None and boot_id in self._old_boots:
+                stats.late_frames += 1  # a HELLO of a boot already left (duplicated or late)
+                return
+            if boot_id is not None and boot_id != self._hello.boot_id:
+                self._release_held(out, everything=True)
+                self._last_seq = None
+                self._forget_seqs()
+                self._pass(ftype, frame, size, seq, host_time_s, out)
+                return
+        if ftype >= 0x80:
+            # host-to-device types (COMMAND) count on the host's seq, not the device's:
+            # counted, never ordered against the device's frames
+            stats.unknown_type += 1
+            return
+        self._order(ftype, frame, size, seq, host_time_s, out)
+
+    # ------------------------------------------------------------------ seq order
+
+    def _forget_seqs(self) -> None:
+        self._held.clear()
+        self._recent.clear()
+        self._recent_crc.clear()
+        self._skipped.clear()
+        self._foreign = []
+        self._held_passes = 0
+
+    def _order(self, ftype: int, frame: bytes | bytearray, size: int, seq: int, host_time_s: float,
+               out: list) -> None:
+        """Hand frames on in ``seq`` order: drop duplicates, hold early ones."""
+        last = self._last_seq
+        if last is None:
+            self._pass(ftype, frame, size, seq, host_time_s, out)
+            return
+        ahead = (seq - last - 1) & 0xFFFFFFFF  # 0: the next one
+        stats = self.stats
+        if ahead == 0:
+            self._foreign = []
+            if self._held:
+                stats.reordered += 1  # it came after a later frame: put back in place
+            self._pass(ftype, frame, size, seq, host_time_s, out)
+            if self._held:
+                self._release_held(out)
+                if self._held:
+                    # Frames in order keep coming while some wait far ahead: after more
+                    # than a window of them, the waiting ones were strays (e.g. from
+                    # before a reset), not early.
+                    self._held_passes += 1
+                    if self._held_passes > REORDER_WINDOW:
+                        stats.late_frames += len(self._held)
+                        self._held.clear()
+                        self._held_passes = 0
+            return
+        if ahead < _HALF:
+            self._foreign = []
+            if seq in self._held:
+                stats.duplicates += 1
+                return
+            self._held[seq] = (ftype, frame, size, host_time_s)
+            if len(self._held) > REORDER_WINDOW:
+                self._release_held(out, skip=True)
+            return
+        # behind the last frame handed on
+        if self._recent_crc.get(seq) == frame[-4:]:
+            stats.duplicates += 1
+            return
+        if seq in self._skipped:
+            stats.late_frames += 1
+            return
+        # Never seen: a late frame beyond memory, or the device counting again from a lower
+        # number without a HELLO (a reset whose HELLO was lost). Only a run of them, each
+        # following the previous, is taken as a new count.
+        foreign = self._foreign
+        if foreign and seq != ((foreign[-1][4] + 1) & 0xFFFFFFFF):
+            stats.late_frames += len(foreign)
+            foreign.clear()
+        foreign.append((ftype, frame, size, host_time_s, seq))
+        if len(foreign) < REORDER_WINDOW:
+            return
+        self._foreign = []
+        self._release_held(out, everything=True)
+        stats.seq_restarts += 1
+        self._last_seq = None
+        self._forget_seqs()
+        for st in self._streams.values():
+            st.may_restart = True
+        for f_type, f_frame, f_size, f_host, f_seq in foreign:
+            self._pass(f_type, f_frame, f_size, f_seq, f_host, out)
+
+    def _release_held(self, out: list, *, skip: bool = False, everything: bool = False) -> None:
+        """Hand on held frames that follow the last one handed on; with ``skip`` declare
+        the missing seqs before the first held frame lost once; with ``everything``, all."""
+        held = self._held
+        while held:
+            last = self._last_seq
+            nxt = ((last if last is not None else -1) + 1) & 0xFFFFFFFF
+            item = held.pop(nxt, None)
+            if item is None:
+                if not (skip or everything) or last is None:
+                    return
+                else:
+                    skip = False
+                    nxt = min(held, key=lambda q: (q - last) & 0xFFFFFFFF)
+                    for lost in range(last + 1, last + 1 + min((nxt - last - 1) & 0xFFFFFFFF, _RECENT_SEQS)):
+                        self._skipped.append(lost & 0xFFFFFFFF)
+                    item = held.pop(nxt)
+            ftype, frame, size, host_time_s = item
+            self._pass(ftype, frame, size, nxt, host_time_s, out)
+        self._held_passes = 0  # nothing held any more
+
+    def _pass(self, ftype: int, frame: bytes | bytearray, size: int, seq: int, host_time_s: float,
+              out: list) -> None:
+        """A frame in seq order: remember its seq, then read its content."""
+        recent = self._recent
+        if len(recent) == recent.maxlen:
+            self._recent_crc.pop(recent[0], None)
+        recent.append(seq)
+        self._recent_crc[seq] = bytes(frame[-4:])
+        self._handle(ftype, frame, size, seq, host_time_s, out)
+
+    def _handle(self, ftype: int, frame: bytes | bytearray, size: int, seq: int, host_time_s: float,
+                out: list) -> None:
+        stats = self.stats
         if ftype == 2:
             last = self._last_seq
             if last is not None and seq == ((last + 1) & 0xFFFFFFFF):
@@ -276,6 +456,7 @@ class FrameDecoder:
             return
         old = self._hello
         if old is not None and old.boot_id != hello.boot_id:
+            self._old_boots.append(old.boot_id)
             self._last_seq = None  # a new boot counts seq from 0 again
             self._track_seq(seq)
             self._streams = {s.stream_id: _StreamState(s, None) for s in hello.streams}
@@ -329,15 +510,15 @@ class FrameDecoder:
         st.may_restart = False
         stats.frames_ok += 1
         # The block is made by _unpack_batch at the end of feed(), with its samples.
-        self._batch.append((len(out), st, frame, index, t_first_us, seq))
+        self._batch.append((len(out), st, frame, index, t_first_us, seq, host_time_s))
         out.append(None)
 
-    def _unpack_batch(self, out: list, host_time_s: float) -> None:
+    def _unpack_batch(self, out: list) -> None:
         """Make the blocks of this feed's DATA frames: one numpy pass per stream."""
         batch = self._batch
         self._batch = []
         if len(batch) == 1:  # the common case for small reads: skip the grouping
-            pos, st, frame, index, t_first_us, seq = batch[0]
+            pos, st, frame, index, t_first_us, seq, host_time_s = batch[0]
             n_samples = frame[7]
             n_values = n_samples * st.n_channels
             if st.fmt == 3:
@@ -349,7 +530,7 @@ class FrameDecoder:
             info = st.info
             out[pos] = new_sample_block(info.stream_id, info, index, t_first_us, values, host_time_s, seq)
             return
-        by_stream: dict[_StreamState, list[tuple[int, _StreamState, bytes | bytearray, int, int, int]]] = {}
+        by_stream: dict[_StreamState, list[tuple[int, _StreamState, bytes | bytearray, int, int, int, float]]] = {}
         for item in batch:
             by_stream.setdefault(item[1], []).append(item)
         for st, items in by_stream.items():
@@ -369,7 +550,7 @@ class FrameDecoder:
             info = st.info
             stream_id = info.stream_id
             row = 0
-            for pos, _, frame, index, t_first_us, seq in items:
+            for pos, _, frame, index, t_first_us, seq, host_time_s in items:
                 end = row + frame[7]
                 out[pos] = new_sample_block(stream_id, info, index, t_first_us, values[row:end], host_time_s, seq)
                 row = end

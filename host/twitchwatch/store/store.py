@@ -65,9 +65,16 @@ class Store(LogbookMixin):
             names the file.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, read_only: bool = False) -> None:
+        """``read_only``: open an existing database for reading only (no folder or file is
+        made, nothing migrated): it works on a read-only medium too. Writing then raises
+        StoreError."""
         self.path = pathlib.Path(path)
+        self.read_only = read_only
         self._conn: sqlite3.Connection | None = None
+        if read_only:
+            self._conn = self._open_read_only()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -95,6 +102,41 @@ class Store(LogbookMixin):
             conn.close()
             raise
         self._conn = conn
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """``mode=ro``; on a read-only medium where SQLite cannot make the WAL index
+        (``-shm``), ``immutable=1`` (nothing can change the file there)."""
+        from urllib.parse import quote
+
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a folder, not a database file")
+        if not self.path.is_file():
+            raise StoreError(f"{self.path}: no database there (nothing has been recorded or logged with it)")
+        uri = f"file:{quote(str(self.path.resolve()))}"
+        last: sqlite3.Error | None = None
+        for query in ("?mode=ro", "?mode=ro&immutable=1"):
+            conn = None
+            try:
+                conn = sqlite3.connect(uri + query, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+                conn.row_factory = sqlite3.Row
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                self._check_schema(conn)
+                if migrations.pending(conn):
+                    raise StoreError(f"{self.path}: its schema is older than this twitchwatch's; open it once with a "
+                                     "command that writes (e.g. twitchwatch log) where it can be written, to upgrade it")
+                return conn
+            except sqlite3.DatabaseError as exc:
+                if conn is not None:
+                    conn.close()
+                last = exc
+                if "unable to open" not in str(exc) and "readonly" not in str(exc):
+                    break
+            except BaseException:
+                if conn is not None:
+                    conn.close()
+                raise
+        raise StoreError(f"{self.path}: cannot be read: {last}")
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -148,10 +190,13 @@ class Store(LogbookMixin):
             return session_id
 
     def end_session(
-        self, session_id: int, *, ended_at: float | None = None, stats: dict | None = None
+        self, session_id: int, *, ended_at: float | None = None, stats: dict | None = None,
+        started_at: float | None = None,
     ) -> None:
         """Mark a session ended. ``ended_at``: unix time, s (default now); ``stats``: a
-        JSON-serialisable dict of decoder/link counters (dropped samples, CRC errors …).
+        JSON-serialisable dict of decoder/link counters (dropped samples, CRC errors …);
+        ``started_at``: the session's start when it is known only now (the wall time of
+        its first sample: docs/store.md, "Recorded time"), else unchanged.
 
         Raises:
             StoreError: unknown session, or a session already ended.
@@ -166,8 +211,8 @@ class Store(LogbookMixin):
             if row["ended_at"] is not None:
                 raise StoreError(f"{self.path}: session {session_id} has already ended")
             conn.execute(
-                "UPDATE sessions SET ended_at = ?, stats_json = ? WHERE id = ?",
-                (ended_at, stats_json, session_id),
+                "UPDATE sessions SET ended_at = ?, stats_json = ?, started_at = COALESCE(?, started_at) WHERE id = ?",
+                (ended_at, stats_json, None if started_at is None else float(started_at), session_id),
             )
 
     def set_source_sha256(self, session_id: int, source_sha256: str) -> None:
@@ -312,6 +357,8 @@ class Store(LogbookMixin):
         """``BEGIN IMMEDIATE … COMMIT``; rolls back on any error; maps SQLite errors to
         StoreError naming the file and ``what`` was being done."""
         conn = self._connection()
+        if self.read_only:
+            raise StoreError(f"{self.path}: opened read-only; could not {what}")
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:

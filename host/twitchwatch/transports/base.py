@@ -82,6 +82,14 @@ class ByteSource(abc.ABC):
         """
         return time.time() - host_time_s()
 
+    #: whose clock dates this source's samples (for the run's summary)
+    clock_name = "this computer's clock"
+
+    def damage(self) -> dict[str, int]:
+        """What the source itself dropped or repaired before the decoder saw it, by kind
+        (e.g. a capture's damaged bytes skipped); empty for a live link."""
+        return {}
+
     def __enter__(self) -> ByteSource:
         return self
 

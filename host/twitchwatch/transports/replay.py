@@ -66,8 +66,15 @@ class ReplaySource(ByteSource):
             self._next = next(self._records, None)
             if self._next is None:
                 self._closed = True
-                tail = self.reader.tail
+                reader = self.reader
+                tail = reader.tail
                 extra = f"; {tail.n_bytes} damaged bytes at the end skipped ({tail.reason})" if tail else ""
+                inside = [d for d in reader.skipped if d is not tail]
+                if inside:
+                    extra += (f"; {sum(d.n_bytes for d in inside)} damaged bytes in {len(inside)} place(s) skipped "
+                              f"({inside[0].reason} at byte {inside[0].offset}{', ...' if len(inside) > 1 else ''})")
+                if reader.times_fixed:
+                    extra += f"; {reader.times_fixed} record time(s) out of order replaced by the previous one"
                 raise EndOfCapture(f"end of capture {self.reader.path} "
                                    f"({self.reader.n_records} records){extra}")
         record = self._next
@@ -85,6 +92,13 @@ class ReplaySource(ByteSource):
         self._next = None
         self._last_time_s = record.host_time_s
         return record.host_time_s, record.data
+
+    clock_name = "the clock of the computer that recorded the capture"
+
+    def damage(self) -> dict[str, int]:
+        """Damaged capture bytes skipped and record times replaced (so far)."""
+        found = {"capture_bytes_skipped": self.reader.bytes_skipped, "capture_times_fixed": self.reader.times_fixed}
+        return {k: v for k, v in found.items() if v}
 
     def write(self, data: bytes) -> None:
         """Discard ``data`` (a recording cannot take commands)."""

@@ -6,6 +6,7 @@ The host side of the pty is an ordinary serial port, so everything above
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pathlib
 import shutil
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import tty
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import IO
 
@@ -131,6 +132,9 @@ class VirtualBoard:
         return args + list(self.extra_args)
 
     def _spawn(self, micropython: str, boot_id: int | None = None) -> None:
+        """Start the firmware; on Linux it is killed by the kernel when this process dies
+        (``PR_SET_PDEATHSIG``), even by ``kill -9``, so it never outlives a killed demo
+        holding the pty."""
         env = dict(os.environ, MICROPYPATH=str(self.firmware_dir))
         self._stderr_file = tempfile.TemporaryFile()
         master = self._master
@@ -138,7 +142,8 @@ class VirtualBoard:
         try:
             self._proc = subprocess.Popen(self.command(micropython, boot_id), pass_fds=[master],
                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                          stderr=self._stderr_file, env=env, cwd=str(self.firmware_dir))
+                                          stderr=self._stderr_file, env=env, cwd=str(self.firmware_dir),
+                                          preexec_fn=_die_with_parent_fn())
         except OSError as exc:
             raise TransportError(f"cannot start the virtual board ({micropython}): {exc}") from exc
 
@@ -210,3 +215,29 @@ class VirtualBoard:
         tail = self.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
         detail = f": {' | '.join(tail)}" if tail else ""
         return f"virtual board exited with code {code}{detail}"
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent_fn() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGKILL when its parent dies (Linux
+    ``prctl(PR_SET_PDEATHSIG)``), and exit at once if the parent already died between
+    fork and exec; None where prctl is not available (the child is then stopped only by
+    :meth:`VirtualBoard.close`). The signal follows the *thread* that started the child:
+    start boards from a thread that lives as long as they do (the main thread does)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took hold
+            os._exit(1)
+
+    return preexec
