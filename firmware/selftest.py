@@ -53,6 +53,8 @@ def run(acq, duration_ms: int, feed=None) -> str:
     spi_us, i2c_us = fe.bus_times_us(rc)
     send = acq.send
     acq.send = _discard
+    w = acq.writer
+    seq = (w._seq_lo, w._seq_hi)  # frames not sent take no seq: the host sees no seq gap
     dropped0 = acq.dropped_samples
     bad0 = fe.bad_frames()
     acq.start()
@@ -86,6 +88,7 @@ def run(acq, duration_ms: int, feed=None) -> str:
         acq.stop()
     finally:
         acq.send = send
+        w._seq_lo, w._seq_hi = seq
     lost = acq.dropped_samples - dropped0
     bad = fe.bad_frames() - bad0
     el_ms = rc.ticks_diff(rc.ticks_us(), t0) // 1000
