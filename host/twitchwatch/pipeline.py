@@ -361,8 +361,7 @@ class Pipeline:
         self._t_offset_s = 0.0  # added to t_s after a reset
         self._first_host_s: float | None = None
         self._last_bytes_host_s = 0.0  # host time of the last chunk read
-        self._device_elapsed_s = 0.0
-        self._stream_elapsed_s: dict[int, float] = {}  # the same, per stream (a run ends when all got there)
+        self._stream_elapsed_s: dict[int, float] = {}  # device time streamed, per stream (s)
         self._next_quality_s = _QUALITY_EVERY_S
         self._clock = ClockMap()
         self._fits: FitHistory | None = None  # the clock fit by EMG sample index (made with the first block)
@@ -372,6 +371,11 @@ class Pipeline:
         self.summary = RunSummary(ended_because="running")
 
     # ---- lifecycle -------------------------------------------------------
+    @property
+    def _device_elapsed_s(self) -> float:
+        """Device time streamed so far (s): the furthest stream's (a run ends when all got there)."""
+        return max(self._stream_elapsed_s.values(), default=0.0)
+
     def run(self, duration_s: float | None = None, should_stop: Callable[[], bool] | None = None, *,
             silent_port: bool = False) -> RunSummary:
         """Read the byte source until it ends, ``duration_s`` of device time has
@@ -706,7 +710,6 @@ class Pipeline:
         if stream_id == self._layout.emg_stream:
             self._signal_time.add(first_index, n, rate_hz, wall_s)
         self.summary.samples[stream_id] = self.summary.samples.get(stream_id, 0) + n
-        self._device_elapsed_s = max(self._device_elapsed_s, self._t_offset_s + (first_index + n) / rate_hz)
         self._stream_elapsed_s[stream_id] = max(self._stream_elapsed_s.get(stream_id, 0.0),
                                                 self._t_offset_s + (first_index + n) / rate_hz)
         if self._detector is not None and stream_id in (self._layout.emg_stream, self._layout.acc_stream):
