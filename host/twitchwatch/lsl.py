@@ -40,7 +40,7 @@ from twitchwatch.clock import ClockMap
 from twitchwatch.formats.base import ACC_UNITS, EMG_UNITS
 from twitchwatch.protocol import ChannelKind, Hello, SampleBlock, StreamInfo
 
-_ACC_KINDS = (ChannelKind.ACC_X, ChannelKind.ACC_Y, ChannelKind.ACC_Z)
+_ACC_TYPES: dict[int, str] = {ChannelKind.ACC_X: "AccX", ChannelKind.ACC_Y: "AccY", ChannelKind.ACC_Z: "AccZ"}
 _KEEP_BLOCKS = 2000  # EMG blocks whose stamps a late marker can still find (~20 s at 100 frames/s)
 
 
@@ -57,7 +57,7 @@ def _stream_kind(info: StreamInfo) -> str | None:
     kinds = {ch.kind for ch in info.channels}
     if ChannelKind.EMG in kinds:
         return "EMG"
-    if kinds & set(_ACC_KINDS):
+    if kinds & _ACC_TYPES.keys():
         return "Accelerometer"
     return None
 
@@ -93,7 +93,7 @@ class _Outlet:
             node = channels.append_child("channel")
             node.append_child_value("label", ch.label)
             node.append_child_value("unit", unit)
-            node.append_child_value("type", stream_kind if stream_kind == "EMG" else "Acc" + ch.label[-1:])
+            node.append_child_value("type", _ACC_TYPES.get(ch.kind, stream_kind))
         self.outlet = pylsl.StreamOutlet(lsl_info)
 
 
