@@ -15,7 +15,11 @@ gap), every refused frame in ``frames_refused``. One ``step()``:
    loss shows on the host as a forward jump of ``first_sample_index`` (a gap), never
    as a shift of later samples.
 2. ``pump()`` - packs one DATA frame per full ``samples_per_frame`` in each ring.
-3. a STATUS when ``status_period_ms`` of clock time passed.
+3. a STATUS when ``status_period_ms`` of clock time passed, a TIMING frame every
+   ``timing_period_ms``: for each stream the newest sample read and the board clock
+   (``clock.ticks_us``) just before its read, one clock for every stream, so the host
+   can place the EMG and the accelerometer on one timeline whatever their own
+   oscillators do (docs/protocol.md, TIMING).
 
 ``send`` gets each frame's COBS wire bytes (serial), or with ``raw_frames=True`` the
 frame itself (BLE: ``ble_link.BleLink.send``).
@@ -23,12 +27,15 @@ frame itself (BLE: ``ble_link.BleLink.send``).
 Front-end interface (duck-typed): ``streams`` (tuple of ``stream_desc.Stream``),
 ``start()``, ``stop()``, ``available(stream_id) -> int``, ``read(stream_id, ring, n)``,
 ``take_missed(stream_id) -> int`` (asked right after ``available``: samples lost
-before the ones now available), ``lead_off() -> int``, ``battery_mv() -> int``,
+before the ones now available), optionally ``fresh(stream_id) -> int`` (asked right
+after ``available``: samples converted and unread that this check found, 0 if it found
+nothing new; default: what ``available`` returned), ``lead_off() -> int``, ``battery_mv() -> int``,
 ``battery_pct() -> int``, ``describe() -> str``.
 
 Runs under MicroPython and CPython 3.10+.
 """
 
+import array
 import gc
 
 import sample_ring
@@ -42,9 +49,10 @@ except ImportError:  # CPython
         return x
 
 
-FIRMWARE_VERSION = "0.2.0"  # 0.2.0: 20-byte STATUS (reset_cause, frames_refused)
+FIRMWARE_VERSION = "0.3.0"  # 0.2.0: 20-byte STATUS (reset_cause, frames_refused); 0.3.0: TIMING frames
 _RING_FRAMES = const(8)  # ring capacity in full frames per stream
 _IDLE_PASSES = const(200)  # paced: passes without an EMG sample before slow jobs run anyway
+_TIMING_MS = const(100)  # a TIMING frame (one board-clock stamp per stream) this often
 
 
 def _mem_free() -> int:
@@ -57,6 +65,9 @@ class Acquisition:
                  status_period_ms: int = 1000, ring_frames: int = _RING_FRAMES,
                  paced: bool = False, raw_frames: bool = False) -> None:
         self.fe = frontend
+        # fresh(stream_id): samples converted and not read yet that the last available()
+        # found (0: it found nothing new); without it, what available() returned
+        self._fresh = getattr(frontend, "fresh", None)
         self.clock = clock
         self.send = send
         self.raw_frames = raw_frames  # send() gets the frame itself (BLE), not its COBS wire bytes
@@ -78,6 +89,18 @@ class Acquisition:
         self.repl_requested = False  # COMMAND REPL came: the caller's loop ends
         self.selftest_feed = None  # type: object  # called every pass of a self-test (the board's watchdog)
         self._next_status_ms = 0
+        self.timing_period_ms = _TIMING_MS
+        self._next_timing_ms = 0
+        n = self.n_streams
+        self._stamp_sid = bytearray(s.stream_id for s in self.streams)
+        self._stamp_index = array.array("i", bytearray(4 * n))
+        self._stamp_ticks = array.array("i", bytearray(4 * n))
+        self._stamp_ok = bytearray(n)
+        self._tx_sid = bytearray(n)
+        self._tx_index = array.array("i", bytearray(4 * n))
+        self._tx_ms = array.array("i", bytearray(4 * n))
+        self._tx_us = array.array("i", bytearray(4 * n))
+        self._parts = array.array("i", (0, 0))
 
     # -- sending -----------------------------------------------------------------------
 
@@ -107,6 +130,23 @@ class Acquisition:
                                             self.clock.now_ms(), self.reset_cause,
                                             self.frames_refused))
 
+    def send_timing(self) -> None:
+        """A TIMING frame: for each stream with a sample read since START, the newest
+        sample read and the board time just before it was read (``clock.ticks_us``,
+        one clock for every stream). Allocation-free."""
+        n = 0
+        parts = self._parts
+        for k in range(self.n_streams):
+            if self._stamp_ok[k]:
+                self.clock.board_time_into(self._stamp_ticks[k], parts)
+                self._tx_sid[n] = self._stamp_sid[k]
+                self._tx_index[n] = self._stamp_index[k]
+                self._tx_ms[n] = parts[0]
+                self._tx_us[n] = parts[1]
+                n += 1
+        if n:
+            self._send(self.writer.build_timing(n, self._tx_sid, self._tx_index, self._tx_ms, self._tx_us))
+
     def send_reply(self, command: int, result: int, arg: int) -> None:
         self._send(self.writer.build_reply(command, result, arg))
 
@@ -120,6 +160,9 @@ class Acquisition:
         self.fe.start()
         for r in self.rings:
             r.reset(0)
+        for k in range(self.n_streams):
+            self._stamp_ok[k] = 0
+        self._next_timing_ms = self.clock.now_ms() + self.timing_period_ms
         self.send_hello()
         self.streaming = True
 
@@ -178,6 +221,8 @@ class Acquisition:
         sid = self.streams[k].stream_id
         ring = self.rings[k]
         n = fe.available(sid)
+        t = self.clock.ticks_us()  # what that check found converted was converted by t
+        c = n if self._fresh is None else self._fresh(sid)
         m = fe.take_missed(sid)  # lost before the samples now available
         if m:
             held = ring.count()
@@ -185,6 +230,10 @@ class Acquisition:
                 self._send_data(k, held)
             ring.skip(m)
             self.dropped_samples += m
+        if c > 0:  # the newest sample known converted: its index and a board time after it
+            self._stamp_index[k] = ring.write_index + c - 1
+            self._stamp_ticks[k] = t
+            self._stamp_ok[k] = 1
         if n > ring.capacity:
             n = ring.capacity
         if n <= 0:
@@ -236,6 +285,13 @@ class Acquisition:
             self.fill()
             self.pump()
             self.maybe_status()
+            self.maybe_timing()
+
+    def maybe_timing(self) -> None:
+        now = self.clock.now_ms()
+        if now >= self._next_timing_ms:
+            self._next_timing_ms = now + self.timing_period_ms
+            self.send_timing()
 
     def _paced_step(self) -> None:
         """The board's step: the first stream (EMG, one sample per DRDY) every pass; one
@@ -254,6 +310,9 @@ class Acquisition:
         if now >= self._next_status_ms:
             self._next_status_ms = now + self.status_period_ms
             self.send_status()
+        elif now >= self._next_timing_ms:
+            self._next_timing_ms = now + self.timing_period_ms
+            self.send_timing()
         elif not self.pump(1):
             for k in range(1, self.n_streams):
                 self.fill_stream(k)

@@ -7,6 +7,9 @@ the ESP32: its ticks period is the small-int range) for short intervals in the h
 link takes data while keeping its sample count tied to "device time". Both have
 ``advance(dt_us)`` (a no-op for the real clock: real time moves by itself).
 
+``board_time_into(ticks, out)`` gives the clock's time of a recent ``ticks_us`` value as
+whole ms and a us remainder (small ints): the board time of TIMING stamps.
+
 ``now_ms`` stays a small int on the ESP32 for 12 days (it is kept as whole ms plus a us
 remainder); ``now_us`` passes 2^30 after 18 minutes and is then a heap int there, so the
 board's hot path uses ``now_ms`` and ``ticks_us`` only.
@@ -52,6 +55,13 @@ class VirtualClock:
     def ticks_add(self, a: int, d: int) -> int:
         return (a + d) & _TICKS_MASK
 
+    def board_time_into(self, ticks: int, out) -> None:
+        """``out[0]``, ``out[1]`` = whole ms and us remainder of the clock's time at
+        ``ticks`` (a ``ticks_us`` value of the last 2^29 us)."""
+        t = self.t_us - ticks_diff(self.t_us & _TICKS_MASK, ticks)
+        out[0] = t // 1000
+        out[1] = t - out[0] * 1000
+
 
 class RealClock:
     def __init__(self) -> None:
@@ -91,6 +101,19 @@ class RealClock:
     def now_ms(self) -> int:
         self._update()
         return self._ms
+
+    def board_time_into(self, ticks: int, out) -> None:
+        """``out[0]``, ``out[1]`` = whole ms and us remainder of the clock's time at
+        ``ticks`` (a ``ticks_us`` value of the last 2^29 us), small ints only."""
+        self._update()
+        ms = self._ms
+        r = self._frac_us - self.ticks_diff(self._last, ticks)
+        if r < 0:
+            k = (999 - r) // 1000
+            ms -= k
+            r += k * 1000
+        out[0] = ms
+        out[1] = r
 
     def now_us(self) -> int:
         self._update()

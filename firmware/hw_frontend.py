@@ -44,6 +44,7 @@ class HardwareFrontEnd:
         self._missed = [0, 0]
         self._overruns = 0
         self._acc_level = 0  # FIFO words known to wait (from the last FIFO_STATUS)
+        self._fresh = [0, 0]  # what the last available() found converted (fresh())
         self._fills_since_poll = 0
         self.running = False
 
@@ -72,7 +73,9 @@ class HardwareFrontEnd:
             if p > 1:
                 self._missed[0] += p - 1
                 self.ads.skip(p - 1)
+            self._fresh[0] = 1 if p else 0
             return 1 if p else 0
+        self._fresh[1] = 0
         if self._acc_level:
             return 1
         self._fills_since_poll += 1
@@ -80,10 +83,17 @@ class HardwareFrontEnd:
             return 0
         self._fills_since_poll = 0
         self._acc_level = self.lsm.fifo_level()  # this fill's one I2C transaction
+        self._fresh[1] = self._acc_level  # the newest of them was converted by now
         if self.lsm.fifo_overruns != self._overruns:
             self._missed[1] += self.lsm.fifo_overruns - self._overruns
             self._overruns = self.lsm.fifo_overruns
         return 0
+
+    def fresh(self, stream_id: int) -> int:
+        """Samples converted and not read yet that the last ``available`` found: the
+        EMG's one pending conversion; the FIFO level read by a FIFO_STATUS poll (0 in a
+        fill that did not poll). The acquisition stamps the newest of them."""
+        return self._fresh[stream_id]
 
     def take_missed(self, stream_id: int) -> int:
         m = self._missed[stream_id]

@@ -32,6 +32,7 @@ T_DATA = const(0x02)
 T_STATUS = const(0x03)
 T_REPLY = const(0x04)
 T_TEXT = const(0x05)
+T_TIMING = const(0x06)
 T_COMMAND = const(0x81)
 
 CMD_START = const(1)
@@ -113,6 +114,15 @@ def pack_t_us(buf, offset: int, index: int, sample_rate_mhz: int) -> None:
     l2 = (b >> 16) + ((c >> 6) & 0xFFFF) + (l1 >> 16)
     l3 = (c >> 22) + (l2 >> 16)
     struct.pack_into("<HHHH", buf, offset, l0, l1 & 0xFFFF, l2 & 0xFFFF, l3)
+
+
+def pack_board_us(buf, offset: int, ms: int, us: int) -> None:
+    """Write ``ms * 1000 + us`` (board time in us) as a little-endian u64 at
+    ``buf[offset:offset+8]`` with every intermediate value below 2^30 (a small int on
+    the ESP32), for ``0 <= ms < 2**32`` and ``0 <= us < 1000``."""
+    lo = (ms & 0xFFFF) * 1000 + us  # < 2^26
+    hi = (ms >> 16) * 1000 + (lo >> 16)  # < 2^26
+    struct.pack_into("<HHHH", buf, offset, lo & 0xFFFF, hi & 0xFFFF, hi >> 16, 0)
 
 
 class FrameWriter:
@@ -277,6 +287,22 @@ class FrameWriter:
             b = b[:n]
         self.frame[_HDR : _HDR + len(b)] = b
         return self._finish(0x05, len(b))
+
+    def build_timing(self, n: int, stream_ids, indexes, ms, us) -> int:
+        """TIMING with ``n`` stamps: stamp ``i`` says sample ``indexes[i]`` of stream
+        ``stream_ids[i]`` had been read by board time ``ms[i] * 1000 + us[i]`` us (one
+        clock for every stream; docs/protocol.md). Allocation-free."""
+        if n < 1 or 1 + 13 * n > MAX_PAYLOAD:
+            raise FrameError("bad number of stamps")
+        f = self.frame
+        f[_HDR] = n
+        o = _HDR + 1
+        for i in range(n):
+            x = indexes[i]
+            struct.pack_into("<BI", f, o, stream_ids[i], x if x <= 0x3FFFFFFF else x & _U32)
+            pack_board_us(f, o + 5, ms[i], us[i])
+            o += 13
+        return self._finish(0x06, 1 + 13 * n)
 
     # -- host -> device (used by tests and host tools) -----------------------------------
 

@@ -140,14 +140,14 @@ def apply_front_end(rec, front: dict, clock: dict) -> tuple[np.ndarray, np.ndarr
     """(EMG through the drawn front-end filters, accelerometer on the drawn clock)."""
     from scipy import signal as sps
 
+    from twitchwatch.sim.chipclock import chip_sample_times_s, resample_at
+
     emg = front_filter(rec.emg_uv, float(rec.emg_rate_hz), front)
     afs = float(rec.acc_rate_hz)
-    m = rec.acc_mg.shape[0]
-    t = np.arange(m) / afs
-    # the accelerometer's sample k was taken at true time k/afs * (1 + ppm) + offset
-    t_true = t * (1.0 + clock["ppm"] * 1e-6) + clock["offset_ms"] * 1e-3
-    acc = np.stack([np.interp(t_true, t, rec.acc_mg[:, j]) for j in range(3)], axis=1)
-    return emg, acc
+    # the accelerometer's sample k was taken at true time k/afs * (1 + ppm) + offset (the
+    # chips' clock model of twitchwatch.sim.chipclock, without wander)
+    t_true = chip_sample_times_s(rec.acc_mg.shape[0], afs, clock["ppm"], clock["offset_ms"] * 1e-3)
+    return emg, resample_at(rec.acc_mg, afs, t_true)
 
 
 def SCENARIOS_BY_NAME() -> dict:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .protocol.messages import SampleBlock
+from .protocol.messages import ClockStamp, SampleBlock, StreamInfo, Timing
 
 DEFAULT_WINDOW_S = 60.0
 DEFAULT_BIN_S = 0.25
@@ -57,11 +57,14 @@ class ClockMap:
         bin_s: device-time bin (s); only the earliest-arriving point per bin counts.
     """
 
-    def __init__(self, window_s: float = DEFAULT_WINDOW_S, bin_s: float = DEFAULT_BIN_S) -> None:
+    def __init__(self, window_s: float = DEFAULT_WINDOW_S, bin_s: float = DEFAULT_BIN_S,
+                 min_span_s: float = MIN_SPAN_S, max_rate_error: float = MAX_RATE_ERROR) -> None:
         if window_s <= 0 or bin_s <= 0 or bin_s > window_s:
             raise ValueError(f"need 0 < bin_s <= window_s, got bin_s={bin_s}, window_s={window_s}")
         self.window_s = window_s
         self.bin_s = bin_s
+        self.min_span_s = min_span_s  # below this span of device time the slope is taken as 1
+        self.max_rate_error = max_rate_error  # |slope - 1| above this is not a clock: keep slope 1
         self.reset()
 
     def reset(self) -> None:
@@ -73,6 +76,7 @@ class ClockMap:
         self._dirty = False
         self._slope = 1.0
         self._intercept_s = 0.0
+        self._measured = False
         self.n_points = 0
 
     def add(self, device_time_us: int, host_time_s: float) -> None:
@@ -120,6 +124,13 @@ class ClockMap:
         return self._origin_us is not None
 
     @property
+    def measured(self) -> bool:
+        """True when the fit's slope was measured (points over ``min_span_s``, a slope
+        within ``max_rate_error``), False while it is taken as 1."""
+        self._fit()
+        return self._measured
+
+    @property
     def rate(self) -> float:
         """Host seconds per device second (1 + drift)."""
         self._fit()
@@ -152,7 +163,8 @@ class ClockMap:
         pts = [bins[k] for k in sorted(bins)]
         xs, ys = [p[0] for p in pts], [p[1] for p in pts]  # Python floats, exactly the float64 values
         x, y = np.array(xs), np.array(ys)
-        if x[-1] - x[0] < MIN_SPAN_S or len(x) < 3:
+        self._measured = False
+        if x[-1] - x[0] < self.min_span_s or len(x) < 3:
             self._slope = 1.0
             self._intercept_s = float(np.min(y - x))
             return
@@ -162,12 +174,13 @@ class ClockMap:
         i = min(max(i, 0), len(hull) - 2)
         a, b = hull[i], hull[i + 1]
         slope = (y[b] - y[a]) / (x[b] - x[a])
-        if abs(slope - 1.0) > MAX_RATE_ERROR:
+        if abs(slope - 1.0) > self.max_rate_error:
             self._slope = 1.0
             self._intercept_s = float(np.min(y - x))
             return
         self._slope = float(slope)
         self._intercept_s = float(y[a] - slope * x[a])
+        self._measured = True
 
 
 def _lower_hull(x: list[float], y: list[float]) -> list[int]:
@@ -230,3 +243,138 @@ class FitHistory:
             return None
         i = bisect.bisect_right(self._epochs, int(sample_index) // self.epoch_samples) - 1
         return self._fits[max(i, 0)]
+
+
+# --------------------------------------------------------------------------- one board clock
+
+#: the board-clock fits of TIMING stamps: a short window (the chips' slow wander bends a
+#: long one), a fit from half a second on, rate errors up to 5 % (the chips' oscillators
+#: are within ±2 %: docs/firmware.md)
+BOARD_WINDOW_S = 10.0
+BOARD_BIN_S = 0.1
+BOARD_MIN_SPAN_S = 0.5
+BOARD_MAX_RATE_ERROR = 0.05
+#: a shift of the accelerometer's place on the EMG timeline of at most this many samples
+#: (a refit) is absorbed by the nearest sample; a larger one is marked as a gap
+ALIGN_SLACK_SAMPLES = 2
+
+
+class BoardClock:
+    """Each stream's sample index → board time, from the device's TIMING stamps.
+
+    The device stamps, for each stream, a sample it read and the board time (one clock
+    for every stream, the ESP32's ``ticks_us``) just before the read: the conversion
+    happened at or before it. Per stream a :class:`ClockMap` takes the stream's nominal
+    sample time as its device time and the board time as its "host" time: the lower
+    envelope of the stamps is the chip's clock against the board's, whatever each
+    chip's oscillator does (an offset, a rate error of up to 5 %, a slow wander).
+    """
+
+    def __init__(self) -> None:
+        self._maps: dict[int, ClockMap] = {}
+
+    def reset(self) -> None:
+        """Forget every stamp (the streams restarted)."""
+        self._maps = {}
+
+    def add(self, stamp: ClockStamp, info: StreamInfo) -> None:
+        """Stamp of stream ``info`` (its nominal rate turns indexes into device time)."""
+        m = self._maps.get(stamp.stream_id)
+        if m is None:
+            m = self._maps[stamp.stream_id] = ClockMap(BOARD_WINDOW_S, BOARD_BIN_S, BOARD_MIN_SPAN_S,
+                                                       BOARD_MAX_RATE_ERROR)
+        m.add(stamp.sample_index * 10**9 // info.sample_rate_mhz, stamp.board_us * 1e-6)
+
+    def fit(self, stream_id: int) -> ClockFit | None:
+        """The stream's fit (board s of its nominal µs), or None before a fit over
+        ``BOARD_MIN_SPAN_S`` of stamps exists."""
+        m = self._maps.get(stream_id)
+        if m is None or not m.ready:
+            return None
+        f = m.fit()
+        return f if m.measured else None
+
+
+class AccAligner:
+    """The accelerometer's samples placed on the EMG's timeline for the detector.
+
+    The detector relates the two streams by index × nominal rate; their chips' clocks
+    differ by up to ~1 % (10 ms per second against 25 ms fusion windows). Once both
+    streams have board-clock fits (:class:`BoardClock`, from TIMING frames), each
+    accelerometer sample ``j`` has a place ``k(j)`` on a grid at the accelerometer's
+    nominal rate on the EMG timeline (EMG index × acc rate / EMG rate), and the
+    detector gets, for each grid point, the nearest accelerometer sample: an error of
+    at most half a sample (0.6 ms at 833 Hz) instead of a skew that grows without bound.
+    Grid points with no sample near (a lost stretch, or the first fit moving the
+    stream by more than ``ALIGN_SLACK_SAMPLES``) are a gap, never filled.
+
+    Without TIMING (older firmware, file sources) the grid is the stream's own index,
+    as before. Causal: each block is placed with the fit as it stands when the block is
+    handled, in frame order, so the result does not depend on how the bytes were
+    chunked.
+    """
+
+    def __init__(self, emg: StreamInfo, acc: StreamInfo) -> None:
+        self.emg, self.acc = emg, acc
+        self.board = BoardClock()
+        self.next_k: int | None = None  # next grid index the detector expects
+        self.next_j: int | None = None  # next accelerometer index expected
+        self.aligned = False  # the grid follows the board clock (a fit of both streams was used)
+        self._last_ab = (0.0, 1.0)
+
+    def add(self, timing: Timing) -> None:
+        """The stamps of a TIMING frame."""
+        for s in timing.stamps:
+            info = self.emg if s.stream_id == self.emg.stream_id else self.acc if s.stream_id == self.acc.stream_id else None
+            if info is not None:
+                self.board.add(s, info)
+
+    def _k_of_j(self) -> tuple[float, float] | None:
+        """``(alpha, beta)``: grid place ``k = alpha + beta × j``, or None without both fits."""
+        fe, fa = self.board.fit(self.emg.stream_id), self.board.fit(self.acc.stream_id)
+        if fe is None or fa is None:
+            return None
+        ra = self.acc.sample_rate_mhz
+
+        def k(j: float) -> float:
+            b = float(fa.to_host_s(j * 1e9 / ra))  # board s of acc sample j
+            emg_us = (b - fe.intercept_s) / fe.slope * 1e6 + fe.origin_us  # EMG nominal µs then
+            return emg_us * 1e-9 * ra  # grid index: EMG time at the acc's nominal rate
+
+        a = k(0.0)
+        return a, k(1e6) * 1e-6 - a * 1e-6
+
+    def place(self, first_index: int, n: int) -> tuple[tuple[int, int] | None, int, np.ndarray | None]:
+        """Place source samples ``first_index .. first_index + n - 1``.
+
+        Returns ``(gap, first_k, rows)``: ``gap`` = (first grid index, count) to mark
+        before the block, or None; ``first_k`` the grid index of the block the detector
+        gets; ``rows`` the source rows (0-based in this block) for each grid point from
+        ``first_k`` on, or None when the block goes as it is (same indexes). ``rows``
+        may be empty (every grid point of these samples was already given)."""
+        j0, j_last = first_index, first_index + n - 1
+        ab = self._k_of_j()
+        if ab is None and not self.aligned:  # no board clock: the stream's own index
+            self.next_k = self.next_j = j0 + n
+            return None, j0, None
+        if ab is None:  # fits lost (never after a reset): keep the last grid place
+            ab = self._last_ab
+        self._last_ab = ab
+        self.aligned = True
+        alpha, beta = ab
+        contiguous = self.next_j is None or j0 == self.next_j
+        next_k = self.next_k if self.next_k is not None else int(np.floor(alpha + beta * j0 + 0.5))
+        k_max = int(np.floor(alpha + beta * (j_last + 0.5)))
+        self.next_j = j0 + n
+        if k_max < next_k:
+            return None, next_k, np.zeros(0, dtype=np.int64)
+        ks = np.arange(next_k, k_max + 1)
+        jr = np.rint((ks - alpha) / beta).astype(np.int64)
+        before = int(np.count_nonzero(jr < j0))
+        gap = None
+        if before and (not contiguous or before > ALIGN_SLACK_SAMPLES):
+            gap = (next_k, before)
+            ks, jr = ks[before:], jr[before:]
+        rows = np.clip(jr, j0, j_last) - j0
+        self.next_k = k_max + 1
+        return gap, (next_k + (gap[1] if gap else 0)), rows

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from twitchwatch import TwitchwatchError
-from twitchwatch.clock import ClockMap, FitHistory
+from twitchwatch.clock import AccAligner, ClockMap, FitHistory
 from twitchwatch.detect import TwitchDetector, TwitchEvent
 from twitchwatch.limits import check_hello, short
 from twitchwatch.sessiontime import SignalTime
@@ -54,6 +54,7 @@ from twitchwatch.protocol import (
     StreamInfo,
     StreamRestart,
     Text,
+    Timing,
     encode_command,
 )
 from twitchwatch.store import Store
@@ -354,7 +355,10 @@ class Pipeline:
         self._run_streams: set[int] = set()  # streams the current detector run has data of
         # (stream_id, first index, samples, scales): physical samples (scales None), or raw
         # counts (an array or a list of arrays) and their physical units per count
-        self._pending: list[tuple[int, int, Any, np.ndarray | None]] = []
+        # (stream, first index, raw data, scales); for an accelerometer gap found by the
+        # aligner: (stream, first missing index, None, count)
+        self._pending: list[tuple[int, int, Any, Any]] = []
+        self._aligner: AccAligner | None = None  # the accelerometer on the EMG timeline (TIMING)
         self._pending_emg = 0  # EMG samples in _pending
         self._session: _SessionWriter | None = None  # the store session of the current run
         self._signal_time = SignalTime()  # the recorded time of the current session
@@ -579,6 +583,10 @@ class Pipeline:
             if blocks:
                 self._on_blocks(blocks)
                 blocks = []
+            if isinstance(msg, Timing):  # board-clock stamps: they place later blocks only
+                if self._aligner is not None:
+                    self._aligner.add(msg)
+                continue
             events += self._detect_pending()
             if isinstance(msg, Gap):
                 self._on_gap(msg)
@@ -646,7 +654,8 @@ class Pipeline:
             return
         if gap.stream_id == self._layout.emg_stream:
             self._detector.mark_gap("emg", gap.first_missing_index, gap.n_missing)
-        elif gap.stream_id == self._layout.acc_stream:
+        elif gap.stream_id == self._layout.acc_stream and (self._aligner is None or not self._aligner.aligned):
+            # (on the board clock the aligner marks it, on its grid, with the next block)
             self._detector.mark_gap("acc", gap.first_missing_index, gap.n_missing)
 
     def _new_run(self, host_s: float) -> None:
@@ -660,6 +669,7 @@ class Pipeline:
     def _make_detector(self) -> None:
         layout = self._layout
         self._detector = None
+        self._aligner = None
         self._run_streams = set()
         if layout.emg_info is None or layout.emg_cols is None:
             log.warning("the device describes no EMG channel: nothing to detect")
@@ -672,6 +682,8 @@ class Pipeline:
         if note is not None and note not in self.summary.warnings:
             self.summary.warnings.append(note)
         self._detector = TwitchDetector(layout.emg_info.sample_rate_hz, labels, acc_rate_hz=acc_rate)
+        if layout.acc_info is not None:
+            self._aligner = AccAligner(layout.emg_info, layout.acc_info)
 
     def _configure(self, hello: Hello, started_at: float | None = None) -> None:
         """Set up the detector and a store session from the device's own description.
@@ -713,6 +725,14 @@ class Pipeline:
         self._stream_elapsed_s[stream_id] = max(self._stream_elapsed_s.get(stream_id, 0.0),
                                                 self._t_offset_s + (first_index + n) / rate_hz)
         if self._detector is not None and stream_id in (self._layout.emg_stream, self._layout.acc_stream):
+            if stream_id == self._layout.acc_stream and self._aligner is not None:
+                gap, first_index, rows = self._aligner.place(first_index, n)
+                if gap is not None:
+                    self._pending.append((stream_id, gap[0], None, gap[1]))
+                if rows is not None:
+                    if not len(rows):
+                        return
+                    data = (np.concatenate(data) if isinstance(data, list) else data)[rows]
             self._pending.append((stream_id, first_index, data, scales))
             if stream_id == self._layout.emg_stream:
                 self._pending_emg += n
@@ -736,13 +756,23 @@ class Pipeline:
             return []
         pending, self._pending, self._pending_emg = self._pending, [], 0
         events: list[TwitchEvent] = []
-        for stream_id, cols, process in ((layout.emg_stream, layout.emg_cols, det.process_emg),
-                                         (layout.acc_stream, layout.acc_cols, det.process_acc)):
+        for stream_id, cols, process, name in ((layout.emg_stream, layout.emg_cols, det.process_emg, "emg"),
+                                               (layout.acc_stream, layout.acc_cols, det.process_acc, "acc")):
             mine = [item for item in pending if item[0] == stream_id]
             if mine:
                 assert cols is not None and stream_id is not None  # a stream with pending data has its id and columns
                 self._run_streams.add(stream_id)
-                events += process(_physical_columns(mine, cols), mine[0][1])
+                run: list = []
+                for item in mine:
+                    if item[2] is None:  # a gap the accelerometer's aligner found
+                        if run:
+                            events += process(_physical_columns(run, cols), run[0][1])
+                            run = []
+                        det.mark_gap(name, item[1], item[3])
+                    else:
+                        run.append(item)
+                if run:
+                    events += process(_physical_columns(run, cols), run[0][1])
         self._store_artefacts(det.pop_artefacts())
         self._maybe_store_quality()
         return self._timed(events)

@@ -120,6 +120,11 @@ class SimClock:
     def advance(self, dt_us: int) -> None:
         pass
 
+    def board_time_into(self, ticks: int, out) -> None:
+        now = self.board.t_ns // 1000
+        t = now - self.ticks_diff(now & ((1 << 30) - 1), ticks)
+        out[0], out[1] = divmod(t, 1000)
+
 
 def emg_value(k: int) -> tuple[int, int]:
     """The raw counts of conversion k (since START): its index, recoverable from the sample."""
@@ -148,6 +153,7 @@ class SimBoard:
         self.emg_made = 0  # conversions since the ADS was (re)started
         self.acc_made = 0
         self.emg_times: list[int] = []  # model time of every conversion since START
+        self.acc_times: list[int] = []  # model time of every accelerometer conversion since START
         self.stalls: list[tuple[int, int]] = []  # (at_ns, duration_ns), sorted
         self.stall_ns = 0
         self.worst_latency_ns = 0  # DRDY edge -> start of the read of that conversion
@@ -173,6 +179,7 @@ class SimBoard:
             if acc_on and self._next_acc is None:
                 self._next_acc = self.t_ns + self.acc_period_ns
                 self.acc_made = 0
+                self.acc_times = []
             if not acc_on:
                 self._next_acc = None
             ne = self._next_emg if self._next_emg is not None else float("inf")
@@ -190,6 +197,7 @@ class SimBoard:
                     self.irq.edge()
             else:
                 self.lsm.sample(*acc_value(self.acc_made))
+                self.acc_times.append(self.t_ns)
                 self.acc_made += 1
                 self._next_acc = na + self.acc_period_ns
         self.t_ns = end
@@ -415,6 +423,13 @@ def run(seconds: float, stalls=(), **kw) -> RunResult:
         board.cpu(board.c.loop_ns)
         loop.run_once()
     return RunResult(board, acq, loop.queue, duration, idle, passes)
+
+
+def messages_on_host(result: RunResult) -> list:
+    """Every message the host's decoder makes of the UART bytes."""
+    from twitchwatch.protocol.decoder import FrameDecoder
+
+    return FrameDecoder().feed(bytes(result.board.uart_out), 1.0)
 
 
 def decode_on_host(result: RunResult):

@@ -146,3 +146,51 @@ def test_sampling_path_allocates_nothing_under_heap_lock():
     assert "overrun ok" in out
     dropped = int(next(line for line in out if line.startswith("dropped")).split()[1])
     assert dropped > 0  # the overrun really dropped (and counted) samples
+
+
+CLOCKS = dict(emg_clock_ppm=5000, acc_clock_ppm=-5000, clock_wander_ppm=1000, clock_wander_s=20)
+
+
+def test_chip_clocks_identical_under_micropython_and_cpython():
+    args = _dump_args(n_emg=20000, n_acc=10000) + ["%s=%d" % kv for kv in CLOCKS.items()]
+    mp = run_micropython(MP_SCRIPTS / "sim_dump.py", *args).stdout
+    cp = subprocess.run([sys.executable, str(MP_SCRIPTS / "sim_dump.py"), *map(str, args)],
+                        capture_output=True, text=True, timeout=60, check=True).stdout
+    assert mp == cp
+
+
+def test_chip_clock_model():
+    """Sample k at board time k/f (1 + ppm) + W(k/f): no error is the board's clock; the
+    rate error and the wander's peak show in the sample counts; chip and board times
+    are inverses; counts never go back."""
+    exact = sim_frontend.ChipClock(1000)
+    assert [exact.count(t) for t in (0, 999, 1000, 10**9)] == [0, 0, 1, 10**6]
+    slow = sim_frontend.ChipClock(1000, ppm=10000)  # a 1 % longer period
+    assert slow.count(100 * 10**6) == 99009  # 100 s / 1.01 ms
+    w = sim_frontend.ChipClock(2000, ppm=-3000, wander_ppm=2000, wander_s=10, phase_256=40)
+    for c in (0, 123457, 5 * 10**6 + 3, 61 * 10**6):
+        assert abs(w.chip_us(w.board_us(c)) - c) <= 2
+    counts = [w.count(t) for t in range(0, 30 * 10**6, 997)]
+    assert all(b >= a for a, b in zip(counts, counts[1:]))
+    # the rate over each second stays within ppm ± wander (+ a sample of rounding)
+    per_s = [w.count((s + 1) * 10**6) - w.count(s * 10**6) for s in range(30)]
+    assert all(2000 / 0.997 * (1 - 0.0021) - 1 <= n <= 2000 / 0.997 * (1 + 0.0021) + 1 for n in per_s), per_s
+    assert max(per_s) - min(per_s) >= 6  # the wander shows: ±0.2 % of 2000/s
+
+
+def test_a_movement_starts_10_ms_of_board_time_after_its_peak_whatever_the_clocks():
+    """The accelerometer's part of a twitch is placed by the board's time, so with the
+    chips 1 % apart it moves by 10 ms per second of recording against index × rate."""
+    plain = sim_frontend.twitch_schedule(3, 120_000, twitch_rate_per_min=60)
+    drift = sim_frontend.twitch_schedule(3, 120_000, twitch_rate_per_min=60, **CLOCKS)
+    assert [d["peak_index"] for d in plain] == [d["peak_index"] for d in drift]  # EMG is its own reference
+    clocks = sim_frontend.ChipClocks(emg_ppm=5000, acc_ppm=-5000, wander_ppm=1000, wander_s=20)
+    for a, b in zip(plain, drift):
+        if a["acc"] is None:
+            continue
+        assert a["acc"]["start_index"] == a["peak_index"] // 2 + 10
+        board_peak_us = clocks.emg.board_us(b["peak_index"] * 500)
+        # the movement's first sample is the first one the accelerometer converts 10 ms later
+        assert b["acc"]["start_index"] == clocks.acc.count(board_peak_us + 10_000)
+    late = [(a, b) for a, b in zip(plain, drift) if a["acc"] and a["peak_index"] > 100_000]
+    assert late and all(b["acc"]["start_index"] - a["acc"]["start_index"] > 400 for a, b in late)

@@ -81,10 +81,12 @@ def test_stalls_are_counted_and_marked_as_gaps():
     blocks, gaps, stats = tm.decode_on_host(r)
     emg_gaps = [g for g in gaps if g.stream_id == 0]
     # one gap per stall, where it happened, about as long as the stall (0.5 ms per sample)
+    # plus what catching up costs: the conversion a read was overtaken by and the slow
+    # job due after the stall (a STATUS, 0.5 ms: one more), depending on the stall's phase
     assert len(emg_gaps) == len(STALLS)
     for g, (at_s, ms) in zip(emg_gaps, STALLS):
         assert abs(g.first_missing_index - at_s * 2000) <= 2, (g, at_s)
-        assert ms * 2 - 2 <= g.n_missing <= ms * 2 + 1, (g, ms)
+        assert ms * 2 - 2 <= g.n_missing <= ms * 2 + 3, (g, ms)
     # every loss counted by the firmware reaches the host as a gap, and nothing else
     assert sum(g.n_missing for g in gaps) == stats.samples_lost == r.acq.dropped_samples
     # the accelerometer FIFO (438 words, 0.53 s) rides out stalls shorter than itself
@@ -130,3 +132,53 @@ def test_soft_irq_would_lose_edges_silently():
     assert board.ads.counter.count - c0 == 20
     assert board.irq.count == tm.SoftIrqScheduler.DEPTH == 8
     assert board.irq.dropped == 12
+
+
+def test_timing_stamps_bound_each_conversion_on_the_board_clock():
+    """The chips 1 % apart (EMG +0.5 %, LSM6DSO -0.5 %): every TIMING stamp's board time
+    is at or after its sample's conversion (model time) and close behind it (EMG: inside
+    its 0.5 ms window; accelerometer: within the FIFO polling interval), and the host's
+    aligner, from these stamps only, puts each accelerometer sample on the EMG timeline
+    within a sample of where it belongs; indexed at nominal rates it would be 20 ms off
+    after 2 s."""
+    import numpy as np
+
+    from twitchwatch.clock import AccAligner
+    from twitchwatch.protocol import Hello, SampleBlock, Timing
+
+    r = tm.run(4.0, emg_clock_ppm=5000, acc_clock_ppm=-5000)
+    msgs = tm.messages_on_host(r)
+    hello = [m for m in msgs if isinstance(m, Hello)][-1]
+    emg_t = np.array(r.board.emg_times)
+    acc_t = np.array(r.board.acc_times)
+    late = {0: [], 1: []}
+    timings = [m for m in msgs if isinstance(m, Timing)]
+    assert 35 <= len(timings) <= 41  # every 100 ms
+    for m in timings:
+        for s in m.stamps:
+            conv_ns = (emg_t if s.stream_id == 0 else acc_t)[s.sample_index]
+            late[s.stream_id].append(s.board_us * 1000 - conv_ns)
+    assert min(late[0]) >= -1000 and max(late[0]) < EMG_WINDOW_US * 1000, (min(late[0]), max(late[0]))
+    assert min(late[1]) >= -1000 and max(late[1]) < 6_000_000, (min(late[1]), max(late[1]))
+
+    al = AccAligner(hello.streams[0], hello.streams[1])
+    placed = []
+    for m in msgs:
+        if isinstance(m, Timing):
+            al.add(m)
+        elif isinstance(m, SampleBlock) and m.stream_id == 1:
+            n = m.samples.shape[0]
+            gap, k0, rows = al.place(m.first_sample_index, n)
+            rows = np.arange(n) if rows is None else rows
+            placed += [(k0 + i, m.first_sample_index + int(j)) for i, j in enumerate(rows)]
+    k = np.array([p[0] for p in placed])
+    j = np.array([p[1] for p in placed])
+    acc_hz = hello.streams[1].sample_rate_hz
+    # where sample j belongs: the EMG index (fractional) at its conversion time, at the acc rate
+    emg_index = np.interp(acc_t[j], emg_t, np.arange(len(emg_t)))
+    want = emg_index * acc_hz / 2000
+    after = k > 2 * acc_hz
+    assert after.sum() > 1000
+    err = np.abs(want[after] - k[after])
+    assert err.max() < 1.5, err.max()
+    assert np.abs(want[after] - j[after]).max() > 15  # what the nominal rates would give

@@ -11,13 +11,14 @@ from twitchwatch.protocol import (
     SampleBlock,
     Status,
     Text,
+    Timing,
     build_frame,
     cobs_decode,
     cobs_encode,
     encode_command,
     parse_frame,
 )
-from twitchwatch.protocol import encode_frame
+from twitchwatch.protocol import build_data_payload, encode_frame
 from twitchwatch.protocol.frame import FrameType
 
 from protocol_vectors import BAD, GOOD, VECTORS
@@ -131,6 +132,37 @@ def test_other_fields(name, cls):
     assert (msg.seq, msg.host_time_s) == (v["seq"], 4.0)
 
 
+def test_timing_fields():
+    """Each stamp's stream, index and board time as the vector gives them."""
+    v = GOOD["timing"]
+    msgs, delta = decode_after_hello(bytes.fromhex(v["wire_hex"]), v["seq"])
+    (msg,) = msgs
+    assert isinstance(msg, Timing) and (msg.seq, msg.host_time_s) == (v["seq"], 2.0)
+    got = [(s.stream_id, s.sample_index, s.board_us) for s in msg.stamps]
+    assert got == [(s["stream_id"], s["sample_index"], s["t_board_us"]) for s in v["fields"]["stamps"]]
+    assert delta["frames_ok"] == 1 and delta["malformed"] == 0
+
+
+def test_timing_stamp_index_unwraps_near_its_stream():
+    """A stamp's u32 index is unwrapped like DATA's: near the stream's next index, ahead
+    of it (samples read, not sent yet) or behind; a stamp of an unknown stream is
+    dropped; a TIMING of no stamp or of a wrong length is malformed."""
+    from twitchwatch.protocol import build_timing_payload
+
+    dec = FrameDecoder()
+    dec.feed(bytes.fromhex(HELLO["wire_hex"]), 1.0)
+    data = encode_frame(FrameType.DATA, 1, build_data_payload(1, 0xFFFFFFF0, 0, np.zeros((20, 3)), 2))
+    dec.feed(data, 1.0)  # the accelerometer's next index is now 2**32 + 4
+    t = encode_frame(FrameType.TIMING, 2, build_timing_payload([(1, 8, 77), (1, 0xFFFFFFFF, 78), (9, 1, 79)]))
+    (msg,) = [m for m in dec.feed(t, 2.0) if isinstance(m, Timing)]
+    assert [(s.stream_id, s.sample_index, s.board_us) for s in msg.stamps] == [
+        (1, 2**32 + 8, 77), (1, 0xFFFFFFFF, 78)]
+    before = dec.stats.malformed
+    dec.feed(encode_frame(FrameType.TIMING, 3, b"\x00"), 3.0)
+    dec.feed(encode_frame(FrameType.TIMING, 4, build_timing_payload([(0, 1, 2)])[:-1]), 3.0)
+    assert dec.stats.malformed == before + 2
+
+
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_bad_vector_counts_exactly_its_error(name):
     v = BAD[name]
@@ -187,5 +219,5 @@ def test_every_wire_bit_flip_yields_no_message(name):
 
 
 def test_frame_type_enum_matches_spec():
-    assert [int(t) for t in FrameType] == [1, 2, 3, 4, 5, 0x81]
+    assert [int(t) for t in FrameType] == [1, 2, 3, 4, 5, 6, 0x81]
     assert [int(c) for c in Command] == [1, 2, 3, 4, 5, 16]

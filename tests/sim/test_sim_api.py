@@ -112,3 +112,32 @@ def test_inject_twitches_on_synthetic_background_shapes():
     assert out.shape == bg.shape and len(truth) > 20
     out1, truth1 = inject_twitches(bg[:, 0], 1000.0, seed=3)
     assert out1.shape == (60000,)
+
+
+def test_the_accelerometer_clock_error_moves_only_the_accelerometer():
+    """A scenario's ``acc_clock_*``: the EMG and its truth are unchanged; the
+    accelerometer is the same signal read on a clock 1 % slow (wandering ±0.1 %): a
+    twitch's mechanical response lands ~1 % of its time earlier in samples."""
+    from twitchwatch.sim import simulate
+    from twitchwatch.sim.chipclock import chip_sample_times_s
+
+    plain = simulate("benign_clean", 60, 4, components=True, mmg_prob=1.0)
+    drift = simulate("benign_clean", 60, 4, components=True, mmg_prob=1.0, acc_clock_ppm=10000,
+                     acc_clock_wander_ppm=1000, acc_clock_wander_s=30)
+    assert np.array_equal(plain.emg_uv, drift.emg_uv) and plain.twitches == drift.twitches
+    a0, a1 = plain.components["acc_mmg"], drift.components["acc_mmg"]
+    late = [t for t in plain.twitches if t.sample_index > 40 * plain.emg_rate_hz]
+    assert late
+    afs = plain.acc_rate_hz
+    moved = []
+    for t in late:
+        j = int(t.sample_index * afs / plain.emg_rate_hz)
+        w = slice(max(0, j - 1000), j + 200)
+        p0 = np.argmax(np.abs(a0[w]).sum(axis=1))
+        p1 = np.argmax(np.abs(a1[w]).sum(axis=1))
+        moved.append(p0 - p1)
+    t_s = late[0].sample_index / plain.emg_rate_hz  # the earliest of them
+    assert np.median(moved) > 0.007 * t_s * afs, moved
+    times = chip_sample_times_s(int(60 * afs), afs, 10000, 0.0, 1000, 30)
+    rate = np.diff(times) * afs
+    assert np.all(rate > 0) and 1.0089 < rate.min() < rate.max() < 1.0111

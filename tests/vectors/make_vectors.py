@@ -121,6 +121,13 @@ def good_vectors():
         "<HBBIIIBBH", status["battery_mv"], status["battery_pct"], status["lead_off"],
         status["dropped_samples"], status["free_heap"], status["uptime_ms"], 3, 0, 7)
 
+    # TIMING: per stream, a sample index and the board time (us, one clock) it had been
+    # read by; the accelerometer's index is about to wrap, its board time past 2^32 ms/1000.
+    timing = {"stamps": [{"stream_id": 0, "sample_index": 123_456, "t_board_us": 61_728_250},
+                         {"stream_id": 1, "sample_index": 0xFFFFFFF0, "t_board_us": 3_000_000_123_457}]}
+    yield "timing", "TIMING, one board-clock stamp per stream", 0x06, 44, timing, bytes([2]) + b"".join(
+        struct.pack("<BIQ", s["stream_id"], s["sample_index"], s["t_board_us"]) for s in timing["stamps"])
+
     reply = {"command": 3, "result": 0, "arg": 0xDEADBEEF}
     yield "reply_ping", "REPLY to PING", 0x04, 43, reply, struct.pack("<BBI", 3, 0, 0xDEADBEEF)
 

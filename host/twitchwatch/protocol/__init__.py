@@ -44,6 +44,8 @@ from .messages import (
     StreamInfo,
     StreamRestart,
     Text,
+    Timing,
+    ClockStamp,
 )
 from .payloads import (
     build_command_payload,
@@ -51,6 +53,7 @@ from .payloads import (
     build_hello_payload,
     build_reply_payload,
     build_status_payload,
+    build_timing_payload,
     encode_command,
     encode_frame,
     parse_data_header,
@@ -59,12 +62,13 @@ from .payloads import (
     parse_reply,
     parse_status,
     parse_text,
+    parse_timing_stamps,
 )
 
 __all__ = [
     "FrameDecoder", "DecoderStats",
     "ChannelInfo", "ChannelKind", "StreamInfo", "SampleFormat", "Hello", "SampleBlock", "Gap",
-    "StreamRestart", "DeviceReset", "Status", "Reply", "ReplyResult", "Text", "Message",
+    "StreamRestart", "DeviceReset", "Status", "Reply", "ReplyResult", "Text", "Timing", "ClockStamp", "Message",
     "Command", "encode_command", "encode_frame",
     "Frame", "FrameType", "parse_frame", "build_frame", "crc32", "cobs_encode", "cobs_decode",
     "PROTOCOL_VERSION", "MAX_FRAME_BYTES", "MAX_PAYLOAD_BYTES", "MAX_WIRE_BYTES",
@@ -72,5 +76,5 @@ __all__ = [
     "UnknownTypeError", "MalformedPayload",
     "parse_hello", "parse_status", "parse_reply", "parse_text", "parse_data_header", "parse_data_samples",
     "build_hello_payload", "build_data_payload", "build_status_payload", "build_reply_payload",
-    "build_command_payload",
+    "build_command_payload", "build_timing_payload", "parse_timing_stamps",
 ]

@@ -33,8 +33,9 @@ import numpy as np
 from . import cobs
 from .errors import MalformedPayload
 from .frame import MAX_FRAME_BYTES, MAX_WIRE_BYTES, MIN_FRAME_BYTES, PROTOCOL_VERSION, FrameType
-from .messages import DeviceReset, Gap, Hello, Message, StreamInfo, StreamRestart, new_sample_block
-from .payloads import DATA_HEADER, DATA_HEADER_BYTES, parse_hello, parse_reply, parse_status, parse_text
+from .messages import ClockStamp, DeviceReset, Gap, Hello, Message, StreamInfo, StreamRestart, Timing, new_sample_block
+from .payloads import (DATA_HEADER, DATA_HEADER_BYTES, parse_hello, parse_reply, parse_status, parse_text,
+                       parse_timing_stamps)
 
 # Longest zero-free segment that can still be a frame: 244 bytes + 1 COBS code byte.
 MAX_SEGMENT_BYTES = MAX_WIRE_BYTES - 1  # 245
@@ -410,6 +411,10 @@ class FrameDecoder:
         if ftype == 1:
             self._hello_frame(frame, seq, host_time_s, out)
             return
+        if ftype == 6:
+            self._track_seq(seq)
+            self._timing(bytes(frame[6:-4]), seq, host_time_s, out)
+            return
         if ftype == 3 or ftype == 4 or ftype == 5:
             self._track_seq(seq)
             payload = bytes(frame[6:-4])
@@ -429,6 +434,32 @@ class FrameDecoder:
             return
         self._track_seq(seq)
         stats.unknown_type += 1
+
+    def _timing(self, payload: bytes, seq: int, host_time_s: float, out: list) -> None:
+        """A TIMING frame: each stamp's index unwrapped near its stream's next index
+        (a stamp may be ahead of the DATA sent so far); stamps of streams the current
+        HELLO does not describe are dropped; a frame with none left is not passed on."""
+        stats = self.stats
+        try:
+            raw = parse_timing_stamps(payload)
+        except MalformedPayload:
+            stats.malformed += 1
+            return
+        stats.frames_ok += 1
+        stamps = []
+        for stream_id, index32, board_us in raw:
+            st = self._streams.get(stream_id)
+            if st is None:
+                continue
+            base = st.next_index
+            if base is None:
+                index = index32
+            else:
+                delta = (index32 - base) & 0xFFFFFFFF
+                index = base + (delta if delta < _HALF else delta - 0x100000000)
+            stamps.append(ClockStamp(stream_id, index, board_us))
+        if stamps:
+            out.append(Timing(tuple(stamps), seq, host_time_s))
 
     def _track_seq(self, seq: int) -> None:
         last = self._last_seq

@@ -33,11 +33,12 @@ class FrameType(enum.IntEnum):
     STATUS = 0x03
     REPLY = 0x04
     TEXT = 0x05
+    TIMING = 0x06
     COMMAND = 0x81
 
 
 DEVICE_TO_HOST_TYPES = frozenset({FrameType.HELLO, FrameType.DATA, FrameType.STATUS,
-                                  FrameType.REPLY, FrameType.TEXT})
+                                  FrameType.REPLY, FrameType.TEXT, FrameType.TIMING})
 
 
 @dataclass(frozen=True)

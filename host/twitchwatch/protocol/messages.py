@@ -254,4 +254,25 @@ class Text:
     host_time_s: float = 0.0
 
 
-Message = Hello | SampleBlock | Gap | StreamRestart | DeviceReset | Status | Reply | Text
+@dataclass(frozen=True)
+class ClockStamp:
+    """One stamp of a TIMING frame: sample ``sample_index`` of stream ``stream_id``
+    (unwrapped like :attr:`SampleBlock.first_sample_index`) had been converted by board
+    time ``board_us`` (µs on the device's one clock for every stream; the conversion
+    happened at or before it, late by the device's read latency)."""
+
+    stream_id: int
+    sample_index: int
+    board_us: int
+
+
+@dataclass(frozen=True)
+class Timing:
+    """A TIMING frame: one :class:`ClockStamp` per stream the device has read from."""
+
+    stamps: tuple[ClockStamp, ...]
+    seq: int = 0
+    host_time_s: float = 0.0
+
+
+Message = Hello | SampleBlock | Gap | StreamRestart | DeviceReset | Status | Reply | Text | Timing

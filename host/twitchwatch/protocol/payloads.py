@@ -24,6 +24,7 @@ _STATUS = struct.Struct("<HBBIII")
 _STATUS_EXT = struct.Struct("<BBH")  # reset_cause, reserved, frames_refused (bytes 16..19)
 _REPLY = struct.Struct("<BBI")
 _COMMAND = struct.Struct("<BI")
+TIMING_STAMP = struct.Struct("<BIQ")  # stream_id, sample_index (u32), board_us
 _VALID_FORMATS = frozenset(int(f) for f in SampleFormat)
 
 
@@ -123,6 +124,18 @@ def parse_text(payload: bytes, seq: int = 0, host_time_s: float = 0.0) -> Text:
     return Text(bytes(payload).decode("utf-8", errors="replace"), seq, host_time_s)
 
 
+def parse_timing_stamps(payload: bytes) -> list[tuple[int, int, int]]:
+    """``(stream_id, sample_index mod 2**32, board_us)`` of each stamp of a TIMING
+    payload (``n`` u8, then ``n`` × 13 bytes; ``n`` ≥ 1 and the length exact)."""
+    if not payload:
+        raise MalformedPayload("empty TIMING payload")
+    n = payload[0]
+    if n == 0 or len(payload) != 1 + n * TIMING_STAMP.size:
+        raise MalformedPayload(f"TIMING payload of {len(payload)} bytes for {n} stamps, "
+                               f"expected {1 + n * TIMING_STAMP.size}")
+    return [TIMING_STAMP.unpack_from(payload, 1 + i * TIMING_STAMP.size) for i in range(n)]
+
+
 def unpack_samples(buf: bytes | bytearray, offset: int, n_values: int, sample_format: int) -> np.ndarray:
     """Little-endian int16/int24 values at ``buf[offset:]`` → flat int32 array.
 
@@ -203,6 +216,12 @@ def build_status_payload(status: Status) -> bytes:
     if status.reset_cause is None:
         return head
     return head + _STATUS_EXT.pack(status.reset_cause, 0, min(status.frames_refused or 0, 0xFFFF))
+
+
+def build_timing_payload(stamps: list[tuple[int, int, int]]) -> bytes:
+    """TIMING payload of ``(stream_id, sample_index, board_us)`` stamps (index sent
+    modulo 2**32)."""
+    return bytes([len(stamps)]) + b"".join(TIMING_STAMP.pack(s, i & 0xFFFFFFFF, t) for s, i, t in stamps)
 
 
 def build_reply_payload(command: int, result: int, arg: int) -> bytes:

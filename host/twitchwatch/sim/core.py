@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import signal as sps
 
+from .chipclock import chip_sample_times_s, resample_at
 from .model import SimRecording, TruthSegment, TruthTwitch
 from .scenarios import SCENARIOS, Scenario
 from .units import add_rows, fire, make_units, render_twitches
@@ -459,6 +460,13 @@ def simulate(scenario: str | Scenario, duration_s: float, seed: int, *, componen
     acc = np.zeros((m, 3))
     for p in acc_parts.values():
         acc += p
+    if sc.acc_clock_ppm or sc.acc_clock_offset_ms or sc.acc_clock_wander_ppm:
+        # the accelerometer samples on its own oscillator: sample j at EMG time t_j
+        t_acc = chip_sample_times_s(m, afs, sc.acc_clock_ppm, sc.acc_clock_offset_ms * 1e-3,
+                                    sc.acc_clock_wander_ppm, sc.acc_clock_wander_s)
+        acc = resample_at(acc, afs, t_acc)
+        if components:
+            acc_parts = {k: resample_at(v, afs, t_acc) for k, v in acc_parts.items()}
 
     segments.sort(key=lambda s: (s.start_index, s.kind))
     params = {

@@ -2,7 +2,9 @@
 
 Indices are EMG sample indices (0 = first EMG sample) unless a name says otherwise; the
 accelerometer starts at the same instant, so ``acc_index = emg_index * acc_rate_hz /
-emg_rate_hz``.
+emg_rate_hz`` (unless the scenario gives the accelerometer a clock error of its own,
+``acc_clock_*``: then its sample ``j`` is at the EMG time of
+``sim.chipclock.chip_sample_times_s``).
 """
 
 from __future__ import annotations

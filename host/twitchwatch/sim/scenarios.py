@@ -125,6 +125,12 @@ class Scenario:
     acc_noise_mg: float = 1.5                 # white RMS per axis (LSM6DSO-like)
     acc_tremor_mg: float = 0.5                # physiological tremor 8–12 Hz, RMS
     acc_tilt_deg: float = 20.0                # max tilt of the starting orientation
+    # the accelerometer's clock against the EMG's (sim/chipclock.py; their oscillators are
+    # independent, ~1 % apart is normal): period error, start offset, slow wander
+    acc_clock_ppm: float = 0.0
+    acc_clock_offset_ms: float = 0.0
+    acc_clock_wander_ppm: float = 0.0
+    acc_clock_wander_s: float = 120.0
 
     def replace(self, **changes: Any) -> Scenario:
         return dataclasses.replace(self, **changes)

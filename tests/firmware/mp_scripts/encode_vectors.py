@@ -48,6 +48,10 @@ def build(w, v):
         return w.build_reply(f["command"], f["result"], f["arg"])
     if t == wire_frames.T_TEXT:
         return w.build_text(f["text"])
+    if t == wire_frames.T_TIMING:
+        st = f["stamps"]
+        return w.build_timing(len(st), [s["stream_id"] for s in st], [s["sample_index"] for s in st],
+                              [s["t_board_us"] // 1000 for s in st], [s["t_board_us"] % 1000 for s in st])
     if t == wire_frames.T_COMMAND:
         return w.build_command(f["command"], f["arg"])
     raise ValueError("unknown type")
