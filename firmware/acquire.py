@@ -92,14 +92,7 @@ class Acquisition:
         self.timing_period_ms = _TIMING_MS
         self._next_timing_ms = 0
         n = self.n_streams
-        self._stamp_sid = bytearray(s.stream_id for s in self.streams)
-        self._stamp_index = array.array("i", bytearray(4 * n))
-        self._stamp_ticks = array.array("i", bytearray(4 * n))
-        self._stamp_ok = bytearray(n)
-        self._tx_sid = bytearray(n)
-        self._tx_index = array.array("i", bytearray(4 * n))
-        self._tx_ms = array.array("i", bytearray(4 * n))
-        self._tx_us = array.array("i", bytearray(4 * n))
+        self._stamps = array.array("i", bytearray(12 * n))  # per stream: index, ticks_us, 1 if set
         self._parts = array.array("i", (0, 0))
 
     # -- sending -----------------------------------------------------------------------
@@ -136,16 +129,15 @@ class Acquisition:
         one clock for every stream). Allocation-free."""
         n = 0
         parts = self._parts
+        st = self._stamps
+        w = self.writer
         for k in range(self.n_streams):
-            if self._stamp_ok[k]:
-                self.clock.board_time_into(self._stamp_ticks[k], parts)
-                self._tx_sid[n] = self._stamp_sid[k]
-                self._tx_index[n] = self._stamp_index[k]
-                self._tx_ms[n] = parts[0]
-                self._tx_us[n] = parts[1]
+            if st[3 * k + 2]:
+                self.clock.board_time_into(st[3 * k + 1], parts)
+                w.timing_stamp(n, self.streams[k].stream_id, st[3 * k], parts[0], parts[1])
                 n += 1
         if n:
-            self._send(self.writer.build_timing(n, self._tx_sid, self._tx_index, self._tx_ms, self._tx_us))
+            self._send(w.build_timing(n))
 
     def send_reply(self, command: int, result: int, arg: int) -> None:
         self._send(self.writer.build_reply(command, result, arg))
@@ -161,7 +153,7 @@ class Acquisition:
         for r in self.rings:
             r.reset(0)
         for k in range(self.n_streams):
-            self._stamp_ok[k] = 0
+            self._stamps[3 * k + 2] = 0
         self._next_timing_ms = self.clock.now_ms() + self.timing_period_ms
         self.send_hello()
         self.streaming = True
@@ -231,9 +223,10 @@ class Acquisition:
             ring.skip(m)
             self.dropped_samples += m
         if c > 0:  # the newest sample known converted: its index and a board time after it
-            self._stamp_index[k] = ring.write_index + c - 1
-            self._stamp_ticks[k] = t
-            self._stamp_ok[k] = 1
+            st = self._stamps
+            st[3 * k] = ring.write_index + c - 1
+            st[3 * k + 1] = t
+            st[3 * k + 2] = 1
         if n > ring.capacity:
             n = ring.capacity
         if n <= 0:

@@ -18,7 +18,7 @@ The signal, per EMG channel (2 kHz, int24, 0.0481 uV/LSB):
 Accelerometer (1 kHz, int16, 0.061 mg/LSB): ~0.5 mg RMS noise per axis, gravity
 +1000 mg on Z, and after ``acc_twitch_pct`` % (50 %) of twitches a damped sine of
 5..50 Hz and 1.0..5.0 mg starting 10 ms after the EMG peak (electromechanical delay).
-Clocks (``ChipClocks``): each chip samples on its own oscillator against the board's
+Clocks (``sim_clocks.ChipClocks``): each chip samples on its own oscillator against the board's
 clock, its period ``emg_clock_ppm`` / ``acc_clock_ppm`` longer (default 0) plus a slow sine wander of
 ``clock_wander_ppm`` peak (periods ``clock_wander_s`` and 13/8 of it); the movement
 starts 10 ms of board time after the EMG peak, at the accelerometer sample its own
@@ -115,7 +115,6 @@ class _Schedule:
 
     def __init__(self, seed: int, channel: int, mean_gap: int, amp_min_uv: int,
                  amp_max_uv: int, acc_pct: int, n_units: int = 3, clocks=None) -> None:
-        self.clocks = clocks if clocks is not None else ChipClocks()
         self.x = _mix(seed, 10 + channel)
         self.mean_gap = mean_gap  # 0: no twitches
         self.acc_pct = acc_pct
@@ -146,9 +145,11 @@ class _Schedule:
         self.acc_hz = 0
         self.acc_mg_x10 = 0
         self.last = 0
-        self.advance()
+        self.advance(clocks)
 
-    def advance(self) -> None:
+    def advance(self, clocks=None) -> None:
+        """The next twitch; ``clocks``: the chips' ``sim_clocks.ChipClocks``, or None
+        (the board's clock exactly), which place its movement's first accelerometer sample."""
         if self.mean_gap <= 0:
             self.onset = -1
             self.acc_start = -1
@@ -169,75 +170,14 @@ class _Schedule:
         self.acc_on = x % 100 < self.acc_pct
         self.acc_hz = 5 + (x >> 8) % 46
         self.acc_mg_x10 = 10 + (x >> 16) % 41
-        self.acc_start = self.clocks.acc_index_after(self.onset + _TMPL_PEAK[self.tmpl], _EMD_US)
+        if clocks is None:  # both chips on the board's clock: 1 kHz index of peak + EMD
+            self.acc_start = (self.onset + _TMPL_PEAK[self.tmpl]) // 2 + _EMD_US // 1000
+        else:
+            self.acc_start = clocks.acc_index_after(self.onset + _TMPL_PEAK[self.tmpl], _EMD_US)
         self.x = x
 
     def peak_index(self) -> int:
         return self.onset + _TMPL_PEAK[self.tmpl]
-
-
-class ChipClock:
-    """One chip's sample clock against the board's (``clocks``' time, us since START):
-    sample ``k`` is converted at board time ``k / rate * (1 + ppm/1e6) + W(k / rate)``
-    (``ppm`` > 0: the chip's oscillator is slow, its period that much longer), where the
-    slow wander ``W(t) = A * (sin(2 pi t / P + phi) - sin(phi))``, ``A = wander_ppm/1e6
-    * P / (2 pi)``, is a rate deviation of ``wander_ppm`` peak varying with period
-    ``P = wander_s`` from phase ``phase_256`` (of 256). The host simulator's
-    ``twitchwatch.sim.chipclock.chip_sample_times_s`` is the same model in floating
-    point. Integer arithmetic here (the sine table, linearly interpolated to 1e-6), the
-    same on every port; with no error it is the board's clock exactly."""
-
-    def __init__(self, rate_hz: int, ppm: int = 0, wander_ppm: int = 0, wander_s: int = 120,
-                 phase_256: int = 0) -> None:
-        self.rate_hz = rate_hz
-        self.ppm = ppm
-        self.wander_us = wander_ppm * wander_s * 1000 // 6283 if wander_ppm else 0  # A, us
-        self.period_us = wander_s * 1000000
-        self.phase = (phase_256 & 255) * 1000  # table position x 1000
-        self.s0 = self._sin6(0)
-
-    def _sin6(self, t_us: int) -> int:
-        """sin(2 pi t / P + phi) x 1e6, from the table linearly interpolated."""
-        q = (t_us % self.period_us) * 256000 // self.period_us + self.phase
-        k = (q // 1000) & 255
-        f = q % 1000
-        a = _SINE_X1000[k]
-        return a * 1000 + (_SINE_X1000[(k + 1) & 255] - a) * f
-
-    def board_us(self, chip_us: int) -> int:
-        """The board time (us) at which the chip's own time is ``chip_us``."""
-        t = chip_us + chip_us * self.ppm // 1000000
-        if self.wander_us:
-            t += self.wander_us * (self._sin6(chip_us) - self.s0) // 1000000
-        return t
-
-    def chip_us(self, t_us: int) -> int:
-        """The chip's own time (us) at board time ``t_us`` (the inverse, within ~1 us)."""
-        d = 1000000 + self.ppm
-        c = t_us * 1000000 // d
-        if self.wander_us:
-            for _ in range(4):
-                c += (t_us - self.board_us(c)) * 1000000 // d
-        return c
-
-    def count(self, t_us: int) -> int:
-        """Samples converted by board time ``t_us`` (sample ``i`` at chip time i/rate)."""
-        return self.chip_us(t_us) * self.rate_hz // 1000000
-
-
-class ChipClocks:
-    """The EMG chip's (ADS1292R oscillator) and the accelerometer's (LSM6DSO ODR
-    oscillator) clocks: independent, so they drift apart (docs/firmware.md)."""
-
-    def __init__(self, emg_ppm: int = 0, acc_ppm: int = 0, wander_ppm: int = 0, wander_s: int = 120) -> None:
-        self.emg = ChipClock(_EMG_HZ, emg_ppm, wander_ppm, wander_s, 0)
-        # the accelerometer's wander is another oscillator's: another period and phase
-        self.acc = ChipClock(_ACC_HZ, acc_ppm, wander_ppm, wander_s * 13 // 8, 64)
-
-    def acc_index_after(self, emg_index: int, delay_us: int) -> int:
-        """The first accelerometer sample converted at least ``delay_us`` after EMG
-        sample ``emg_index`` (a movement's first sample)."""
-        return self.acc.count(self.emg.board_us(emg_index * 1000000 // _EMG_HZ) + delay_us)
 
 
 def _opt(options: dict, name: str, default):
@@ -259,22 +199,25 @@ class SimOptions:
         self.acc_twitch_pct = _opt(options, "acc_twitch_pct", 50)
         self.units_per_channel = _opt(options, "units_per_channel", 3)
         self.lead_off = _opt(options, "lead_off", 0)
-        # the chips' clock errors (ppm) and their slow wander (ppm peak, period s)
-        self.emg_clock_ppm = int(_opt(options, "emg_clock_ppm", 0))
-        self.acc_clock_ppm = int(_opt(options, "acc_clock_ppm", 0))
-        self.clock_wander_ppm = int(_opt(options, "clock_wander_ppm", 0))
-        self.clock_wander_s = int(_opt(options, "clock_wander_s", 120))
-        self.clocks = ChipClocks(self.emg_clock_ppm, self.acc_clock_ppm, self.clock_wander_ppm,
-                                 self.clock_wander_s)
+        # the chips' clock errors (ppm) and their slow wander (ppm peak, period s): kept only
+        # in ``clocks`` (None: the board's clock exactly; fewer attributes, a smaller heap)
+        e = int(_opt(options, "emg_clock_ppm", 0))
+        a = int(_opt(options, "acc_clock_ppm", 0))
+        w = int(_opt(options, "clock_wander_ppm", 0))
+        ws = int(_opt(options, "clock_wander_s", 120))
+        if max(abs(e), abs(a)) + abs(w) > 100000 or ws < 1:
+            raise ValueError("clock errors above 10 % or a wander period under 1 s")
+        self.clocks = None
+        if e or a or w:
+            import sim_clocks
+
+            self.clocks = sim_clocks.ChipClocks(_EMG_HZ, _ACC_HZ, e, a, w, ws)
         if options:
             raise TypeError("unknown simulator option: " + ",".join(options))
         if self.amp_max_uv < self.amp_min_uv:
             raise ValueError("amp_max_uv < amp_min_uv")
         if not 1 <= self.units_per_channel <= 4:
             raise ValueError("units_per_channel must be 1..4")
-        if max(abs(self.emg_clock_ppm), abs(self.acc_clock_ppm)) + abs(self.clock_wander_ppm) > 100000 \
-                or self.clock_wander_s < 1:
-            raise ValueError("clock errors above 10 % or a wander period under 1 s")
 
     def mean_gap(self) -> int:
         """Mean EMG samples between twitches of one channel (0: none)."""
@@ -343,7 +286,7 @@ class SimSignal:
             self.e1 = _TMPL_START[t] + _TMPL_LEN[t]
             self.k1 = self.t1
             self.a1 = a
-        s.advance()
+        s.advance(self.opts.clocks)
 
     def emg_into(self, buf, pos: int, n: int) -> int:
         """Write ``n`` EMG samples (2 channels, interleaved) into ``buf`` from element
@@ -413,7 +356,7 @@ class SimSignal:
                 self.env1 = env
                 self.ph1 = 0
                 self.st1 = s.acc_hz * 256
-        s.advance()
+        s.advance(self.opts.clocks)
 
     def acc_into(self, buf, pos: int, n: int) -> int:
         """Write ``n`` accelerometer samples (x, y, z interleaved) like ``emg_into``."""
@@ -517,8 +460,11 @@ class SimFrontEnd:
     def available(self, stream_id: int) -> int:
         if not self.running:
             return 0
-        chip = self.opts.clocks.emg if stream_id == 0 else self.opts.clocks.acc
-        due = chip.count(self.clock.now_us() - self.t0_us)
+        clocks = self.opts.clocks
+        if clocks is None:
+            due = (self.clock.now_us() - self.t0_us) * self.rates_hz[stream_id] // 1000000
+        else:
+            due = (clocks.emg if stream_id == 0 else clocks.acc).count(self.clock.now_us() - self.t0_us)
         lim = self.limits[stream_id]
         if 0 <= lim < due:
             due = lim
@@ -577,7 +523,7 @@ def twitch_schedule(seed: int, n_emg_samples: int, **sim_options) -> list:
             out.append({"peak_index": s.peak_index(), "onset_index": s.onset, "channel": ch,
                         "unit": s.unit, "peak_uv": s.amp_uv, "polarity": s.sign,
                         "duration_samples": _TMPL_LEN[s.tmpl], "acc": acc})
-            s.advance()
+            s.advance(opts.clocks)
     out.sort(key=lambda d: (d["peak_index"], d["channel"]))
     return out
 

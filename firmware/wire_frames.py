@@ -288,20 +288,21 @@ class FrameWriter:
         self.frame[_HDR : _HDR + len(b)] = b
         return self._finish(0x05, len(b))
 
-    def build_timing(self, n: int, stream_ids, indexes, ms, us) -> int:
-        """TIMING with ``n`` stamps: stamp ``i`` says sample ``indexes[i]`` of stream
-        ``stream_ids[i]`` had been read by board time ``ms[i] * 1000 + us[i]`` us (one
-        clock for every stream; docs/protocol.md). Allocation-free."""
+    def timing_stamp(self, i: int, stream_id: int, index: int, ms: int, us: int) -> None:
+        """Stamp ``i`` of the next TIMING: sample ``index`` of ``stream_id`` had been
+        converted by board time ``ms * 1000 + us`` us (one clock for every stream;
+        docs/protocol.md). Allocation-free."""
+        if i < 0 or 1 + 13 * (i + 1) > MAX_PAYLOAD:
+            raise FrameError("bad stamp number")
+        o = _HDR + 1 + 13 * i
+        struct.pack_into("<BI", self.frame, o, stream_id, index if index <= 0x3FFFFFFF else index & _U32)
+        pack_board_us(self.frame, o + 5, ms, us)
+
+    def build_timing(self, n: int) -> int:
+        """TIMING of the ``n`` stamps set by ``timing_stamp(0..n-1, ...)``."""
         if n < 1 or 1 + 13 * n > MAX_PAYLOAD:
             raise FrameError("bad number of stamps")
-        f = self.frame
-        f[_HDR] = n
-        o = _HDR + 1
-        for i in range(n):
-            x = indexes[i]
-            struct.pack_into("<BI", f, o, stream_ids[i], x if x <= 0x3FFFFFFF else x & _U32)
-            pack_board_us(f, o + 5, ms[i], us[i])
-            o += 13
+        self.frame[_HDR] = n
         return self._finish(0x06, 1 + 13 * n)
 
     # -- host -> device (used by tests and host tools) -----------------------------------

@@ -102,6 +102,23 @@ def test_a_lost_stretch_becomes_a_gap_on_the_grid_and_is_never_filled():
     assert np.all(np.diff(rows) >= 0) and np.all(np.diff(rows) <= 2)
 
 
+def test_a_gap_before_the_first_fit_is_marked_once_and_the_grid_goes_on_from_it():
+    """A gap the decoder reports while the grid is still the stream's own index is the
+    detector's to mark (``lost`` says so); the grid continues after it, so when the first
+    fit arrives right after, the aligner does not mark it a second time."""
+    rng = np.random.default_rng(6)
+    al = AccAligner(EMG, ACC)
+    assert al.place(0, 500) == (None, 0, None)
+    assert al.lost(500, 60) is True  # marked by the caller, on the stream's own index
+    for t in _stamps(0, 0, 1.2, rng, offset_us=0.0):
+        al.add(t)
+    gap, k0, rows = al.place(560, 20)
+    assert al.aligned and gap is None and 558 <= k0 <= 562, (gap, k0)
+    assert al.lost(580, 20) is False  # from now on the aligner marks it, on its grid
+    gap, k0, rows = al.place(600, 20)
+    assert gap is not None and 18 <= gap[1] <= 22
+
+
 def test_placing_does_not_depend_on_block_sizes():
     """The same stamps and frames, each frame placed whole or in pieces (a read that
     ends inside a run of frames): the same source row for every grid point."""
@@ -148,7 +165,9 @@ def _events(extra, fix: bool = True, seed: int = 5, seconds: int = 30):
 def _responses(events, seed: int = 5, seconds: int = 30):
     """(mechanical response mg of twitches with a movement, of those without), per true twitch."""
     on, off = {}, {}
-    for d in SIM.twitch_schedule(seed, seconds * 2000, twitch_rate_per_min=60):
+    # the board stops after ``seconds`` worth of samples of each stream, which on chips
+    # 1 % apart end 0.3 s apart: the last second is left out
+    for d in SIM.twitch_schedule(seed, (seconds - 1) * 2000, twitch_rate_per_min=60):
         hit = [e for e in events if e.channel == d["channel"] and abs(e.sample_index - d["peak_index"]) < 10]
         if hit and hit[0].acc_response_mg is not None:
             (on if d["acc"] is not None else off)[d["peak_index"]] = hit[0].acc_response_mg

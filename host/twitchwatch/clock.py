@@ -344,6 +344,15 @@ class AccAligner:
         a = k(0.0)
         return a, k(1e6) * 1e-6 - a * 1e-6
 
+    def lost(self, first_missing_index: int, n_missing: int) -> bool:
+        """The source lost these samples (the decoder's gap). True: mark them on the
+        detector as they are (the grid is still the stream's own index); False: the grid
+        follows the board clock and :meth:`place` marks the gap with the next block."""
+        if self.aligned:
+            return False
+        self.next_k = self.next_j = first_missing_index + n_missing
+        return True
+
     def place(self, first_index: int, n: int) -> tuple[tuple[int, int] | None, int, np.ndarray | None]:
         """Place source samples ``first_index .. first_index + n - 1``.
 

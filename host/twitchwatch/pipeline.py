@@ -654,9 +654,10 @@ class Pipeline:
             return
         if gap.stream_id == self._layout.emg_stream:
             self._detector.mark_gap("emg", gap.first_missing_index, gap.n_missing)
-        elif gap.stream_id == self._layout.acc_stream and (self._aligner is None or not self._aligner.aligned):
+        elif gap.stream_id == self._layout.acc_stream:
             # (on the board clock the aligner marks it, on its grid, with the next block)
-            self._detector.mark_gap("acc", gap.first_missing_index, gap.n_missing)
+            if self._aligner is None or self._aligner.lost(gap.first_missing_index, gap.n_missing):
+                self._detector.mark_gap("acc", gap.first_missing_index, gap.n_missing)
 
     def _new_run(self, host_s: float) -> None:
         """The sample count restarts at 0 (device reset, or START): continue ``t_s``

@@ -8,7 +8,8 @@ import pytest
 
 from conftest import FIRMWARE, MP_SCRIPTS, run_micropython
 
-import sim_frontend  # noqa: E402  (conftest put firmware/ on sys.path)
+import sim_clocks  # noqa: E402  (conftest put firmware/ on sys.path)
+import sim_frontend  # noqa: E402
 
 EMG_UV_PER_LSB = 2.42 / 6 / 8388607 * 1e6
 ACC_MG_PER_LSB = 0.061
@@ -163,11 +164,11 @@ def test_chip_clock_model():
     """Sample k at board time k/f (1 + ppm) + W(k/f): no error is the board's clock; the
     rate error and the wander's peak show in the sample counts; chip and board times
     are inverses; counts never go back."""
-    exact = sim_frontend.ChipClock(1000)
+    exact = sim_clocks.ChipClock(1000)
     assert [exact.count(t) for t in (0, 999, 1000, 10**9)] == [0, 0, 1, 10**6]
-    slow = sim_frontend.ChipClock(1000, ppm=10000)  # a 1 % longer period
+    slow = sim_clocks.ChipClock(1000, ppm=10000)  # a 1 % longer period
     assert slow.count(100 * 10**6) == 99009  # 100 s / 1.01 ms
-    w = sim_frontend.ChipClock(2000, ppm=-3000, wander_ppm=2000, wander_s=10, phase_256=40)
+    w = sim_clocks.ChipClock(2000, ppm=-3000, wander_ppm=2000, wander_s=10, phase_256=40)
     for c in (0, 123457, 5 * 10**6 + 3, 61 * 10**6):
         assert abs(w.chip_us(w.board_us(c)) - c) <= 2
     counts = [w.count(t) for t in range(0, 30 * 10**6, 997)]
@@ -184,7 +185,7 @@ def test_a_movement_starts_10_ms_of_board_time_after_its_peak_whatever_the_clock
     plain = sim_frontend.twitch_schedule(3, 120_000, twitch_rate_per_min=60)
     drift = sim_frontend.twitch_schedule(3, 120_000, twitch_rate_per_min=60, **CLOCKS)
     assert [d["peak_index"] for d in plain] == [d["peak_index"] for d in drift]  # EMG is its own reference
-    clocks = sim_frontend.ChipClocks(emg_ppm=5000, acc_ppm=-5000, wander_ppm=1000, wander_s=20)
+    clocks = sim_clocks.ChipClocks(2000, 1000, emg_ppm=5000, acc_ppm=-5000, wander_ppm=1000, wander_s=20)
     for a, b in zip(plain, drift):
         if a["acc"] is None:
             continue

@@ -5,7 +5,7 @@ sample rate from their own oscillator (tolerances in docs/firmware.md: around 1 
 is normal), and the rate of each wanders slowly with temperature. One model, used by
 the host simulator (a scenario's ``acc_clock_*`` fields), the detection benchmark's
 test split (bench/detect/split_bench.py) and, in integer form, the firmware's
-simulated front end (``firmware/sim_frontend.ChipClock``): sample ``k`` of a chip of
+simulated front end (``firmware/sim_clocks.ChipClock``): sample ``k`` of a chip of
 nominal rate ``f`` is converted at
 
     t_k = k / f × (1 + ppm·10⁻⁶) + offset + W(k / f),

@@ -50,8 +50,9 @@ def build(w, v):
         return w.build_text(f["text"])
     if t == wire_frames.T_TIMING:
         st = f["stamps"]
-        return w.build_timing(len(st), [s["stream_id"] for s in st], [s["sample_index"] for s in st],
-                              [s["t_board_us"] // 1000 for s in st], [s["t_board_us"] % 1000 for s in st])
+        for i, s in enumerate(st):
+            w.timing_stamp(i, s["stream_id"], s["sample_index"], s["t_board_us"] // 1000, s["t_board_us"] % 1000)
+        return w.build_timing(len(st))
     if t == wire_frames.T_COMMAND:
         return w.build_command(f["command"], f["arg"])
     raise ValueError("unknown type")
