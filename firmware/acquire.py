@@ -278,13 +278,10 @@ class Acquisition:
             self.fill()
             self.pump()
             self.maybe_status()
-            self.maybe_timing()
-
-    def maybe_timing(self) -> None:
-        now = self.clock.now_ms()
-        if now >= self._next_timing_ms:
-            self._next_timing_ms = now + self.timing_period_ms
-            self.send_timing()
+            now = self.clock.now_ms()
+            if now >= self._next_timing_ms:
+                self._next_timing_ms = now + self.timing_period_ms
+                self.send_timing()
 
     def _paced_step(self) -> None:
         """The board's step: the first stream (EMG, one sample per DRDY) every pass; one

@@ -60,6 +60,21 @@ class ChipClock:
         return self.chip_us(t_us) * self.rate_hz // 1000000
 
 
+def from_options(options: dict, emg_hz: int, acc_hz: int):
+    """``ChipClocks`` from the simulator options ``emg_clock_ppm``, ``acc_clock_ppm``,
+    ``clock_wander_ppm`` (whole ppm) and ``clock_wander_s`` (s, default 120), popped from
+    ``options``; None when none of the errors is set."""
+    e = int(options.pop("emg_clock_ppm", 0) or 0)
+    a = int(options.pop("acc_clock_ppm", 0) or 0)
+    w = int(options.pop("clock_wander_ppm", 0) or 0)
+    ws = int(options.pop("clock_wander_s", 120) or 120)
+    if max(abs(e), abs(a)) + abs(w) > 100000 or ws < 1:
+        raise ValueError("clock errors above 10 % or a wander period under 1 s")
+    if not (e or a or w):
+        return None
+    return ChipClocks(emg_hz, acc_hz, e, a, w, ws)
+
+
 class ChipClocks:
     """The EMG chip's (ADS1292R oscillator) and the accelerometer's (LSM6DSO ODR
     oscillator) clocks: independent, so they drift apart (docs/firmware.md)."""

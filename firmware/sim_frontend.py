@@ -199,19 +199,13 @@ class SimOptions:
         self.acc_twitch_pct = _opt(options, "acc_twitch_pct", 50)
         self.units_per_channel = _opt(options, "units_per_channel", 3)
         self.lead_off = _opt(options, "lead_off", 0)
-        # the chips' clock errors (ppm) and their slow wander (ppm peak, period s): kept only
-        # in ``clocks`` (None: the board's clock exactly; fewer attributes, a smaller heap)
-        e = int(_opt(options, "emg_clock_ppm", 0))
-        a = int(_opt(options, "acc_clock_ppm", 0))
-        w = int(_opt(options, "clock_wander_ppm", 0))
-        ws = int(_opt(options, "clock_wander_s", 120))
-        if max(abs(e), abs(a)) + abs(w) > 100000 or ws < 1:
-            raise ValueError("clock errors above 10 % or a wander period under 1 s")
+        # the chips' clocks (sim_clocks.ChipClocks from the options it takes), or None: the
+        # board's clock exactly (that module is loaded only when asked for: a smaller heap)
         self.clocks = None
-        if e or a or w:
+        if options:
             import sim_clocks
 
-            self.clocks = sim_clocks.ChipClocks(_EMG_HZ, _ACC_HZ, e, a, w, ws)
+            self.clocks = sim_clocks.from_options(options, _EMG_HZ, _ACC_HZ)
         if options:
             raise TypeError("unknown simulator option: " + ",".join(options))
         if self.amp_max_uv < self.amp_min_uv:

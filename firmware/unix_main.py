@@ -4,7 +4,7 @@ Run under the MicroPython Unix port (it also runs under CPython for debugging):
 
     micropython firmware/unix_main.py --fd N [--seed S] [--duration-s D] [--realtime]
         [--twitch-rate-per-min R] [--boot-id B] [--wait-start]
-        [--emg-clock-ppm P] [--acc-clock-ppm P] [--clock-wander-ppm P] [--clock-wander-s S]
+        [--sim NAME=INT ...]
 
 ``N`` is an open file descriptor (the master side of a pty the host made). The board
 writes ``0x00``, HELLO, TEXT, then DATA/STATUS frames (COBS, docs/protocol.md) to it
@@ -15,9 +15,9 @@ rest as short frames, a last STATUS, and exits 0; it also exits 0 when the link 
 Nothing is printed on stdout; errors go to stderr (exit 2 for bad arguments).
 ``--wait-start``: behave as the real firmware (main.py): send HELLO and TEXT, then wait
 for the host's START before streaming (default: the simulator starts by itself).
-``--emg-clock-ppm``/``--acc-clock-ppm``/``--clock-wander-ppm``/``--clock-wander-s``: the
-simulated chips' own clock errors against the board's (default none; see
-``sim_frontend.ChipClocks``).
+``--sim NAME=INT``: another ``sim_frontend.SimOptions`` option, e.g. the simulated chips'
+own clock errors ``emg_clock_ppm``, ``acc_clock_ppm``, ``clock_wander_ppm``,
+``clock_wander_s`` (``sim_clocks``; default none).
 """
 
 import sys
@@ -35,8 +35,7 @@ import sim_frontend  # noqa: E402
 import wire_link  # noqa: E402
 
 _USAGE = ("usage: unix_main.py --fd N [--seed S] [--duration-s D] [--realtime] "
-          "[--twitch-rate-per-min R] [--boot-id B] [--wait-start] [--emg-clock-ppm P] [--acc-clock-ppm P] "
-          "[--clock-wander-ppm P] [--clock-wander-s S]")
+          "[--twitch-rate-per-min R] [--boot-id B] [--wait-start] [--sim NAME=INT ...]")
 _STEP_US = 10000  # virtual time per loop in fast mode: one EMG frame (20 samples)
 
 
@@ -49,12 +48,7 @@ class Args:
         self.twitch_rate_per_min = 20.0
         self.boot_id = None  # type: int | None
         self.wait_start = False
-        self.clock_opts = {}  # type: dict
-
-
-# the chips' clock errors (sim_frontend.ChipClocks), whole ppm and seconds
-_CLOCK_OPTS = {"--emg-clock-ppm": "emg_clock_ppm", "--acc-clock-ppm": "acc_clock_ppm",
-               "--clock-wander-ppm": "clock_wander_ppm", "--clock-wander-s": "clock_wander_s"}
+        self.sim_opts = {}  # type: dict
 
 
 def _int(text: str) -> int:
@@ -87,8 +81,9 @@ def parse_args(argv) -> Args:
             a.twitch_rate_per_min = float(val)
         elif opt == "--boot-id":
             a.boot_id = _int(val) & 0xFFFFFFFF
-        elif opt in _CLOCK_OPTS:
-            a.clock_opts[_CLOCK_OPTS[opt]] = _int(val)
+        elif opt == "--sim":  # NAME=INT: another simulator option (e.g. emg_clock_ppm=5000)
+            k, _, v = val.partition("=")
+            a.sim_opts[k] = _int(v)
         else:
             raise ValueError("unknown option " + opt)
         i += 2
@@ -118,7 +113,7 @@ def run(a: Args) -> int:
     link = wire_link.StreamLink(stream, stream)
     clock = clocks.RealClock() if a.realtime else clocks.VirtualClock()
     fe = sim_frontend.SimFrontEnd(clock, seed=a.seed, limit_s=a.duration_s,
-                                  twitch_rate_per_min=a.twitch_rate_per_min, **a.clock_opts)
+                                  twitch_rate_per_min=a.twitch_rate_per_min, **a.sim_opts)
     boot_id = a.boot_id if a.boot_id is not None else _random_u32()
     acq = acquire.Acquisition(fe, clock, link.send, boot_id, "sim-%04x" % (a.seed & 0xFFFFFFFF))
     try:
@@ -151,7 +146,9 @@ def run(a: Args) -> int:
 def main(argv) -> int:
     try:
         a = parse_args(argv)
-    except ValueError as e:
+        if a.sim_opts:  # a wrong --sim name or value: the same one-line error, before the link
+            sim_frontend.SimOptions(a.seed, **dict(a.sim_opts))
+    except (ValueError, TypeError) as e:
         sys.stderr.write("unix_main: %s\n%s\n" % (e, _USAGE))
         return 2
     return run(a)

@@ -116,15 +116,6 @@ def pack_t_us(buf, offset: int, index: int, sample_rate_mhz: int) -> None:
     struct.pack_into("<HHHH", buf, offset, l0, l1 & 0xFFFF, l2 & 0xFFFF, l3)
 
 
-def pack_board_us(buf, offset: int, ms: int, us: int) -> None:
-    """Write ``ms * 1000 + us`` (board time in us) as a little-endian u64 at
-    ``buf[offset:offset+8]`` with every intermediate value below 2^30 (a small int on
-    the ESP32), for ``0 <= ms < 2**32`` and ``0 <= us < 1000``."""
-    lo = (ms & 0xFFFF) * 1000 + us  # < 2^26
-    hi = (ms >> 16) * 1000 + (lo >> 16)  # < 2^26
-    struct.pack_into("<HHHH", buf, offset, lo & 0xFFFF, hi & 0xFFFF, hi >> 16, 0)
-
-
 class FrameWriter:
     """Builds frames into ``self.frame`` and their COBS form into ``self.wire``."""
 
@@ -291,12 +282,13 @@ class FrameWriter:
     def timing_stamp(self, i: int, stream_id: int, index: int, ms: int, us: int) -> None:
         """Stamp ``i`` of the next TIMING: sample ``index`` of ``stream_id`` had been
         converted by board time ``ms * 1000 + us`` us (one clock for every stream;
-        docs/protocol.md). Allocation-free."""
-        if i < 0 or 1 + 13 * (i + 1) > MAX_PAYLOAD:
-            raise FrameError("bad stamp number")
-        o = _HDR + 1 + 13 * i
-        struct.pack_into("<BI", self.frame, o, stream_id, index if index <= 0x3FFFFFFF else index & _U32)
-        pack_board_us(self.frame, o + 5, ms, us)
+        docs/protocol.md), for ``0 <= ms < 2**32``, ``0 <= us < 1000``. The u64 is packed
+        from 16-bit limbs, every value below 2^30 (small ints on the ESP32):
+        allocation-free."""
+        lo = (ms & 0xFFFF) * 1000 + us  # < 2^26
+        hi = (ms >> 16) * 1000 + (lo >> 16)  # < 2^26
+        struct.pack_into("<BIHHHH", self.frame, _HDR + 1 + 13 * i, stream_id,
+                         index if index <= 0x3FFFFFFF else index & _U32, lo & 0xFFFF, hi & 0xFFFF, hi >> 16, 0)
 
     def build_timing(self, n: int) -> int:
         """TIMING of the ``n`` stamps set by ``timing_stamp(0..n-1, ...)``."""

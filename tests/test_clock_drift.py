@@ -174,8 +174,8 @@ def _responses(events, seed: int = 5, seconds: int = 30):
     return on, off
 
 
-DRIFT = ("--emg-clock-ppm", "5000", "--acc-clock-ppm", "-5000", "--clock-wander-ppm", "1000",
-         "--clock-wander-s", "20")
+DRIFT = ("--sim", "emg_clock_ppm=5000", "--sim", "acc_clock_ppm=-5000", "--sim", "clock_wander_ppm=1000",
+         "--sim", "clock_wander_s=20")
 
 
 @pytest.fixture(scope="module")
