@@ -166,6 +166,7 @@ class BleLink:
         self._chunk_len = 0
         self._chunk_pos = 0
         self._mv = memoryview(self.ring.buf)
+        self._saved_mv = memoryview(self.ring.saved)
         # COMMAND writes copied out of the IRQ, handled in poll_commands
         self._cmd_buf = bytearray(_CMD_SLOTS * _CMD_LEN)
         self._cmd_len = bytearray(_CMD_SLOTS)
@@ -333,24 +334,33 @@ class BleLink:
                 if end >= self._chunk_len:
                     self._chunk_len = 0
                 continue
-            pos = ring.next_unsent()
-            if pos < 0:
-                break
-            n = ring.buf[pos - 1]
+            saved = ring.saved_pos() >= 0  # a HELLO/TEXT the ring dropped unsent goes first
+            if saved:
+                pos = 1
+                n = ring.saved[0]
+                mv = self._saved_mv
+            else:
+                pos = ring.next_unsent()
+                if pos < 0:
+                    break
+                n = ring.buf[pos - 1]
+                mv = self._mv
             if n <= room:
-                if not self._notify(self._mv[pos : pos + n]):
+                if not self._notify(mv[pos : pos + n]):
                     self._retry_at_ms = now_ms + self._backoff_ms
                     break
                 sent += 1
-                ring.mark_sent()
             else:
                 # leading 0x00 ends whatever came before; the encoder adds the closing one.
                 # The frame counts as sent once copied (the ring may drop it meanwhile);
                 # cut off by a disconnect, it is sent again from the kept window.
-                self._scratch[0:n] = self._mv[pos : pos + n]
+                self._scratch[0:n] = mv[pos : pos + n]
                 self._chunks[0] = 0
                 self._chunk_len = wire_cobs.encode_into(self._scratch, n, self._chunks, 1)
                 self._chunk_pos = 0
+            if saved:
+                ring.saved_pop()
+            else:
                 ring.mark_sent()
         ring.release_sent(KEEP_SENT)
         return sent
