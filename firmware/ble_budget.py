@@ -100,12 +100,18 @@ def describe(streams, level: int) -> str:
     return ", ".join(parts)
 
 
-def switch(acq, fe, level: int, reason: str) -> None:
+def switch(acq, fe, level: int, reason: str) -> bool:
     """Stream at ``level`` from now on: ``acq`` is the ``acquire.Acquisition``, ``fe`` its
     ``decimate.DecimatingFrontEnd``. The samples taken so far go out at the old rate
     first, then a TEXT with ``reason``, then the HELLO of the new streams before any
     DATA at the new rate (a new run: indexes from 0). Between steps of the main loop,
-    never in the sampling path (it allocates the new descriptors)."""
+    never in the sampling path (it allocates the new descriptors and, the first time, the
+    filters). False, with a TEXT saying so, when the heap has no room for the filters."""
+    try:
+        fe.prepare(LEVELS[level])  # the filters, the first time: before anything changes
+    except MemoryError:
+        acq.send_text("link: no memory to lower the stream; it stays as it is (overflow counted)")
+        return False
     streaming = acq.streaming
     if streaming:
         acq.stop()
@@ -116,3 +122,4 @@ def switch(acq, fe, level: int, reason: str) -> None:
         acq.start()
     else:
         acq.send_hello()
+    return True

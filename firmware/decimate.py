@@ -33,6 +33,7 @@ Runs under MicroPython and CPython 3.10+.
 """
 
 import array
+import gc
 
 import sample_ring
 import stream_desc
@@ -165,22 +166,22 @@ class DecimatingFrontEnd:
 
     ``set_factors(factors)`` (one per stream, 1/2/4/8) chooses the rates; the streams'
     descriptors (``streams``) change with it and go out in the next HELLO. Between runs
-    only (``Acquisition.start`` follows): the caller stops the acquisition first.
+    only (``Acquisition.start`` follows): the caller stops the acquisition first, and
+    calls ``prepare(factors)`` before that, which allocates a stream's filter and rings
+    the first time it is lowered (~1.5 KB a stream; nothing at full rate, so a board
+    that is never lowered does not pay for them) and raises MemoryError, with nothing
+    changed, when the heap has no room.
     """
 
-    def __init__(self, inner, ring_samples: int = 64) -> None:
+    def __init__(self, inner, ring_samples: int = 32) -> None:
         self.inner = inner
         self.base = inner.streams
         self.streams = inner.streams
         self.factors = [1] * len(self.base)
-        self._dec = []
-        self._in = []
-        self._out = []
-        for s in self.base:
-            shift = 3 if s.sample_format == stream_desc.FORMAT_INT24 else 0
-            self._dec.append(Decimator(s.n_channels, shift))
-            self._in.append(sample_ring.SampleRing(s.n_channels, ring_samples))
-            self._out.append(sample_ring.SampleRing(s.n_channels, 2 * ring_samples))
+        self._ring_samples = ring_samples
+        self._dec = [None] * len(self.base)  # type: list
+        self._in = [None] * len(self.base)  # type: list
+        self._out = [None] * len(self.base)  # type: list
         self._missed = [0] * len(self.base)  # outputs lost, not yet reported (take_missed)
         self._skip = [0] * len(self.base)  # inputs to skip before the cascade starts again
         self._gap = [0] * len(self.base)  # inputs lost, seen while outputs before them waited
@@ -191,11 +192,27 @@ class DecimatingFrontEnd:
                 return k
         return -1
 
+    def prepare(self, factors) -> None:
+        """Allocate what ``set_factors(factors)`` will need (MemoryError: no room)."""
+        for k in range(len(self.base)):
+            stages_of(factors[k])  # checks it
+            if factors[k] > 1 and self._dec[k] is None:
+                gc.collect()
+                s = self.base[k]
+                shift = 3 if s.sample_format == stream_desc.FORMAT_INT24 else 0
+                n = self._ring_samples
+                dec = Decimator(s.n_channels, shift)
+                rin = sample_ring.SampleRing(s.n_channels, n)
+                rout = sample_ring.SampleRing(s.n_channels, 2 * n)
+                self._dec[k] = dec
+                self._in[k] = rin
+                self._out[k] = rout
+
     def set_factors(self, factors) -> None:
+        self.prepare(factors)
         streams = []
         for k in range(len(self.base)):
             f = factors[k]
-            stages_of(f)  # checks it
             self.factors[k] = f
             s = self.base[k]
             if f == 1:
@@ -210,9 +227,10 @@ class DecimatingFrontEnd:
     def start(self) -> None:
         self.inner.start()
         for k in range(len(self.base)):
-            self._dec[k].reset(stages_of(self.factors[k]))
-            self._in[k].reset(0)
-            self._out[k].reset(0)
+            if self.factors[k] > 1:
+                self._dec[k].reset(stages_of(self.factors[k]))
+                self._in[k].reset(0)
+                self._out[k].reset(0)
             self._missed[k] = 0
             self._skip[k] = 0
             self._gap[k] = 0

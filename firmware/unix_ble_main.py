@@ -25,17 +25,17 @@ for _p in (_here, _here + "/unix"):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-import ble_budget  # noqa: E402
 import ble_link  # noqa: E402
-import decimate  # noqa: E402
 import frame_ring  # noqa: E402
 
 # The frame ring first, while the heap is still in one piece (as main.py must on a board).
 _RING = frame_ring.FrameRing(ble_link.RING_BYTES)
 
 import acquire  # noqa: E402
+import ble_budget  # noqa: E402
 import bluetooth  # noqa: E402  (firmware/unix/bluetooth.py: the stand-in)
 import clocks  # noqa: E402
+import decimate  # noqa: E402
 import sim_frontend  # noqa: E402
 import unix_main  # noqa: E402
 

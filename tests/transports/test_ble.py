@@ -489,8 +489,9 @@ def test_full_stack_buffers_back_off_and_lose_nothing(radio, sim):
         run.close()
 
 
-def test_the_ble_firmware_with_its_ring_runs_in_a_130_kb_heap(radio, sim, tmp_path):
-    """The BLE build, its 32 KiB frame ring allocated first, streams in a 120 KB heap
+def test_the_ble_firmware_with_its_ring_runs_in_a_156_kb_heap(radio, sim, tmp_path):
+    """The BLE build, its 32 KiB frame ring allocated first, streams in a 156 KB heap (it
+    needs ~150 KB: 130 KB before the code that lowers the rate; docs/protocol.md)
     (modules precompiled with mpy-cross, as on a board; the simulated front end and the
     stand-in bluetooth in place of the drivers). docs/protocol.md says what this means
     for an ESP32."""
@@ -507,7 +508,7 @@ def test_the_ble_firmware_with_its_ring_runs_in_a_130_kb_heap(radio, sim, tmp_pa
                        check=True, cwd=str(src.parent))
     (tmp_path / "run_ble.py").write_text("import sys\nimport unix_ble_main\n"
                                          "sys.exit(unix_ble_main.main(sys.argv[1:]))\n")
-    run = Run(radio, args=("--duration-s", "1"), heapsize="130K", firmware_dir=tmp_path, script="run_ble.py")
+    run = Run(radio, args=("--duration-s", "1"), heapsize="156K", firmware_dir=tmp_path, script="run_ble.py")
     try:
         run.read_until(lambda: sum(b.n_samples for b in run.blocks(0)) >= EMG_HZ
                        and sum(b.n_samples for b in run.blocks(1)) >= ACC_HZ)
