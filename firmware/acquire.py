@@ -27,7 +27,8 @@ frame itself (BLE: ``ble_link.BleLink.send``).
 Front-end interface (duck-typed): ``streams`` (tuple of ``stream_desc.Stream``),
 ``start()``, ``stop()``, ``available(stream_id) -> int``, ``read(stream_id, ring, n)``,
 ``take_missed(stream_id) -> int`` (asked right after ``available``: samples lost
-before the ones now available), optionally ``fresh(stream_id) -> int`` (asked right
+before the ones now available; -1: some, how many unknown, then the acquisition counts
+them by the board clock), optionally ``fresh(stream_id) -> int`` (asked right
 after ``available``: samples converted and unread that this check found, 0 if it found
 nothing new; default: what ``available`` returned), ``lead_off() -> int``, ``battery_mv() -> int``,
 ``battery_pct() -> int``, ``describe() -> str``.
@@ -53,6 +54,7 @@ FIRMWARE_VERSION = "0.3.0"  # 0.2.0: 20-byte STATUS (reset_cause, frames_refused
 _RING_FRAMES = const(8)  # ring capacity in full frames per stream
 _IDLE_PASSES = const(200)  # paced: passes without an EMG sample before slow jobs run anyway
 _TIMING_MS = const(100)  # a TIMING frame (one board-clock stamp per stream) this often
+_REF_MAX_US = const(300000000)  # a stream's rate reference is renewed after 300 s (ticks wrap at 1073 s)
 
 
 def _mem_free() -> int:
@@ -92,7 +94,8 @@ class Acquisition:
         self.timing_period_ms = _TIMING_MS
         self._next_timing_ms = 0
         n = self.n_streams
-        self._stamps = array.array("i", bytearray(12 * n))  # per stream: index, ticks_us, 1 if set
+        # per stream: newest stamp (index, ticks_us), 1 if set, a reference stamp (index, ticks_us)
+        self._stamps = array.array("i", bytearray(20 * n))
         self._parts = array.array("i", (0, 0))
 
     # -- sending -----------------------------------------------------------------------
@@ -132,9 +135,9 @@ class Acquisition:
         st = self._stamps
         w = self.writer
         for k in range(self.n_streams):
-            if st[3 * k + 2]:
-                self.clock.board_time_into(st[3 * k + 1], parts)
-                w.timing_stamp(n, self.streams[k].stream_id, st[3 * k], parts[0], parts[1])
+            if st[5 * k + 2]:
+                self.clock.board_time_into(st[5 * k + 1], parts)
+                w.timing_stamp(n, self.streams[k].stream_id, st[5 * k], parts[0], parts[1])
                 n += 1
         if n:
             self._send(w.build_timing(n))
@@ -153,7 +156,7 @@ class Acquisition:
         for r in self.rings:
             r.reset(0)
         for k in range(self.n_streams):
-            self._stamps[3 * k + 2] = 0
+            self._stamps[5 * k + 2] = 0
         self._next_timing_ms = self.clock.now_ms() + self.timing_period_ms
         self.send_hello()
         self.streaming = True
@@ -216,6 +219,8 @@ class Acquisition:
         t = self.clock.ticks_us()  # what that check found converted was converted by t
         c = n if self._fresh is None else self._fresh(sid)
         m = fe.take_missed(sid)  # lost before the samples now available
+        if m < 0:  # lost, but the source cannot say how many (a FIFO overrun): by the board clock
+            m = self._lost_by_clock(k, t, ring.write_index + c - 1)
         if m:
             held = ring.count()
             if held:  # the samples before the loss go out now, as a short frame
@@ -224,9 +229,15 @@ class Acquisition:
             self.dropped_samples += m
         if c > 0:  # the newest sample known converted: its index and a board time after it
             st = self._stamps
-            st[3 * k] = ring.write_index + c - 1
-            st[3 * k + 1] = t
-            st[3 * k + 2] = 1
+            j = 5 * k
+            if not st[j + 2] or self.clock.ticks_diff(t, st[j + 4]) > _REF_MAX_US:
+                # the reference of the stream's measured rate: its first stamp, renewed
+                # before ticks_us (30 bits of us) wraps
+                st[j + 3] = st[j] if st[j + 2] else ring.write_index + c - 1
+                st[j + 4] = st[j + 1] if st[j + 2] else t
+            st[j] = ring.write_index + c - 1
+            st[j + 1] = t
+            st[j + 2] = 1
         if n > ring.capacity:
             n = ring.capacity
         if n <= 0:
@@ -235,6 +246,28 @@ class Acquisition:
         w = ring.write_index
         fe.read(sid, ring, n)
         return ring.write_index - w
+
+    def _lost_by_clock(self, k: int, t: int, newest: int) -> int:
+        """Samples of stream ``k`` lost before sample ``newest`` (the sample the source now
+        has as its newest, converted by ticks ``t``), by the board clock: the conversions
+        since the stream's last stamp at its rate measured from its reference stamp (the
+        nominal rate before a second of stamps), less those accounted for; at least 1.
+        For a source that cannot count its losses (an LSM6DSO FIFO overrun). A rare path:
+        its products may be heap ints on the ESP32."""
+        st = self._stamps
+        j = 5 * k
+        if not st[j + 2]:
+            return 1
+        clock = self.clock
+        dt = clock.ticks_diff(t, st[j + 1])
+        d_ref = clock.ticks_diff(st[j + 1], st[j + 4])
+        n_ref = st[j] - st[j + 3]
+        if d_ref >= 1000000 and n_ref > 0:
+            conv = (dt * n_ref + d_ref // 2) // d_ref
+        else:
+            conv = (dt * (self.streams[k].sample_rate_mhz // 1000) + 500000) // 1000000
+        lost = st[j] + conv - newest
+        return lost if lost > 0 else 1
 
     def _send_data(self, k: int, n: int) -> None:
         s = self.streams[k]

@@ -185,6 +185,7 @@ class DecimatingFrontEnd:
         self._missed = [0] * len(self.base)  # outputs lost, not yet reported (take_missed)
         self._skip = [0] * len(self.base)  # inputs to skip before the cascade starts again
         self._gap = [0] * len(self.base)  # inputs lost, seen while outputs before them waited
+        self._avail = [0] * len(self.base)  # what available() last returned (fresh())
 
     def _k(self, stream_id: int) -> int:
         for k in range(len(self.base)):
@@ -241,8 +242,23 @@ class DecimatingFrontEnd:
     def finished(self) -> bool:
         return self.inner.finished()
 
+    def fresh(self, stream_id: int) -> int:
+        """What the last ``available`` found converted and unread (the acquisition's
+        TIMING stamp): the inner front end's at full rate, the outputs waiting when lowered."""
+        k = self._k(stream_id)
+        f = getattr(self.inner, "fresh", None)
+        if k >= 0 and self.factors[k] == 1 and f is not None:
+            return f(stream_id)
+        return self._avail[k] if k >= 0 else 0
+
     def available(self, stream_id: int) -> int:
         k = self._k(stream_id)
+        n = self._available(k, stream_id)
+        if k >= 0:
+            self._avail[k] = n
+        return n
+
+    def _available(self, k: int, stream_id: int) -> int:
         if k < 0 or self.factors[k] == 1:
             return self.inner.available(stream_id)
         out = self._out[k]
@@ -256,6 +272,8 @@ class DecimatingFrontEnd:
         while True:
             n = inner.available(stream_id)
             m = inner.take_missed(stream_id)  # lost before the n now available
+            if m < 0:  # an unknown number (a FIFO overrun): on a lowered stream counted as one
+                m = 1
             if m:
                 if out.count():  # the outputs made before the loss go out first
                     self._gap[k] = m

@@ -11,8 +11,8 @@ status every ``_ACC_POLL_FILLS`` fills when no word is known to wait), so no fil
 holds the loop longer than one 7-byte I2C read (~0.25 ms at 400 kHz) and the EMG
 conversion, which the ADS1292R keeps only until the next DRDY (0.5 ms), is not missed.
 The loop runs at least at the EMG rate (2 kHz), more than twice the 833 Hz of the FIFO.
-A FIFO overrun loses an unknown number of samples, counted as one (the stream index
-then runs behind real time: see docs/firmware.md).
+A FIFO overrun loses a number of samples the chip does not count: ``take_missed``
+says -1 and the acquisition counts them from the board clock (docs/firmware.md).
 """
 
 import lsm6dso
@@ -85,7 +85,9 @@ class HardwareFrontEnd:
         self._acc_level = self.lsm.fifo_level()  # this fill's one I2C transaction
         self._fresh[1] = self._acc_level  # the newest of them was converted by now
         if self.lsm.fifo_overruns != self._overruns:
-            self._missed[1] += self.lsm.fifo_overruns - self._overruns
+            # the FIFO overflowed: an unknown number lost; the acquisition counts them from
+            # the board clock and the accelerometer's measured rate (take_missed -1)
+            self._missed[1] = -1
             self._overruns = self.lsm.fifo_overruns
         return 0
 

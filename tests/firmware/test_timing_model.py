@@ -182,3 +182,35 @@ def test_timing_stamps_bound_each_conversion_on_the_board_clock():
     err = np.abs(want[after] - k[after])
     assert err.max() < 1.5, err.max()
     assert np.abs(want[after] - j[after]).max() > 15  # what the nominal rates would give
+
+
+@pytest.mark.parametrize("stall_ms,acc_ppm", [(800.0, 5000), (2000.0, -8000), (5000.0, 5000)])
+def test_a_fifo_overrun_is_counted_by_the_board_clock(stall_ms, acc_ppm):
+    """A stall longer than the LSM6DSO FIFO holds (438 words, 0.53 s at 833 Hz) overflows
+    it: the chip says so but not how many it lost. The firmware counts them from the
+    board clock at the accelerometer's measured rate (its clock off nominal here), so
+    the host marks a gap of about the real length where it happened, and every later
+    sample sits within a few samples of its true index (the rate measured over the
+    stamps before the stall is off by up to ~0.1 %). Counted as one, they would sit
+    hundreds of samples behind. (While the full FIFO drains it may overflow once more,
+    by a word: a second, short gap.)"""
+    r = tm.run(3.0 + stall_ms / 1000, stalls=[(1.5, stall_ms)], acc_clock_ppm=acc_ppm)
+    blocks, gaps, stats = tm.decode_on_host(r)
+    acc_gaps = [g for g in gaps if g.stream_id == 1]
+    g = acc_gaps[0]
+    assert abs(g.first_missing_index - 1.5 * 833 * (1 - acc_ppm * 1e-6)) < 40  # where the stall began
+    assert all(gg.n_missing <= 2 for gg in acc_gaps[1:])
+    assert sum(gg.n_missing for gg in gaps) == stats.samples_lost == r.acq.dropped_samples
+    # acc_value(k) encodes conversion k: each delivered sample says where it belongs
+    bound = 2 + stall_ms * 1e-3 * 833 * 1e-3  # samples: 2 + 0.1 % of the stall
+    offsets = []
+    for b in blocks:
+        if b.stream_id == 1:
+            for i, row in enumerate(b.samples):
+                offsets.append(int(row[0]) + 30000 * int(row[1]) - (b.first_sample_index + i))
+    before = [o for o, _ in zip(offsets, range(g.first_missing_index))]
+    assert set(before) == {0}
+    after = offsets[g.first_missing_index:]
+    assert after and max(abs(o) for o in after) <= bound, (sorted(set(after)), bound)
+    lost_true = g.n_missing + after[0]
+    assert lost_true > stall_ms * 0.833 * (1 - acc_ppm * 1e-6) - 438 - 10  # the FIFO did overflow
