@@ -456,3 +456,105 @@ def test_item12_small_things(db, tmp_path, capsys, monkeypatch):
     pipe = subprocess.run(f"'{binary}' events --db '{db}' | head -1", shell=True, capture_output=True, text=True,
                           timeout=120)
     assert pipe.stdout.strip() and "Broken pipe" not in pipe.stderr and "Error" not in pipe.stderr
+
+
+# ------------------------------------------------------------------ item 12, the rest
+def test_item12_the_brainflow_board_error_names_the_option(tmp_path, capsys):
+    # 32 tab-separated columns fit cyton_daisy and synthetic; no timestamps to tell them apart
+    path = tmp_path / "bf.csv"
+    path.write_text("".join("\t".join(["0"] * 32) + "\n" for _ in range(50)))
+    rc, _, err = tw(capsys, tmp_path / "t.sqlite3", "replay", str(path))
+    assert rc == 2 and "--board" in err and "board=" not in err, err
+
+
+@pytest.fixture(scope="module")
+def named_edf(tmp_path_factory):
+    """20 s of simulated twitches, two EMG channels labelled as a file would label them."""
+    from twitchwatch.formats import write_edf
+    from twitchwatch.sim import simulate
+
+    rec = simulate("benign_clean", 20.0, seed=5, twitch_rate_per_min=40)
+    path = tmp_path_factory.mktemp("named") / "named.edf"
+    labels = ["EMG calf"] + [f"EMG shin {k}" for k in range(1, rec.emg_uv.shape[1])]
+    write_edf(path, rec.emg_uv, rec.emg_rate_hz, emg_labels=labels, start_unix_s=NOW - 3600)
+    return path, labels
+
+
+def test_item12_the_end_of_a_file_run_says_its_signal_time(named_edf, tmp_path, capsys, clock):
+    path, _ = named_edf
+    rc, out, _ = tw(capsys, tmp_path / "t.sqlite3", "replay", str(path), "-q")
+    assert rc == 0
+    ended = next(line for line in out.splitlines() if line.startswith("ended:"))
+    assert "end of file after" in ended and "(20.0 s of signal)" in ended, ended
+
+
+def test_item12_a_channel_has_one_name_everywhere_with_its_index_kept(named_edf, tmp_path, capsys, clock):
+    pyedflib = pytest.importorskip("pyedflib")
+    path, labels = named_edf
+    db, jsonl, edf = tmp_path / "t.sqlite3", tmp_path / "e.jsonl", tmp_path / "x.edf"
+    rc, out, _ = tw(capsys, db, "replay", str(path), "-q", "--events-out", str(jsonl))
+    assert rc == 0
+    quality = [line for line in out.splitlines() if line.startswith("signal quality")]
+    assert [q.split(":")[0] for q in quality] == [f"signal quality, {label}" for label in labels]
+    lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert lines and all(e["channel_label"] == labels[e["channel"]] for e in lines)
+    rc, out, _ = tw(capsys, db, "events")
+    assert rc == 0 and "EMG calf" in out
+    rc, _, _ = tw(capsys, db, "export", "--edf", str(edf))
+    assert rc == 0
+    reader = pyedflib.EdfReader(str(edf))
+    try:
+        used = sorted({e["channel"] for e in lines})
+        assert reader.getSignalLabels() == [labels[c] for c in used]
+        assert reader.getTransducer(0) == "twitch rate" and reader.getPhysicalDimension(0) == "/min"
+        _, _, texts = reader.readAnnotations()
+        texts = list(texts)
+        assert texts and all(t.split(" ")[0] == "twitch" for t in texts)
+        assert all(any(t.startswith(f"twitch {label} ") for label in labels) for t in texts), texts[:3]
+        assert not [t for t in texts if " ch" in t]
+    finally:
+        reader.close()
+
+
+def test_item12_realtime_paces_a_recording_file_and_feeds_the_dashboard(tmp_path):
+    from twitchwatch.dashboard.hub import LiveHub
+    from twitchwatch.formats import open_recording, write_edf
+    from twitchwatch.pipeline import Pipeline
+    from twitchwatch.sim import simulate
+
+    rec = simulate("benign_clean", 3.0, seed=2)
+    path = tmp_path / "short.edf"
+    write_edf(path, rec.emg_uv, rec.emg_rate_hz, emg_labels=list(rec.emg_labels), acc_mg=rec.acc_mg,
+              acc_rate_hz=rec.acc_rate_hz, start_unix_s=1_760_000_000)
+    hub, statuses = LiveHub(), []
+    with open_recording(path) as recording:
+        pipe = Pipeline(None, source_name="file", on_block=hub.on_block,
+                        on_status=lambda st: (statuses.append(st), hub.on_status(st)))
+        started = time.monotonic()
+        summary = pipe.run_recording(recording, realtime=True)
+        took_s = time.monotonic() - started
+    assert 2.9 <= took_s < 8.0 and summary.duration_host_s >= 2.9
+    assert len(statuses) >= 2 and statuses[-1].device_elapsed_s >= 1.5
+    new = hub.take()
+    assert new["trace"] is not None and new["hello"]["emg_labels"] == list(rec.emg_labels)
+    # as fast as possible without it (the default)
+    with open_recording(path) as recording:
+        fast = Pipeline(None, source_name="file").run_recording(recording)
+    assert fast.duration_host_s < 2.0 and fast.events == summary.events
+
+
+def test_item12_replay_realtime_of_a_file_serves_the_dashboard(tmp_path, capsys):
+    from twitchwatch.formats import write_edf
+    from twitchwatch.sim import simulate
+
+    rec = simulate("benign_clean", 3.0, seed=3)
+    path = tmp_path / "short.edf"
+    write_edf(path, rec.emg_uv, rec.emg_rate_hz, emg_labels=list(rec.emg_labels), start_unix_s=1_760_000_000)
+    started = time.monotonic()
+    rc, out, err = tw(capsys, tmp_path / "t.sqlite3", "replay", str(path), "--realtime", "--no-browser",
+                      "--dashboard-port", "0", "-q")
+    assert rc == 0 and "dashboard: http" in err, err
+    assert time.monotonic() - started >= 2.9
+    assert "applies to captures" not in err and "(3.0 s of signal)" in out
+    rc, _, err = tw(capsys, tmp_path / "u.sqlite3", "replay", str(path), "--realtime", "--lsl", "--no-dashboard")
+    assert rc == 2 and "not published over LSL" in err

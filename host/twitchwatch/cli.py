@@ -132,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "or BrainFlow. See docs/formats.md.")
     replay.add_argument("file", metavar="FILE", help="a capture (.twcap), or an .edf/.bdf/.csv/.txt recording")
     replay.add_argument("--realtime", action="store_true",
-                        help="replay a capture at the recorded pace (default: as fast as possible)")
+                        help="replay at the recorded pace, a capture or a recording file, with the live dashboard "
+                             "(default: as fast as possible, no dashboard)")
     replay.add_argument("--board", help="BrainFlow CSV only: the board that wrote it (id or name, e.g. cyton)")
     replay.add_argument("--rate-hz", type=float, help="CSV without a time column or rate line: its sample rate")
     replay.add_argument("--channels", help="use only these EMG channels: 0-based positions or labels, comma-separated")
@@ -398,7 +399,8 @@ def _on_event_printer(quiet: bool):
 def _print_summary(summary, store_path: str | None) -> None:
     out = sys.stdout
     decoded = ", ".join(f"stream {k}: {v} samples" for k, v in sorted(summary.samples.items())) or "no samples"
-    print(f"ended: {summary.ended_because} after {summary.duration_host_s:.1f} s", file=out)
+    signal = f" ({summary.signal_s:.1f} s of signal)" if summary.signal_s else ""
+    print(f"ended: {summary.ended_because} after {summary.duration_host_s:.1f} s of wall time{signal}", file=out)
     uncounted = getattr(summary, "candidates", 0)
     extra = f" (and {uncounted} uncounted candidates, kept in the store)" if uncounted else ""
     print(f"decoded: {decoded}; {summary.events} twitches{extra}; device resets: {summary.resets}", file=out)
@@ -411,7 +413,7 @@ def _print_summary(summary, store_path: str | None) -> None:
               file=out)
     for q in summary.quality:
         mains = f"{q['mains_hz']:g} Hz hum {q['mains_uv']:.1f} uV" if q.get("mains_hz") else "no mains hum found"
-        print(f"signal quality, channel {q['channel']}: noise floor {q['noise_floor_uv']:.1f} uV RMS, {mains}, "
+        print(f"signal quality, {q.get('label', q['channel'])}: noise floor {q['noise_floor_uv']:.1f} uV RMS, {mains}, "
               f"usable {100 * q['usable_fraction']:.0f} %{', LEAD OFF' if q.get('lead_off') else ''}", file=out)
     link = getattr(summary, "link", None)
     if link:
@@ -586,9 +588,9 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
                         on_notice=_notice_printer())
         try:
             if recording is not None:
-                progress = _Progress(recording.duration_s, args.quiet)
+                progress = _Progress(recording.duration_s, args.quiet or live)  # live: the status line instead
                 try:
-                    summary = pipe.run_recording(recording, on_progress=progress)
+                    summary = pipe.run_recording(recording, on_progress=progress, realtime=live)
                 finally:
                     progress.close()
             else:
@@ -750,16 +752,18 @@ def _replay_recording(args, path: Path, digest: str | None = None) -> int:
     """EDF/BDF/CSV files: not a capture, so the formats module reads them."""
     from twitchwatch.formats import open_recording
 
+    if getattr(args, "lsl", False):  # docs/lsl.md: a device's streams, not a file's
+        raise TwitchwatchError("--lsl publishes a patch's streams: stream, demo, or replay --realtime of a "
+                               "capture; a recording file is not published over LSL")
+
     channels = None
     if args.channels:
         channels = [int(c) if c.strip().isdigit() else c.strip() for c in args.channels.split(",")]
     with open_recording(path, board=args.board, rate_hz=args.rate_hz, emg_channels=channels,
                         tz=_zone(args.tz)) as rec:
         print(rec.describe(), file=sys.stderr)
-        if args.realtime:
-            print("--realtime applies to captures; a recording file is replayed as fast as possible",
-                  file=sys.stderr)
-        _run(None, args, f"file:{path.name}", recording=rec, live=False, source_sha256=digest)
+        # --realtime: paced at the file's own rate, with the dashboard, as a live source
+        _run(None, args, f"file:{path.name}", recording=rec, live=args.realtime, source_sha256=digest)
     return 0
 
 
