@@ -558,3 +558,40 @@ def test_item12_replay_realtime_of_a_file_serves_the_dashboard(tmp_path, capsys)
     assert "applies to captures" not in err and "(3.0 s of signal)" in out
     rc, _, err = tw(capsys, tmp_path / "u.sqlite3", "replay", str(path), "--realtime", "--lsl", "--no-dashboard")
     assert rc == 2 and "not published over LSL" in err
+
+
+# ------------------------------------------------------------------ every time shown says its zone
+@pytest.mark.parametrize("zone,abbrev", [("America/New_York", "EST"), ("UTC", "UTC"), ("Asia/Kolkata", "IST")])
+def test_every_time_shown_says_its_zone(tmp_path, capsys, monkeypatch, zone, abbrev):
+    """The report's times, `log`'s confirmation line, `events`, the end of a run, a refused
+    second replay and the EDF export's lines name the zone of each time they show."""
+    import re
+
+    from twitchwatch.formats import write_edf
+    from twitchwatch.sim import simulate
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        clock_now = datetime.datetime(2026, 12, 7, 12, 0, tzinfo=datetime.timezone.utc).timestamp()
+        monkeypatch.setattr(time, "time", lambda: clock_now)
+        stamp = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?)(?: ([A-Z]{3,5}|[+-]\d{4})\b)?")
+        rec = simulate("benign_clean", 20.0, seed=6, twitch_rate_per_min=30)
+        edf = tmp_path / "r.edf"
+        write_edf(edf, rec.emg_uv, rec.emg_rate_hz, emg_labels=list(rec.emg_labels), start_unix_s=clock_now - 7200)
+        db = tmp_path / "t.sqlite3"
+        seen = []
+        for args in (("replay", str(edf), "-q"), ("replay", str(edf), "-q"), ("log", "caffeine", "200", "--at", "-1h"),
+                     ("log", "symptom", "cramps", "--at", "-30min"), ("events",), ("causes",),
+                     ("export", "--edf", str(tmp_path / "x.edf"))):
+            rc, out, err = tw(capsys, db, *args)
+            seen += [(args[0], m) for m in stamp.findall(out + err)]
+        assert len(seen) >= 6 and all(zone_shown == abbrev for _, (_, zone_shown) in seen), seen
+        report = tmp_path / "r.html"
+        assert tw(capsys, db, "report", "--out", str(report))[0] == 0
+        html_text = report.read_text()
+        shown = stamp.findall(re.sub(r"<img[^>]*>", "", html_text))
+        assert len(shown) >= 4 and all(zone_shown == abbrev for _, zone_shown in shown), shown[:10]
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -844,8 +844,10 @@ def _parse_time(option: str, text: str, now: float | None = None) -> float:
 
 
 def _local(unix_s: float) -> str:
-    """A time as this computer's local time, with its zone."""
-    return datetime.datetime.fromtimestamp(unix_s).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    """A time as this computer's local time, with its zone (twitchwatch.localtime)."""
+    from twitchwatch.localtime import shown_time
+
+    return shown_time(unix_s)
 
 
 def _zone(text: str | None):
@@ -910,12 +912,14 @@ def cmd_export(args) -> int:
             paths = store.export_csv(args.csv_dir)
             print(f"wrote {len(paths)} CSV files to {args.csv_dir}: " + ", ".join(p.name for p in paths.values()))
         if args.edf_path:
+            from twitchwatch.localtime import shown_time
+
             info = store.export_edf(args.edf_path, since_unix_s=since, tz=_zone(args.tz))
             print(f"wrote {args.edf_path}: {info['events']} twitch annotations, "
                   f"{len(info['channels'])} twitch-rate channel(s), {info['duration_s'] / 3600:.1f} h "
                   f"from {_local(info['start_unix_s'])}, written into the header as "
-                  f"{datetime.datetime.fromtimestamp(info['start_unix_s'], _zone(args.tz)).strftime('%Y-%m-%d %H:%M:%S')}"
-                  f" local time")
+                  f"{shown_time(info['start_unix_s'], tz=_zone(args.tz))} (an EDF header holds local time "
+                  "without its zone)")
     return 0
 
 

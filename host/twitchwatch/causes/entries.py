@@ -14,12 +14,12 @@ Output keys:
 
 from __future__ import annotations
 
-import datetime
 import math
 import time
 from typing import Any
 
 from .. import TwitchwatchError
+from ..localtime import shown_time
 from .timeparse import TIME_FORMATS, TimeParseError, parse_end, parse_time
 
 #: how far ahead the end of a span still going on may lie (stress: "until 18:00" logged in the morning)
@@ -356,11 +356,11 @@ def parse_lab(
 
 
 def _local(unix_s: float) -> str:
-    return datetime.datetime.fromtimestamp(unix_s).strftime("%Y-%m-%d %H:%M:%S")
+    return shown_time(unix_s)
 
 
 def describe_entry(table: str, e: dict) -> str:
-    """One line saying what was logged (local times), for the CLI and the dashboard.
+    """One line saying what was logged (local times with their zone), for the CLI and the dashboard.
 
     ``table``: exposure, lab, symptom or test; ``e``: the parsed entry.
     """

@@ -19,6 +19,7 @@ from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
 from .. import __version__
+from ..localtime import shown_time, zone_name
 from . import plots
 from twitchwatch.causes.annotate import NO_CANDIDATE
 
@@ -51,9 +52,10 @@ def esc(value: Any) -> str:
 
 
 def fmt_time(unix_s: float | None) -> str:
+    """Local time to the minute, with its zone (``2026-12-07 08:43 CET``); "—" if unknown."""
     if unix_s is None:
         return "—"
-    return _dt.datetime.fromtimestamp(unix_s).strftime("%Y-%m-%d %H:%M")
+    return shown_time(unix_s, seconds=False)
 
 
 def fmt_num(value: float | None, digits: int = 1) -> str:
@@ -286,7 +288,8 @@ def _plots_html(d: ReportData, stats_rows: list[dict[str, Any]] | None, stats_no
     with_unit = [e for e in d.events if e.get("unit_id") is not None]
     png = plots.unit_raster_png(
         [_dt.datetime.fromtimestamp(e["time_unix_s"]) for e in with_unit],
-        [index[_unit_label(e)] for e in with_unit], [e["site"] for e in with_unit], labels, site_order=site_order)
+        [index[_unit_label(e)] for e in with_unit], [e["site"] for e in with_unit], labels, site_order=site_order,
+        time_label=f"local time ({', '.join(sorted({zone_name(e['time_unix_s']) for e in with_unit}))})")
     missing = len(d.events) - len(with_unit)
     parts.append("<h3>Twitches by motor unit</h3>")
     parts.append(figure(
