@@ -396,7 +396,7 @@ def annotate_session(events: list[dict], context: list[dict], symptoms: list[dic
     if not points:
         points = [(now, None)]
     trig = {s.cause_id: s for s in _stats.trigger_stats(timed, sessions, context, now_unix_s=now)} if sessions else {}
-    recorded = _stats.recorded_intervals(sessions or [], now_unix_s=now)
+    recorded = _stats.recorded_pieces(sessions or [], now_unix_s=now)
     out = []
     cache: dict = {}
     for cause in candidate_rules():
@@ -437,7 +437,7 @@ def annotate_session(events: list[dict], context: list[dict], symptoms: list[dic
                 if rule["type"] != "exposure" or rule.get("role") == "against" or index in hits:
                     continue
                 windows = _stats.rule_windows(rule, context, now_unix_s=now)
-                covered = [w for w, _ in windows if _stats.total_s(_stats.intersect(recorded, [(w[0], min(w[1], 4e9))])) >= 1800]
+                covered = [w for w, _ in windows if _stats.recorded_s(recorded, [(w[0], min(w[1], 4e9))]) >= 1800]
                 if covered:
                     con_items.append((index, 0.5 if pro_items else 0.3,
                                       f"no twitches recorded in the {len(covered)} window(s) after {describe_exposure(windows[0][1])}"))
