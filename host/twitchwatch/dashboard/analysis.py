@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from twitchwatch.annotations import CONTEXT_LOOKBACK_S, annotate_stored, set_verdict, standing_red_flags
+from twitchwatch.annotations import (CONTEXT_LOOKBACK_S, annotate_stored, mark_seen_by_doctor, set_verdict,
+                                     standing_red_flags)
 from twitchwatch.causes import annotate_event, annotate_session
 from twitchwatch.causes.entries import EntryError, describe_entry, parse_exposure, parse_symptom
 from twitchwatch.dashboard.view import rate_bins
@@ -143,6 +144,33 @@ def log_entry(db_path: Path, body: Any, now_unix_s: float | None = None) -> dict
     with Store(db_path) as store:
         entry_id = (store.add_symptom if table == "symptom" else store.add_context)(entry)
     return {"ok": True, "id": entry_id, "category": table, "text": describe_entry(table, entry)}
+
+
+def seen_by_doctor(db_path: Path, body: Any, now_unix_s: float | None = None) -> dict[str, Any]:
+    """The person saw a doctor about a red flag (``{"rule_id": ..., "note"?: ...}``,
+    ``rule_id`` as the page shows it, or ``all``): the same store entry and effect as
+    ``twitchwatch log seen-doctor RULE`` (:func:`twitchwatch.annotations.mark_seen_by_doctor`):
+    the flag is gone from every view until something new raises it. Returns
+    ``{ok, marked: [rule ids]}``.
+
+    Raises:
+        EntryError: a malformed request or an unknown red flag (nothing is written).
+    """
+    now = time.time() if now_unix_s is None else now_unix_s
+    if not isinstance(body, dict):
+        raise EntryError("expected a JSON object with rule_id")
+    unknown = sorted(set(body) - {"rule_id", "note"})
+    if unknown:
+        raise EntryError(f"unknown field(s) {', '.join(unknown)}; accepted: rule_id, note")
+    rule_id = _text(body, "rule_id")
+    if rule_id is None:
+        raise EntryError("rule_id is empty: say which red flag a doctor has seen")
+    with Store(db_path) as store:
+        try:
+            marked = mark_seen_by_doctor(store, rule_id, seen_unix_s=now, note=_text(body, "note"))
+        except ValueError as exc:
+            raise EntryError(str(exc)) from None
+    return {"ok": True, "marked": marked}
 
 
 def record_verdict(db_path: Path, body: Any, now_unix_s: float | None = None) -> dict[str, Any]:
