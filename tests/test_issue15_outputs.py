@@ -595,3 +595,51 @@ def test_every_time_shown_says_its_zone(tmp_path, capsys, monkeypatch, zone, abb
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+# ------------------------------------------------------------------ #17 item 10: text a person gives
+def test_note_and_site_limits_are_one_on_the_command_line_and_the_page(db, capsys, clock):
+    from twitchwatch.causes.entries import ACCEPTED, MAX_TEXT_CHARS, EntryError
+    from twitchwatch.dashboard import analysis
+
+    assert ACCEPTED["max_text_chars"] == MAX_TEXT_CHARS
+    fits, too_long = "x" * MAX_TEXT_CHARS, "x" * (MAX_TEXT_CHARS + 1)
+    for args in (("log", "caffeine", "100", "--note", too_long), ("log", "symptom", "cramps", "--site", too_long),
+                 ("log", "symptom", "cramps", "--note", too_long), ("log", "supplement", too_long)):
+        rc, _, err = tw(capsys, db, *args)
+        assert rc == 2 and f"too long ({MAX_TEXT_CHARS + 1} characters; at most {MAX_TEXT_CHARS})" in err, (args, err)
+    for body in ({"category": "exposure", "kind": "caffeine", "value": "100", "note": too_long},
+                 {"category": "symptom", "kind": "cramps", "site": too_long}):
+        with pytest.raises(EntryError, match=rf"too long \({MAX_TEXT_CHARS + 1} characters; at most {MAX_TEXT_CHARS}\)"):
+            analysis.log_entry(db, body, now_unix_s=NOW)
+    assert tw(capsys, db, "log", "symptom", "cramps", "--site", fits[:40], "--note", fits)[0] == 0
+    analysis.log_entry(db, {"category": "symptom", "kind": "cramps", "note": fits}, now_unix_s=NOW)
+    with Store(db) as store:
+        assert [len(s["note"]) for s in store.symptoms()] == [MAX_TEXT_CHARS, MAX_TEXT_CHARS]
+
+
+def test_terminal_escape_codes_are_never_echoed_raw(db, tmp_path, capsys, clock):
+    from twitchwatch.causes.entries import EntryError
+    from twitchwatch.dashboard import analysis
+
+    red = "\x1b[31mleft\x1b[0m calf"
+    for args in (("log", "symptom", "weakness", "--site", red), ("log", "caffeine", "100", "--note", red),
+                 ("log", "pesticide", red), ("log", "test", "emg", red)):
+        rc, out, err = tw(capsys, db, *args)
+        assert rc == 2 and "control character" in err and "\x1b" not in out + err, (args, err)
+    with pytest.raises(EntryError, match="control character"):
+        analysis.log_entry(db, {"category": "symptom", "kind": "weakness", "site": red}, now_unix_s=NOW)
+    with Store(db) as store:
+        assert store.symptoms() == [] and store.context() == []
+    rc, out, err = tw(capsys, tmp_path / "d.sqlite3", "demo", "--fast", "--duration", "1", "--no-dashboard",
+                      "--body-site", red)
+    assert rc == 2 and "--body-site" in err and "\x1b" not in out + err
+    # text stored before this check (or written by another program) is shown with '?' for the codes
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE sessions SET body_site = ?", (red,))
+        conn.execute("INSERT INTO symptoms (kind, start_unix_s, site, created_at) VALUES ('weakness', ?, ?, ?)",
+                     (NOW - 60, red, NOW))
+    for args in (("events",), ("causes",)):
+        rc, out, err = tw(capsys, db, *args)
+        assert rc == 0 and "\x1b" not in out + err, args
+        assert "?[31mleft?[0m calf" in out, (args, out)

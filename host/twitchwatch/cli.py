@@ -314,10 +314,16 @@ def _open_store(db: str | None, read_only: bool = False):
     return Store(Path(db) if db else default_db_path(), read_only=read_only)
 
 
+def _printable(text: str) -> str:
+    """Text for the terminal: control characters (terminal escape codes) shown as '?',
+    line breaks and tabs kept. Everything a person or a file gave (sites, notes, labels)
+    goes through it before it is printed; new entries cannot hold them (person_text)."""
+    return "".join(c if c.isprintable() or c in "\n\t" else "?" for c in text)
+
+
 def _safe_message(text: str, limit: int = 2000) -> str:
-    """An error for the terminal: control characters (terminal escape codes) shown as '?',
-    line breaks kept, cut to ``limit`` characters."""
-    text = "".join(c if c.isprintable() or c in "\n\t" else "?" for c in text)
+    """An error for the terminal: :func:`_printable`, cut to ``limit`` characters."""
+    text = _printable(text)
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -571,6 +577,10 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
         from twitchwatch.lsl import LslSink
 
         lsl = LslSink()
+    if getattr(args, "body_site", None) is not None:  # stored and shown: plain text, the entries' limit
+        from twitchwatch.causes.entries import person_text
+
+        args.body_site = person_text("--body-site", args.body_site)
     printer = _StatusPrinter(args.quiet)
     db_path = _db_path(args.db)
     refuse_overwriting({"--events-out": args.events_out, "--capture": capture},
@@ -887,7 +897,7 @@ def cmd_events(args) -> int:
                       r["top_cause"] or "-"))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        print(_printable("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()))
     print(f"{len(rows)} twitches since {_local(since)}")
     return 0
 
@@ -978,11 +988,11 @@ def cmd_causes(args) -> int:
         print(f"\n{NO_CANDIDATE}")
     for rank, a in enumerate(ranked, 1):
         line = a.summary or f"{a.cause_name} may fit"
-        print(f"\n{rank}. {a.cause_id} (score {a.score:.2f}): {line}")
+        print(_printable(f"\n{rank}. {a.cause_id} (score {a.score:.2f}): {line}"))
         for reason in a.reasons_for:
-            print(f"  + {reason}")
+            print(_printable(f"  + {reason}"))
         for reason in a.reasons_against:
-            print(f"  - {reason}")
+            print(_printable(f"  - {reason}"))
         for note in a.notes:
             print(f"  . {note}")
         if a.tests:
@@ -998,7 +1008,7 @@ def _print_red_flags(flags, out) -> None:
     for flag in flags:
         print("", file=out)
         for line in flag.lines():
-            print(line, file=out)
+            print(_printable(line), file=out)
 
 
 def _standing_flags(store) -> list:
@@ -1045,10 +1055,14 @@ _NAMED_VALUE = {"supplement": "name", "medication": "name", "pesticide": "produc
 def _log_entry(args, now: float) -> tuple[str, dict]:
     """Parse ``twitchwatch log ...`` into (store table, validated entry dict); raises
     TwitchwatchError (EntryError) naming what is accepted. Writes nothing."""
-    from twitchwatch.causes.entries import ACCEPTED, parse_exposure, parse_lab, parse_symptom
+    from twitchwatch.causes.entries import ACCEPTED, parse_exposure, parse_lab, parse_symptom, person_text
 
     what = args.kind.strip().lower()
     category = what if what in ("lab", "symptom", "test") else "exposure"
+    # every text given: the page's limit and check (no terminal escape codes stored or echoed)
+    args.note = person_text(f"log {what}: --note", args.note)
+    for i, given in enumerate(args.values):
+        person_text(f"log {what}: value {i + 1}", given)
     for dest, (flag, applies) in _LOG_OPTIONS.items():
         if dest == "site" and what == "injury":
             continue  # an injury has a site too
@@ -1155,7 +1169,7 @@ def cmd_log(args) -> int:
         add = {"exposure": store.add_context, "lab": store.add_lab, "symptom": store.add_symptom,
                "test": store.add_clinical_test}[table]
         entry_id = add(entry)
-    print(f"logged {describe_entry(table, entry)} (#{entry_id})")
+    print(_printable(f"logged {describe_entry(table, entry)} (#{entry_id})"))
     return 0
 
 

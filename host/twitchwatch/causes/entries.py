@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+import unicodedata
 from typing import Any
 
 from .. import TwitchwatchError
@@ -30,6 +31,11 @@ _ONGOING = ("stress",)
 class EntryError(TwitchwatchError):
     """A logged entry is not acceptable; the message names what was wrong and what is
     accepted (kinds, units, ranges, time formats). Nothing has been written."""
+
+
+#: The longest free text a person may give (a note, a body site, a name, a result), the
+#: same on the command line and the page (:func:`person_text`).
+MAX_TEXT_CHARS = 500
 
 
 # ----------------------------------------------------------------------- accepted
@@ -113,10 +119,29 @@ ACCEPTED: dict[str, Any] = {
     },
     "time_formats": list(TIME_FORMATS),
     "future_tolerance_s": 300,
+    "max_text_chars": MAX_TEXT_CHARS,
 }
 
 
 # ------------------------------------------------------------------------ helpers
+def person_text(field: str, value: Any) -> str | None:
+    """Free text a person gives (``field`` names it in the error): stripped, None if
+    empty. Refused (EntryError, nothing stored) when longer than :data:`MAX_TEXT_CHARS`
+    or holding control characters (a terminal escape code, a line break, a NUL), so
+    what is stored and echoed back is plain text."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if len(text) > MAX_TEXT_CHARS:
+        raise EntryError(f"{field}: too long ({len(text)} characters; at most {MAX_TEXT_CHARS})")
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        raise EntryError(f"{field}: holds a control character (a terminal escape code or a line break); "
+                         "write plain text on one line")
+    return text
+
+
 def _fmt_range(r: list[float]) -> str:
     return f"{r[0]:g}-{r[1]:g}"
 
@@ -225,8 +250,9 @@ def parse_exposure(
                 raise EntryError(f"{what}: {k} {raw!r} is not accepted; accepted {k}: {', '.join(choices[k])}")
             out_detail[k] = word
         elif k in free:
-            if raw is not None:
-                out_detail[k] = str(raw).strip()
+            text = person_text(f"{what}: {k}", raw)
+            if text is not None:
+                out_detail[k] = text
         else:
             allowed = list(choices) + list(free)
             raise EntryError(f"{what}: unknown detail {key!r}; accepted detail: {', '.join(allowed) or 'none'}")
@@ -295,8 +321,9 @@ def parse_symptom(
             if not 0 <= level <= 10:
                 raise EntryError(f"{what}: severity {level:g} is outside 0-10; accepted: 0-10 or mild/moderate/severe")
     at_s = _time("time", at, now, what) if at is not None else now
-    site_out = str(site).strip().lower() if site is not None and str(site).strip() else None
-    note_out = str(note).strip() if note is not None and str(note).strip() else None
+    site_out = person_text(f"{what}: site", site)
+    site_out = site_out.lower() if site_out is not None else None
+    note_out = person_text(f"{what}: note", note)
     return {"kind": kind, "at_unix_s": at_s, "site": site_out, "severity": level, "note": note_out}
 
 

@@ -16,12 +16,11 @@ from typing import Any
 from twitchwatch.annotations import (CONTEXT_LOOKBACK_S, annotate_stored, mark_seen_by_doctor, set_verdict,
                                      standing_red_flags)
 from twitchwatch.causes import annotate_event, annotate_session
-from twitchwatch.causes.entries import EntryError, describe_entry, parse_exposure, parse_symptom
+from twitchwatch.causes.entries import EntryError, describe_entry, parse_exposure, parse_symptom, person_text
 from twitchwatch.dashboard.view import rate_bins
 from twitchwatch.store import Store
 
 EVENT_TOP_N = 3
-MAX_TEXT_CHARS = 500
 _LOG_FIELDS = ("category", "kind", "value", "unit", "at", "until", "detail", "site", "severity", "note")
 
 
@@ -99,10 +98,7 @@ def _text(body: dict[str, Any], key: str) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise EntryError(f"{key}: expected text or a number, got {type(value).__name__}")
-    text = str(value).strip()
-    if len(text) > MAX_TEXT_CHARS:
-        raise EntryError(f"{key}: too long ({len(text)} characters; at most {MAX_TEXT_CHARS})")
-    return text
+    return person_text(key, value)  # the command line's limit and check (causes.entries)
 
 
 def log_entry(db_path: Path, body: Any, now_unix_s: float | None = None) -> dict[str, Any]:
