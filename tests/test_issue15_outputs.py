@@ -643,3 +643,85 @@ def test_terminal_escape_codes_are_never_echoed_raw(db, tmp_path, capsys, clock)
         rc, out, err = tw(capsys, db, *args)
         assert rc == 0 and "\x1b" not in out + err, args
         assert "?[31mleft?[0m calf" in out, (args, out)
+
+
+# ------------------------------------------------------------------ #20 item 3: one verdict rule
+def test_one_verdict_rule_for_the_engine_the_page_and_the_report(tmp_path, clock):
+    """A cause confirmed on one session and rejected later on another: every view takes
+    the latest verdict (the report used to let a confirmation win whatever came after)."""
+    from twitchwatch.annotations import _history, annotate_stored
+    from twitchwatch.causes.entries import parse_exposure
+    from twitchwatch.dashboard import analysis
+    from twitchwatch.report import build_report
+
+    path = tmp_path / "v.sqlite3"
+    with Store(path) as store:
+        ids = []
+        for k, start in enumerate((NOW - 26 * 3600, NOW - 1800)):
+            store.add_context(parse_exposure("caffeine", "300", at=start - 3600, now_unix_s=NOW))
+            sid = store.start_session(device_id="d", firmware_version="0.1.0", boot_id=k + 1, source="test",
+                                      body_site="left calf", started_at=start)
+            store.add_events(sid, [_twitch(i, start + 60 + 60 * i) for i in range(12)])
+            if k == 0:
+                store.end_session(sid, ended_at=start + 20 * 60)
+            ids.append(sid)
+        annotate_stored(store, now_unix_s=NOW)
+        rows = {a["target_id"]: a for a in store.annotations(target="session") if a["cause_id"] == "caffeine"}
+        assert set(rows) == set(ids)
+        clock[0] = NOW - 600
+        store.set_annotation_status(rows[ids[0]]["id"], "confirmed")
+        clock[0] = NOW - 300
+        store.set_annotation_status(rows[ids[1]]["id"], "rejected")
+        clock[0] = NOW
+        assert _history(store, set(ids)) == [{"cause_id": "caffeine", "verdict": "rejected"}]
+    assert analysis.load_inputs(path, NOW).statuses == {"caffeine": "rejected"}
+    report = tmp_path / "r.html"
+    with Store(path) as store:
+        build_report(store, NOW - 3 * DAY, report, now_unix_s=NOW)
+    html_text = report.read_text()
+    assert "(you rejected this)" in html_text and "(you confirmed this)" not in html_text
+
+
+def test_status_words_are_said_in_one_place():
+    """The verdict words are constants of twitchwatch.verdicts, not literals spread over
+    the package (#20 item 3). The store's SQL is left out: its schema's CHECK and its
+    queries name them as SQL must, and it validates against the same constants."""
+    import re
+    from pathlib import Path
+
+    import twitchwatch
+
+    root = Path(twitchwatch.__file__).parent
+    found = []
+    for path in root.rglob("*.py"):
+        if path.name == "verdicts.py" or path.parent.name == "store":
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"""["'](confirmed|rejected|suggested)["']""", line):
+                found.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
+    assert found == [], "\n".join(found)
+
+
+def test_one_entry_parser_for_the_command_line_and_the_page(db, capsys, clock):
+    """#20 item 3: `log` and the page's POST /api/log go through causes.entries.parse_entry:
+    the same entry is stored the same, and a field the category does not take is refused
+    (the page used to drop it without a word)."""
+    from twitchwatch.causes.entries import EntryError
+    from twitchwatch.dashboard import analysis
+
+    assert tw(capsys, db, "log", "caffeine", "200", "--at", "-1h", "--note", "coffee")[0] == 0
+    analysis.log_entry(db, {"category": "exposure", "kind": "caffeine", "value": "200", "at": "-1h",
+                            "note": "coffee"}, now_unix_s=NOW)
+    assert tw(capsys, db, "log", "symptom", "cramps", "--site", "Left Calf", "--severity", "mild")[0] == 0
+    analysis.log_entry(db, {"category": "symptom", "kind": "cramps", "site": "Left Calf", "severity": "mild"},
+                       now_unix_s=NOW)
+    with Store(db) as store:
+        for rows in (store.context(), store.symptoms()):
+            a, b = ({k: v for k, v in r.items() if k not in ("id", "created_at")} for r in rows)
+            assert a == b
+    for body, wrong in (({"category": "exposure", "kind": "caffeine", "value": "200", "severity": "5"}, "severity"),
+                        ({"category": "symptom", "kind": "cramps", "until": "-1h"}, "until")):
+        with pytest.raises(EntryError, match=f"{wrong} does not apply to an? (exposure|symptom)"):
+            analysis.log_entry(db, body, now_unix_s=NOW)
+    with Store(db) as store:
+        assert len(store.context()) == 2 and len(store.symptoms()) == 2

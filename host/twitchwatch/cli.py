@@ -960,6 +960,7 @@ def cmd_delete_all(args) -> int:
 
 def cmd_causes(args) -> int:
     from twitchwatch.annotations import annotate_stored, set_verdict
+    from twitchwatch.verdicts import CONFIRMED, REJECTED
 
     now = time.time()
     since = _since_unix_s(args.since, now)
@@ -968,11 +969,11 @@ def cmd_causes(args) -> int:
         cause_id = args.confirm or args.reject
         if cause_id:
             try:
-                n = set_verdict(store, cause_id, "confirmed" if args.confirm else "rejected", since_unix_s=since)
+                n = set_verdict(store, cause_id, CONFIRMED if args.confirm else REJECTED, since_unix_s=since)
             except ValueError as exc:
                 known = ", ".join(a.cause_id for a in run.annotations) or "none yet"
                 raise TwitchwatchError(f"{exc}; candidates in this span: {known}") from exc
-            print(f"{cause_id}: marked {'confirmed' if args.confirm else 'rejected'} on {n} session(s)")
+            print(f"{cause_id}: marked {CONFIRMED if args.confirm else REJECTED} on {n} session(s)")
             run = annotate_stored(store, since_unix_s=since, now_unix_s=now)
     if args.json:
         json.dump({"red_flags": [dataclasses.asdict(f) for f in run.red_flags],
@@ -1055,7 +1056,7 @@ _NAMED_VALUE = {"supplement": "name", "medication": "name", "pesticide": "produc
 def _log_entry(args, now: float) -> tuple[str, dict]:
     """Parse ``twitchwatch log ...`` into (store table, validated entry dict); raises
     TwitchwatchError (EntryError) naming what is accepted. Writes nothing."""
-    from twitchwatch.causes.entries import ACCEPTED, parse_exposure, parse_lab, parse_symptom, person_text
+    from twitchwatch.causes.entries import ACCEPTED, parse_entry, person_text
 
     what = args.kind.strip().lower()
     category = what if what in ("lab", "symptom", "test") else "exposure"
@@ -1084,14 +1085,12 @@ def _log_entry(args, now: float) -> tuple[str, dict]:
             if len(parts) != 2 or not all(parts):
                 raise TwitchwatchError(f"log lab: --range {args.ref_range!r} is not LOW-HIGH, e.g. --range 0.70-1.00")
             low, high = parts
-        entry = parse_lab(analyte, value, unit, at=args.at, ref_low=low, ref_high=high, now_unix_s=now)
-        if args.note:
-            entry["note"] = args.note
-        return "lab", entry
+        return parse_entry("lab", analyte, {"value": value, "unit": unit, "at": args.at, "ref_low": low,
+                                            "ref_high": high, "note": args.note}, now_unix_s=now)
     if category == "symptom":
         (kind,) = take(1, 'the symptom, e.g. log symptom weakness --site "left hand"')
-        return "symptom", parse_symptom(kind, site=args.site, severity=args.severity, at=args.at, note=args.note,
-                                        now_unix_s=now)
+        return parse_entry("symptom", kind, {"site": args.site, "severity": args.severity, "at": args.at,
+                                             "note": args.note}, now_unix_s=now)
     if category == "test":
         from twitchwatch.store import CLINICAL_TEST_KINDS
 
@@ -1128,11 +1127,8 @@ def _log_entry(args, now: float) -> tuple[str, dict]:
                        ("organophosphate", args.organophosphate)):
         if given is not None:
             detail[key] = given
-    entry = parse_exposure(what, amount, unit=amount_unit, at=args.at, until=args.until, detail=detail or None,
-                           now_unix_s=now)
-    if args.note:
-        entry["note"] = args.note
-    return "exposure", entry
+    return parse_entry("exposure", what, {"value": amount, "unit": amount_unit, "at": args.at, "until": args.until,
+                                          "detail": detail or None, "note": args.note}, now_unix_s=now)
 
 
 def _log_seen_doctor(args, now: float) -> int:

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..verdicts import CONFIRMED, REJECTED, VERDICTS
 from . import stats as _stats
 from .taxonomy import load_taxonomy, test_names
 
@@ -297,7 +298,7 @@ def _sources(cause: dict, used: set[int]) -> str:
 def _verdicts(history: list[dict] | None) -> dict[str, str]:
     out = {}
     for item in history or []:
-        if isinstance(item, dict) and item.get("cause_id") and item.get("verdict") in ("confirmed", "rejected"):
+        if isinstance(item, dict) and item.get("cause_id") and item.get("verdict") in VERDICTS:
             out[item["cause_id"]] = item["verdict"]
     return out
 
@@ -308,10 +309,10 @@ def _build(cause: dict, pro: list[Item], con: list[Item],
     con_w = [c[1] for c in con]
     reasons_for = [p[2] for p in pro]
     reasons_against = [c[2] for c in con]
-    if verdict == "confirmed":
+    if verdict == CONFIRMED:
         pro_w.append(0.2)
         reasons_for.append("you marked this as fitting before")
-    elif verdict == "rejected":
+    elif verdict == REJECTED:
         con_w.append(0.5)
         reasons_against.append("you marked this as not fitting before")
     if not pro:
@@ -334,8 +335,9 @@ def annotate_event(event: dict, context: list[dict], symptoms: list[dict], labs:
                    history: list[dict] | None = None, *, now_unix_s: float | None = None) -> list[Annotation]:
     """Candidate causes for one twitch (``event['wall_time_s']``), best first.
 
-    ``history``: the person's earlier verdicts, ``[{"cause_id", "verdict":
-    "confirmed"|"rejected"}]``; a rejected cause keeps its evidence but scores lower.
+    ``history``: the person's earlier verdicts, ``[{"cause_id", "verdict"}]`` with a
+    verdict of :data:`twitchwatch.verdicts.VERDICTS` (:func:`twitchwatch.verdicts.history`);
+    a rejected cause keeps its evidence but scores lower.
     ``event['body_site']`` (if present) is matched against injury sites.
     Neurological causes are never returned (see :func:`red_flags`).
     """

@@ -10,6 +10,11 @@ Output keys:
 * :func:`parse_symptom`: ``kind, at_unix_s, site, severity, note``
 * :func:`parse_lab`: ``analyte, value, unit, at_unix_s, ref_low, ref_high,
   ref_source, value_entered, unit_entered``
+
+:func:`parse_entry` is the one entry point for an entry a person logs, on the command
+line (``twitchwatch log``) and on the page (``POST /api/log``): it checks which fields
+apply (:data:`ENTRY_FIELDS`), the free text (:func:`person_text`) and hands over to
+the ``parse_*`` of its category; each front end only maps its own syntax to fields.
 """
 
 from __future__ import annotations
@@ -325,6 +330,49 @@ def parse_symptom(
     site_out = site_out.lower() if site_out is not None else None
     note_out = person_text(f"{what}: note", note)
     return {"kind": kind, "at_unix_s": at_s, "site": site_out, "severity": level, "note": note_out}
+
+
+# -------------------------------------------------------------------------- entry
+#: the fields each category of entry takes besides its kind, wherever it is logged
+ENTRY_FIELDS: dict[str, tuple[str, ...]] = {
+    "exposure": ("value", "unit", "at", "until", "detail", "note"),
+    "symptom": ("site", "severity", "at", "note"),
+    "lab": ("value", "unit", "at", "ref_low", "ref_high", "note"),
+}
+
+
+def parse_entry(category: str, kind: str, fields: dict[str, Any] | None = None, *,
+                now_unix_s: float | None = None) -> tuple[str, dict]:
+    """Validate one entry a person logs (the command line's and the page's parser):
+    ``category`` one of :data:`ENTRY_FIELDS`, ``kind`` (the exposure, symptom or lab
+    analyte), ``fields`` by name (None: not given). Returns ``(category, entry)``: the
+    ``parse_*`` result of the category, with ``note`` (checked free text) added.
+
+    Raises:
+        EntryError: an unknown category, a field given that the category does not take,
+            or anything the category's parser refuses; nothing is written.
+    """
+    if category not in ENTRY_FIELDS:
+        raise EntryError(f"category {category!r} is not accepted; accepted: {', '.join(ENTRY_FIELDS)}")
+    given = {k: v for k, v in (fields or {}).items() if v is not None}
+    wrong = sorted(set(given) - set(ENTRY_FIELDS[category]))
+    if wrong:
+        raise EntryError(f"{kind}: {', '.join(wrong)} does not apply to {'an' if category == 'exposure' else 'a'} "
+                         f"{category}; accepted: {', '.join(ENTRY_FIELDS[category])}")
+    now = time.time() if now_unix_s is None else float(now_unix_s)
+    note = person_text(f"{kind}: note", given.get("note"))
+    if category == "symptom":
+        return category, parse_symptom(kind, site=given.get("site"), severity=given.get("severity"),
+                                       at=given.get("at"), note=note, now_unix_s=now)
+    if category == "lab":
+        entry = parse_lab(kind, given.get("value"), given.get("unit"), at=given.get("at"),  # type: ignore[arg-type]
+                          ref_low=given.get("ref_low"), ref_high=given.get("ref_high"), now_unix_s=now)
+    else:
+        entry = parse_exposure(kind, given.get("value"), unit=given.get("unit"), at=given.get("at"),
+                               until=given.get("until"), detail=given.get("detail"), now_unix_s=now)
+    if note:
+        entry["note"] = note
+    return category, entry
 
 
 # ---------------------------------------------------------------------------- lab

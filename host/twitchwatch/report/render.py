@@ -20,6 +20,7 @@ from typing import Any, Iterable, Sequence
 
 from .. import __version__
 from ..localtime import shown_time, zone_name
+from ..verdicts import CONFIRMED, REJECTED, SUGGESTED
 from . import plots
 from twitchwatch.causes.annotate import NO_CANDIDATE
 
@@ -390,9 +391,9 @@ def _causes_html(causes: list[dict[str, Any]] | None, note: str | None) -> str:
     else:
         parts.append("<ol>")
         for c in causes:
-            status = c.get("status", "suggested")
-            mark = {"confirmed": ' <span class="status-confirmed">(you confirmed this)</span>',
-                    "rejected": ' <span class="status-rejected">(you rejected this)</span>'}.get(status, "")
+            status = c.get("status", SUGGESTED)
+            mark = {CONFIRMED: ' <span class="status-confirmed">(you confirmed this)</span>',
+                    REJECTED: ' <span class="status-rejected">(you rejected this)</span>'}.get(status, "")
             name = str(c.get("cause_name") or c.get("cause_id"))
             name = name[:1].upper() + name[1:]
             group = f" — {esc(c['group'])}" if c.get("group") else ""
