@@ -402,14 +402,19 @@ class Pipeline:
         return self.summary
 
     def run_recording(self, recording: RecordingFile, block_s: float = 0.5,
-                      on_progress: Callable[[float], None] | None = None) -> RunSummary:
+                      on_progress: Callable[[float], None] | None = None, realtime: bool = False) -> RunSummary:
         """Run a recording file (EDF/BDF/CSV) through the same detection and logging.
 
         ``on_progress`` gets the seconds of signal processed so far after each block.
+        ``realtime``: hand each block over when its last sample is due at the file's own
+        pace (``block_s`` blocks, so at most ``block_s`` late), with ``on_status`` about
+        once a second, as a live source; otherwise as fast as possible. Every block also
+        goes to ``on_block`` (as a :class:`SampleBlock` of physical values, scale 1).
         Raises :class:`TwitchwatchError` (e.g. ``FormatError``) for a file that
         turns out unreadable part-way; what was processed before is logged.
         """
         start_host_s = time.monotonic()
+        last_status_s = start_host_s
         self._file_start_unix_s = recording.start_unix_s
         self.summary.dated_by = ("the file's start date" if recording.start_unix_s is not None else
                                  "nothing: the file has no start date (sessions are dated when replayed, "
@@ -418,8 +423,13 @@ class Pipeline:
             self._open_outputs()
             self._configure(recording.hello, started_at=recording.start_unix_s)
             rates = {s.stream_id: s.sample_rate_hz for s in recording.hello.streams}
+            infos = {s.stream_id: s for s in recording.hello.streams}
             next_index: dict[int, int] = {}
             for stream_id, first_index, data in recording.iter_blocks(block_s):
+                if realtime:  # the block's last sample is due at its time from the file's start
+                    wait_s = start_host_s + (first_index + len(data)) / rates[stream_id] - time.monotonic()
+                    if wait_s > 0:
+                        time.sleep(wait_s)
                 expected = next_index.get(stream_id, first_index)
                 if first_index > expected:  # rows the file is known to miss: a gap, never filled in
                     self._log_events(self._detect_pending())
@@ -427,11 +437,19 @@ class Pipeline:
                     self.decoder.stats.samples_lost += first_index - expected
                 next_index[stream_id] = first_index + len(data)
                 wall_s = None if recording.start_unix_s is None else recording.start_unix_s + first_index / rates[stream_id]
-                self._on_data(stream_id, first_index, np.asarray(data, dtype=np.float64), rates[stream_id],
-                              wall_s=wall_s)
+                data = np.asarray(data, dtype=np.float64)
+                self._on_data(stream_id, first_index, data, rates[stream_id], wall_s=wall_s)
+                if self.on_block is not None:  # the dashboard's trace, LSL: physical values at scale 1
+                    self.on_block(SampleBlock(stream_id, infos[stream_id], first_index,
+                                              round(first_index * 1e6 / rates[stream_id]), data,
+                                              time.monotonic()))
                 self._log_events(self._detect_pending())
                 if on_progress is not None:
                     on_progress(self._device_elapsed_s)
+                now = time.monotonic()
+                if realtime and now - last_status_s >= 1.0:
+                    last_status_s = now
+                    self._emit_status(now - start_host_s)
             self._finish_run()
             self.summary.ended_because = "end of file"
             if recording.skipped_rows:
@@ -809,7 +827,8 @@ class Pipeline:
     def _quality_now(self) -> list[dict[str, Any]]:
         if self._detector is None:
             return []
-        return [dict(dataclasses.asdict(q), channel=i) for i, q in enumerate(self._detector.quality())]
+        labels = self._detector.emg_labels  # channel: the column index (programs); label: as the source names it
+        return [dict(dataclasses.asdict(q), channel=i, label=labels[i]) for i, q in enumerate(self._detector.quality())]
 
     def _maybe_store_quality(self, force: bool = False) -> None:
         if not force and self._device_elapsed_s < self._next_quality_s:
