@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,8 +41,10 @@ BIN = Path(sys.executable).with_name("twitchwatch")
 
 def make_edf(path: Path, scenario: str, seconds: float, seed: int) -> None:
     rec = simulate(scenario, seconds, seed=seed)
-    write_edf(path, rec.emg_uv, rec.emg_rate_hz, emg_labels=list(rec.emg_labels), acc_mg=rec.acc_mg,
-              acc_rate_hz=rec.acc_rate_hz, start_unix_s=1_760_000_000 + seed)
+    with warnings.catch_warnings():  # pyedflib: a 9-character physical minimum (the rail) is rounded
+        warnings.simplefilter("ignore", UserWarning)
+            write_edf(path, rec.emg_uv, rec.emg_rate_hz, emg_labels=list(rec.emg_labels), acc_mg=rec.acc_mg,
+                  acc_rate_hz=rec.acc_rate_hz, start_unix_s=1_760_000_000 + seed)
 
 
 def replay(files: list[Path], folder: Path, tag: str, jobs: int | None = None) -> tuple[float, float, Path]:
