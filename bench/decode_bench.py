@@ -11,7 +11,10 @@ package's encoder (``--source synthetic``), then times on one core:
 2. COBS alone: this package's decoders, the ``cobs`` package from PyPI (C, if
    installed) and a naive per-byte decoder;
 3. a naive whole decoder (per-byte delimiter scan and COBS, per-sample
-   ``int.from_bytes``) on a shorter slice.
+   ``int.from_bytes``) on a shorter slice;
+4. FrameDecoder on the same stream as a lossy radio delivers it: 1 % of frames
+   duplicated and 1 % of neighbouring pairs swapped (what the reordering window of
+   issue #17 handles), checked to give the same samples as the clean stream.
 
 Run: ``.venv/bin/python bench/decode_bench.py [--seconds 60] [--source auto|firmware|synthetic]``
 """
@@ -110,6 +113,38 @@ def naive_decode(data: bytes, hello_streams: dict[int, tuple[int, int]]) -> int:
     return n_samples_seen
 
 
+def disordered(wire: bytes, fraction: float, seed: int = 7) -> tuple[bytes, int, int]:
+    """The stream with ``fraction`` of its frames sent twice and ``fraction`` of
+    neighbouring pairs swapped; returns (bytes, duplicates, swaps)."""
+    rng = np.random.default_rng(seed)
+    frames = [f + b"\0" for f in wire.split(b"\0") if f]
+    swaps = 0
+    i = 1
+    while i < len(frames) - 1:
+        if rng.random() < fraction:
+            frames[i], frames[i + 1] = frames[i + 1], frames[i]
+            swaps += 1
+            i += 2
+        else:
+            i += 1
+    out: list[bytes] = []
+    dups = 0
+    for f in frames:
+        out.append(f)
+        if rng.random() < fraction:
+            out.append(f)
+            dups += 1
+    return b"".join(out), dups, swaps
+
+
+def _samples(msgs) -> dict[int, np.ndarray]:
+    per_stream: dict[int, list[np.ndarray]] = {}
+    for m in msgs:
+        if isinstance(m, SampleBlock):
+            per_stream.setdefault(m.stream_id, []).append(np.asarray(m.samples))
+    return {k: np.concatenate(v) for k, v in per_stream.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
@@ -154,6 +189,24 @@ def main() -> None:
                 for c in chunks:
                     d.feed(c, 0.0)
             row(f"twitchwatch FrameDecoder, {label}", size, best_of(run, args.repeats))
+
+    messy, n_dups, n_swaps = disordered(wire, 0.01)
+    check = FrameDecoder()
+    got = _samples(check.feed(messy, 0.0) + check.flush())
+    clean = FrameDecoder()
+    want = _samples(clean.feed(wire, 0.0) + clean.flush())
+    same = all(k in got and np.array_equal(got[k], want[k]) for k in want)
+    for size in (64, 512):
+        chunks = [messy[i:i + size] for i in range(0, len(messy), size)]
+
+        def run_messy():
+            d = FrameDecoder()
+            for c in chunks:
+                d.feed(c, 0.0)
+        row("FrameDecoder, 1 % dup + 1 % swapped frames", size, best_of(run_messy, args.repeats),
+            n_bytes=len(messy))
+    print(f"{'':44s} ({n_dups} duplicates, {n_swaps} swaps; samples equal to the clean stream's: {same}; "
+          f"duplicates counted: {check.stats.duplicates})")
 
     segments = [s for s in wire.split(b"\0") if s]
     row("COBS only: twitchwatch fast path (per frame)", "-", best_of(

@@ -92,6 +92,24 @@ def test_serving_beyond_this_computer_without_a_token_is_refused(tmp_path):
     assert out.returncode == 2 and "--access-token" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_serving_beyond_this_computer_makes_a_certificate_and_prints_its_fingerprint(tmp_path):
+    """Issue 17, item 11: never plain HTTP beyond loopback; without --tls-cert a self-signed
+    certificate is made once (in the user's data folder) and its fingerprint printed."""
+    import re
+
+    args = ("demo", "--fast", "--duration", "1", "--host", "0.0.0.0", "--dashboard-port", "0",
+            "--access-token", "s" * 20, "--no-browser", "--db", "x.sqlite3")
+    first = tw(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert re.search(r"dashboard: https://\S+#token=s{20}", first.stderr) and "http://" not in first.stderr
+    prints = re.findall(r"\(made (now|on first use), (\S+)\).*fingerprint: ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})",
+                        first.stderr)
+    assert len(prints) == 1 and prints[0][0] == "now" and prints[0][1].startswith(str(tmp_path / "xdg"))
+    second = tw(*args, cwd=tmp_path)
+    assert second.returncode == 0 and f"(made on first use, {prints[0][1]})" in second.stderr
+    assert prints[0][2] in second.stderr
+
+
 def test_replay_of_a_file_that_is_not_a_capture_is_a_clear_error(tmp_path):
     (tmp_path / "notes.txt").write_text("hello\n")
     out = tw("replay", "notes.txt", "--db", "x.sqlite3", cwd=tmp_path)

@@ -71,7 +71,8 @@ def _add_output_args(p: argparse.ArgumentParser) -> None:
                       help="dashboard port (default 8765, or a free one if taken; 0: any free port)")
     dash.add_argument("--host", default="127.0.0.1", metavar="ADDR",
                       help="address to serve on (default 127.0.0.1, this computer only); any other needs "
-                           "--access-token and --tls-cert/--tls-key")
+                           "--access-token and is served over HTTPS only (--tls-cert/--tls-key, or a "
+                           "self-signed certificate made on first use, its fingerprint printed)")
     dash.add_argument("--tls-cert", metavar="FILE.pem", help="serve the dashboard over HTTPS with this certificate")
     dash.add_argument("--tls-key", metavar="FILE.pem", help="the certificate's private key")
     dash.add_argument("--access-token", metavar="TOKEN",
@@ -484,6 +485,11 @@ def _start_dashboard(args, store_path: Path):
                           tls_cert=args.tls_cert, tls_key=args.tls_key)
     url = dashboard.start()
     print(f"dashboard: {url}", file=sys.stderr)
+    if dashboard.tls_fingerprint is not None and dashboard.tls is not None:
+        made = "made now" if dashboard.tls_made_now else "made on first use"
+        print(f"dashboard: self-signed TLS certificate ({made}, {dashboard.tls[0]}); your browser will warn "
+              f"that nobody vouches for it: accept it only if it shows this SHA-256 fingerprint: "
+              f"{dashboard.tls_fingerprint}", file=sys.stderr)
     if not args.no_browser and _can_open_browser():
         import webbrowser
 

@@ -236,8 +236,6 @@ def test_serving_beyond_loopback_needs_a_long_token(db):
         Dashboard(LiveHub(), db, host="0.0.0.0")
     with pytest.raises(TwitchwatchError, match="too short"):
         Dashboard(LiveHub(), db, host="0.0.0.0", access_token="short")
-    with pytest.raises(TwitchwatchError, match="needs TLS"):  # issue 17, item 11: and TLS
-        Dashboard(LiveHub(), db, host="0.0.0.0", port=0, access_token="s" * 20)
     assert "#token" not in Dashboard(LiveHub(), db, port=0).url
 
 
@@ -285,15 +283,22 @@ def test_malformed_json_is_a_400_and_one_log_line(client, db, caplog, body):
     assert _rows(db, "context_entries") == []
 
 
-def test_serving_beyond_loopback_needs_tls(db, tmp_path):
-    """Issue 17, item 11: --host 0.0.0.0 served health data and the token over plain HTTP."""
-    import shutil
+def _https_page(port: int, cafile: str) -> int:
     import ssl
+    import urllib.request
+
+    context = ssl.create_default_context(cafile=cafile)
+    context.check_hostname = False  # the test reaches it as 127.0.0.1; the names are checked below
+    return urllib.request.urlopen(f"https://127.0.0.1:{port}/", context=context, timeout=10).status
+
+
+def test_serving_beyond_loopback_is_always_tls(db, tmp_path):
+    """Issue 17, item 11: --host 0.0.0.0 served health data and the token over plain HTTP.
+    A given certificate is used; only one of the pair, or one that does not load, is refused."""
+    import shutil
     import subprocess
     import urllib.request
 
-    with pytest.raises(TwitchwatchError, match="needs TLS.*--tls-cert FILE and --tls-key FILE"):
-        Dashboard(LiveHub(), db, host="0.0.0.0", access_token="s" * 20)
     with pytest.raises(TwitchwatchError, match="go together"):
         Dashboard(LiveHub(), db, host="0.0.0.0", access_token="s" * 20, tls_cert=tmp_path / "c.pem")
     with pytest.raises(TwitchwatchError, match="cannot be used"):
@@ -304,15 +309,52 @@ def test_serving_beyond_loopback_needs_tls(db, tmp_path):
     cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
                     str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
-    dash = Dashboard(LiveHub(), db, host="0.0.0.0", port=0, access_token="s" * 20, tls_cert=cert, tls_key=key)
+    dash = Dashboard(LiveHub(), db, host="0.0.0.0", port=0, access_token="s" * 20, tls_cert=cert, tls_key=key,
+                     tls_folder=tmp_path / "unused")
+    assert dash.tls_fingerprint is None and not (tmp_path / "unused").exists()
     with dash:
         assert dash.url.startswith("https://") and dash.url.endswith("#token=" + "s" * 20)
-        context = ssl.create_default_context(cafile=str(cert))
-        context.check_hostname = False
-        page = urllib.request.urlopen(f"https://127.0.0.1:{dash.port}/", context=context, timeout=10)
-        assert page.status == 200
+        assert _https_page(dash.port, str(cert)) == 200
         with pytest.raises(Exception):  # plain HTTP gets no page
             urllib.request.urlopen(f"http://127.0.0.1:{dash.port}/", timeout=5).read()
+
+
+def test_without_a_certificate_a_self_signed_one_is_made_once_and_kept(db, tmp_path):
+    """Issue 17, item 11: non-loopback without --tls-cert gets a self-signed certificate on
+    first use, kept (key owner-only) and reused; its fingerprint is what the server presents."""
+    import hashlib
+    import socket
+    import ssl
+    import stat
+
+    folder = tmp_path / "tls"
+    first = Dashboard(LiveHub(), db, host="0.0.0.0", port=0, access_token="s" * 20, tls_folder=folder)
+    assert first.tls_made_now and first.tls is not None
+    assert stat.S_IMODE((folder / "dashboard-key.pem").stat().st_mode) == 0o600
+    with first:
+        assert first.url.startswith("https://")
+        assert _https_page(first.port, first.tls[0]) == 200
+        presented = ssl.get_server_certificate(("127.0.0.1", first.port))
+        der = ssl.PEM_cert_to_DER_cert(presented)
+        assert ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest()) == first.tls_fingerprint
+    again = Dashboard(LiveHub(), db, host="0.0.0.0", port=0, access_token="s" * 20, tls_folder=folder)
+    assert not again.tls_made_now and again.tls_fingerprint == first.tls_fingerprint
+    # the certificate names this computer, so a browser on the network checks the name it used
+    context = ssl.create_default_context(cafile=first.tls[0])
+    with again, socket.create_connection(("127.0.0.1", again.port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            assert tls.version() is not None
+    # a damaged key is not used: a new pair is made
+    (folder / "dashboard-key.pem").write_text("not a key")
+    third = Dashboard(LiveHub(), db, host="0.0.0.0", port=0, access_token="s" * 20, tls_folder=folder)
+    assert third.tls_made_now and third.tls_fingerprint != first.tls_fingerprint
+
+
+def test_a_certificate_folder_that_cannot_be_written_gives_one_line(db, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(TwitchwatchError, match="cannot keep a TLS certificate in .*--tls-cert FILE"):
+        Dashboard(LiveHub(), db, host="0.0.0.0", port=0, access_token="s" * 20, tls_folder=blocker / "tls")
 
 
 def test_the_url_printed_for_another_loopback_address_answers(db):

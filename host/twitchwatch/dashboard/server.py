@@ -425,33 +425,44 @@ class Dashboard:
         host: address to bind; anything but loopback needs ``access_token``.
         port: port (0: any free one; the default falls back to a free one if taken).
         access_token: the secret remote browsers must give (≥ 16 characters).
-        tls_cert, tls_key: PEM certificate and private key: serve HTTPS (required for a
-            non-loopback host: health data and the token never cross a network in clear).
+        tls_cert, tls_key: PEM certificate and private key: serve HTTPS. A non-loopback
+            host always serves HTTPS (health data and the token never cross a network in
+            clear): without a certificate given, a self-signed one is made on first use in
+            ``tls_folder`` (default: the user's data folder) and reused while valid; its
+            SHA-256 fingerprint is :attr:`tls_fingerprint`, for the person to compare
+            with what the browser shows.
+        tls_folder: where a self-signed certificate is kept.
 
     Raises:
-        TwitchwatchError: a non-loopback host without a token or without TLS, a short
-            token, an unreadable certificate or key, a port that cannot be bound.
+        TwitchwatchError: a non-loopback host without a token, a short token, only one of
+            certificate and key, an unreadable certificate or key, a certificate that
+            cannot be made or kept, a port that cannot be bound.
     """
 
     def __init__(self, hub: LiveHub, db_path: str | Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                  access_token: str | None = None, tls_cert: str | Path | None = None,
-                 tls_key: str | Path | None = None) -> None:
+                 tls_key: str | Path | None = None, tls_folder: str | Path | None = None) -> None:
         self.remote = not is_loopback(host)
         if self.remote and not access_token:
             raise TwitchwatchError(f"--host {host}: serving beyond this computer needs --access-token "
                                    f"(at least {MIN_ACCESS_TOKEN_CHARS} characters) or TWITCHWATCH_ACCESS_TOKEN")
-        self.tls: tuple[str, str] | None = None
-        if tls_cert is not None and tls_key is not None:
-            self.tls = (str(tls_cert), str(tls_key))
-            self._check_tls()
         if access_token is not None and len(access_token) < MIN_ACCESS_TOKEN_CHARS:
             raise TwitchwatchError(f"the access token is too short: use at least {MIN_ACCESS_TOKEN_CHARS} characters")
         if (tls_cert is None) != (tls_key is None):
             raise TwitchwatchError("--tls-cert and --tls-key go together: give both (PEM files)")
-        if self.remote and tls_cert is None:
-            raise TwitchwatchError(f"--host {host}: serving beyond this computer needs TLS, so health data and "
-                                   f"the token do not cross the network in clear: give --tls-cert FILE and "
-                                   f"--tls-key FILE (PEM)")
+        self.tls: tuple[str, str] | None = None
+        self.tls_fingerprint: str | None = None  # set for a self-signed certificate
+        self.tls_made_now = False
+        if tls_cert is not None and tls_key is not None:
+            self.tls = (str(tls_cert), str(tls_key))
+        elif self.remote:
+            from twitchwatch.dashboard.tlscert import default_folder, ensure_self_signed
+
+            made = ensure_self_signed(Path(tls_folder) if tls_folder is not None else default_folder(), host)
+            self.tls = (str(made.cert_path), str(made.key_path))
+            self.tls_fingerprint, self.tls_made_now = made.sha256_fingerprint, made.made_now
+        if self.tls is not None:
+            self._check_tls()
         self.host = host
         self.port = port
         token = access_token or secrets.token_urlsafe(24)
