@@ -564,6 +564,7 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
          recording=None, live: bool = True, detect_every_s: float = 0.0, source_sha256: str | None = None,
          silent_port: bool = False):
     from twitchwatch.pipeline import Pipeline
+    from twitchwatch.sinks import annotate_session
 
     lsl = None
     if getattr(args, "lsl", False):
@@ -594,7 +595,7 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
                         on_block=_chain(on_block, hub and hub.on_block, lsl and lsl.on_block),
                         on_hello=lsl.on_hello if lsl is not None else None, body_site=args.body_site,
                         detect_every_s=detect_every_s, source_sha256=source_sha256,
-                        on_notice=_notice_printer())
+                        on_notice=_notice_printer(), after_session=annotate_session)
         try:
             if recording is not None:
                 progress = _Progress(recording.duration_s, args.quiet)
