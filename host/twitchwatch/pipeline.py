@@ -73,6 +73,27 @@ SILENT_HINT_S = 5.0
 _QUALITY_EVERY_S = 5.0  # of signal time between signal-quality records in the store
 
 
+def _stream_shape(hello: Hello) -> list[tuple[int, int, int, int, int]]:
+    """What a run's processing depends on in a HELLO's streams (rates, formats, channels)."""
+    return [(s.stream_id, s.sample_rate_mhz or round(s.sample_rate_hz * 1000), s.sample_format, s.samples_per_frame,
+             len(s.channels)) for s in hello.streams]
+
+
+def _rates(hello: Hello) -> str:
+    """``EMG 1000 Hz, ACC 250 Hz``: each stream by its first channel's label's first word."""
+    return ", ".join(f"{(s.channels[0].label.split() or ['stream'])[0] if s.channels else 'stream'} "
+                     f"{s.sample_rate_hz:g} Hz" for s in hello.streams)
+
+
+def stream_change_line(old: Hello, new: Hello, reason: str | None) -> str:
+    """One line for people: a device that now streams at other rates, and why (its own
+    ``link: ...`` TEXT, sent just before the new HELLO)."""
+    lower = sum(s.sample_rate_hz for s in new.streams) < sum(s.sample_rate_hz for s in old.streams)
+    verb = "lowered its stream" if lower else "changed its stream"
+    why = reason if reason else "the device gave no reason"
+    return f"device {short(new.device_id)} {verb} to {_rates(new)} (was {_rates(old)}): {why}"
+
+
 @dataclasses.dataclass
 class RunSummary:
     """What one run saw: counts a user can check, and why it ended."""
@@ -87,6 +108,8 @@ class RunSummary:
     artefacts: dict[str, int] = dataclasses.field(default_factory=dict)  # kind → segments rejected
     quality: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # latest, per EMG channel
     resets: int = 0
+    #: the device changed its streams without a reset (a BLE link that carries less or more, a new HELLO)
+    stream_changes: int = 0
     samples_dropped_at_source: int = 0
     battery_pct: int | None = None  # from the device's latest STATUS; None: unknown
     decoder: dict[str, int] = dataclasses.field(default_factory=dict)
@@ -255,6 +278,7 @@ class Pipeline:
         self._capture_out = SideOutput("capture", "bytes", "received after them are not in it; it reads up to its "
                                         "last whole record (the run itself went on)")
         self._hello: Hello | None = None
+        self._link_text: str | None = None  # the device's latest "link: ..." TEXT (why its streams changed)
         self._link = LinkHandshake(lambda data: None)  # the link's handshake (a run makes its own)
         self._layout = _Layout()
         self._detector: TwitchDetector | None = None
@@ -374,14 +398,19 @@ class Pipeline:
         return self.summary
 
     def run_recording(self, recording: RecordingFile, block_s: float = 0.5,
-                      on_progress: Callable[[float], None] | None = None) -> RunSummary:
+                      on_progress: Callable[[float], None] | None = None, realtime: bool = False) -> RunSummary:
         """Run a recording file (EDF/BDF/CSV) through the same detection and logging.
 
         ``on_progress`` gets the seconds of signal processed so far after each block.
+        ``realtime``: hand each block over when its last sample is due at the file's own
+        pace (``block_s`` blocks, so at most ``block_s`` late), with ``on_status`` about
+        once a second, as a live source; otherwise as fast as possible. Every block also
+        goes to ``on_block`` (as a :class:`SampleBlock` of physical values, scale 1).
         Raises :class:`TwitchwatchError` (e.g. ``FormatError``) for a file that
         turns out unreadable part-way; what was processed before is logged.
         """
         start_host_s = time.monotonic()
+        last_status_s = start_host_s
         self._file_start_unix_s = recording.start_unix_s
         self.summary.dated_by = ("the file's start date" if recording.start_unix_s is not None else
                                  "nothing: the file has no start date (sessions are dated when replayed, "
@@ -390,8 +419,13 @@ class Pipeline:
             self._open_outputs()
             self._configure(recording.hello, started_at=recording.start_unix_s)
             rates = {s.stream_id: s.sample_rate_hz for s in recording.hello.streams}
+            infos = {s.stream_id: s for s in recording.hello.streams}
             next_index: dict[int, int] = {}
             for stream_id, first_index, data in recording.iter_blocks(block_s):
+                if realtime:  # the block's last sample is due at its time from the file's start
+                    wait_s = start_host_s + (first_index + len(data)) / rates[stream_id] - time.monotonic()
+                    if wait_s > 0:
+                        time.sleep(wait_s)
                 expected = next_index.get(stream_id, first_index)
                 if first_index > expected:  # rows the file is known to miss: a gap, never filled in
                     self._log_events(self._detect_pending())
@@ -399,11 +433,19 @@ class Pipeline:
                     self.decoder.stats.samples_lost += first_index - expected
                 next_index[stream_id] = first_index + len(data)
                 wall_s = None if recording.start_unix_s is None else recording.start_unix_s + first_index / rates[stream_id]
-                self._on_data(stream_id, first_index, np.asarray(data, dtype=np.float64), rates[stream_id],
-                              wall_s=wall_s)
+                data = np.asarray(data, dtype=np.float64)
+                self._on_data(stream_id, first_index, data, rates[stream_id], wall_s=wall_s)
+                if self.on_block is not None:  # the dashboard's trace, LSL: physical values at scale 1
+                    self.on_block(SampleBlock(stream_id, infos[stream_id], first_index,
+                                              round(first_index * 1e6 / rates[stream_id]), data,
+                                              time.monotonic()))
                 self._log_events(self._detect_pending())
                 if on_progress is not None:
                     on_progress(self._device_elapsed_s)
+                now = time.monotonic()
+                if realtime and now - last_status_s >= 1.0:
+                    last_status_s = now
+                    self._emit_status(now - start_host_s)
             self._finish_run()
             self.summary.ended_because = "end of file"
             if recording.skipped_rows:
@@ -519,6 +561,19 @@ class Pipeline:
             elif isinstance(msg, Hello):
                 if self._hello is None:
                     self._configure(msg)
+                elif _stream_shape(msg) != _stream_shape(self._hello):
+                    # the same boot describes other streams (docs/protocol.md, "When the link cannot
+                    # carry the stream"): a new session at the new rates, after one line saying why
+                    self._log_events(events + self._finish_detector())
+                    events = []
+                    self._close_session()
+                    self._new_run(host_s)
+                    line = stream_change_line(self._hello, msg, self._link_text)
+                    self._link_text = None
+                    log.warning("%s", line)
+                    self.summary.warnings.append(line)
+                    self.summary.stream_changes += 1
+                    self._configure(msg)
                 self._link.hello_seen()  # DATA follows at once if it streams
             elif isinstance(msg, Status):
                 self.summary.samples_dropped_at_source = msg.dropped_samples
@@ -526,6 +581,8 @@ class Pipeline:
             elif isinstance(msg, Text):
                 self.summary.texts.append(msg.text)
                 log.info("device: %s", msg.text)
+                if msg.text.startswith("link: "):
+                    self._link_text = msg.text[6:]
         if blocks:
             self._on_blocks(blocks)
         self._log_events(events + self._detect_pending(force=False))
@@ -739,7 +796,8 @@ class Pipeline:
     def _quality_now(self) -> list[dict[str, Any]]:
         if self._detector is None:
             return []
-        return [dict(dataclasses.asdict(q), channel=i) for i, q in enumerate(self._detector.quality())]
+        labels = self._detector.emg_labels  # channel: the column index (programs); label: as the source names it
+        return [dict(dataclasses.asdict(q), channel=i, label=labels[i]) for i, q in enumerate(self._detector.quality())]
 
     def _maybe_store_quality(self, force: bool = False) -> None:
         if not force and self._device_elapsed_s < self._next_quality_s:
