@@ -116,6 +116,7 @@ def test_a_failing_cause_model_costs_no_recorded_data_and_is_reported(tmp_path, 
     from twitchwatch.formats import open_recording
     from twitchwatch.pipeline import Pipeline
     from twitchwatch.sim import simulate
+    from twitchwatch.sinks import annotate_session
 
     def broken(*args, **kwargs):
         raise RuntimeError("model exploded")
@@ -125,7 +126,8 @@ def test_a_failing_cause_model_costs_no_recorded_data_and_is_reported(tmp_path, 
     path = tmp_path / "r.edf"
     write_edf(path, rec.emg_uv, rec.emg_rate_hz, emg_labels=list(rec.emg_labels))
     with open_recording(path) as recording, Store(tmp_path / "s.sqlite3") as store:
-        summary = Pipeline(None, source_name="file", store=store).run_recording(recording)
+        summary = Pipeline(None, source_name="file", store=store,
+                           after_session=annotate_session).run_recording(recording)
         assert summary.events > 0 and len(store.events()) == summary.events
         assert store.sessions()[0]["ended_at"] is not None
     assert any("model exploded" in w and "twitchwatch causes" in w for w in summary.warnings)

@@ -17,6 +17,7 @@ import pytest
 
 from twitchwatch.demo import load_simulator, match_events
 from twitchwatch.pipeline import Pipeline
+from twitchwatch.sinks import annotate_session
 from twitchwatch.store import Store
 from twitchwatch.transports import CaptureWriter, ReplaySource, VirtualBoard, read_capture
 from twitchwatch.transports.virtual import DEFAULT_FIRMWARE_DIR
@@ -372,7 +373,8 @@ def test_a_full_database_does_not_end_the_run(live_30s, tmp_path, full_from, roo
     rec = Recorder()
     n_blocks = len(live.blocks)
     with ReplaySource(tmp / "live.twcap") as source, Store(tmp_path / "full.sqlite3") as store:
-        pipe = Pipeline(source, source_name="full", store=store, events_out=tmp_path / "ev.jsonl", on_event=rec.event)
+        pipe = Pipeline(source, source_name="full", store=store, events_out=tmp_path / "ev.jsonl", on_event=rec.event,
+                        after_session=annotate_session)
         pipe._store_writes.retry_every_s = 0.0  # try again at every write (a replay is over in seconds)
         if not full_from:
             _fill_database(store)

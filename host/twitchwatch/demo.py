@@ -106,6 +106,7 @@ def score_units(truth: list[tuple[float, int, int]], events: list[tuple[float, i
 
 def run_demo(args, run) -> int:
     """Run the virtual board through ``run`` (the CLI's pipeline runner) and score it."""
+    from twitchwatch.protocol import ChannelKind
     from twitchwatch.transports import VirtualBoard
     from twitchwatch.transports.virtual import DEFAULT_FIRMWARE_DIR
 
@@ -113,7 +114,7 @@ def run_demo(args, run) -> int:
     emg_rate_hz: list[float] = []
 
     def on_block(block) -> None:
-        if not emg_rate_hz and any(ch.kind == 1 for ch in block.info.channels):
+        if not emg_rate_hz and any(ch.kind == ChannelKind.EMG for ch in block.info.channels):
             emg_rate_hz.append(block.info.sample_rate_hz)
 
     pace = "as fast as the host reads" if args.fast else "in real time"

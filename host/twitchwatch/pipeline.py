@@ -30,7 +30,6 @@ excluded) every rate uses.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from pathlib import Path
@@ -42,9 +41,11 @@ from twitchwatch import TwitchwatchError
 from twitchwatch.clock import ClockMap, FitHistory
 from twitchwatch.detect import TwitchDetector, TwitchEvent
 from twitchwatch.limits import check_hello, short
+from twitchwatch.link import LinkHandshake
 from twitchwatch.sessiontime import SignalTime
 from twitchwatch.protocol import (
-    Command,
+    ACC_KINDS,
+    ChannelKind,
     DeviceReset,
     FrameDecoder,
     Gap,
@@ -54,10 +55,10 @@ from twitchwatch.protocol import (
     StreamInfo,
     StreamRestart,
     Text,
-    encode_command,
 )
+from twitchwatch.sinks import AfterSession, CallbackSink, EventsFileSink, RunSession, SideOutput, Sink, StoreSink, \
+    open_for_writing
 from twitchwatch.store import Store
-from twitchwatch.store.backlog import WriteBacklog
 from twitchwatch.transports import ByteSource, CaptureWriter, TransportClosed
 
 if TYPE_CHECKING:
@@ -65,17 +66,32 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EMG_KIND = 1
-ACC_KINDS = (2, 3, 4)  # ACC_X, ACC_Y, ACC_Z
 _READ_TIMEOUT_S = 0.2
 _TAIL_WAIT_S = 1.0  # after duration_s, how long the other streams' last frames are waited for
-_HELLO_WAIT_S = 1.0
 #: after this long without a sample, say once what to check (a silent or wrong port)
 SILENT_HINT_S = 5.0
-#: a device that announced itself (HELLO) and sent no DATA for this long is sent START
-#: (real firmware waits for it; the simulator starts by itself), again as long as none comes
-_START_WAIT_S = 1.0
 _QUALITY_EVERY_S = 5.0  # of signal time between signal-quality records in the store
+
+
+def _stream_shape(hello: Hello) -> list[tuple[int, int, int, int, int]]:
+    """What a run's processing depends on in a HELLO's streams (rates, formats, channels)."""
+    return [(s.stream_id, s.sample_rate_mhz or round(s.sample_rate_hz * 1000), s.sample_format, s.samples_per_frame,
+             len(s.channels)) for s in hello.streams]
+
+
+def _rates(hello: Hello) -> str:
+    """``EMG 1000 Hz, ACC 250 Hz``: each stream by its first channel's label's first word."""
+    return ", ".join(f"{(s.channels[0].label.split() or ['stream'])[0] if s.channels else 'stream'} "
+                     f"{s.sample_rate_hz:g} Hz" for s in hello.streams)
+
+
+def stream_change_line(old: Hello, new: Hello, reason: str | None) -> str:
+    """One line for people: a device that now streams at other rates, and why (its own
+    ``link: ...`` TEXT, sent just before the new HELLO)."""
+    lower = sum(s.sample_rate_hz for s in new.streams) < sum(s.sample_rate_hz for s in old.streams)
+    verb = "lowered its stream" if lower else "changed its stream"
+    why = reason if reason else "the device gave no reason"
+    return f"device {short(new.device_id)} {verb} to {_rates(new)} (was {_rates(old)}): {why}"
 
 
 @dataclasses.dataclass
@@ -92,6 +108,8 @@ class RunSummary:
     artefacts: dict[str, int] = dataclasses.field(default_factory=dict)  # kind → segments rejected
     quality: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # latest, per EMG channel
     resets: int = 0
+    #: the device changed its streams without a reset (a BLE link that carries less or more, a new HELLO)
+    stream_changes: int = 0
     samples_dropped_at_source: int = 0
     battery_pct: int | None = None  # from the device's latest STATUS; None: unknown
     decoder: dict[str, int] = dataclasses.field(default_factory=dict)
@@ -127,101 +145,6 @@ class RunSummary:
         return found
 
 
-class _SideOutput:
-    """An output written as the run goes (the events JSONL, the capture) that must not end
-    the run: on its first write error (full disk, pulled drive) it is closed, and from then
-    on what it would have got is counted; :meth:`close` gives the warning for the summary."""
-
-    def __init__(self, what: str, unit: str, missed_phrase: str) -> None:
-        self.what, self.unit, self.missed_phrase = what, unit, missed_phrase
-        self.path: Path | None = None
-        self.target: Any = None  # the open file or CaptureWriter; None when closed or failed
-        self.error: str | None = None
-        self.written = 0  # units written before the error (events; capture: bytes)
-        self.missed = 0
-
-    def open(self, path: Path, target: Any) -> None:
-        self.path, self.target, self.error, self.written, self.missed = path, target, None, 0, 0
-
-    def write(self, write: Callable[[Any], object], amount: int) -> None:
-        """``write(target)`` of ``amount`` units; once the output has failed, only counted."""
-        if self.target is None:
-            if self.error is not None:
-                self.missed += amount
-            return
-        try:
-            write(self.target)
-            self.written += amount
-        except OSError as exc:
-            self.error = exc.strerror or str(exc)
-            self.missed += amount
-            log.warning("%s %s: writing failed (%s) after %d %s; the run goes on without it",
-                        self.what, self.path, self.error, self.written, self.unit)
-            self._close_target()
-
-    def _close_target(self) -> None:
-        target, self.target = self.target, None
-        if target is not None:
-            try:
-                target.close()
-            except OSError as exc:  # the buffered rest could not be written either
-                self.error = self.error or (exc.strerror or str(exc))
-
-    def close(self) -> str | None:
-        """Close; the summary's warning if writing failed (then reset for the next run)."""
-        self._close_target()
-        if self.error is None:
-            return None
-        warning = (f"{self.what} {self.path}: writing failed ({self.error}) after {self.written} {self.unit}; "
-                   f"the {self.missed} {self.unit} {self.missed_phrase}")
-        self.error, self.written, self.missed = None, 0, 0
-        return warning
-
-
-class _SessionWriter:
-    """One store session's writes, all through the run's :class:`WriteBacklog`: while the
-    database is full even the session's row waits, so each write reads the session's id
-    when it runs (after the row's, in order)."""
-
-    def __init__(self, store: Store, backlog: WriteBacklog, on_started: Callable[[int], None],
-                 **session: Any) -> None:
-        self.store, self.backlog = store, backlog
-        self.id: int | None = None
-        started_at = session.pop("started_at", None)
-        session["started_at"] = time.time() if started_at is None else started_at  # not when it is written
-        self.started_at: float = session["started_at"]
-
-        def start() -> None:
-            self.id = store.start_session(**session)
-            on_started(self.id)
-
-        backlog.write("session start", start, 1)
-
-    def _session_id(self) -> int:
-        assert self.id is not None  # the session's row is written before any write that follows it
-        return self.id
-
-    def add_events(self, events: list[TwitchEvent]) -> None:
-        self.backlog.write("events", lambda: self.store.add_events(self._session_id(), events), len(events))
-
-    def add_artefacts(self, rows: list[dict[str, Any]]) -> None:
-        self.backlog.write("artefacts", lambda: self.store.add_artefacts(self._session_id(), rows), len(rows))
-
-    def set_quality(self, quality: list[dict[str, Any]]) -> None:
-        self.backlog.write("quality", lambda: self.store.set_quality(self._session_id(), quality), 1,
-                           key=("quality", id(self)))
-
-    def end(self, stats: dict[str, Any], signal: SignalTime) -> bool:
-        """Write the session's end: it lasted as long as its signal (``started_at`` the wall
-        time of its first sample when known, ``ended_at`` that plus the signal's span); True
-        when all of the session is in the database."""
-        started_at = signal.first_wall_s if signal.first_wall_s is not None else self.started_at
-        ended_at = started_at + signal.span_s
-        self.backlog.write("session end", lambda: self.store.end_session(
-            self._session_id(), ended_at=ended_at, stats=stats, started_at=started_at), 1)
-        return self.backlog.retry(force=True)
-
-
 @dataclasses.dataclass
 class LiveStatus:
     """A snapshot handed to ``on_status`` about once a second."""
@@ -253,7 +176,7 @@ class _Layout:
         layout = cls()
         for stream in hello.streams:
             kinds = [ch.kind for ch in stream.channels]
-            emg = [i for i, k in enumerate(kinds) if k == EMG_KIND]
+            emg = [i for i, k in enumerate(kinds) if k == ChannelKind.EMG]
             if emg and layout.emg_stream is None:
                 layout.emg_stream, layout.emg_cols, layout.emg_info = stream.stream_id, np.array(emg), stream
             if all(k in kinds for k in ACC_KINDS) and layout.acc_stream is None:
@@ -289,7 +212,7 @@ class Pipeline:
         events_out: JSONL file for events (one object per line), or None.
         capture: path of a new capture file to record raw received bytes to, or None.
         on_block: called with every :class:`SampleBlock` (tests, dashboard).
-        on_event: called with every :class:`TwitchEvent`.
+        on_event: called with every counted :class:`TwitchEvent`.
         on_status: called about once a second with a :class:`LiveStatus`.
         on_hello: called with every :class:`Hello` the run configures itself from
             (the device's, a reset's, a recording's) before its samples (LSL outlets).
@@ -305,6 +228,11 @@ class Pipeline:
             detector is block-split invariant and wall times depend on the stream only,
             see :class:`~twitchwatch.clock.FitHistory`); events are logged up to this
             much signal later.
+        sinks: more outputs (:class:`~twitchwatch.sinks.Sink`: the dashboard hub, an
+            LSL outlet), told after the store, the events file and the callbacks above.
+        after_session: called with the store and a session's id once all of that
+            session is in the database (the caller's end-of-session hook, e.g.
+            :func:`~twitchwatch.sinks.annotate_session`); None: nothing runs.
     """
 
     def __init__(
@@ -323,6 +251,8 @@ class Pipeline:
         detect_every_s: float = 0.0,
         source_sha256: str | None = None,
         on_notice: Callable[[str], None] | None = None,
+        sinks: list[Sink] | None = None,
+        after_session: AfterSession | None = None,
     ) -> None:
         if not detect_every_s >= 0:
             raise ValueError(f"detect_every_s must be >= 0, got {detect_every_s}")
@@ -330,25 +260,26 @@ class Pipeline:
         self.detect_every_s = float(detect_every_s)
         self.source_name = source_name
         self.store = store
+        self.summary = RunSummary(ended_because="running")
         # the store's writes, held while its database is full (the run goes on)
-        self._store_writes = WriteBacklog(f"database {store.path}") if store is not None else None
+        self._store_sink = StoreSink(store, after_session) if store is not None else None
+        if self._store_sink is not None:
+            self.summary.sessions = self._store_sink.session_ids  # the run's sessions, as their rows are written
+        self._callbacks = CallbackSink(on_block, on_event, on_hello)
+        self._extra_sinks = list(sinks or [])
+        self._events_sink: EventsFileSink | None = None  # opened when the run starts
         self.decoder = FrameDecoder()
-        self.on_block = on_block
-        self.on_event = on_event
         self.on_status = on_status
-        self.on_hello = on_hello
         self.body_site = body_site
         self.source_sha256 = source_sha256
         self.on_notice = on_notice
         self._events_path = Path(events_out) if events_out else None
-        self._events_out = _SideOutput("events file", "events", "after them are not in it, or the first of them "
-                                       "only in part (every event is in the database, if one is used)")
         self._capture_path = Path(capture) if capture else None
-        self._capture_out = _SideOutput("capture", "bytes", "received after them are not in it; it reads up to its "
+        self._capture_out = SideOutput("capture", "bytes", "received after them are not in it; it reads up to its "
                                         "last whole record (the run itself went on)")
         self._hello: Hello | None = None
-        # monotonic time of the last HELLO (or reset) with no DATA since; None once data flows
-        self._no_data_since: float | None = None
+        self._link_text: str | None = None  # the device's latest "link: ..." TEXT (why its streams changed)
+        self._link = LinkHandshake(lambda data: None)  # the link's handshake (a run makes its own)
         self._layout = _Layout()
         self._detector: TwitchDetector | None = None
         self._run_streams: set[int] = set()  # streams the current detector run has data of
@@ -356,7 +287,7 @@ class Pipeline:
         # counts (an array or a list of arrays) and their physical units per count
         self._pending: list[tuple[int, int, Any, np.ndarray | None]] = []
         self._pending_emg = 0  # EMG samples in _pending
-        self._session: _SessionWriter | None = None  # the store session of the current run
+        self._session: RunSession | None = None  # the current session (a device's run, a file)
         self._signal_time = SignalTime()  # the recorded time of the current session
         self._t_offset_s = 0.0  # added to t_s after a reset
         self._first_host_s: float | None = None
@@ -367,8 +298,29 @@ class Pipeline:
         self._fits: FitHistory | None = None  # the clock fit by EMG sample index (made with the first block)
         self._wall_offset_s: float | None = None if source is None else source.wall_clock_offset_s()
         self._file_start_unix_s: float | None = None
-        self._cmd_seq = 0
-        self.summary = RunSummary(ended_because="running")
+
+    # ---- sinks -----------------------------------------------------------
+    @property
+    def _sinks(self) -> list[Sink]:
+        """Every output, in the order they are told: store, events file, callbacks, the rest."""
+        return [s for s in (self._store_sink, self._events_sink, self._callbacks) if s is not None] + self._extra_sinks
+
+    @property
+    def _store_writes(self):  # noqa: ANN202 - the store's WriteBacklog (tests set its retry interval)
+        return None if self._store_sink is None else self._store_sink.backlog
+
+    # the callbacks, settable while the run goes (tests)
+    on_block = property(lambda self: self._callbacks.on_block,
+                        lambda self, f: setattr(self._callbacks, "on_block", f))
+    on_event = property(lambda self: self._callbacks.on_event,
+                        lambda self, f: setattr(self._callbacks, "on_event", f))
+    on_hello = property(lambda self: self._callbacks.on_hello,
+                        lambda self, f: setattr(self._callbacks, "on_hello", f))
+
+    def _take_warnings(self) -> None:
+        for sink in self._sinks:
+            self.summary.warnings.extend(sink.warnings)
+            sink.warnings.clear()
 
     # ---- lifecycle -------------------------------------------------------
     @property
@@ -394,7 +346,7 @@ class Pipeline:
         start_host_s = time.monotonic()
         self.summary.dated_by = self.source.clock_name
         last_status_s = start_host_s
-        asked_hello_s = start_host_s
+        self._link = LinkHandshake(self.source.write)
         hinted = False
         reached_s: float | None = None  # when the first stream reached duration_s
         try:
@@ -421,13 +373,8 @@ class Pipeline:
                     self._feed(host_s, chunk)
                 elif self.decoder.frames_waiting:  # the link went quiet with frames waiting
                     self._flush_decoder(host_s)
+                self._link.tick()
                 now = time.monotonic()
-                if self._hello is None and now - asked_hello_s > _HELLO_WAIT_S:
-                    asked_hello_s = now
-                    self._send(Command.HELLO)
-                if self._no_data_since is not None and now - self._no_data_since > _START_WAIT_S:
-                    self._no_data_since = now  # ask again a second later if still nothing comes
-                    self._send(Command.START)
                 if silent_port and self._device_elapsed_s == 0.0:  # no sample yet: a silent or wrong port
                     waited_s = now - start_host_s
                     if not hinted and waited_s >= SILENT_HINT_S and self.on_notice is not None:
@@ -451,14 +398,19 @@ class Pipeline:
         return self.summary
 
     def run_recording(self, recording: RecordingFile, block_s: float = 0.5,
-                      on_progress: Callable[[float], None] | None = None) -> RunSummary:
+                      on_progress: Callable[[float], None] | None = None, realtime: bool = False) -> RunSummary:
         """Run a recording file (EDF/BDF/CSV) through the same detection and logging.
 
         ``on_progress`` gets the seconds of signal processed so far after each block.
+        ``realtime``: hand each block over when its last sample is due at the file's own
+        pace (``block_s`` blocks, so at most ``block_s`` late), with ``on_status`` about
+        once a second, as a live source; otherwise as fast as possible. Every block also
+        goes to ``on_block`` (as a :class:`SampleBlock` of physical values, scale 1).
         Raises :class:`TwitchwatchError` (e.g. ``FormatError``) for a file that
         turns out unreadable part-way; what was processed before is logged.
         """
         start_host_s = time.monotonic()
+        last_status_s = start_host_s
         self._file_start_unix_s = recording.start_unix_s
         self.summary.dated_by = ("the file's start date" if recording.start_unix_s is not None else
                                  "nothing: the file has no start date (sessions are dated when replayed, "
@@ -467,8 +419,13 @@ class Pipeline:
             self._open_outputs()
             self._configure(recording.hello, started_at=recording.start_unix_s)
             rates = {s.stream_id: s.sample_rate_hz for s in recording.hello.streams}
+            infos = {s.stream_id: s for s in recording.hello.streams}
             next_index: dict[int, int] = {}
             for stream_id, first_index, data in recording.iter_blocks(block_s):
+                if realtime:  # the block's last sample is due at its time from the file's start
+                    wait_s = start_host_s + (first_index + len(data)) / rates[stream_id] - time.monotonic()
+                    if wait_s > 0:
+                        time.sleep(wait_s)
                 expected = next_index.get(stream_id, first_index)
                 if first_index > expected:  # rows the file is known to miss: a gap, never filled in
                     self._log_events(self._detect_pending())
@@ -476,11 +433,19 @@ class Pipeline:
                     self.decoder.stats.samples_lost += first_index - expected
                 next_index[stream_id] = first_index + len(data)
                 wall_s = None if recording.start_unix_s is None else recording.start_unix_s + first_index / rates[stream_id]
-                self._on_data(stream_id, first_index, np.asarray(data, dtype=np.float64), rates[stream_id],
-                              wall_s=wall_s)
+                data = np.asarray(data, dtype=np.float64)
+                self._on_data(stream_id, first_index, data, rates[stream_id], wall_s=wall_s)
+                if self.on_block is not None:  # the dashboard's trace, LSL: physical values at scale 1
+                    self.on_block(SampleBlock(stream_id, infos[stream_id], first_index,
+                                              round(first_index * 1e6 / rates[stream_id]), data,
+                                              time.monotonic()))
                 self._log_events(self._detect_pending())
                 if on_progress is not None:
                     on_progress(self._device_elapsed_s)
+                now = time.monotonic()
+                if realtime and now - last_status_s >= 1.0:
+                    last_status_s = now
+                    self._emit_status(now - start_host_s)
             self._finish_run()
             self.summary.ended_because = "end of file"
             if recording.skipped_rows:
@@ -495,27 +460,29 @@ class Pipeline:
         return self.summary
 
     def _open_outputs(self) -> None:
-        path = self._events_path
-        try:
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._events_out.open(path, path.open("a", encoding="utf-8"))
-            path = self._capture_path
-            if path is not None:
-                capture = CaptureWriter(path)
-                self._capture_out.open(path, capture)
-                # The wall clock a replay of this capture will use, so both agree exactly.
-                self._wall_offset_s = capture.created_unix_s - capture.created_monotonic_s
-        except OSError as exc:
-            raise TwitchwatchError(f"cannot open {path} for writing: {exc.strerror or exc}") from exc
+        if self._events_path is not None:
+            self._events_sink = EventsFileSink(self._events_path)
+        path = self._capture_path
+        if path is not None:
+            capture = open_for_writing(path, CaptureWriter)
+            self._capture_out.open(path, capture)
+            # The wall clock a replay of this capture will use, so both agree exactly.
+            self._wall_offset_s = capture.created_unix_s - capture.created_monotonic_s
 
     def _close_outputs(self) -> None:
-        for out in (self._events_out, self._capture_out, self._store_writes):
-            warning = out.close() if out is not None else None
-            if warning:
-                self.summary.warnings.append(warning)
-        if self._store_writes is not None:
-            self.summary.events_not_in_database = self._store_writes.not_written.get("events", 0)
+        """Close the events file, the capture, the store, then the other sinks; their
+        warnings into the summary, in that order."""
+        for sink in (self._events_sink, self._capture_out, self._store_sink, self._callbacks, *self._extra_sinks):
+            if isinstance(sink, SideOutput):
+                warning = sink.close()
+                if warning:
+                    self.summary.warnings.append(warning)
+            elif sink is not None:
+                sink.close()
+                self.summary.warnings.extend(sink.warnings)
+                sink.warnings.clear()
+        if self._store_sink is not None:
+            self.summary.events_not_in_database = self._store_sink.events_not_written
         self._hash_capture()
 
     def _hash_capture(self) -> None:
@@ -532,11 +499,6 @@ class Pipeline:
         except (OSError, TwitchwatchError) as exc:
             self.summary.warnings.append(f"the capture's fingerprint was not stored ({exc}): replaying it into "
                                          "this database would store its twitches a second time")
-
-    def _write_events_out(self, events: list[TwitchEvent]) -> None:
-        session_id = None if self._session is None else self._session.id
-        self._events_out.write(lambda f: (f.write("".join(json.dumps(dict(e.to_json_dict(), session_id=session_id)) + "\n"
-                                                  for e in events)), f.flush()), len(events))
 
     def _write_capture(self, host_s: float, chunk: bytes) -> None:
         self._capture_out.write(lambda c: c.write(host_s, chunk), len(chunk))
@@ -560,7 +522,7 @@ class Pipeline:
         restarts = self.decoder.stats.seq_restarts
         self._handle(self.decoder.feed(chunk, host_s), host_s)
         if self.decoder.stats.seq_restarts != restarts:  # a reset whose HELLO was lost: ask for it
-            self._send(Command.HELLO)
+            self._link.seq_restarted()
 
     def _flush_decoder(self, host_s: float) -> None:
         """The frames the decoder holds for a missing ``seq`` (the stream ended, or went
@@ -574,7 +536,7 @@ class Pipeline:
         for msg in messages:
             if isinstance(msg, SampleBlock):
                 blocks.append(msg)
-                self._no_data_since = None
+                self._link.data_seen()
                 continue
             if blocks:
                 self._on_blocks(blocks)
@@ -589,7 +551,7 @@ class Pipeline:
                 self.summary.resets += 1
                 self._new_run(host_s)
                 self._configure(msg.hello)
-                self._no_data_since = time.monotonic()  # a reset device waits for START again
+                self._link.reset_seen()  # a reset device waits for START again
             elif isinstance(msg, StreamRestart):
                 if msg.stream_id in self._run_streams and self._hello is not None:
                     self._log_events(events + self._finish_detector())
@@ -599,13 +561,28 @@ class Pipeline:
             elif isinstance(msg, Hello):
                 if self._hello is None:
                     self._configure(msg)
-                self._no_data_since = time.monotonic()  # DATA follows at once if it streams
+                elif _stream_shape(msg) != _stream_shape(self._hello):
+                    # the same boot describes other streams (docs/protocol.md, "When the link cannot
+                    # carry the stream"): a new session at the new rates, after one line saying why
+                    self._log_events(events + self._finish_detector())
+                    events = []
+                    self._close_session()
+                    self._new_run(host_s)
+                    line = stream_change_line(self._hello, msg, self._link_text)
+                    self._link_text = None
+                    log.warning("%s", line)
+                    self.summary.warnings.append(line)
+                    self.summary.stream_changes += 1
+                    self._configure(msg)
+                self._link.hello_seen()  # DATA follows at once if it streams
             elif isinstance(msg, Status):
                 self.summary.samples_dropped_at_source = msg.dropped_samples
                 self.summary.battery_pct = None if msg.battery_pct > 100 else msg.battery_pct
             elif isinstance(msg, Text):
                 self.summary.texts.append(msg.text)
                 log.info("device: %s", msg.text)
+                if msg.text.startswith("link: "):
+                    self._link_text = msg.text[6:]
         if blocks:
             self._on_blocks(blocks)
         self._log_events(events + self._detect_pending(force=False))
@@ -614,9 +591,8 @@ class Pipeline:
         """Blocks the decoder returned one after another (no gap, reset or restart
         between them, so each stream's are contiguous): the clock per EMG block, the
         samples per stream in one piece, kept raw (counts) until the detector runs."""
-        if self.on_block is not None:
-            for block in blocks:
-                self.on_block(block)
+        for sink in self._sinks:
+            sink.samples(blocks)
         emg_stream = self._layout.emg_stream
         by_stream: dict[int, list[SampleBlock]] = {}
         for block in blocks:
@@ -680,24 +656,23 @@ class Pipeline:
         first sample."""
         check_hello(hello, f"device {short(hello.device_id)}")  # one line for what is not supported
         self._hello = hello
-        if self.on_hello is not None:
-            self.on_hello(hello)
+        if started_at is None and self._wall_offset_s is not None and hello.host_time_s:
+            started_at = hello.host_time_s + self._wall_offset_s
+        session = RunSession(hello, self.source_name, time.time() if started_at is None else started_at,
+                             body_site=self.body_site, source_sha256=self.source_sha256)
+        # the outputs that may refuse a session (an LSL outlet for units it cannot publish)
+        # first, then those that record it: a refused session leaves no row in the store
+        recorders = (self._store_sink, self._events_sink)
+        for sink in self._sinks:
+            if sink not in recorders:
+                sink.session_started(session)
         self._layout = _Layout.from_hello(hello)
         self._make_detector()
         self._signal_time = SignalTime()
-        if started_at is None and self._wall_offset_s is not None and hello.host_time_s:
-            started_at = hello.host_time_s + self._wall_offset_s
-        if self.store is not None and self._store_writes is not None:
-            self._session = _SessionWriter(
-                self.store, self._store_writes, self.summary.sessions.append,
-                device_id=hello.device_id,
-                firmware_version=hello.firmware_version,
-                boot_id=hello.boot_id,
-                source=self.source_name,
-                body_site=self.body_site,
-                started_at=started_at,
-                source_sha256=self.source_sha256,
-            )
+        self._session = session
+        for recorder in recorders:
+            if recorder is not None:
+                recorder.session_started(session)
 
     def _on_data(self, stream_id: int, first_index: int, data: np.ndarray | list[np.ndarray], rate_hz: float,
                  *, n: int | None = None, scales: np.ndarray | None = None, wall_s: float | None = None) -> None:
@@ -802,12 +777,8 @@ class Pipeline:
         counted = [e for e in events if getattr(e, "counted", True)]
         self.summary.events += len(counted)
         self.summary.candidates += len(events) - len(counted)
-        if self._session is not None:
-            self._session.add_events(events)
-        self._write_events_out(events)
-        if self.on_event is not None:
-            for e in counted:
-                self.on_event(e)
+        for sink in self._sinks:
+            sink.events(self._session, events)
 
     def _store_artefacts(self, artefacts: list) -> None:
         if not artefacts or self._layout.emg_info is None:
@@ -815,17 +786,18 @@ class Pipeline:
         rate_hz = self._layout.emg_info.sample_rate_hz
         for a in artefacts:
             self.summary.artefacts[a.kind] = self.summary.artefacts.get(a.kind, 0) + 1
-        if self._session is not None:
-            self._session.add_artefacts([
-                {"kind": a.kind, "channel": a.channel, "start_index": a.start_index, "end_index": a.end_index,
+        rows = [{"kind": a.kind, "channel": a.channel, "start_index": a.start_index, "end_index": a.end_index,
                  "t_start_s": self._t_offset_s + a.start_index / rate_hz,
                  "t_end_s": self._t_offset_s + a.end_index / rate_hz, "detail": a.detail}
-                for a in artefacts])
+                for a in artefacts]
+        for sink in self._sinks:
+            sink.artefacts(self._session, rows)
 
     def _quality_now(self) -> list[dict[str, Any]]:
         if self._detector is None:
             return []
-        return [dict(dataclasses.asdict(q), channel=i) for i, q in enumerate(self._detector.quality())]
+        labels = self._detector.emg_labels  # channel: the column index (programs); label: as the source names it
+        return [dict(dataclasses.asdict(q), channel=i, label=labels[i]) for i, q in enumerate(self._detector.quality())]
 
     def _maybe_store_quality(self, force: bool = False) -> None:
         if not force and self._device_elapsed_s < self._next_quality_s:
@@ -835,8 +807,8 @@ class Pipeline:
         if not quality:
             return
         self.summary.quality = quality
-        if self._session is not None:
-            self._session.set_quality(quality)
+        for sink in self._sinks:
+            sink.quality(self._session, quality)
 
     def _link_status(self) -> dict[str, Any] | None:
         """The source's link state with its dropouts in unix time (s), kept in the summary."""
@@ -864,7 +836,7 @@ class Pipeline:
         if summary.first_wall_s is None:
             summary.first_wall_s = signal.first_wall_s
         link = self._link_status()
-        if session is not None:
+        if session is not None:  # the session's stats: what the store keeps of it
             stats: dict[str, Any] = dict(self.decoder.stats.as_dict())
             stats["samples_dropped_at_source"] = self.summary.samples_dropped_at_source
             stats["artefacts"] = dict(self.summary.artefacts)
@@ -872,38 +844,9 @@ class Pipeline:
             if link is not None:  # the session's own dropouts (a reset's new session: from its start)
                 stats["link"] = dict(link, dropouts=[
                     d for d in link["dropouts"] if d["end_unix_s"] is None or d["end_unix_s"] >= session.started_at])
-            if session.end(stats, signal):
-                assert session.id is not None  # all of it is written
-                self._annotate(session.id)
-            else:
-                self.summary.warnings.append(
-                    f"cause annotation of {'session ' + str(session.id) if session.id else 'the session'} skipped: "
-                    f"not all of its data is in the database; run 'twitchwatch causes' once it is")
-
-    def _annotate(self, session_id: int) -> None:
-        """Candidate causes for the session's twitches, from what the person logged.
-
-        Runs after the session's data is committed, so a failure here costs no
-        recorded data; it is reported in the summary, not raised.
-        """
-        from twitchwatch.annotations import annotate_stored
-
-        assert self.store is not None
-        try:
-            annotate_stored(self.store, session_ids={session_id})
-        except Exception as exc:  # noqa: BLE001 - the recording is safe; say what failed
-            log.warning("cause annotation of session %d failed: %s", session_id, exc)
-            self.summary.warnings.append(f"cause annotation of session {session_id} failed "
-                                         f"({type(exc).__name__}: {exc}); its twitches are stored, "
-                                         f"run 'twitchwatch causes' to retry")
-
-    def _send(self, command: Command, arg: int = 0) -> None:
-        assert self.source is not None
-        try:
-            self.source.write(encode_command(command, arg, self._cmd_seq))
-            self._cmd_seq = (self._cmd_seq + 1) & 0xFFFFFFFF
-        except (TwitchwatchError, OSError):
-            pass  # read-only sources (replay) cannot take commands
+            for sink in self._sinks:
+                sink.session_ended(session, stats, signal)
+            self._take_warnings()
 
     def _silence_hint(self, waited_s: float) -> str:
         """One line on what to check when no sample has come for ``waited_s``."""
@@ -932,8 +875,8 @@ class Pipeline:
         self.summary.decoder = self.decoder.stats.as_dict()
         if self.source is not None:
             self.summary.source_damage.update(self.source.damage())
-        if self._store_writes is not None:
-            self.summary.events_not_in_database = self._store_writes.waiting_events
+        if self._store_sink is not None:
+            self.summary.events_not_in_database = self._store_sink.events_waiting
         self.on_status(LiveStatus(
             host_elapsed_s=host_elapsed_s, device_elapsed_s=dev_s, events=self.summary.events,
             rate_per_min=rate, noise_floor_uv=floor, problems=self.summary.problems(),

@@ -19,10 +19,9 @@ from typing import Any, Callable
 import numpy as np
 from scipy import signal
 
+from twitchwatch.protocol import ACC_KINDS, ChannelKind
 from twitchwatch.dashboard.view import RateCounter, display_factor, minmax_columns
 
-EMG_KIND = 1
-ACC_KINDS = (2, 3, 4)
 DISPLAY_HIGHPASS_HZ = 20.0  # display only: takes off electrode offset and drift
 MAX_EVENTS_KEPT = 100_000   # for markers and the latest list (rates count every event)
 
@@ -155,8 +154,8 @@ class LiveHub:
                     self._new_run()
                     break
                 return current
-        if EMG_KIND in kinds and (self._emg is None or self._emg.stream_id == block.stream_id):
-            cols = np.array([i for i, k in enumerate(kinds) if k == EMG_KIND])
+        if ChannelKind.EMG in kinds and (self._emg is None or self._emg.stream_id == block.stream_id):
+            cols = np.array([i for i, k in enumerate(kinds) if k == ChannelKind.EMG])
             labels = [info.channels[i].label for i in cols]
             factor = np.array([display_factor(info.channels[i].unit, "emg") for i in cols])
             n = _columns_for(info.sample_rate_hz, self.window_s, self.columns)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from twitchwatch import TwitchwatchError
-from twitchwatch.protocol.messages import ChannelInfo, ChannelKind, Hello, SampleFormat, StreamInfo
+from twitchwatch.protocol.messages import ACC_KINDS, ChannelInfo, ChannelKind, Hello, SampleFormat, StreamInfo
 from twitchwatch.units import ACC_UNITS, EMG_UNITS, unit_key
 
 EMG_STREAM = 0
@@ -88,12 +88,11 @@ def synth_hello(name: str, emg_rate_hz: float, emg_labels: Sequence[str], acc_ra
         channels=tuple(ChannelInfo(int(ChannelKind.EMG), lab, "uV", 1.0) for lab in emg_labels),
         sample_rate_mhz=rate_mhz(emg_rate_hz))]
     if acc_rate_hz is not None:
-        kinds = (ChannelKind.ACC_X, ChannelKind.ACC_Y, ChannelKind.ACC_Z)
         streams.append(StreamInfo(
             stream_id=ACC_STREAM, sample_rate_hz=rate_mhz(acc_rate_hz) / 1000.0,
             sample_format=int(SampleFormat.INT16),
             samples_per_frame=max(1, int(round(acc_rate_hz * block_s))),
-            channels=tuple(ChannelInfo(int(k), lab, "mg", 1.0) for k, lab in zip(kinds, acc_labels)),
+            channels=tuple(ChannelInfo(int(k), lab, "mg", 1.0) for k, lab in zip(ACC_KINDS, acc_labels)),
             sample_rate_mhz=rate_mhz(acc_rate_hz)))
     return Hello(boot_id=0, device_id=f"file:{name}", firmware_version="file", streams=tuple(streams))
 

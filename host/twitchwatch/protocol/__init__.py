@@ -29,6 +29,7 @@ from .frame import (
     parse_frame,
 )
 from .messages import (
+    ACC_KINDS,
     ChannelInfo,
     ChannelKind,
     Command,
@@ -63,7 +64,7 @@ from .payloads import (
 
 __all__ = [
     "FrameDecoder", "DecoderStats",
-    "ChannelInfo", "ChannelKind", "StreamInfo", "SampleFormat", "Hello", "SampleBlock", "Gap",
+    "ChannelInfo", "ChannelKind", "ACC_KINDS", "StreamInfo", "SampleFormat", "Hello", "SampleBlock", "Gap",
     "StreamRestart", "DeviceReset", "Status", "Reply", "ReplyResult", "Text", "Message",
     "Command", "encode_command", "encode_frame",
     "Frame", "FrameType", "parse_frame", "build_frame", "crc32", "cobs_encode", "cobs_decode",

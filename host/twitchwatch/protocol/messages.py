@@ -24,6 +24,10 @@ class ChannelKind(enum.IntEnum):
     ACC_Z = 4
 
 
+#: the accelerometer's axes in the order X, Y, Z: a stream with all three is an accelerometer
+ACC_KINDS = (ChannelKind.ACC_X, ChannelKind.ACC_Y, ChannelKind.ACC_Z)
+
+
 class SampleFormat(enum.IntEnum):
     """``sample_format`` of a stream: the value is the bytes per sample."""
 
