@@ -663,7 +663,7 @@ def cmd_demo(args) -> int:
     from twitchwatch.demo import run_demo
 
     _warm_detector(args.quiet)
-    return run_demo(args, _run)
+    return run_demo(args, _run, _on_event_printer(args.quiet))
 
 
 def cmd_stream(args) -> int:
