@@ -450,6 +450,9 @@ class Pipeline:
                     events = []
                     detection.new_run(self._host_elapsed_s(host_s))
                     detection.make_detector()
+                    for sink in self._sinks:
+                        assert self._session is not None  # a HELLO came (self._hello)
+                        sink.run_started(self._session)
             elif isinstance(item, Hello):
                 if self._hello is None:
                     self._configure(item)

@@ -4,6 +4,8 @@ A run (:class:`~twitchwatch.pipeline.Pipeline`) tells every sink, in its order:
 
 - :meth:`Sink.session_started` — a device (or file) described itself (HELLO, a reset's
   new HELLO, a recording's header): a new session of the run begins;
+- :meth:`Sink.run_started` — within a session, the device's sample count starts again
+  (a START that restarted it): what is keyed by sample index starts again;
 - :meth:`Sink.samples` — decoded sample blocks, as they arrive (live sources only);
 - :meth:`Sink.events` — detected events, every one (counted twitches and uncounted
   candidates: a sink that shows twitches keeps those with ``counted``);
@@ -18,8 +20,8 @@ A sink never ends the run for an error of its own: it says what failed in
 The sinks here: :class:`StoreSink` (the SQLite store, through a
 :class:`~twitchwatch.store.backlog.WriteBacklog`, with an end-of-session hook such as cause
 annotation that the caller passes in), :class:`EventsFileSink` (``--events-out``, JSON
-lines) and :class:`CallbackSink` (plain functions: the dashboard hub, an LSL outlet,
-tests). The capture (``--capture``) records the link's bytes before decoding, so it is
+lines) and :class:`CallbackSink` (plain functions: an LSL outlet, tests); the
+dashboard's :class:`~twitchwatch.dashboard.hub.LiveHub` is a sink of its own. The capture (``--capture``) records the link's bytes before decoding, so it is
 the link's tap (:class:`SideOutput` in the pipeline), not a sink of decoded results.
 """
 
@@ -67,6 +69,9 @@ class Sink:
 
     def session_started(self, session: RunSession) -> None:
         """A session begins (before any of its samples or events)."""
+
+    def run_started(self, session: RunSession) -> None:
+        """The sample count starts again in the same session (a START restarted it)."""
 
     def samples(self, blocks: list[SampleBlock]) -> None:
         """Decoded sample blocks, in the order they arrived (live sources only)."""
