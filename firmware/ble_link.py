@@ -35,6 +35,15 @@ Link behaviour:
 * When the stack's buffers are full (``OSError(ENOMEM)`` from ``gatts_notify``) the link
   stops for ``backoff_ms`` (2 ms doubling to 32 ms) and counts it in ``busy``; the frames
   stay in the ring, so sampling never waits.
+* The stream the connection can carry (``wanted_level``): once the host is ready, and
+  again whenever the MTU or the connection interval changes, ``ble_budget.choose`` picks
+  the best level (full stream, or decimated ones) for this MTU and interval (the
+  interval NimBLE reports only when it is updated; until then 15 ms is assumed). A link
+  slower than computed is measured: when the backlog of unsent frames stays above half
+  the ring and still grows (or the ring drops frames) from one second to the next while
+  connected, the link goes one level lower for the rest of the connection. The main
+  loop applies a new level (``ble_budget.switch``: the old run's samples out, a TEXT
+  with ``reason``, then a HELLO before any data at the new rate).
 
 Runs under MicroPython (ESP32 port, or the Unix port with the stand-in ``bluetooth`` of
 ``firmware/unix/``) and CPython 3.10+ (with any object offering the same API).
@@ -42,6 +51,7 @@ Runs under MicroPython (ESP32 port, or the Unix port with the stand-in ``bluetoo
 
 import struct
 
+import ble_budget
 import wire_cobs
 
 try:
@@ -77,6 +87,7 @@ _BACKOFF_MAX_MS = const(32)
 _MAX_NOTIFY_PER_PUMP = const(16)
 _CMD_SLOTS = const(4)
 _CMD_LEN = const(15)  # a COMMAND frame
+_MEASURE_MS = const(1000)  # the backlog is compared from one such window to the next
 KEEP_SENT = const(24)  # frames re-sent after a reconnect (more than the stack buffers)
 #: the ring for frames while disconnected: ~1.5 s of the full reference stream (about
 #: 21.8 kB/s of frames with their length bytes); see docs/protocol.md "BLE dropouts"
@@ -130,7 +141,16 @@ class BleLink:
         self.conn = -1  # connection handle, -1: none
         self.ready = False  # the host wrote a COMMAND on this connection
         self.mtu = _MTU_DEFAULT
-        self.interval_125us = 0  # connection interval from the last CONNECTION_UPDATE
+        self.interval_125us = 0  # connection interval from the last CONNECTION_UPDATE (0: none yet)
+        self.level = 0  # ble_budget.LEVELS index streamed now
+        self.reason = ""  # why, one line (sent as TEXT before the HELLO of a new level)
+        self.level_changes = 0
+        self._budget_due = False  # MTU, interval or readiness changed: choose again
+        self._floor = 0  # the lowest level measured necessary on this connection
+        self._meas_at_ms = 0
+        self._meas_unsent = 0
+        self._meas_dropped = 0
+        self._meas_on = False
         self.connects = 0
         self.disconnects = 0
         self.busy = 0  # gatts_notify refused (ENOMEM): backed off
@@ -146,6 +166,7 @@ class BleLink:
         self._chunk_len = 0
         self._chunk_pos = 0
         self._mv = memoryview(self.ring.buf)
+        self._saved_mv = memoryview(self.ring.saved)
         # COMMAND writes copied out of the IRQ, handled in poll_commands
         self._cmd_buf = bytearray(_CMD_SLOTS * _CMD_LEN)
         self._cmd_len = bytearray(_CMD_SLOTS)
@@ -203,6 +224,8 @@ class BleLink:
             self.conn = data[0]
             self.ready = False
             self.mtu = _MTU_DEFAULT
+            self.interval_125us = 0  # NimBLE reports the interval only when it changes
+            self._floor = 0
             self.connects += 1
             try:
                 self.ble.gattc_exchange_mtu(self.conn)
@@ -222,9 +245,11 @@ class BleLink:
         elif event == _IRQ_MTU_EXCHANGED:
             if data[0] == self.conn:
                 self.mtu = data[1]
+                self._budget_due = True
         elif event == _IRQ_CONNECTION_UPDATE:
-            if data[0] == self.conn:
+            if data[0] == self.conn and data[4] == 0:  # (conn, interval, latency, timeout, status)
                 self.interval_125us = data[1]
+                self._budget_due = True
 
     def _queue_command(self, value) -> None:
         n = len(value)
@@ -259,6 +284,8 @@ class BleLink:
                     self.ready = True  # the host is subscribed: send the backlog first
                     self.ring.rewind()
                     self._chunk_len = 0
+                    self._budget_due = True
+                    self._meas_on = False
                 handler(parser.command, parser.arg)
                 handled += 1
             else:
@@ -307,31 +334,92 @@ class BleLink:
                 if end >= self._chunk_len:
                     self._chunk_len = 0
                 continue
-            pos = ring.next_unsent()
-            if pos < 0:
-                break
-            n = ring.buf[pos - 1]
+            saved = ring.saved_pos() >= 0  # a HELLO/TEXT the ring dropped unsent goes first
+            if saved:
+                pos = 1
+                n = ring.saved[0]
+                mv = self._saved_mv
+            else:
+                pos = ring.next_unsent()
+                if pos < 0:
+                    break
+                n = ring.buf[pos - 1]
+                mv = self._mv
             if n <= room:
-                if not self._notify(self._mv[pos : pos + n]):
+                if not self._notify(mv[pos : pos + n]):
                     self._retry_at_ms = now_ms + self._backoff_ms
                     break
                 sent += 1
-                ring.mark_sent()
             else:
                 # leading 0x00 ends whatever came before; the encoder adds the closing one.
                 # The frame counts as sent once copied (the ring may drop it meanwhile);
                 # cut off by a disconnect, it is sent again from the kept window.
-                self._scratch[0:n] = self._mv[pos : pos + n]
+                self._scratch[0:n] = mv[pos : pos + n]
                 self._chunks[0] = 0
                 self._chunk_len = wire_cobs.encode_into(self._scratch, n, self._chunks, 1)
                 self._chunk_pos = 0
+            if saved:
+                ring.saved_pop()
+            else:
                 ring.mark_sent()
         ring.release_sent(KEEP_SENT)
         return sent
 
+    # -- what the link can carry -----------------------------------------------------------
+
+    def wanted_level(self, streams, now_ms: int) -> int:
+        """A new ``ble_budget`` level for ``streams`` (the front end's full-rate
+        descriptors), or -1 to keep the current one. Called from the main loop; cheap
+        when nothing changed. Sets ``reason``."""
+        if self.conn < 0 or not self.ready:
+            return -1
+        ring = self.ring
+        measured = False
+        if not self._meas_on:
+            self._meas_on = True
+            self._meas_at_ms = now_ms
+            self._meas_unsent = ring.unsent()
+            self._meas_dropped = ring.dropped_frames
+        elif now_ms - self._meas_at_ms >= _MEASURE_MS:
+            unsent = ring.unsent()
+            half = ring.size // 320  # frames in half the ring (~160 bytes a frame)
+            if (unsent >= half and self._meas_unsent >= half
+                    and (unsent > self._meas_unsent or ring.dropped_frames > self._meas_dropped)
+                    and self.level < len(ble_budget.LEVELS) - 1):
+                self._floor = self.level + 1
+                self._budget_due = True
+                measured = True
+            self._meas_at_ms = now_ms
+            self._meas_unsent = unsent
+            self._meas_dropped = ring.dropped_frames
+        if not self._budget_due:
+            return -1
+        self._budget_due = False
+        level = ble_budget.choose(streams, self.mtu, self.interval_125us)
+        if level < self._floor:
+            level = self._floor
+        if level == self.level:
+            return -1
+        if self.interval_125us:
+            ival = "%d.%02d ms" % (self.interval_125us * 125 // 100, self.interval_125us * 125 % 100)
+        else:
+            ival = "not reported, %d ms assumed" % (ble_budget.ASSUMED_INTERVAL_125US * 125 // 100)
+        need = ble_budget.need_milli_packets(streams, ble_budget.LEVELS[level], self.mtu) // 1000
+        cap = ble_budget.capacity_milli_packets(self.interval_125us) // 1000
+        why = ("the backlog of unsent frames kept growing (%d frames): the link carries less than computed"
+               % ring.unsent()) if measured else "MTU %d, interval %s" % (self.mtu, ival)
+        fits = "" if need * 100 <= cap * ble_budget.MARGIN_PCT else "; still more than the link carries: expect counted gaps"
+        self.reason = "link: %s; %d of ~%d packets/s: streaming %s (level %d)%s" % (
+            why, need, cap, ble_budget.describe(streams, level), level, fits)
+        self.level = level
+        self.level_changes += 1
+        self._meas_on = False  # a new rate: measure afresh
+        return level
+
     def stats(self) -> str:
         r = self.ring
         return ("ble: %d connects, %d disconnects, mtu %d, %d notifications, %d busy, %d errors, "
-                "ring %d frames %d bytes, %d frames dropped" % (
+                "ring %d frames %d bytes, %d frames dropped, level %d, %d level changes" % (
                     self.connects, self.disconnects, self.mtu, self.notifications, self.busy,
-                    self.notify_errors, r.count, r.held_bytes, r.dropped_frames))
+                    self.notify_errors, r.count, r.held_bytes, r.dropped_frames, self.level,
+                    self.level_changes))

@@ -16,9 +16,11 @@ _RING = frame_ring.FrameRing(ble_link.RING_BYTES)
 import os  # noqa: E402
 
 import acquire  # noqa: E402
+import ble_budget  # noqa: E402
 import bluetooth  # noqa: E402
 import board_esp32  # noqa: E402
 import clocks  # noqa: E402
+import decimate  # noqa: E402
 
 _BATTERY_EVERY_MS = 10000
 
@@ -29,7 +31,7 @@ def _boot_id() -> int:
 
 
 def run() -> None:
-    fe = board_esp32.build()
+    fe = decimate.DecimatingFrontEnd(board_esp32.build())  # the rate the link can carry
     clock = clocks.RealClock()
     dev = board_esp32.device_id()
     link = ble_link.BleLink(bluetooth, dev, acquire.FIRMWARE_VERSION, model="twitchwatch patch (ESP32)",
@@ -43,6 +45,9 @@ def run() -> None:
         acq.step()
         link.poll_commands(acq.handle_command)
         now = clock.now_ms()
+        level = link.wanted_level(fe.base, now)  # the link's budget (docs/protocol.md)
+        if level >= 0:
+            ble_budget.switch(acq, fe, level, link.reason)
         link.pump(now)
         if now >= next_battery_ms:
             next_battery_ms = now + _BATTERY_EVERY_MS

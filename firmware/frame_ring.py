@@ -13,6 +13,12 @@ length). ``push`` never blocks and never fails for a frame that fits the ring: i
 the oldest whole frames to make room and counts them in ``dropped_frames`` (the host
 sees them as a ``seq`` gap and a sample gap, marked, never filled).
 
+A HELLO or TEXT dropped before it was sent is kept aside (``saved``, two frames, in
+the order dropped, which is ``seq`` order; a HELLO is never pushed out of it by a TEXT):
+the link sends them before the next frame of the ring. A HELLO says how to read the
+DATA after it (a lowered rate is a new HELLO), so it must not be lost with the backlog
+it ends; the ``link:`` TEXT before it says why.
+
 Nothing here allocates after construction. Runs under MicroPython and CPython 3.10+.
 """
 
@@ -29,8 +35,51 @@ class FrameRing:
         self.pushed_frames = 0
         self.cursor = 0  # length byte of the oldest frame not yet sent
         self.sent = 0  # frames held that were already sent (between head and cursor)
+        self.saved = bytearray(2 * 256)  # HELLO/TEXT frames dropped unsent: length byte, frame; slot i at 256 * i
+        self.saved_n = 0
+
+    def _save(self, h: int) -> None:
+        """Keep the unsent frame at ``h`` (its length byte) if it is a HELLO or TEXT."""
+        buf = self.buf
+        n = buf[h]
+        kind = buf[h + 2]  # length, version, type
+        if kind != 1 and kind != 5:
+            return
+        saved = self.saved
+        if self.saved_n == 2:
+            # forget one of the three (slot 0, slot 1, this one): a HELLO when a newer
+            # HELLO is kept (it describes everything after), else the oldest TEXT
+            t0 = saved[2]
+            t1 = saved[258]
+            if t0 == 1 and (t1 == 1 or kind == 1):
+                forget = 0
+            elif t1 == 1 and kind == 1:
+                forget = 1
+            elif t0 == 5:
+                forget = 0
+            else:
+                forget = 1
+            if forget == 0:
+                saved[0:256] = saved[256:512]
+            self.saved_n = 1
+        o = 256 * self.saved_n
+        saved[o : o + 1 + n] = memoryview(buf)[h : h + 1 + n]
+        self.saved_n += 1
+
+    def saved_pos(self) -> int:
+        """Position in ``saved`` of the oldest kept frame's first byte (its length:
+        ``saved[0]``); -1 if none."""
+        return 1 if self.saved_n else -1
+
+    def saved_pop(self) -> None:
+        """The oldest kept frame was handed to the stack."""
+        if self.saved_n == 2:
+            self.saved[0:256] = self.saved[256:512]
+        if self.saved_n:
+            self.saved_n -= 1
 
     def clear(self) -> None:
+        self.saved_n = 0
         self.head = 0
         self.tail = 0
         self.count = 0
@@ -102,6 +151,8 @@ class FrameRing:
             at = self._room_at_tail(need)
             if at >= 0:
                 break
+            if self.sent == 0:  # the oldest frame was never sent
+                self._save(self._head_pos())
             self.pop()
             self.dropped_frames += 1
         buf = self.buf

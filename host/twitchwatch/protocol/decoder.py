@@ -503,6 +503,9 @@ class FrameDecoder:
                 index = index32
                 stats.stream_restarts += 1
                 out.append(StreamRestart(stream_id, expected, index, host_time_s))
+                if index:  # a run counts from 0 (START): its first frames were lost
+                    stats.samples_lost += index
+                    out.append(Gap(stream_id, 0, index, host_time_s))
             else:
                 stats.out_of_order += 1
                 return

@@ -287,7 +287,7 @@ class BleSource(ByteSource):
         interval = "" if st["interval_ms"] is None else f", interval {st['interval_ms']:g} ms"
         mtu = "" if st["mtu"] is None else f", MTU {st['mtu']}"
         return (f"BLE {st['state']} {st['name'] or ''} {st['address'] or ''}".rstrip()
-                + f", RSSI {rssi}{mtu}{interval}, {len(st['dropouts'])} dropouts")
+                + f", RSSI {rssi} (advertised){mtu}{interval}, {len(st['dropouts'])} dropouts")
 
     # ---------------------------------------------------------------- the link task
 

@@ -21,10 +21,18 @@ can meet through real ATT/GATT on a machine with no Bluetooth hardware (tests,
 * :class:`ForeignDevice`: another peripheral advertising a chosen name, without the
   twitchwatch service (a stranger with the same name).
 
-What it does not model: air time. Bumble's ``LocalLink`` moves packets as fast as
-Python does (~0.5 MB/s), with no connection events, so throughput limits of a real link
-(docs/protocol.md, "Throughput budget") are not reproduced; the stack's buffer limit
-(ENOMEM) and the order and loss of notifications are.
+Air time: Bumble's ``LocalLink`` moves packets as fast as Python does (~0.5 MB/s), with
+no connection events. By default nothing more is modelled (the stack's buffer limit,
+ENOMEM, and the order and loss of notifications are real). With
+``Faults.air_packets_per_event`` the bridge models what a real link carries, in its
+notify path: a connection event every negotiated connection interval (Bumble's
+``connection.parameters``), at most that many link-layer packets per event, a
+notification taking ``ceil((len + 7) / 251)`` packets with Data Length Extension
+(``air_dle``) or ``ceil((len + 7) / 27)`` without; notifications wait for their event
+(and the stack's buffers stay taken meanwhile, so ``gatts_notify`` meets ENOMEM as on a
+board). It is a model of the throughput limit of docs/protocol.md's budget (the same
+packets-per-event figure the firmware's rule assumes), not of radio timing: no
+retransmissions, no interference.
 """
 
 from __future__ import annotations
@@ -153,6 +161,9 @@ class Faults:
     delay_every, delay_s: every n-th notification holds up the ones after it for
         ``delay_s`` (a BLE connection delivers in order; late, never reordered).
     max_mtu: the peripheral's largest ATT MTU (23: a host or stack stuck at the minimum).
+    air_packets_per_event: model air time (module docstring): link-layer packets per
+        connection event (0: not modelled, notifications go as fast as Python sends them).
+    air_dle: with Data Length Extension (251-byte link-layer packets) or without (27).
     """
 
     drop_every: int = 0
@@ -160,6 +171,8 @@ class Faults:
     delay_every: int = 0
     delay_s: float = 0.0
     max_mtu: int = 247
+    air_packets_per_event: int = 0
+    air_dle: bool = True
     dropped: int = 0
     duplicated: int = 0
     delayed: int = 0
@@ -184,6 +197,8 @@ class PeripheralBridge:
         self._outage_until = 0.0
         self._notified = 0
         self.notifications_sent = 0
+        self._event_end = 0.0  # air time model: end of the current connection event
+        self._event_packets = 0
 
     # -- lifecycle (host threads) ---------------------------------------------------------
 
@@ -362,6 +377,22 @@ class PeripheralBridge:
             self._queue.put_nowait((conn, ch, value))
             self._credit(-1)  # the copy gives no buffer back
 
+    async def _air_time(self, conn: Any, value: bytes) -> None:
+        """Wait for the connection event that has room for this notification's packets."""
+        f = self.faults
+        per_packet = 251 if f.air_dle else 27
+        need = -(-(len(value) + 7) // per_packet)  # ATT 3 + L2CAP 4 header bytes
+        interval_s = float(conn.parameters.connection_interval) / 1000.0
+        now = time.monotonic()
+        if now >= self._event_end:  # a new event: the next anchor point from now
+            self._event_end = now + interval_s
+            self._event_packets = 0
+        if self._event_packets + need > f.air_packets_per_event:
+            await asyncio.sleep(max(0.0, self._event_end - now))
+            self._event_end += interval_s
+            self._event_packets = 0
+        self._event_packets += need
+
     async def _send_loop(self, queue: asyncio.Queue[tuple[Any, Any, bytes] | None]) -> None:
         while True:
             item = await queue.get()
@@ -371,6 +402,8 @@ class PeripheralBridge:
             if conn is None:
                 await asyncio.sleep(self.faults.delay_s)
                 continue
+            if self.faults.air_packets_per_event:
+                await self._air_time(conn, value)
             try:
                 await self.device.notify_subscriber(conn, ch, value, force=True)
                 self.notifications_sent += 1
@@ -417,8 +450,9 @@ class PeripheralBridge:
 
         conn.on("disconnection", on_disconnection)
         conn.on("connection_att_mtu_update", on_mtu)
+        # as the ESP32 port (NimBLE's BLE_GAP_EVENT_CONN_UPDATE): the interval is
+        # reported when it is updated, not at connect
         conn.on("connection_parameters_update", on_parameters)
-        on_parameters()
 
 
 def _uuid(text: str) -> Any:
@@ -543,13 +577,16 @@ class ForeignDevice:
         self.radio.call(self.radio.remove_device(self.device))
 
 
-def bleak_backends(radio: VirtualRadio, request_mtu: int = 247) -> tuple[type, type]:
+def bleak_backends(radio: VirtualRadio, request_mtu: int = 247,
+                   interval_ms: float | None = None) -> tuple[type, type]:
     """``(scanner_backend, client_backend)`` classes for bleak over the radio's central.
 
     The client asks for ``request_mtu`` (as BlueZ, CoreBluetooth and WinRT do by
     themselves) and for the connection interval range the board advertises (AD type
     0x12, in its scan response), as a host that honours the hint would; the virtual
     controller delivers no scan responses, so there it asks for the same 7.5-15 ms.
+    ``interval_ms``: ask for that interval instead, a host that ignores the hint (many
+    start at 30-50 ms and keep it).
     """
     from bleak.backends.characteristic import BleakGATTCharacteristic
     from bleak.backends.client import BaseBleakClient
@@ -632,7 +669,7 @@ def bleak_backends(radio: VirtualRadio, request_mtu: int = 247) -> tuple[type, t
                 await peer.request_mtu(request_mtu)
             # the board's hint travels in its scan response, which Bumble's virtual
             # controller does not deliver: the range ble_link advertises is the default
-            hint = hints.get(self.address, (7.5, 15.0))
+            hint = hints.get(self.address, (7.5, 15.0)) if interval_ms is None else (interval_ms, interval_ms)
             if hint is not None:
                 try:
                     await central.update_connection_parameters(conn, hint[0], hint[1], 0, 4000)
