@@ -83,9 +83,9 @@ def test_export_json_csv_edf(tmp_path, capsys):
     reader = pyedflib.EdfReader(str(tmp_path / "tw.edf"))
     try:
         _, _, texts = reader.readAnnotations()
-        assert len(texts) == 6 and texts[0] == "twitch ch1 120uV unit 3"
+        assert len(texts) == 6 and texts[0] == "twitch EMG 1 120uV unit 3"
         assert reader.getFileDuration() <= 3 * 86400 + 1
-        assert reader.getSignalLabels() == ["twitch/min ch1", "twitch/min ch2"]
+        assert reader.getSignalLabels() == ["EMG 1", "EMG 2"]
     finally:
         reader.close()
 

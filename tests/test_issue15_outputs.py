@@ -456,3 +456,272 @@ def test_item12_small_things(db, tmp_path, capsys, monkeypatch):
     pipe = subprocess.run(f"'{binary}' events --db '{db}' | head -1", shell=True, capture_output=True, text=True,
                           timeout=120)
     assert pipe.stdout.strip() and "Broken pipe" not in pipe.stderr and "Error" not in pipe.stderr
+
+
+# ------------------------------------------------------------------ item 12, the rest
+def test_item12_the_brainflow_board_error_names_the_option(tmp_path, capsys):
+    # 32 tab-separated columns fit cyton_daisy and synthetic; no timestamps to tell them apart
+    path = tmp_path / "bf.csv"
+    path.write_text("".join("\t".join(["0"] * 32) + "\n" for _ in range(50)))
+    rc, _, err = tw(capsys, tmp_path / "t.sqlite3", "replay", str(path))
+    assert rc == 2 and "--board" in err and "board=" not in err, err
+
+
+@pytest.fixture(scope="module")
+def named_edf(tmp_path_factory):
+    """20 s of simulated twitches, two EMG channels labelled as a file would label them."""
+    from twitchwatch.formats import write_edf
+    from twitchwatch.sim import simulate
+
+    rec = simulate("benign_clean", 20.0, seed=5, twitch_rate_per_min=40)
+    path = tmp_path_factory.mktemp("named") / "named.edf"
+    labels = ["EMG calf"] + [f"EMG shin {k}" for k in range(1, rec.emg_uv.shape[1])]
+    write_edf(path, rec.emg_uv, rec.emg_rate_hz, emg_labels=labels, start_unix_s=NOW - 3600)
+    return path, labels
+
+
+def test_item12_the_end_of_a_file_run_says_its_signal_time(named_edf, tmp_path, capsys, clock):
+    path, _ = named_edf
+    rc, out, _ = tw(capsys, tmp_path / "t.sqlite3", "replay", str(path), "-q")
+    assert rc == 0
+    ended = next(line for line in out.splitlines() if line.startswith("ended:"))
+    assert "end of file after" in ended and "(20.0 s of signal)" in ended, ended
+
+
+def test_item12_a_channel_has_one_name_everywhere_with_its_index_kept(named_edf, tmp_path, capsys, clock):
+    pyedflib = pytest.importorskip("pyedflib")
+    path, labels = named_edf
+    db, jsonl, edf = tmp_path / "t.sqlite3", tmp_path / "e.jsonl", tmp_path / "x.edf"
+    rc, out, _ = tw(capsys, db, "replay", str(path), "-q", "--events-out", str(jsonl))
+    assert rc == 0
+    quality = [line for line in out.splitlines() if line.startswith("signal quality")]
+    assert [q.split(":")[0] for q in quality] == [f"signal quality, {label}" for label in labels]
+    lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert lines and all(e["channel_label"] == labels[e["channel"]] for e in lines)
+    rc, out, _ = tw(capsys, db, "events")
+    assert rc == 0 and "EMG calf" in out
+    rc, _, _ = tw(capsys, db, "export", "--edf", str(edf))
+    assert rc == 0
+    reader = pyedflib.EdfReader(str(edf))
+    try:
+        used = sorted({e["channel"] for e in lines})
+        assert reader.getSignalLabels() == [labels[c] for c in used]
+        assert reader.getTransducer(0) == "twitch rate" and reader.getPhysicalDimension(0) == "/min"
+        _, _, texts = reader.readAnnotations()
+        texts = list(texts)
+        assert texts and all(t.split(" ")[0] == "twitch" for t in texts)
+        assert all(any(t.startswith(f"twitch {label} ") for label in labels) for t in texts), texts[:3]
+        assert not [t for t in texts if " ch" in t]
+    finally:
+        reader.close()
+
+
+def test_item12_realtime_paces_a_recording_file_and_feeds_the_dashboard(tmp_path):
+    from twitchwatch.dashboard.hub import LiveHub
+    from twitchwatch.formats import open_recording, write_edf
+    from twitchwatch.pipeline import Pipeline
+    from twitchwatch.sim import simulate
+
+    rec = simulate("benign_clean", 3.0, seed=2)
+    path = tmp_path / "short.edf"
+    write_edf(path, rec.emg_uv, rec.emg_rate_hz, emg_labels=list(rec.emg_labels), acc_mg=rec.acc_mg,
+              acc_rate_hz=rec.acc_rate_hz, start_unix_s=1_760_000_000)
+    hub, statuses = LiveHub(), []
+    with open_recording(path) as recording:
+        pipe = Pipeline(None, source_name="file", on_block=hub.on_block,
+                        on_status=lambda st: (statuses.append(st), hub.on_status(st)))
+        started = time.monotonic()
+        summary = pipe.run_recording(recording, realtime=True)
+        took_s = time.monotonic() - started
+    assert 2.9 <= took_s < 8.0 and summary.duration_host_s >= 2.9
+    assert len(statuses) >= 2 and statuses[-1].device_elapsed_s >= 1.5
+    new = hub.take()
+    assert new["trace"] is not None and new["hello"]["emg_labels"] == list(rec.emg_labels)
+    # as fast as possible without it (the default)
+    with open_recording(path) as recording:
+        fast = Pipeline(None, source_name="file").run_recording(recording)
+    assert fast.duration_host_s < 2.0 and fast.events == summary.events
+
+
+def test_item12_replay_realtime_of_a_file_serves_the_dashboard(tmp_path, capsys):
+    from twitchwatch.formats import write_edf
+    from twitchwatch.sim import simulate
+
+    rec = simulate("benign_clean", 3.0, seed=3)
+    path = tmp_path / "short.edf"
+    write_edf(path, rec.emg_uv, rec.emg_rate_hz, emg_labels=list(rec.emg_labels), start_unix_s=1_760_000_000)
+    started = time.monotonic()
+    rc, out, err = tw(capsys, tmp_path / "t.sqlite3", "replay", str(path), "--realtime", "--no-browser",
+                      "--dashboard-port", "0", "-q")
+    assert rc == 0 and "dashboard: http" in err, err
+    assert time.monotonic() - started >= 2.9
+    assert "applies to captures" not in err and "(3.0 s of signal)" in out
+    rc, _, err = tw(capsys, tmp_path / "u.sqlite3", "replay", str(path), "--realtime", "--lsl", "--no-dashboard")
+    assert rc == 2 and "not published over LSL" in err
+
+
+# ------------------------------------------------------------------ every time shown says its zone
+@pytest.mark.parametrize("zone,abbrev", [("America/New_York", "EST"), ("UTC", "UTC"), ("Asia/Kolkata", "IST")])
+def test_every_time_shown_says_its_zone(tmp_path, capsys, monkeypatch, zone, abbrev):
+    """The report's times, `log`'s confirmation line, `events`, the end of a run, a refused
+    second replay and the EDF export's lines name the zone of each time they show."""
+    import re
+
+    from twitchwatch.formats import write_edf
+    from twitchwatch.sim import simulate
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        clock_now = datetime.datetime(2026, 12, 7, 12, 0, tzinfo=datetime.timezone.utc).timestamp()
+        monkeypatch.setattr(time, "time", lambda: clock_now)
+        stamp = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?)(?: ([A-Z]{3,5}|[+-]\d{4})\b)?")
+        rec = simulate("benign_clean", 20.0, seed=6, twitch_rate_per_min=30)
+        edf = tmp_path / "r.edf"
+        write_edf(edf, rec.emg_uv, rec.emg_rate_hz, emg_labels=list(rec.emg_labels), start_unix_s=clock_now - 7200)
+        db = tmp_path / "t.sqlite3"
+        seen = []
+        for args in (("replay", str(edf), "-q"), ("replay", str(edf), "-q"), ("log", "caffeine", "200", "--at", "-1h"),
+                     ("log", "symptom", "cramps", "--at", "-30min"), ("events",), ("causes",),
+                     ("export", "--edf", str(tmp_path / "x.edf"))):
+            rc, out, err = tw(capsys, db, *args)
+            seen += [(args[0], m) for m in stamp.findall(out + err)]
+        assert len(seen) >= 6 and all(zone_shown == abbrev for _, (_, zone_shown) in seen), seen
+        report = tmp_path / "r.html"
+        assert tw(capsys, db, "report", "--out", str(report))[0] == 0
+        html_text = report.read_text()
+        shown = stamp.findall(re.sub(r"<img[^>]*>", "", html_text))
+        assert len(shown) >= 4 and all(zone_shown == abbrev for _, zone_shown in shown), shown[:10]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+# ------------------------------------------------------------------ #17 item 10: text a person gives
+def test_note_and_site_limits_are_one_on_the_command_line_and_the_page(db, capsys, clock):
+    from twitchwatch.causes.entries import ACCEPTED, MAX_TEXT_CHARS, EntryError
+    from twitchwatch.dashboard import analysis
+
+    assert ACCEPTED["max_text_chars"] == MAX_TEXT_CHARS
+    fits, too_long = "x" * MAX_TEXT_CHARS, "x" * (MAX_TEXT_CHARS + 1)
+    for args in (("log", "caffeine", "100", "--note", too_long), ("log", "symptom", "cramps", "--site", too_long),
+                 ("log", "symptom", "cramps", "--note", too_long), ("log", "supplement", too_long)):
+        rc, _, err = tw(capsys, db, *args)
+        assert rc == 2 and f"too long ({MAX_TEXT_CHARS + 1} characters; at most {MAX_TEXT_CHARS})" in err, (args, err)
+    for body in ({"category": "exposure", "kind": "caffeine", "value": "100", "note": too_long},
+                 {"category": "symptom", "kind": "cramps", "site": too_long}):
+        with pytest.raises(EntryError, match=rf"too long \({MAX_TEXT_CHARS + 1} characters; at most {MAX_TEXT_CHARS}\)"):
+            analysis.log_entry(db, body, now_unix_s=NOW)
+    assert tw(capsys, db, "log", "symptom", "cramps", "--site", fits[:40], "--note", fits)[0] == 0
+    analysis.log_entry(db, {"category": "symptom", "kind": "cramps", "note": fits}, now_unix_s=NOW)
+    with Store(db) as store:
+        assert [len(s["note"]) for s in store.symptoms()] == [MAX_TEXT_CHARS, MAX_TEXT_CHARS]
+
+
+def test_terminal_escape_codes_are_never_echoed_raw(db, tmp_path, capsys, clock):
+    from twitchwatch.causes.entries import EntryError
+    from twitchwatch.dashboard import analysis
+
+    red = "\x1b[31mleft\x1b[0m calf"
+    for args in (("log", "symptom", "weakness", "--site", red), ("log", "caffeine", "100", "--note", red),
+                 ("log", "pesticide", red), ("log", "test", "emg", red)):
+        rc, out, err = tw(capsys, db, *args)
+        assert rc == 2 and "control character" in err and "\x1b" not in out + err, (args, err)
+    with pytest.raises(EntryError, match="control character"):
+        analysis.log_entry(db, {"category": "symptom", "kind": "weakness", "site": red}, now_unix_s=NOW)
+    with Store(db) as store:
+        assert store.symptoms() == [] and store.context() == []
+    rc, out, err = tw(capsys, tmp_path / "d.sqlite3", "demo", "--fast", "--duration", "1", "--no-dashboard",
+                      "--body-site", red)
+    assert rc == 2 and "--body-site" in err and "\x1b" not in out + err
+    # text stored before this check (or written by another program) is shown with '?' for the codes
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE sessions SET body_site = ?", (red,))
+        conn.execute("INSERT INTO symptoms (kind, start_unix_s, site, created_at) VALUES ('weakness', ?, ?, ?)",
+                     (NOW - 60, red, NOW))
+    for args in (("events",), ("causes",)):
+        rc, out, err = tw(capsys, db, *args)
+        assert rc == 0 and "\x1b" not in out + err, args
+        assert "?[31mleft?[0m calf" in out, (args, out)
+
+
+# ------------------------------------------------------------------ #20 item 3: one verdict rule
+def test_one_verdict_rule_for_the_engine_the_page_and_the_report(tmp_path, clock):
+    """A cause confirmed on one session and rejected later on another: every view takes
+    the latest verdict (the report used to let a confirmation win whatever came after)."""
+    from twitchwatch.annotations import _history, annotate_stored
+    from twitchwatch.causes.entries import parse_exposure
+    from twitchwatch.dashboard import analysis
+    from twitchwatch.report import build_report
+
+    path = tmp_path / "v.sqlite3"
+    with Store(path) as store:
+        ids = []
+        for k, start in enumerate((NOW - 26 * 3600, NOW - 1800)):
+            store.add_context(parse_exposure("caffeine", "300", at=start - 3600, now_unix_s=NOW))
+            sid = store.start_session(device_id="d", firmware_version="0.1.0", boot_id=k + 1, source="test",
+                                      body_site="left calf", started_at=start)
+            store.add_events(sid, [_twitch(i, start + 60 + 60 * i) for i in range(12)])
+            if k == 0:
+                store.end_session(sid, ended_at=start + 20 * 60)
+            ids.append(sid)
+        annotate_stored(store, now_unix_s=NOW)
+        rows = {a["target_id"]: a for a in store.annotations(target="session") if a["cause_id"] == "caffeine"}
+        assert set(rows) == set(ids)
+        clock[0] = NOW - 600
+        store.set_annotation_status(rows[ids[0]]["id"], "confirmed")
+        clock[0] = NOW - 300
+        store.set_annotation_status(rows[ids[1]]["id"], "rejected")
+        clock[0] = NOW
+        assert _history(store, set(ids)) == [{"cause_id": "caffeine", "verdict": "rejected"}]
+    assert analysis.load_inputs(path, NOW).statuses == {"caffeine": "rejected"}
+    report = tmp_path / "r.html"
+    with Store(path) as store:
+        build_report(store, NOW - 3 * DAY, report, now_unix_s=NOW)
+    html_text = report.read_text()
+    assert "(you rejected this)" in html_text and "(you confirmed this)" not in html_text
+
+
+def test_status_words_are_said_in_one_place():
+    """The verdict words are constants of twitchwatch.verdicts, not literals spread over
+    the package (#20 item 3). The store's SQL is left out: its schema's CHECK and its
+    queries name them as SQL must, and it validates against the same constants."""
+    import re
+    from pathlib import Path
+
+    import twitchwatch
+
+    root = Path(twitchwatch.__file__).parent
+    found = []
+    for path in root.rglob("*.py"):
+        if path.name == "verdicts.py" or path.parent.name == "store":
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"""["'](confirmed|rejected|suggested)["']""", line):
+                found.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
+    assert found == [], "\n".join(found)
+
+
+def test_one_entry_parser_for_the_command_line_and_the_page(db, capsys, clock):
+    """#20 item 3: `log` and the page's POST /api/log go through causes.entries.parse_entry:
+    the same entry is stored the same, and a field the category does not take is refused
+    (the page used to drop it without a word)."""
+    from twitchwatch.causes.entries import EntryError
+    from twitchwatch.dashboard import analysis
+
+    assert tw(capsys, db, "log", "caffeine", "200", "--at", "-1h", "--note", "coffee")[0] == 0
+    analysis.log_entry(db, {"category": "exposure", "kind": "caffeine", "value": "200", "at": "-1h",
+                            "note": "coffee"}, now_unix_s=NOW)
+    assert tw(capsys, db, "log", "symptom", "cramps", "--site", "Left Calf", "--severity", "mild")[0] == 0
+    analysis.log_entry(db, {"category": "symptom", "kind": "cramps", "site": "Left Calf", "severity": "mild"},
+                       now_unix_s=NOW)
+    with Store(db) as store:
+        for rows in (store.context(), store.symptoms()):
+            a, b = ({k: v for k, v in r.items() if k not in ("id", "created_at")} for r in rows)
+            assert a == b
+    for body, wrong in (({"category": "exposure", "kind": "caffeine", "value": "200", "severity": "5"}, "severity"),
+                        ({"category": "symptom", "kind": "cramps", "until": "-1h"}, "until")):
+        with pytest.raises(EntryError, match=f"{wrong} does not apply to an? (exposure|symptom)"):
+            analysis.log_entry(db, body, now_unix_s=NOW)
+    with Store(db) as store:
+        assert len(store.context()) == 2 and len(store.symptoms()) == 2

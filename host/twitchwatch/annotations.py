@@ -26,6 +26,7 @@ from twitchwatch.causes import Annotation, RedFlag, annotate_event, annotate_ses
 from twitchwatch.causes.annotate import red_flag_ids
 from twitchwatch.causes.taxonomy import doctor_only
 from twitchwatch.store import Store
+from twitchwatch.verdicts import history as verdict_history
 
 CONTEXT_LOOKBACK_S = 30 * 86400.0  # exposures act up to days later (benzodiazepine dose cuts: ≤ 14 d)
 EVENT_TOP_N = 3  # candidates stored per twitch
@@ -95,13 +96,8 @@ def _overlaps(session: dict[str, Any], since: float | None, until: float | None)
 
 
 def _history(store: Store, session_ids: set[int]) -> list[dict[str, str]]:
-    """The person's verdicts on causes of these sessions: the latest per cause wins."""
-    verdicts: dict[str, tuple[float, str]] = {}
-    for a in store.annotations(target="session"):
-        if a["target_id"] in session_ids and a["status"] != "suggested":
-            if a["cause_id"] not in verdicts or a["updated_at"] > verdicts[a["cause_id"]][0]:
-                verdicts[a["cause_id"]] = (a["updated_at"], a["status"])
-    return [{"cause_id": c, "verdict": v} for c, (_, v) in sorted(verdicts.items())]
+    """The person's verdicts on causes of these sessions (twitchwatch.verdicts' rule)."""
+    return verdict_history(a for a in store.annotations(target="session") if a["target_id"] in session_ids)
 
 
 def annotate_stored(store: Store, *, since_unix_s: float | None = None, until_unix_s: float | None = None,

@@ -13,7 +13,8 @@ contiguous, nothing happened between them) with each stream's samples as
 
 A recording file has no frames: its blocks of physical samples go through
 :class:`FileAssembler`, which finds the rows the file is known to miss (a gap, never
-filled in) as the decoder does for lost frames.
+filled in) as the decoder does for lost frames, and makes each block a
+:class:`~twitchwatch.protocol.SampleBlock` for the sinks.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Iterator, Union
 
 import numpy as np
 
-from twitchwatch.protocol import Gap, Message, SampleBlock
+from twitchwatch.protocol import Gap, Hello, Message, SampleBlock
 
 
 @dataclasses.dataclass
@@ -112,18 +113,26 @@ def assemble(messages: list[Message]) -> Iterator[Union[Samples, Message]]:
 
 class FileAssembler:
     """A recording's blocks of physical samples: the gaps in them (rows the file is known
-    to miss) and the pieces. State: each stream's next expected row index."""
+    to miss), the pieces for the detector, and each block as a device would have sent it
+    (a :class:`SampleBlock` of physical values at scale 1, for the dashboard and LSL).
+    State: each stream's next expected row index."""
 
-    def __init__(self, rates_hz: dict[int, float]) -> None:
-        self.rates_hz = dict(rates_hz)
+    def __init__(self, hello: Hello) -> None:
+        self.infos = {s.stream_id: s for s in hello.streams}
+        self.rates_hz = {s.stream_id: s.sample_rate_hz for s in hello.streams}
         self.next_index: dict[int, int] = {}
 
-    def block(self, stream_id: int, first_index: int, data: np.ndarray) -> tuple[Gap | None, StreamPiece]:
-        """One block of the file: the gap before it (None if it follows on), and its samples."""
+    def block(self, stream_id: int, first_index: int, data: np.ndarray,
+              host_s: float) -> tuple[Gap | None, StreamPiece, SampleBlock]:
+        """One block of the file, handed on at ``host_s`` (host clock): the gap before it
+        (None if it follows on), its samples, and the block."""
         expected = self.next_index.get(stream_id, first_index)
         gap = None
         if first_index > expected:  # never filled in
             gap = Gap(stream_id, expected, first_index - expected, 0.0)
         self.next_index[stream_id] = first_index + len(data)
         data = np.asarray(data, dtype=np.float64)
-        return gap, StreamPiece(stream_id, first_index, data.shape[0], self.rates_hz[stream_id], data)
+        rate_hz = self.rates_hz[stream_id]
+        block = SampleBlock(stream_id, self.infos[stream_id], first_index, round(first_index * 1e6 / rate_hz), data,
+                            host_s)
+        return gap, StreamPiece(stream_id, first_index, data.shape[0], rate_hz, data), block

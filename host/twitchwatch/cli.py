@@ -133,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "or BrainFlow. See docs/formats.md.")
     replay.add_argument("file", metavar="FILE", help="a capture (.twcap), or an .edf/.bdf/.csv/.txt recording")
     replay.add_argument("--realtime", action="store_true",
-                        help="replay a capture at the recorded pace (default: as fast as possible)")
+                        help="replay at the recorded pace, a capture or a recording file, with the live dashboard "
+                             "(default: as fast as possible, no dashboard)")
     replay.add_argument("--board", help="BrainFlow CSV only: the board that wrote it (id or name, e.g. cyton)")
     replay.add_argument("--rate-hz", type=float, help="CSV without a time column or rate line: its sample rate")
     replay.add_argument("--channels", help="use only these EMG channels: 0-based positions or labels, comma-separated")
@@ -313,10 +314,16 @@ def _open_store(db: str | None, read_only: bool = False):
     return Store(Path(db) if db else default_db_path(), read_only=read_only)
 
 
+def _printable(text: str) -> str:
+    """Text for the terminal: control characters (terminal escape codes) shown as '?',
+    line breaks and tabs kept. Everything a person or a file gave (sites, notes, labels)
+    goes through it before it is printed; new entries cannot hold them (person_text)."""
+    return "".join(c if c.isprintable() or c in "\n\t" else "?" for c in text)
+
+
 def _safe_message(text: str, limit: int = 2000) -> str:
-    """An error for the terminal: control characters (terminal escape codes) shown as '?',
-    line breaks kept, cut to ``limit`` characters."""
-    text = "".join(c if c.isprintable() or c in "\n\t" else "?" for c in text)
+    """An error for the terminal: :func:`_printable`, cut to ``limit`` characters."""
+    text = _printable(text)
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -399,7 +406,8 @@ def _on_event_printer(quiet: bool):
 def _print_summary(summary, store_path: str | None) -> None:
     out = sys.stdout
     decoded = ", ".join(f"stream {k}: {v} samples" for k, v in sorted(summary.samples.items())) or "no samples"
-    print(f"ended: {summary.ended_because} after {summary.duration_host_s:.1f} s", file=out)
+    signal = f" ({summary.signal_s:.1f} s of signal)" if summary.signal_s else ""
+    print(f"ended: {summary.ended_because} after {summary.duration_host_s:.1f} s of wall time{signal}", file=out)
     uncounted = getattr(summary, "candidates", 0)
     extra = f" (and {uncounted} uncounted candidates, kept in the store)" if uncounted else ""
     print(f"decoded: {decoded}; {summary.events} twitches{extra}; device resets: {summary.resets}", file=out)
@@ -412,7 +420,7 @@ def _print_summary(summary, store_path: str | None) -> None:
               file=out)
     for q in summary.quality:
         mains = f"{q['mains_hz']:g} Hz hum {q['mains_uv']:.1f} uV" if q.get("mains_hz") else "no mains hum found"
-        print(f"signal quality, channel {q['channel']}: noise floor {q['noise_floor_uv']:.1f} uV RMS, {mains}, "
+        print(f"signal quality, {q.get('label', q['channel'])}: noise floor {q['noise_floor_uv']:.1f} uV RMS, {mains}, "
               f"usable {100 * q['usable_fraction']:.0f} %{', LEAD OFF' if q.get('lead_off') else ''}", file=out)
     link = getattr(summary, "link", None)
     if link:
@@ -569,6 +577,10 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
         from twitchwatch.lsl import LslSink
 
         lsl = LslSink()
+    if getattr(args, "body_site", None) is not None:  # stored and shown: plain text, the entries' limit
+        from twitchwatch.causes.entries import person_text
+
+        args.body_site = person_text("--body-site", args.body_site)
     printer = _StatusPrinter(args.quiet)
     db_path = _db_path(args.db)
     refuse_overwriting({"--events-out": args.events_out, "--capture": capture},
@@ -593,9 +605,9 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
                         on_notice=_notice_printer(), after_session=annotate_session)
         try:
             if recording is not None:
-                progress = _Progress(recording.duration_s, args.quiet)
+                progress = _Progress(recording.duration_s, args.quiet or live)  # live: the status line instead
                 try:
-                    summary = pipe.run_recording(recording, on_progress=progress)
+                    summary = pipe.run_recording(recording, on_progress=progress, realtime=live)
                 finally:
                     progress.close()
             else:
@@ -757,16 +769,18 @@ def _replay_recording(args, path: Path, digest: str | None = None) -> int:
     """EDF/BDF/CSV files: not a capture, so the formats module reads them."""
     from twitchwatch.formats import open_recording
 
+    if getattr(args, "lsl", False):  # docs/lsl.md: a device's streams, not a file's
+        raise TwitchwatchError("--lsl publishes a patch's streams: stream, demo, or replay --realtime of a "
+                               "capture; a recording file is not published over LSL")
+
     channels = None
     if args.channels:
         channels = [int(c) if c.strip().isdigit() else c.strip() for c in args.channels.split(",")]
     with open_recording(path, board=args.board, rate_hz=args.rate_hz, emg_channels=channels,
                         tz=_zone(args.tz)) as rec:
         print(rec.describe(), file=sys.stderr)
-        if args.realtime:
-            print("--realtime applies to captures; a recording file is replayed as fast as possible",
-                  file=sys.stderr)
-        _run(None, args, f"file:{path.name}", recording=rec, live=False, source_sha256=digest)
+        # --realtime: paced at the file's own rate, with the dashboard, as a live source
+        _run(None, args, f"file:{path.name}", recording=rec, live=args.realtime, source_sha256=digest)
     return 0
 
 
@@ -841,8 +855,10 @@ def _parse_time(option: str, text: str, now: float | None = None) -> float:
 
 
 def _local(unix_s: float) -> str:
-    """A time as this computer's local time, with its zone."""
-    return datetime.datetime.fromtimestamp(unix_s).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    """A time as this computer's local time, with its zone (twitchwatch.localtime)."""
+    from twitchwatch.localtime import shown_time
+
+    return shown_time(unix_s)
 
 
 def _zone(text: str | None):
@@ -881,7 +897,7 @@ def cmd_events(args) -> int:
                       r["top_cause"] or "-"))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        print(_printable("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()))
     print(f"{len(rows)} twitches since {_local(since)}")
     return 0
 
@@ -907,12 +923,14 @@ def cmd_export(args) -> int:
             paths = store.export_csv(args.csv_dir)
             print(f"wrote {len(paths)} CSV files to {args.csv_dir}: " + ", ".join(p.name for p in paths.values()))
         if args.edf_path:
+            from twitchwatch.localtime import shown_time
+
             info = store.export_edf(args.edf_path, since_unix_s=since, tz=_zone(args.tz))
             print(f"wrote {args.edf_path}: {info['events']} twitch annotations, "
                   f"{len(info['channels'])} twitch-rate channel(s), {info['duration_s'] / 3600:.1f} h "
                   f"from {_local(info['start_unix_s'])}, written into the header as "
-                  f"{datetime.datetime.fromtimestamp(info['start_unix_s'], _zone(args.tz)).strftime('%Y-%m-%d %H:%M:%S')}"
-                  f" local time")
+                  f"{shown_time(info['start_unix_s'], tz=_zone(args.tz))} (an EDF header holds local time "
+                  "without its zone)")
     return 0
 
 
@@ -942,6 +960,7 @@ def cmd_delete_all(args) -> int:
 
 def cmd_causes(args) -> int:
     from twitchwatch.annotations import annotate_stored, set_verdict
+    from twitchwatch.verdicts import CONFIRMED, REJECTED
 
     now = time.time()
     since = _since_unix_s(args.since, now)
@@ -950,11 +969,11 @@ def cmd_causes(args) -> int:
         cause_id = args.confirm or args.reject
         if cause_id:
             try:
-                n = set_verdict(store, cause_id, "confirmed" if args.confirm else "rejected", since_unix_s=since)
+                n = set_verdict(store, cause_id, CONFIRMED if args.confirm else REJECTED, since_unix_s=since)
             except ValueError as exc:
                 known = ", ".join(a.cause_id for a in run.annotations) or "none yet"
                 raise TwitchwatchError(f"{exc}; candidates in this span: {known}") from exc
-            print(f"{cause_id}: marked {'confirmed' if args.confirm else 'rejected'} on {n} session(s)")
+            print(f"{cause_id}: marked {CONFIRMED if args.confirm else REJECTED} on {n} session(s)")
             run = annotate_stored(store, since_unix_s=since, now_unix_s=now)
     if args.json:
         json.dump({"red_flags": [dataclasses.asdict(f) for f in run.red_flags],
@@ -970,11 +989,11 @@ def cmd_causes(args) -> int:
         print(f"\n{NO_CANDIDATE}")
     for rank, a in enumerate(ranked, 1):
         line = a.summary or f"{a.cause_name} may fit"
-        print(f"\n{rank}. {a.cause_id} (score {a.score:.2f}): {line}")
+        print(_printable(f"\n{rank}. {a.cause_id} (score {a.score:.2f}): {line}"))
         for reason in a.reasons_for:
-            print(f"  + {reason}")
+            print(_printable(f"  + {reason}"))
         for reason in a.reasons_against:
-            print(f"  - {reason}")
+            print(_printable(f"  - {reason}"))
         for note in a.notes:
             print(f"  . {note}")
         if a.tests:
@@ -990,7 +1009,7 @@ def _print_red_flags(flags, out) -> None:
     for flag in flags:
         print("", file=out)
         for line in flag.lines():
-            print(line, file=out)
+            print(_printable(line), file=out)
 
 
 def _standing_flags(store) -> list:
@@ -1037,10 +1056,14 @@ _NAMED_VALUE = {"supplement": "name", "medication": "name", "pesticide": "produc
 def _log_entry(args, now: float) -> tuple[str, dict]:
     """Parse ``twitchwatch log ...`` into (store table, validated entry dict); raises
     TwitchwatchError (EntryError) naming what is accepted. Writes nothing."""
-    from twitchwatch.causes.entries import ACCEPTED, parse_exposure, parse_lab, parse_symptom
+    from twitchwatch.causes.entries import ACCEPTED, parse_entry, person_text
 
     what = args.kind.strip().lower()
     category = what if what in ("lab", "symptom", "test") else "exposure"
+    # every text given: the page's limit and check (no terminal escape codes stored or echoed)
+    args.note = person_text(f"log {what}: --note", args.note)
+    for i, given in enumerate(args.values):
+        person_text(f"log {what}: value {i + 1}", given)
     for dest, (flag, applies) in _LOG_OPTIONS.items():
         if dest == "site" and what == "injury":
             continue  # an injury has a site too
@@ -1062,14 +1085,12 @@ def _log_entry(args, now: float) -> tuple[str, dict]:
             if len(parts) != 2 or not all(parts):
                 raise TwitchwatchError(f"log lab: --range {args.ref_range!r} is not LOW-HIGH, e.g. --range 0.70-1.00")
             low, high = parts
-        entry = parse_lab(analyte, value, unit, at=args.at, ref_low=low, ref_high=high, now_unix_s=now)
-        if args.note:
-            entry["note"] = args.note
-        return "lab", entry
+        return parse_entry("lab", analyte, {"value": value, "unit": unit, "at": args.at, "ref_low": low,
+                                            "ref_high": high, "note": args.note}, now_unix_s=now)
     if category == "symptom":
         (kind,) = take(1, 'the symptom, e.g. log symptom weakness --site "left hand"')
-        return "symptom", parse_symptom(kind, site=args.site, severity=args.severity, at=args.at, note=args.note,
-                                        now_unix_s=now)
+        return parse_entry("symptom", kind, {"site": args.site, "severity": args.severity, "at": args.at,
+                                             "note": args.note}, now_unix_s=now)
     if category == "test":
         from twitchwatch.store import CLINICAL_TEST_KINDS
 
@@ -1106,11 +1127,8 @@ def _log_entry(args, now: float) -> tuple[str, dict]:
                        ("organophosphate", args.organophosphate)):
         if given is not None:
             detail[key] = given
-    entry = parse_exposure(what, amount, unit=amount_unit, at=args.at, until=args.until, detail=detail or None,
-                           now_unix_s=now)
-    if args.note:
-        entry["note"] = args.note
-    return "exposure", entry
+    return parse_entry("exposure", what, {"value": amount, "unit": amount_unit, "at": args.at, "until": args.until,
+                                          "detail": detail or None, "note": args.note}, now_unix_s=now)
 
 
 def _log_seen_doctor(args, now: float) -> int:
@@ -1147,7 +1165,7 @@ def cmd_log(args) -> int:
         add = {"exposure": store.add_context, "lab": store.add_lab, "symptom": store.add_symptom,
                "test": store.add_clinical_test}[table]
         entry_id = add(entry)
-    print(f"logged {describe_entry(table, entry)} (#{entry_id})")
+    print(_printable(f"logged {describe_entry(table, entry)} (#{entry_id})"))
     return 0
 
 

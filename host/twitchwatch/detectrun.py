@@ -238,7 +238,8 @@ class DetectionRun:
         """The detector's signal quality now, one row per EMG channel (empty without one)."""
         if self.detector is None:
             return []
-        return [dict(dataclasses.asdict(q), channel=i) for i, q in enumerate(self.detector.quality())]
+        labels = self.detector.emg_labels  # channel: the column index (programs); label: as the source names it
+        return [dict(dataclasses.asdict(q), channel=i, label=labels[i]) for i, q in enumerate(self.detector.quality())]
 
     def _timed(self, events: list[TwitchEvent]) -> list[TwitchEvent]:
         """Events with ``wall_time_s`` and ``t_s`` offset for this run."""

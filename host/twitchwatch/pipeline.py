@@ -322,10 +322,14 @@ class Pipeline:
         return self.summary
 
     def run_recording(self, recording: RecordingFile, block_s: float = 0.5,
-                      on_progress: Callable[[float], None] | None = None) -> RunSummary:
+                      on_progress: Callable[[float], None] | None = None, realtime: bool = False) -> RunSummary:
         """Run a recording file (EDF/BDF/CSV) through the same detection and logging.
 
         ``on_progress`` gets the seconds of signal processed so far after each block.
+        ``realtime``: hand each block over when its last sample is due at the file's own
+        pace (``block_s`` blocks, so at most ``block_s`` late), with ``on_status`` about
+        once a second, as a live source; otherwise as fast as possible. Every block also
+        goes to ``on_block`` (as a :class:`SampleBlock` of physical values, scale 1).
         Raises :class:`TwitchwatchError` (e.g. ``FormatError``) for a file that
         turns out unreadable part-way; what was processed before is logged.
         """
@@ -333,11 +337,16 @@ class Pipeline:
         self.summary.dated_by = ("the file's start date" if recording.start_unix_s is not None else
                                  "nothing: the file has no start date (sessions are dated when replayed, "
                                  "twitches have no wall time)")
-        with self._running():
+        with self._running() as start_host_s:
+            last_status_s = start_host_s
             self._configure(recording.hello, started_at=recording.start_unix_s)
-            blocks = FileAssembler({s.stream_id: s.sample_rate_hz for s in recording.hello.streams})
+            blocks = FileAssembler(recording.hello)
             for stream_id, first_index, data in recording.iter_blocks(block_s):
-                gap, piece = blocks.block(stream_id, first_index, data)
+                if realtime:  # the block's last sample is due at its time from the file's start
+                    wait_s = start_host_s + (first_index + len(data)) / blocks.rates_hz[stream_id] - time.monotonic()
+                    if wait_s > 0:
+                        time.sleep(wait_s)
+                gap, piece, block = blocks.block(stream_id, first_index, data, time.monotonic())
                 if gap is not None:  # rows the file is known to miss: a gap, never filled in
                     self._log_events(self._detection.detect())
                     self._detection.gap(gap)
@@ -345,9 +354,15 @@ class Pipeline:
                 wall_s = None if recording.start_unix_s is None else \
                     recording.start_unix_s + first_index / piece.rate_hz
                 self._detection.add(piece, wall_s=wall_s)
+                for sink in self._sinks:  # the dashboard's trace, LSL: physical values at scale 1
+                    sink.samples([block])
                 self._log_events(self._detection.detect())
                 if on_progress is not None:
                     on_progress(self._device_elapsed_s)
+                now = time.monotonic()
+                if realtime and now - last_status_s >= 1.0:
+                    last_status_s = now
+                    self._emit_status(now - start_host_s)
             self._finish_run()
             self.summary.ended_because = "end of file"
             if recording.skipped_rows:

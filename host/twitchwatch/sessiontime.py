@@ -21,6 +21,18 @@ from __future__ import annotations
 from typing import Any
 
 
+def recorded_fraction(session: dict[str, Any]) -> float:
+    """The share of a stored session's span (``started_at``..``ended_at``, its signal's
+    first to last sample) that is recorded time, from its ``stats`` (``recorded_s`` /
+    ``span_s``): gaps and unusable stretches excluded. 1 for a session stored without
+    them (older sessions, one still open)."""
+    stats = session.get("stats") or {}
+    span, recorded = stats.get("span_s"), stats.get("recorded_s")
+    if isinstance(span, (int, float)) and isinstance(recorded, (int, float)) and span > 0:
+        return min(1.0, max(0.0, recorded / span))
+    return 1.0
+
+
 class SignalTime:
     """Recorded time of one store session (seconds of signal; see the module doc)."""
 

@@ -6,7 +6,8 @@ A run (:class:`~twitchwatch.pipeline.Pipeline`) tells every sink, in its order:
   new HELLO, a recording's header): a new session of the run begins;
 - :meth:`Sink.run_started` — within a session, the device's sample count starts again
   (a START that restarted it): what is keyed by sample index starts again;
-- :meth:`Sink.samples` — decoded sample blocks, as they arrive (live sources only);
+- :meth:`Sink.samples` — decoded sample blocks, as they arrive (a file's, as physical
+  values at scale 1);
 - :meth:`Sink.events` — detected events, every one (counted twitches and uncounted
   candidates: a sink that shows twitches keeps those with ``counted``);
 - :meth:`Sink.artefacts` — artefact segments the detector rejected (store rows);
@@ -74,7 +75,7 @@ class Sink:
         """The sample count starts again in the same session (a START restarted it)."""
 
     def samples(self, blocks: list[SampleBlock]) -> None:
-        """Decoded sample blocks, in the order they arrived (live sources only)."""
+        """Decoded sample blocks, in the order they arrived (a file's: physical values, scale 1)."""
 
     def events(self, session: RunSession | None, events: list[TwitchEvent]) -> None:
         """Detected events (counted twitches and candidates); ``session`` is None before any."""

@@ -176,3 +176,24 @@ def test_rate_trend_on_a_handful_of_twitches_says_so_instead_of_a_degenerate_fit
             trend = rate_trend(events, sessions, now_unix_s=now)
             assert not trend.rising
             assert trend.message.startswith("not enough twitches yet")
+
+
+def test_trigger_stats_count_recorded_signal_time_not_the_span():
+    """Issue 15 / 17 item 12: a session's gaps and unusable stretches are not recorded
+    time in the statistics either (its stats' recorded_s / span_s share), and sessions
+    that overlap count once."""
+    from twitchwatch.causes.stats import daily_rates
+
+    s = _caffeine_days(11)
+    [whole] = trigger_stats(s.events, s.sessions, s.context, cause_id="caffeine", now_unix_s=NOW)
+    for session in s.sessions:  # a quarter of each 12-h span lost to gaps or unusable signal
+        session["stats"] = {"span_s": 12 * H, "signal_s": 10 * H, "recorded_s": 9 * H}
+    [stat] = trigger_stats(s.events, s.sessions, s.context, cause_id="caffeine", now_unix_s=NOW)
+    assert stat.exposed_h == pytest.approx(11 * 5.5 * 0.75) and stat.baseline_h == pytest.approx(11 * 6.5 * 0.75)
+    assert (stat.n_exposed, stat.n_baseline) == (whole.n_exposed, whole.n_baseline)
+    assert stat.ratio == pytest.approx(whole.ratio)  # the same share everywhere: the same ratio
+    assert sum(d["hours"] for d in daily_rates(s.events, s.sessions, now_unix_s=NOW)) == pytest.approx(11 * 9.0)
+    # the same span stored twice (a second, worse session over it) is counted once, at the better share
+    s.sessions.append(dict(s.sessions[0], id=99, stats={"span_s": 12 * H, "signal_s": 12 * H, "recorded_s": 3 * H}))
+    [again] = trigger_stats(s.events, s.sessions, s.context, cause_id="caffeine", now_unix_s=NOW)
+    assert again.exposed_h == pytest.approx(stat.exposed_h)

@@ -370,3 +370,27 @@ def test_the_url_printed_for_another_loopback_address_answers(db):
         assert urllib.request.urlopen(dash.url, timeout=10).status == 200
     finally:
         dash.stop()
+
+
+def test_seen_by_a_doctor_from_the_page_is_the_cli_entry(client, db):
+    """Issue 15: POST /api/seen-doctor writes what `log seen-doctor` writes, and the red
+    flag is no longer standing anywhere (the same standing_red_flags every view uses)."""
+    from twitchwatch.annotations import standing_red_flags
+
+    r = client.post("/api/log", headers=_h(), json={"category": "symptom", "kind": "weakness", "site": "left calf"})
+    assert r.status_code == 200
+    with Store(db) as store:
+        assert [f.rule_id for f in standing_red_flags(store)]
+    for body, message in (({"rule_id": "als"}, "unknown red flag"), ({}, "rule_id is empty"),
+                          ({"rule_id": "weakness", "when": 1}, "unknown field")):
+        r = client.post("/api/seen-doctor", headers=_h(), json=body)
+        assert r.status_code == 400 and message in r.json()["error"], r.json()
+    assert _rows(db, "red_flag_reviews") == []
+    with Store(db) as store:
+        rule = standing_red_flags(store)[0].rule_id
+    r = client.post("/api/seen-doctor", headers=_h(), json={"rule_id": rule, "note": "Dr A, normal exam"})
+    assert r.status_code == 200 and r.json()["marked"] == [rule]
+    with Store(db) as store:
+        assert [x["rule_id"] for x in store.red_flag_reviews()] == [rule]
+        assert rule not in [f.rule_id for f in standing_red_flags(store)]
+    assert client.post("/api/seen-doctor", json={"rule_id": rule}).status_code == 403  # the token, as every write

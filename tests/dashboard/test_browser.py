@@ -195,3 +195,25 @@ def test_logged_context_shows_causes_and_a_symptom_raises_a_red_flag_on_top(live
         page.wait_for_selector("#events li.event", timeout=10_000)
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=target, full_page=True)
+
+
+def test_a_red_flag_seen_by_a_doctor_from_the_page_is_gone_everywhere(live):
+    """Issue 15: the page's "a doctor has seen this" writes the same store entry as
+    `twitchwatch log seen-doctor weakness`, and the flag leaves the page and the CLI."""
+    page, db = live["page"], live["db"]
+    page.wait_for_selector("#red-flags:not([hidden]) button.seen-doctor[data-rule]", timeout=20_000)
+    rules = page.eval_on_selector_all("#red-flags button.seen-doctor", "bs => bs.map(b => b.dataset.rule)")
+    assert "weakness" in " ".join(rules), rules
+    before = subprocess.run([str(BIN), "causes", "--db", str(db)], capture_output=True, text=True, timeout=120)
+    assert "RED FLAG" in before.stdout
+    for rule in rules:
+        page.click(f"#red-flags button.seen-doctor[data-rule='{rule}']")
+        page.wait_for_function(
+            f"!document.querySelector(\"#red-flags button.seen-doctor[data-rule='{rule}']\")", timeout=20_000)
+    page.wait_for_selector("#red-flags", state="hidden", timeout=20_000)
+    with sqlite3.connect(db) as conn:
+        reviewed = {r[0] for r in conn.execute("SELECT rule_id FROM red_flag_reviews")}
+    assert set(rules) <= reviewed
+    after = subprocess.run([str(BIN), "causes", "--db", str(db)], capture_output=True, text=True, timeout=120)
+    assert after.returncode == 0 and "RED FLAG" not in after.stdout, after.stdout
+    assert live["errors"] == []

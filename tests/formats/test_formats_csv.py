@@ -129,7 +129,7 @@ def test_brainflow_32_columns_needs_board_or_timestamps(tmp_path):
     # without usable timestamps the board must be named
     text2 = "\n".join("\t".join(["0.0"] * 32) for _ in range(50)) + "\n"
     (tmp_path / "zero.csv").write_text(text2)
-    with pytest.raises(FormatError, match=r"zero\.csv: 32 columns fit several BrainFlow boards .*accepted: board="):
+    with pytest.raises(FormatError, match=r"zero\.csv: 32 columns fit several BrainFlow boards .*accepted: --board"):
         open_recording(tmp_path / "zero.csv")
     rec = open_recording(tmp_path / "zero.csv", board="cyton_daisy")
     assert rec.emg_rate_hz == 125 and rec.acc_rate_hz is None  # all-zero accelerometer ignored

@@ -95,12 +95,12 @@ def test_export_edf_opens_in_pyedflib_with_one_annotation_per_twitch(tmp_path):
     reader = pyedflib.EdfReader(str(tmp_path / "tw.edf"))
     try:
         assert reader.signals_in_file == 2
-        assert reader.getSignalLabels() == ["twitch/min ch1", "twitch/min ch2"]
+        assert reader.getSignalLabels() == ["EMG 1", "EMG 2"]
         assert reader.getPhysicalDimension(0) == "/min"
         assert reader.getSampleFrequency(0) == 1.0
         onsets, _, texts = reader.readAnnotations()
         assert len(texts) == 20
-        assert texts[0] == "twitch ch1 120uV unit 3" and texts[1] == "twitch ch2 121uV"
+        assert texts[0] == "twitch EMG 1 120uV unit 3" and texts[1] == "twitch EMG 2 121uV"
         for onset, e in zip(onsets, events):
             assert abs(onset - (e["wall_time_s"] - T0)) < 1e-3
         rate = reader.readSignal(0)

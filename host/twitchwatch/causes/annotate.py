@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..verdicts import CONFIRMED, REJECTED, VERDICTS
 from . import stats as _stats
 from .taxonomy import load_taxonomy, test_names
 
@@ -297,7 +298,7 @@ def _sources(cause: dict, used: set[int]) -> str:
 def _verdicts(history: list[dict] | None) -> dict[str, str]:
     out = {}
     for item in history or []:
-        if isinstance(item, dict) and item.get("cause_id") and item.get("verdict") in ("confirmed", "rejected"):
+        if isinstance(item, dict) and item.get("cause_id") and item.get("verdict") in VERDICTS:
             out[item["cause_id"]] = item["verdict"]
     return out
 
@@ -308,10 +309,10 @@ def _build(cause: dict, pro: list[Item], con: list[Item],
     con_w = [c[1] for c in con]
     reasons_for = [p[2] for p in pro]
     reasons_against = [c[2] for c in con]
-    if verdict == "confirmed":
+    if verdict == CONFIRMED:
         pro_w.append(0.2)
         reasons_for.append("you marked this as fitting before")
-    elif verdict == "rejected":
+    elif verdict == REJECTED:
         con_w.append(0.5)
         reasons_against.append("you marked this as not fitting before")
     if not pro:
@@ -334,8 +335,9 @@ def annotate_event(event: dict, context: list[dict], symptoms: list[dict], labs:
                    history: list[dict] | None = None, *, now_unix_s: float | None = None) -> list[Annotation]:
     """Candidate causes for one twitch (``event['wall_time_s']``), best first.
 
-    ``history``: the person's earlier verdicts, ``[{"cause_id", "verdict":
-    "confirmed"|"rejected"}]``; a rejected cause keeps its evidence but scores lower.
+    ``history``: the person's earlier verdicts, ``[{"cause_id", "verdict"}]`` with a
+    verdict of :data:`twitchwatch.verdicts.VERDICTS` (:func:`twitchwatch.verdicts.history`);
+    a rejected cause keeps its evidence but scores lower.
     ``event['body_site']`` (if present) is matched against injury sites.
     Neurological causes are never returned (see :func:`red_flags`).
     """
@@ -396,7 +398,7 @@ def annotate_session(events: list[dict], context: list[dict], symptoms: list[dic
     if not points:
         points = [(now, None)]
     trig = {s.cause_id: s for s in _stats.trigger_stats(timed, sessions, context, now_unix_s=now)} if sessions else {}
-    recorded = _stats.recorded_intervals(sessions or [], now_unix_s=now)
+    recorded = _stats.recorded_pieces(sessions or [], now_unix_s=now)
     out = []
     cache: dict = {}
     for cause in candidate_rules():
@@ -437,7 +439,7 @@ def annotate_session(events: list[dict], context: list[dict], symptoms: list[dic
                 if rule["type"] != "exposure" or rule.get("role") == "against" or index in hits:
                     continue
                 windows = _stats.rule_windows(rule, context, now_unix_s=now)
-                covered = [w for w, _ in windows if _stats.total_s(_stats.intersect(recorded, [(w[0], min(w[1], 4e9))])) >= 1800]
+                covered = [w for w, _ in windows if _stats.recorded_s(recorded, [(w[0], min(w[1], 4e9))]) >= 1800]
                 if covered:
                     con_items.append((index, 0.5 if pro_items else 0.3,
                                       f"no twitches recorded in the {len(covered)} window(s) after {describe_exposure(windows[0][1])}"))

@@ -10,16 +10,22 @@ Output keys:
 * :func:`parse_symptom`: ``kind, at_unix_s, site, severity, note``
 * :func:`parse_lab`: ``analyte, value, unit, at_unix_s, ref_low, ref_high,
   ref_source, value_entered, unit_entered``
+
+:func:`parse_entry` is the one entry point for an entry a person logs, on the command
+line (``twitchwatch log``) and on the page (``POST /api/log``): it checks which fields
+apply (:data:`ENTRY_FIELDS`), the free text (:func:`person_text`) and hands over to
+the ``parse_*`` of its category; each front end only maps its own syntax to fields.
 """
 
 from __future__ import annotations
 
-import datetime
 import math
 import time
+import unicodedata
 from typing import Any
 
 from .. import TwitchwatchError
+from ..localtime import shown_time
 from .timeparse import TIME_FORMATS, TimeParseError, parse_end, parse_time
 
 #: how far ahead the end of a span still going on may lie (stress: "until 18:00" logged in the morning)
@@ -30,6 +36,11 @@ _ONGOING = ("stress",)
 class EntryError(TwitchwatchError):
     """A logged entry is not acceptable; the message names what was wrong and what is
     accepted (kinds, units, ranges, time formats). Nothing has been written."""
+
+
+#: The longest free text a person may give (a note, a body site, a name, a result), the
+#: same on the command line and the page (:func:`person_text`).
+MAX_TEXT_CHARS = 500
 
 
 # ----------------------------------------------------------------------- accepted
@@ -113,10 +124,29 @@ ACCEPTED: dict[str, Any] = {
     },
     "time_formats": list(TIME_FORMATS),
     "future_tolerance_s": 300,
+    "max_text_chars": MAX_TEXT_CHARS,
 }
 
 
 # ------------------------------------------------------------------------ helpers
+def person_text(field: str, value: Any) -> str | None:
+    """Free text a person gives (``field`` names it in the error): stripped, None if
+    empty. Refused (EntryError, nothing stored) when longer than :data:`MAX_TEXT_CHARS`
+    or holding control characters (a terminal escape code, a line break, a NUL), so
+    what is stored and echoed back is plain text."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if len(text) > MAX_TEXT_CHARS:
+        raise EntryError(f"{field}: too long ({len(text)} characters; at most {MAX_TEXT_CHARS})")
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        raise EntryError(f"{field}: holds a control character (a terminal escape code or a line break); "
+                         "write plain text on one line")
+    return text
+
+
 def _fmt_range(r: list[float]) -> str:
     return f"{r[0]:g}-{r[1]:g}"
 
@@ -225,8 +255,9 @@ def parse_exposure(
                 raise EntryError(f"{what}: {k} {raw!r} is not accepted; accepted {k}: {', '.join(choices[k])}")
             out_detail[k] = word
         elif k in free:
-            if raw is not None:
-                out_detail[k] = str(raw).strip()
+            text = person_text(f"{what}: {k}", raw)
+            if text is not None:
+                out_detail[k] = text
         else:
             allowed = list(choices) + list(free)
             raise EntryError(f"{what}: unknown detail {key!r}; accepted detail: {', '.join(allowed) or 'none'}")
@@ -295,9 +326,53 @@ def parse_symptom(
             if not 0 <= level <= 10:
                 raise EntryError(f"{what}: severity {level:g} is outside 0-10; accepted: 0-10 or mild/moderate/severe")
     at_s = _time("time", at, now, what) if at is not None else now
-    site_out = str(site).strip().lower() if site is not None and str(site).strip() else None
-    note_out = str(note).strip() if note is not None and str(note).strip() else None
+    site_out = person_text(f"{what}: site", site)
+    site_out = site_out.lower() if site_out is not None else None
+    note_out = person_text(f"{what}: note", note)
     return {"kind": kind, "at_unix_s": at_s, "site": site_out, "severity": level, "note": note_out}
+
+
+# -------------------------------------------------------------------------- entry
+#: the fields each category of entry takes besides its kind, wherever it is logged
+ENTRY_FIELDS: dict[str, tuple[str, ...]] = {
+    "exposure": ("value", "unit", "at", "until", "detail", "note"),
+    "symptom": ("site", "severity", "at", "note"),
+    "lab": ("value", "unit", "at", "ref_low", "ref_high", "note"),
+}
+
+
+def parse_entry(category: str, kind: str, fields: dict[str, Any] | None = None, *,
+                now_unix_s: float | None = None) -> tuple[str, dict]:
+    """Validate one entry a person logs (the command line's and the page's parser):
+    ``category`` one of :data:`ENTRY_FIELDS`, ``kind`` (the exposure, symptom or lab
+    analyte), ``fields`` by name (None: not given). Returns ``(category, entry)``: the
+    ``parse_*`` result of the category, with ``note`` (checked free text) added.
+
+    Raises:
+        EntryError: an unknown category, a field given that the category does not take,
+            or anything the category's parser refuses; nothing is written.
+    """
+    if category not in ENTRY_FIELDS:
+        raise EntryError(f"category {category!r} is not accepted; accepted: {', '.join(ENTRY_FIELDS)}")
+    given = {k: v for k, v in (fields or {}).items() if v is not None}
+    wrong = sorted(set(given) - set(ENTRY_FIELDS[category]))
+    if wrong:
+        raise EntryError(f"{kind}: {', '.join(wrong)} does not apply to {'an' if category == 'exposure' else 'a'} "
+                         f"{category}; accepted: {', '.join(ENTRY_FIELDS[category])}")
+    now = time.time() if now_unix_s is None else float(now_unix_s)
+    note = person_text(f"{kind}: note", given.get("note"))
+    if category == "symptom":
+        return category, parse_symptom(kind, site=given.get("site"), severity=given.get("severity"),
+                                       at=given.get("at"), note=note, now_unix_s=now)
+    if category == "lab":
+        entry = parse_lab(kind, given.get("value"), given.get("unit"), at=given.get("at"),  # type: ignore[arg-type]
+                          ref_low=given.get("ref_low"), ref_high=given.get("ref_high"), now_unix_s=now)
+    else:
+        entry = parse_exposure(kind, given.get("value"), unit=given.get("unit"), at=given.get("at"),
+                               until=given.get("until"), detail=given.get("detail"), now_unix_s=now)
+    if note:
+        entry["note"] = note
+    return category, entry
 
 
 # ---------------------------------------------------------------------------- lab
@@ -356,11 +431,11 @@ def parse_lab(
 
 
 def _local(unix_s: float) -> str:
-    return datetime.datetime.fromtimestamp(unix_s).strftime("%Y-%m-%d %H:%M:%S")
+    return shown_time(unix_s)
 
 
 def describe_entry(table: str, e: dict) -> str:
-    """One line saying what was logged (local times), for the CLI and the dashboard.
+    """One line saying what was logged (local times with their zone), for the CLI and the dashboard.
 
     ``table``: exposure, lab, symptom or test; ``e``: the parsed entry.
     """

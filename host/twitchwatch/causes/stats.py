@@ -1,7 +1,9 @@
 """Trigger statistics: twitch rate after each exposure vs the person's own baseline.
 
 Pure functions (data in, numbers out). Time is only counted while a patch recorded
-(sessions' ``started_at``..``ended_at``); the baseline is recorded time outside every
+(sessions' ``started_at``..``ended_at``, each second of it weighted by the session's
+recorded share, ``recorded_s / span_s`` from its stats: gaps and unusable stretches are
+not recorded time, docs/store.md "Recorded time"); the baseline is recorded time outside every
 exposure window of every cause, the exposed arm recorded time inside one cause's
 windows. The comparison is a Poisson rate ratio with a conditional (binomial) 95 %
 confidence interval, mid-p by default (exact Clopper-Pearson and log-normal also
@@ -18,6 +20,7 @@ from typing import Any, Iterable
 
 from scipy import optimize, stats as _st
 
+from ..sessiontime import recorded_fraction
 from .taxonomy import exposure_label, load_taxonomy
 
 Interval = tuple[float, float]
@@ -204,6 +207,44 @@ def recorded_intervals(sessions: list[dict], *, now_unix_s: float | None = None,
     return merge(spans)
 
 
+def recorded_pieces(sessions: list[dict], *, now_unix_s: float | None = None,
+                    body_site: str | None = None) -> list[tuple[float, float, float]]:
+    """Recorded time as disjoint, sorted ``(start, end, weight)`` pieces: the sessions'
+    spans (as :func:`recorded_intervals`), each weighted by its session's recorded share
+    (:func:`twitchwatch.sessiontime.recorded_fraction`); where sessions overlap, the
+    largest share counts once."""
+    spans = []
+    for session in sessions:
+        if body_site is not None and (session.get("body_site") or "") != body_site:
+            continue
+        start, end = session.get("started_at"), session.get("ended_at")
+        if end is None:
+            end = now_unix_s
+        if start is None or end is None or not float(end) > float(start):
+            continue
+        spans.append((float(start), float(end), recorded_fraction(session)))
+    cuts = sorted({t for a, b, _ in spans for t in (a, b)})
+    pieces: list[tuple[float, float, float]] = []
+    for a, b in zip(cuts, cuts[1:]):
+        weights = [w for s, e, w in spans if s <= a and e >= b]
+        if not weights:
+            continue
+        w = max(weights)
+        if pieces and pieces[-1][1] == a and pieces[-1][2] == w:
+            pieces[-1] = (pieces[-1][0], b, w)
+        else:
+            pieces.append((a, b, w))
+    return pieces
+
+
+def recorded_s(pieces: list[tuple[float, float, float]], within: list[Interval] | None = None) -> float:
+    """Recorded seconds in ``pieces`` (from :func:`recorded_pieces`), only inside the
+    merged ``within`` intervals if given."""
+    if within is None:
+        return sum((b - a) * w for a, b, w in pieces)
+    return sum(total_s(intersect([(a, b)], within)) * w for a, b, w in pieces)
+
+
 def _matches(entry: dict, rule: dict) -> bool:
     if entry.get("kind") != rule.get("kind"):
         return False
@@ -329,9 +370,11 @@ def trigger_stats(events: list[dict], sessions: list[dict], context: list[dict],
     session_sites = {s.get("id"): s.get("body_site") for s in sessions}
     baseline_out = all_windows(context, now_unix_s=now_unix_s)
     groups: dict[str, tuple[list[Interval], list[float]]] = {}
+    pieces: dict[str, list[tuple[float, float, float]]] = {}
     if by == "all":
         groups["all"] = (recorded_intervals(sessions, now_unix_s=now_unix_s),
                          [e["wall_time_s"] for e in events if e.get("wall_time_s") is not None])
+        pieces["all"] = recorded_pieces(sessions, now_unix_s=now_unix_s)
     elif by in ("site", "unit"):
         for event in events:
             if event.get("wall_time_s") is None:
@@ -342,6 +385,8 @@ def trigger_stats(events: list[dict], sessions: list[dict], context: list[dict],
                 rec = recorded_intervals(sessions, now_unix_s=now_unix_s,
                                          body_site=None if site == "unknown site" else site)
                 groups[key] = (rec, [])
+                pieces[key] = recorded_pieces(sessions, now_unix_s=now_unix_s,
+                                              body_site=None if site == "unknown site" else site)
             groups[key][1].append(event["wall_time_s"])
     else:
         raise ValueError("by must be 'all', 'site' or 'unit'")
@@ -358,7 +403,8 @@ def trigger_stats(events: list[dict], sessions: list[dict], context: list[dict],
             exposed = intersect(recorded, exposed_spans)
             baseline = subtract(recorded, baseline_out)
             n_windows = sum(1 for (a, b), _ in windows if intersect(recorded, [(a, min(b, 4e9))]))
-            t1, t0 = total_s(exposed) / 3600, total_s(baseline) / 3600
+            # recorded hours: gaps and unusable stretches do not count (each session's share)
+            t1, t0 = recorded_s(pieces[key], exposed) / 3600, recorded_s(pieces[key], baseline) / 3600
             n1 = sum(1 for t in times if contains(exposed, t))
             n0 = sum(1 for t in times if contains(baseline, t))
             needs = []
@@ -433,14 +479,14 @@ def daily_rates(events: list[dict], sessions: list[dict] | None, *, now_unix_s: 
             counts[day] = counts.get(day, 0) + 1
     hours: dict[_dt.date, float] = {}
     if sessions:
-        for a, b in recorded_intervals(sessions, now_unix_s=now_unix_s):
+        for a, b, weight in recorded_pieces(sessions, now_unix_s=now_unix_s):
             t = a
             while t < b:
                 local = _dt.datetime.fromtimestamp(t).astimezone()
                 next_midnight = (local.replace(hour=0, minute=0, second=0, microsecond=0)
                                  + _dt.timedelta(days=1)).timestamp()
                 piece_end = min(b, next_midnight)
-                hours[local.date()] = hours.get(local.date(), 0.0) + (piece_end - t) / 3600
+                hours[local.date()] = hours.get(local.date(), 0.0) + (piece_end - t) / 3600 * weight
                 t = piece_end
     else:
         hours = {day: 1.0 for day in counts}

@@ -13,14 +13,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from twitchwatch.annotations import CONTEXT_LOOKBACK_S, annotate_stored, set_verdict, standing_red_flags
+from twitchwatch.annotations import (CONTEXT_LOOKBACK_S, annotate_stored, mark_seen_by_doctor, set_verdict,
+                                     standing_red_flags)
 from twitchwatch.causes import annotate_event, annotate_session
-from twitchwatch.causes.entries import EntryError, describe_entry, parse_exposure, parse_symptom
+from twitchwatch.causes.entries import EntryError, describe_entry, parse_entry, person_text
 from twitchwatch.dashboard.view import rate_bins
 from twitchwatch.store import Store
+from twitchwatch.verdicts import STATUSES, SUGGESTED, VERDICTS, person_verdicts
+from twitchwatch.verdicts import history as verdict_history
 
 EVENT_TOP_N = 3
-MAX_TEXT_CHARS = 500
 _LOG_FIELDS = ("category", "kind", "value", "unit", "at", "until", "detail", "site", "severity", "note")
 
 
@@ -33,7 +35,7 @@ class LiveInputs:
     labs: list[dict[str, Any]]
     history: list[dict[str, str]]
     session: dict[str, Any] | None  # the session being recorded (not ended), if any
-    statuses: dict[str, str]        # cause_id → the person's verdict on the live session
+    statuses: dict[str, str]        # cause_id → the person's verdict on the live session (absent: suggested)
     red_flags: list[Any] = dataclasses.field(default_factory=list)  # standing_red_flags: as every view shows them
 
 
@@ -45,18 +47,16 @@ def _live_session(store: Store) -> dict[str, Any] | None:
 def load_inputs(db_path: Path, now_unix_s: float) -> LiveInputs:
     with Store(db_path) as store:
         session = _live_session(store)
-        statuses: dict[str, str] = {}
-        if session is not None:
-            for a in store.annotations(target="session", target_id=session["id"]):
-                statuses[a["cause_id"]] = a["status"]
+        mine = [] if session is None else store.annotations(target="session", target_id=session["id"])
+        statuses = person_verdicts(mine)  # one rule (twitchwatch.verdicts); the rest are suggested
         return LiveInputs(
             context=store.context(since_unix_s=now_unix_s - CONTEXT_LOOKBACK_S),
             symptoms=store.symptoms(), labs=store.labs(),
-            history=[{"cause_id": c, "verdict": v} for c, v in sorted(statuses.items()) if v != "suggested"],
+            history=verdict_history(mine),
             session=session, statuses=statuses, red_flags=standing_red_flags(store, now_unix_s=now_unix_s))
 
 
-def _cause_json(a: Any, status: str = "suggested") -> dict[str, Any]:
+def _cause_json(a: Any, status: str = SUGGESTED) -> dict[str, Any]:
     return {"cause_id": a.cause_id, "cause_name": a.cause_name, "score": round(a.score, 3), "summary": a.summary,
             "reasons_for": a.reasons_for, "reasons_against": a.reasons_against, "notes": a.notes,
             "benign": a.benign, "tests": a.tests, "status": status}
@@ -77,7 +77,7 @@ def rank_live(events: list[dict[str, Any]], inputs: LiveInputs, now_unix_s: floa
     sessions = [inputs.session] if inputs.session is not None else None
     found, _ = annotate_session(_with_site(events, inputs), inputs.context, inputs.symptoms, inputs.labs,
                                     sessions=sessions, now_unix_s=now_unix_s, history=inputs.history)
-    causes = [_cause_json(a, inputs.statuses.get(a.cause_id, "suggested"))
+    causes = [_cause_json(a, inputs.statuses.get(a.cause_id, SUGGESTED))
               for a in found if a.score > 0]
     return {"causes": causes, "red_flags": [_flag_json(f) for f in inputs.red_flags]}
 
@@ -98,10 +98,7 @@ def _text(body: dict[str, Any], key: str) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise EntryError(f"{key}: expected text or a number, got {type(value).__name__}")
-    text = str(value).strip()
-    if len(text) > MAX_TEXT_CHARS:
-        raise EntryError(f"{key}: too long ({len(text)} characters; at most {MAX_TEXT_CHARS})")
-    return text
+    return person_text(key, value)  # the command line's limit and check (causes.entries)
 
 
 def log_entry(db_path: Path, body: Any, now_unix_s: float | None = None) -> dict[str, Any]:
@@ -125,24 +122,42 @@ def log_entry(db_path: Path, body: Any, now_unix_s: float | None = None) -> dict
         raise EntryError(f"category {category!r} is not accepted; accepted: exposure, symptom")
     if kind is None:
         raise EntryError(f"say which {category}: the kind is empty")
-    note = _text(body, "note")
-    if category == "symptom":
-        entry = parse_symptom(kind, site=_text(body, "site"), severity=_text(body, "severity"),
-                              at=_text(body, "at"), note=note, now_unix_s=now)
-        table = "symptom"
-    else:
-        detail_in = body.get("detail") or {}
-        if not isinstance(detail_in, dict):
-            raise EntryError("detail: expected an object of name: value")
-        detail = {str(k): t for k in detail_in if (t := _text(detail_in, k)) is not None}
-        entry = parse_exposure(kind, _text(body, "value"), unit=_text(body, "unit"), at=_text(body, "at"),
-                               until=_text(body, "until"), detail=detail or None, now_unix_s=now)
-        if note:
-            entry["note"] = note
-        table = "exposure"
+    fields: dict[str, Any] = {k: _text(body, k) for k in _LOG_FIELDS if k not in ("category", "kind", "detail")}
+    detail_in = body.get("detail") or {}
+    if not isinstance(detail_in, dict):
+        raise EntryError("detail: expected an object of name: value")
+    fields["detail"] = {str(k): t for k in detail_in if (t := _text(detail_in, k)) is not None} or None
+    table, entry = parse_entry(category, kind, fields, now_unix_s=now)  # the command line's parser too
     with Store(db_path) as store:
         entry_id = (store.add_symptom if table == "symptom" else store.add_context)(entry)
     return {"ok": True, "id": entry_id, "category": table, "text": describe_entry(table, entry)}
+
+
+def seen_by_doctor(db_path: Path, body: Any, now_unix_s: float | None = None) -> dict[str, Any]:
+    """The person saw a doctor about a red flag (``{"rule_id": ..., "note"?: ...}``,
+    ``rule_id`` as the page shows it, or ``all``): the same store entry and effect as
+    ``twitchwatch log seen-doctor RULE`` (:func:`twitchwatch.annotations.mark_seen_by_doctor`):
+    the flag is gone from every view until something new raises it. Returns
+    ``{ok, marked: [rule ids]}``.
+
+    Raises:
+        EntryError: a malformed request or an unknown red flag (nothing is written).
+    """
+    now = time.time() if now_unix_s is None else now_unix_s
+    if not isinstance(body, dict):
+        raise EntryError("expected a JSON object with rule_id")
+    unknown = sorted(set(body) - {"rule_id", "note"})
+    if unknown:
+        raise EntryError(f"unknown field(s) {', '.join(unknown)}; accepted: rule_id, note")
+    rule_id = _text(body, "rule_id")
+    if rule_id is None:
+        raise EntryError("rule_id is empty: say which red flag a doctor has seen")
+    with Store(db_path) as store:
+        try:
+            marked = mark_seen_by_doctor(store, rule_id, seen_unix_s=now, note=_text(body, "note"))
+        except ValueError as exc:
+            raise EntryError(str(exc)) from None
+    return {"ok": True, "marked": marked}
 
 
 def record_verdict(db_path: Path, body: Any, now_unix_s: float | None = None) -> dict[str, Any]:
@@ -156,8 +171,8 @@ def record_verdict(db_path: Path, body: Any, now_unix_s: float | None = None) ->
         raise EntryError("expected a JSON object with cause_id and verdict")
     cause_id = _text(body, "cause_id")
     verdict = _text(body, "verdict")
-    if verdict not in ("confirmed", "rejected", "suggested"):
-        raise EntryError(f"verdict {verdict!r} is not accepted; accepted: confirmed, rejected, suggested")
+    if verdict not in STATUSES:
+        raise EntryError(f"verdict {verdict!r} is not accepted; accepted: {', '.join(VERDICTS + (SUGGESTED,))}")
     if cause_id is None:
         raise EntryError("cause_id is empty")
     with Store(db_path) as store:

@@ -156,6 +156,7 @@ class DashboardApp:
             Route("/api/accepted", self.accepted),
             Route("/api/log", self.log_entry, methods=["POST"]),
             Route("/api/verdict", self.verdict, methods=["POST"]),
+            Route("/api/seen-doctor", self.seen_doctor, methods=["POST"]),
             Route("/api/sessions", self.sessions),
             Route("/api/sessions/{session_id:int}", self.session),
             WebSocketRoute("/ws", self.websocket),
@@ -257,6 +258,9 @@ class DashboardApp:
 
     async def verdict(self, request: Request) -> Response:
         return await self._write(request, analysis.record_verdict)
+
+    async def seen_doctor(self, request: Request) -> Response:
+        return await self._write(request, analysis.seen_by_doctor)
 
     async def sessions(self, request: Request) -> Response:
         refused = self._check(request)

@@ -13,7 +13,7 @@ from twitchwatch.formats.edf import BDF_MAGIC, EDF_MAGIC, EdfRecording
 from twitchwatch.formats.text import open_text
 
 ACCEPTED_FORMATS = ("accepted: EDF/EDF+/BDF/BDF+, OpenBCI GUI CSV (OpenBCI-RAW-*.txt), "
-                    "BrainFlow CSV (DataFilter.write_file, with board=), "
+                    "BrainFlow CSV (DataFilter.write_file, with --board), "
                     "or a CSV with a header row naming 'EMG…' columns")
 
 

@@ -29,7 +29,7 @@ from twitchwatch.formats.base import (
 
 ACCEPTED_TEXT = ("accepted text formats: OpenBCI GUI v5 CSV ('%' header lines, then a 'Sample Index, "
                  "EXG Channel 0, …' row), BrainFlow DataFilter.write_file CSV (tab-separated, no header; "
-                 "board from board= or the column count), or a CSV whose header row names 'EMG…' columns")
+                 "board from --board or the column count), or a CSV whose header row names 'EMG…' columns")
 
 
 class ArrayRecording(RecordingFile):
@@ -539,13 +539,13 @@ def _open_brainflow(path: pathlib.Path, lines: list[str], first: int, board: int
         chosen = _find_board(board, where)
         if chosen.num_rows != ncols:
             raise FormatError(f"{where}: BrainFlow board {chosen.name} writes {chosen.num_rows} columns but "
-                              f"this file has {ncols}; accepted: the board that recorded the file "
+                              f"this file has {ncols}; accepted: --board naming the board that recorded the file "
                               f"({_BOARD_NAMES})")
     else:
         cands = [b for b in BRAINFLOW_BOARDS if b.num_rows == ncols]
         if not cands:
             raise FormatError(f"{where}: {ncols} tab-separated columns match no known BrainFlow board; "
-                              f"accepted: board= one of {_BOARD_NAMES}")
+                              f"accepted: --board one of {_BOARD_NAMES}")
         how = "from the column count"
         if len(cands) > 1:
             rate = _timestamp_rate(lines, first, cands[0].timestamp, ncols)
@@ -554,7 +554,7 @@ def _open_brainflow(path: pathlib.Path, lines: list[str], first: int, board: int
                 names = ", ".join(f"{b.name} ({b.rate_hz:g} Hz)" for b in cands)
                 seen = f"timestamps say {rate:.4g} Hz" if rate is not None else "no usable timestamps"
                 raise FormatError(f"{where}: {ncols} columns fit several BrainFlow boards ({names}) and "
-                                  f"{seen}; accepted: board= (or a {path.name}.json sidecar with "
+                                  f"{seen}; accepted: --board (or a {path.name}.json sidecar with "
                                   '{"board": ...}) naming the board')
             cands = close
             how = "from the column count and timestamps"

@@ -15,6 +15,7 @@ from typing import Any
 
 from twitchwatch import causes as cause_engine
 
+from ..verdicts import SUGGESTED, person_verdicts
 from .data import ReportData
 
 #: the tests a doctor may order, in the taxonomy's order (shown with every red flag)
@@ -45,8 +46,9 @@ def candidate_causes(data: ReportData, store: Any
     """``(causes or None if the engine is unavailable, red flags, note)``.
 
     Causes are dicts of ``Annotation`` fields, best score first, each with ``status``:
-    'confirmed' / 'rejected' if the user marked that cause on any session or event
-    of the period, else 'suggested'. Red flags are dicts of ``RedFlag`` fields."""
+    the person's verdict on that cause over the period's sessions and events
+    (twitchwatch.verdicts: confirmed or rejected, the latest wins), else suggested.
+    Red flags are dicts of ``RedFlag`` fields."""
     period_ids = {s.id for s in data.sessions}
     sessions = [s for s in store.sessions() if s["id"] in period_ids]
     flags = red_flags_only(store, data.now_unix_s)
@@ -61,26 +63,20 @@ def candidate_causes(data: ReportData, store: Any
     causes = []
     for a in annotations:
         row = _row(a)
-        row["status"] = status.get(str(row.get("cause_id")), "suggested")
+        row["status"] = status.get(str(row.get("cause_id")), SUGGESTED)
         causes.append(row)
     causes.sort(key=lambda r: -float(r.get("score") or 0.0))
     return causes, flags, None
 
 
 def _user_status(data: ReportData) -> dict[str, str]:
-    """cause_id -> 'confirmed' / 'rejected' from the stored annotations of the period's
-    sessions and events (confirmed wins if both)."""
+    """cause_id -> confirmed / rejected from the stored annotations of the period's
+    sessions and events, by the one rule every view uses (twitchwatch.verdicts: the
+    latest verdict wins)."""
     session_ids = {s.id for s in data.sessions}
     event_ids = {e["id"] for e in data.events}
-    status: dict[str, str] = {}
-    for a in data.annotations or []:
-        target_ids = session_ids if a.get("target") == "session" else event_ids
-        if a.get("target_id") not in target_ids or a.get("status") not in ("confirmed", "rejected"):
-            continue
-        cause = str(a.get("cause_id"))
-        if status.get(cause) != "confirmed":
-            status[cause] = str(a["status"])
-    return status
+    return person_verdicts(a for a in data.annotations or []
+                           if a.get("target_id") in (session_ids if a.get("target") == "session" else event_ids))
 
 
 def red_flags_only(store: Any, now_unix_s: float) -> list[dict[str, Any]]:

@@ -19,6 +19,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from twitchwatch.sessiontime import recorded_fraction
+
 UNSPECIFIED_SITE = "(site not given)"
 CONTEXT_LOOKBACK_S = 7 * 86400.0  # exposures this long before the period still reach the cause model
 #: a unit id counts as a motor unit once it has this many twitches in a session: one twitch
@@ -167,17 +169,6 @@ def _as_dict(row: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- gather
-def _recorded_fraction(session: dict[str, Any]) -> float:
-    """The share of a session's span (``started_at``..``ended_at``, its signal's first to
-    last sample) that is recorded time: gaps and unusable stretches excluded
-    (docs/store.md, "Recorded time"); 1 for sessions stored without it."""
-    stats = session.get("stats") or {}
-    span, recorded = stats.get("span_s"), stats.get("recorded_s")
-    if isinstance(span, (int, float)) and isinstance(recorded, (int, float)) and span > 0:
-        return min(1.0, max(0.0, recorded / span))
-    return 1.0
-
-
 def gather(store: Any, since_unix_s: float, now_unix_s: float) -> ReportData:
     """Read the store and compute everything the report shows for ``[since, now]``."""
     since, now = float(since_unix_s), float(now_unix_s)
@@ -243,7 +234,7 @@ def gather(store: Any, since_unix_s: float, now_unix_s: float) -> ReportData:
         units, single_twitches = unit_counts(in_period)
         sessions.append(SessionSummary(
             id=sid, site=site, start_unix_s=lo, end_unix_s=hi, open_ended=open_ended,
-            recorded_h=(hi - lo) / 3600.0 * _recorded_fraction(sess), n_events=len(in_period),
+            recorded_h=(hi - lo) / 3600.0 * recorded_fraction(sess), n_events=len(in_period),
             units=units, single_twitches=single_twitches,
             noise_floor_uv=statistics.median(floors) if floors else None,
             usable_fraction=sum(usable) / len(usable) if usable else None,

@@ -82,8 +82,9 @@ def rate_by_day_axes(fig: Figure, days: Sequence[_dt.date], rates: Mapping[str, 
 
 def unit_raster_png(times: Sequence[_dt.datetime], rows: Sequence[int], sites: Sequence[str],
                     row_labels: Sequence[str], *, site_order: Sequence[str] | None = None,
-                    width_in: float = 8.0) -> bytes:
-    """One tick per twitch: x = time, y = row (one per motor unit), colour per site."""
+                    width_in: float = 8.0, time_label: str = "local time") -> bytes:
+    """One tick per twitch: x = time (naive local datetimes; ``time_label`` names their
+    zone), y = row (one per motor unit), colour per site."""
     height = min(9.0, max(2.5, 0.18 * len(row_labels) + 1.5))
     fig = Figure(figsize=(width_in, height))
     if not times:
@@ -102,6 +103,7 @@ def unit_raster_png(times: Sequence[_dt.datetime], rows: Sequence[int], sites: S
     ax.set_ylim(-0.5, len(row_labels) - 0.5)
     ax.invert_yaxis()
     ax.set_ylabel("motor unit (session / unit id)")
+    ax.set_xlabel(time_label)
     ax.grid(axis="x", alpha=0.3)
     fig.autofmt_xdate()
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="body site")

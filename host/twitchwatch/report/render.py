@@ -19,6 +19,8 @@ from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
 from .. import __version__
+from ..localtime import shown_time, zone_name
+from ..verdicts import CONFIRMED, REJECTED, SUGGESTED
 from . import plots
 from twitchwatch.causes.annotate import NO_CANDIDATE
 
@@ -51,9 +53,10 @@ def esc(value: Any) -> str:
 
 
 def fmt_time(unix_s: float | None) -> str:
+    """Local time to the minute, with its zone (``2026-12-07 08:43 CET``); "—" if unknown."""
     if unix_s is None:
         return "—"
-    return _dt.datetime.fromtimestamp(unix_s).strftime("%Y-%m-%d %H:%M")
+    return shown_time(unix_s, seconds=False)
 
 
 def fmt_num(value: float | None, digits: int = 1) -> str:
@@ -286,7 +289,8 @@ def _plots_html(d: ReportData, stats_rows: list[dict[str, Any]] | None, stats_no
     with_unit = [e for e in d.events if e.get("unit_id") is not None]
     png = plots.unit_raster_png(
         [_dt.datetime.fromtimestamp(e["time_unix_s"]) for e in with_unit],
-        [index[_unit_label(e)] for e in with_unit], [e["site"] for e in with_unit], labels, site_order=site_order)
+        [index[_unit_label(e)] for e in with_unit], [e["site"] for e in with_unit], labels, site_order=site_order,
+        time_label=f"local time ({', '.join(sorted({zone_name(e['time_unix_s']) for e in with_unit}))})")
     missing = len(d.events) - len(with_unit)
     parts.append("<h3>Twitches by motor unit</h3>")
     parts.append(figure(
@@ -387,9 +391,9 @@ def _causes_html(causes: list[dict[str, Any]] | None, note: str | None) -> str:
     else:
         parts.append("<ol>")
         for c in causes:
-            status = c.get("status", "suggested")
-            mark = {"confirmed": ' <span class="status-confirmed">(you confirmed this)</span>',
-                    "rejected": ' <span class="status-rejected">(you rejected this)</span>'}.get(status, "")
+            status = c.get("status", SUGGESTED)
+            mark = {CONFIRMED: ' <span class="status-confirmed">(you confirmed this)</span>',
+                    REJECTED: ' <span class="status-rejected">(you rejected this)</span>'}.get(status, "")
             name = str(c.get("cause_name") or c.get("cause_id"))
             name = name[:1].upper() + name[1:]
             group = f" — {esc(c['group'])}" if c.get("group") else ""

@@ -110,21 +110,41 @@ def export_csv(store: Store, folder: str | os.PathLike[str]) -> dict[str, pathli
     return written
 
 
-def _edf_channel_label(channel: int) -> str:
-    return f"twitch/min ch{channel + 1}"
+def _channel_labels(events: list[dict[str, Any]]) -> dict[int, str]:
+    """Each channel index's name as the device or file gave it (``channel_label``, e.g.
+    "EMG 1"; the newest one if a channel index was named differently over time)."""
+    labels: dict[int, str] = {}
+    for e in events:
+        labels[int(e["channel"])] = str(e.get("channel_label") or f"EMG {int(e['channel']) + 1}")
+    return labels
+
+
+def _edf_signal_labels(labels: list[str]) -> list[str]:
+    """EDF signal labels (16 ASCII characters at most): each channel's own label, cut
+    to fit; a label cut into another one's gets its position added."""
+    out: list[str] = []
+    for k, label in enumerate(labels):
+        text = label.encode("ascii", "replace").decode("ascii")[:16]
+        if text in out:
+            tag = f" #{k + 1}"
+            text = text[:16 - len(tag)] + tag
+        out.append(text)
+    return out
 
 
 def export_edf(store: Store, path: str | os.PathLike[str], since_unix_s: float | None = None,
                until_unix_s: float | None = None, tz: Any = None) -> dict[str, Any]:
     """Write the events as an EDF+ file: one 1 Hz signal per channel, the twitch rate
-    (twitches per minute over the trailing 60 s, label ``twitch/min chN``, dimension
+    (twitches per minute over the trailing 60 s, labelled with the channel's own label
+    as the device or file gave it, e.g. ``EMG 1``, transducer ``twitch rate``, dimension
     ``/min``), over the span from the first to the last event (or ``since``/``until``),
-    and one annotation per twitch at its wall time: ``twitch ch1 120uV unit 3`` (``unit
+    and one annotation per twitch at its wall time: ``twitch EMG 1 120uV unit 3`` (``unit
     3`` only when the motor-unit id is known). The file starts at the whole second
     before the first event (EDF start times are whole seconds of local time: in ``tz``,
     a ``datetime.tzinfo``, or this machine's zone; ``replay`` reads them back the same way).
 
-    Returns ``{"events": n, "channels": [...], "start_unix_s": t0, "duration_s": d}``.
+    Returns ``{"events": n, "channels": [index, ...], "labels": [label, ...],
+    "start_unix_s": t0, "duration_s": d}`` (``channels``: 0-based channel indexes).
 
     Raises:
         StoreError: no events with a wall time in the span, or the file cannot be
@@ -145,13 +165,14 @@ def export_edf(store: Store, path: str | os.PathLike[str], since_unix_s: float |
     before = store.events_between(t0 - 60.0, t0)  # the trailing 60 s of the first minute reach back before t0
     n_s = max(1, int(math.floor(last - t0)) + 1)
     channels = sorted({int(e["channel"]) for e in events})
+    names = _channel_labels([*before, *events])
     col = {ch: j for j, ch in enumerate(channels)}
     per_s = np.zeros((n_s, len(channels)))
     annotations = []
     for e in events:
         onset = e["wall_time_s"] - t0
         per_s[min(int(onset), n_s - 1), col[int(e["channel"])]] += 1
-        text = f"twitch ch{int(e['channel']) + 1} {e['amplitude_uv']:.0f}uV"
+        text = f"twitch {names[int(e['channel'])]} {e['amplitude_uv']:.0f}uV"
         if e.get("unit_id") is not None:
             text += f" unit {int(e['unit_id'])}"
         annotations.append((onset, 0.0, text))
@@ -168,12 +189,13 @@ def export_edf(store: Store, path: str | os.PathLike[str], since_unix_s: float |
     labels = [f"EMG {j + 1}" for j in range(len(channels))]  # write_edf wants EMG labels; relabelled below
     try:
         write_edf(tmp, rate, 1.0, emg_labels=labels, start_unix_s=float(t0), annotations=annotations, tz=tz)
-        _relabel_edf_signals(tmp, [_edf_channel_label(ch) for ch in channels], "/min", "twitch rate")
+        _relabel_edf_signals(tmp, _edf_signal_labels([names[ch] for ch in channels]), "/min", "twitch rate")
         _replace_into(tmp, path)
     except (OSError, ValueError) as exc:
         _discard(tmp)
         raise StoreError(f"{path}: cannot write the EDF+ export: {exc}") from exc
-    return {"events": len(events), "channels": channels, "start_unix_s": float(t0), "duration_s": float(n_s)}
+    return {"events": len(events), "channels": channels, "labels": [names[ch] for ch in channels],
+            "start_unix_s": float(t0), "duration_s": float(n_s)}
 
 
 def _relabel_edf_signals(path: pathlib.Path, labels: list[str], dimension: str, transducer: str) -> None:

@@ -16,11 +16,12 @@ import sqlite3
 import time
 from typing import Any, Iterable, Iterator, Sequence
 
+from ..verdicts import STATUSES, SUGGESTED
 from .errors import StoreError
 
 CLINICAL_TEST_KINDS = ("reflex", "strength", "blood", "emg", "ncs", "biopsy", "other")
 ANNOTATION_TARGETS = ("event", "session")
-ANNOTATION_STATUSES = ("suggested", "confirmed", "rejected")
+ANNOTATION_STATUSES = STATUSES  # twitchwatch.verdicts: one set of words
 
 # entry key -> (column, required)
 _CONTEXT_KEYS = {"kind": True, "start_unix_s": True, "end_unix_s": False, "value": False, "unit": False,
@@ -250,7 +251,7 @@ class LogbookMixin:
     # ---------------------------------------------------------- annotations
     def add_annotation(self, target: str, target_id: int, cause_id: str, score: float,
                        reasons_for: Sequence[str] = (), reasons_against: Sequence[str] = (),
-                       status: str = "suggested") -> int:
+                       status: str = SUGGESTED) -> int:
         """Record that ``cause_id`` is a candidate cause of an event or a session; return
         the annotation's id.
 

@@ -8,10 +8,11 @@ the same file into the same database again is then refused unless asked for.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import os
 from typing import Any
+
+from twitchwatch.localtime import shown_time
 
 CHUNK_BYTES = 1 << 20
 
@@ -28,7 +29,7 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 def already_stored_message(name: str, sessions: list[dict[str, Any]]) -> str:
     """One line: which sessions already hold this file, and how to store it again."""
     first = sessions[0]
-    when = datetime.datetime.fromtimestamp(first["started_at"]).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    when = shown_time(first["started_at"], seconds=False)
     ids = ", ".join(str(s["id"]) for s in sessions)
     return (f"{name} is already in this database (session{'s' if len(sessions) > 1 else ''} {ids}, from {when}): "
             "nothing was stored again, so its twitches are not counted twice; use --again to store it once more, "

@@ -405,6 +405,8 @@
     renderCauses(st.causes || []);
   }
 
+  let flagMessage = null;  // the outcome of the last "a doctor has seen this", kept across redraws
+
   function renderRedFlags(flags) {
     const box = $("red-flags");
     box.replaceChildren();
@@ -424,7 +426,27 @@
       const tests = asList(f.tests);
       if (tests.length) d.appendChild(el("div", "tests", `Tests a doctor may order: ${tests.join("; ")}`));
       if (f.how_to_clear) d.appendChild(el("div", "tests", `(${f.how_to_clear})`));
+      // the same as `twitchwatch log seen-doctor RULE`: gone everywhere until something new raises it
+      const b = d.appendChild(el("button", "secondary seen-doctor", "A doctor has seen this"));
+      b.type = "button";
+      b.dataset.rule = f.rule_id;
+      b.addEventListener("click", async () => {
+        b.disabled = true;
+        flagMessage = { cls: "verdict-msg", text: "saving…" };
+        const r = await api("POST", "/api/seen-doctor", { rule_id: f.rule_id });
+        b.disabled = false;
+        flagMessage = r.ok
+          ? { cls: "verdict-msg ok", text: `marked seen by a doctor: ${(r.data.marked || []).join(", ")}` }
+          : { cls: "verdict-msg error", text: r.data.error };
+        const shown = $("flag-message");
+        if (shown) { shown.className = flagMessage.cls; shown.textContent = flagMessage.text; }
+      });
       box.appendChild(d);
+    }
+    if (flagMessage) {
+      const m = box.appendChild(el("div", flagMessage.cls, flagMessage.text));
+      m.id = "flag-message";
+      m.setAttribute("aria-live", "polite");
     }
     box.hidden = false;
   }
