@@ -242,12 +242,12 @@ class Pipeline:
         return None if self._store_sink is None else self._store_sink.backlog
 
     # the callbacks, settable while the run goes (tests)
-    on_block = property(lambda self: self._callbacks.on_block,
-                        lambda self, f: setattr(self._callbacks, "on_block", f))
-    on_event = property(lambda self: self._callbacks.on_event,
-                        lambda self, f: setattr(self._callbacks, "on_event", f))
-    on_hello = property(lambda self: self._callbacks.on_hello,
-                        lambda self, f: setattr(self._callbacks, "on_hello", f))
+    on_block = property(lambda self: self._callbacks.block_fn,
+                        lambda self, f: setattr(self._callbacks, "block_fn", f))
+    on_event = property(lambda self: self._callbacks.event_fn,
+                        lambda self, f: setattr(self._callbacks, "event_fn", f))
+    on_hello = property(lambda self: self._callbacks.hello_fn,
+                        lambda self, f: setattr(self._callbacks, "hello_fn", f))
 
     def _take_warnings(self) -> None:
         for sink in self._sinks:

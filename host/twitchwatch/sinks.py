@@ -21,8 +21,10 @@ A sink never ends the run for an error of its own: it says what failed in
 The sinks here: :class:`StoreSink` (the SQLite store, through a
 :class:`~twitchwatch.store.backlog.WriteBacklog`, with an end-of-session hook such as cause
 annotation that the caller passes in), :class:`EventsFileSink` (``--events-out``, JSON
-lines) and :class:`CallbackSink` (plain functions: an LSL outlet, tests); the
-dashboard's :class:`~twitchwatch.dashboard.hub.LiveHub` is a sink of its own. The capture (``--capture``) records the link's bytes before decoding, so it is
+lines), :class:`ItemSink` (one block, one twitch at a time: the dashboard's
+:class:`~twitchwatch.dashboard.hub.LiveHub`, the LSL outlet
+:class:`~twitchwatch.lsl.LslSink`) and :class:`CallbackSink` (plain functions: tests,
+the demo's scorer). The capture (``--capture``) records the link's bytes before decoding, so it is
 the link's tap (:class:`SideOutput` in the pipeline), not a sink of decoded results.
 """
 
@@ -306,28 +308,52 @@ def annotate_session(store: Store, session_id: int) -> None:
     annotate_stored(store, session_ids={session_id})
 
 
-class CallbackSink(Sink):
-    """Plain functions as a sink: ``on_hello`` (each session's HELLO, before its samples),
-    ``on_block`` (each decoded block) and ``on_event`` (each COUNTED twitch: candidates
-    are stored, not shown). Each is read when called, so it may be replaced mid-run."""
+class ItemSink(Sink):
+    """A sink that takes one item at a time: :meth:`on_hello` with each session's HELLO
+    (before its samples), :meth:`on_block` with each decoded block, :meth:`on_event`
+    with each COUNTED twitch (candidates are stored, not shown). Subclasses override
+    those (the dashboard's hub, the LSL outlet)."""
+
+    def on_hello(self, hello: Hello) -> None:
+        """A session's HELLO (the device's, a reset's, a recording's)."""
+
+    def on_block(self, block: SampleBlock) -> None:
+        """One decoded sample block."""
+
+    def on_event(self, event: TwitchEvent) -> None:
+        """One counted twitch."""
+
+    def session_started(self, session: RunSession) -> None:
+        self.on_hello(session.hello)
+
+    def samples(self, blocks: list[SampleBlock]) -> None:
+        for block in blocks:
+            self.on_block(block)
+
+    def events(self, session: RunSession | None, events: list[TwitchEvent]) -> None:
+        for e in events:
+            if getattr(e, "counted", True):
+                self.on_event(e)
+
+
+class CallbackSink(ItemSink):
+    """Plain functions as an :class:`ItemSink`: ``hello_fn``, ``block_fn``, ``event_fn``
+    (each None: nothing). Each is read when called, so it may be replaced mid-run."""
 
     def __init__(self, on_block: Callable[[SampleBlock], None] | None = None,
                  on_event: Callable[[TwitchEvent], None] | None = None,
                  on_hello: Callable[[Hello], None] | None = None) -> None:
         super().__init__()
-        self.on_block, self.on_event, self.on_hello = on_block, on_event, on_hello
+        self.block_fn, self.event_fn, self.hello_fn = on_block, on_event, on_hello
 
-    def session_started(self, session: RunSession) -> None:
-        if self.on_hello is not None:
-            self.on_hello(session.hello)
+    def on_hello(self, hello: Hello) -> None:
+        if self.hello_fn is not None:
+            self.hello_fn(hello)
 
-    def samples(self, blocks: list[SampleBlock]) -> None:
-        if self.on_block is not None:
-            for block in blocks:
-                self.on_block(block)
+    def on_block(self, block: SampleBlock) -> None:
+        if self.block_fn is not None:
+            self.block_fn(block)
 
-    def events(self, session: RunSession | None, events: list[TwitchEvent]) -> None:
-        if self.on_event is not None:
-            for e in events:
-                if getattr(e, "counted", True):
-                    self.on_event(e)
+    def on_event(self, event: TwitchEvent) -> None:
+        if self.event_fn is not None:
+            self.event_fn(event)

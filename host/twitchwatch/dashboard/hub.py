@@ -21,7 +21,7 @@ import numpy as np
 from scipy import signal
 
 from twitchwatch.protocol import ACC_KINDS, ChannelKind
-from twitchwatch.sinks import Sink
+from twitchwatch.sinks import ItemSink
 from twitchwatch.dashboard.view import RateCounter, display_factor, minmax_columns
 
 DISPLAY_HIGHPASS_HZ = 20.0  # display only: takes off electrode offset and drift
@@ -73,7 +73,7 @@ def _columns_for(rate_hz: float, window_s: float, columns: int) -> int:
     return max(1, round(window_s * rate_hz / columns)) * columns
 
 
-class LiveHub(Sink):
+class LiveHub(ItemSink):
     """Thread-safe live state for the dashboard; a sink of the pipeline.
 
     Args:
@@ -135,15 +135,6 @@ class LiveHub(Sink):
         with self._lock:
             self._new_run()
         self._notify()
-
-    def samples(self, blocks: list[Any]) -> None:
-        for block in blocks:
-            self.on_block(block)
-
-    def events(self, session: Any, events: list[Any]) -> None:
-        for event in events:
-            if getattr(event, "counted", True):  # candidates are stored, not shown
-                self.on_event(event)
 
     # ---- pipeline callbacks (pipeline thread) -----------------------------
     def on_block(self, block: Any) -> None:
