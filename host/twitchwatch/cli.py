@@ -131,7 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
                                         "detection: EDF/EDF+/BDF (signals recognised by label: 'EMG...' in "
                                         "uV/mV/V, 'ACC X/Y/Z' in g/mg/m/s^2) or CSV as written by OpenBCI GUI "
                                         "or BrainFlow. See docs/formats.md.")
-    replay.add_argument("file", metavar="FILE", help="a capture (.twcap), or an .edf/.bdf/.csv/.txt recording")
+    replay.add_argument("files", nargs="+", metavar="FILE",
+                        help="a capture (.twcap), or an .edf/.bdf/.csv/.txt recording; several are stored in the "
+                             "order given")
+    replay.add_argument("--jobs", type=int, metavar="N",
+                        help="several files: replay N at a time, one per core (default: every core); the "
+                             "database and events file get the same contents as one at a time")
     replay.add_argument("--realtime", action="store_true",
                         help="replay at the recorded pace, a capture or a recording file, with the live dashboard "
                              "(default: as fast as possible, no dashboard)")
@@ -617,10 +622,8 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
             summary.ended_because = "interrupted (Ctrl-C)"
         printer.done()
         _print_summary(summary, str(store.path))
-        try:
-            _print_red_flags(_standing_flags(store), sys.stdout)
-        except TwitchwatchError as exc:  # the run's data is stored; say the check could not run
-            print(f"warning: the red-flag check could not run ({exc}); run 'twitchwatch causes'", file=sys.stdout)
+        if not getattr(args, "skip_red_flags", False):  # replay --jobs: checked once, at the end
+            _red_flag_check(store)
         if hub is not None and dashboard is not None:
             hub.on_end(summary.ended_because)
             args.live_dashboard, dashboard = dashboard, None  # main() keeps it up once the command is done
@@ -635,6 +638,14 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
         if lsl is not None:
             lsl.close()
         store.close()
+
+
+def _red_flag_check(store) -> None:
+    """Print the standing red flags after a run (its data is stored whatever happens here)."""
+    try:
+        _print_red_flags(_standing_flags(store), sys.stdout)
+    except TwitchwatchError as exc:  # the run's data is stored; say the check could not run
+        print(f"warning: the red-flag check could not run ({exc}); run 'twitchwatch causes'", file=sys.stdout)
 
 
 def _remove_database(store) -> None:
@@ -731,6 +742,17 @@ def cmd_scan(args) -> int:
 
 
 def cmd_replay(args) -> int:
+    from twitchwatch.replay_jobs import replay_files
+
+    def report(db_path: Path) -> None:
+        with _open_store(str(db_path)) as store:
+            _red_flag_check(store)
+
+    return replay_files(args, _replay_file, report, _events_out_notice)
+
+
+def _replay_file(args) -> int:
+    """Replay ``args.file`` (one file); replay_jobs calls it per file, in worker processes too."""
     from twitchwatch.transports import CaptureFormatError, ReplaySource
 
     from twitchwatch.transports.capture import FILE_MAGIC
