@@ -137,8 +137,7 @@ def run_mode(mode: str, seconds: float, tmp: Path, screenshot: str | None) -> di
     try:
         with VirtualBoard(seed=1, duration_s=WARMUP_S + seconds + 1, realtime=True) as source:
             pipe = Pipeline(source, source_name="bench", store=store,
-                            on_block=hub and hub.on_block, on_event=hub and hub.on_event,
-                            on_status=hub and hub.on_status)
+                            sinks=[hub] if hub is not None else [], on_status=hub and hub.on_status)
             state = {"cpu0": 0.0, "t0": 0.0, "n0": 0}
 
             def should_stop() -> bool:

@@ -114,7 +114,7 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1) -> dict[str, Any]
                 print(json.dumps(row), file=sys.stderr, flush=True)
 
         pipe = Pipeline(source, source_name="soak", store=store, events_out=tmp / "soak.jsonl",
-                        on_block=hub.on_block, on_event=hub.on_event, on_status=on_status)
+                        sinks=[hub], on_status=on_status)
         deadline = start + minutes * 60
         try:
             summary = pipe.run(should_stop=lambda: time.monotonic() >= deadline)

@@ -262,7 +262,8 @@ def test_samples_from_a_file_reach_the_sinks_without_a_source(tmp_path):
     with open_recording(path) as recording:
         summary = Pipeline(None, source_name="file", sinks=[rec]).run_recording(recording)
     kinds = [c[0] for c in rec.calls]
-    assert kinds[0] == "started" and kinds[-2:] == ["ended", "close"] and "samples" not in kinds
+    assert kinds[0] == "started" and kinds[-2:] == ["ended", "close"]
+    assert sum(c[1] for c in rec.calls if c[0] == "samples") == 4000  # each block, as physical values
     assert summary.span_s == pytest.approx(2.0)
 
 
@@ -273,3 +274,20 @@ def test_data_frames_are_the_encoders(tmp_path):
     info = s.hello.streams[0]
     by_hand = encode_frame(FrameType.DATA, 1, build_data_payload(0, 0, 0, s.samples[0][:20], info.sample_format))
     assert by_hand in frames_of(s.wire)
+
+
+def test_the_dashboard_hub_starts_a_new_run_when_the_pipeline_says_so(tmp_path):
+    """The hub is a sink: a START that restarts the sample count reaches it as a run
+    boundary (not guessed from indices going back), so its trace shows the new run only."""
+    from twitchwatch.dashboard.hub import LiveHub
+
+    first = synthetic_stream(3.0, seed=12, boot_id=0x66)
+    again = synthetic_stream(1.0, seed=13, boot_id=0x66, first_seq=first.n_frames)
+    hub = LiveHub(window_s=1.0, columns=100)
+    started: list[object] = []
+    real = hub.run_started
+    hub.run_started = lambda session: (started.append(session), real(session))  # type: ignore[method-assign]
+    Pipeline(FakeSource([first.wire, again.wire]), source_name="fake", sinks=[hub]).run()
+    assert len(started) == 2  # the first HELLO's session, then the restart
+    trace = hub.take()["trace"]
+    assert trace["t_end_s"] == pytest.approx(1.0)  # the second run's 1 s, not the first's 3 s

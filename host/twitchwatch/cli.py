@@ -601,11 +601,9 @@ def _run(source, args, source_name: str, *, duration_s=None, capture=None, on_bl
         if live:
             hub, dashboard = _start_dashboard(args, store.path)
         pipe = Pipeline(source, source_name=source_name, store=store, events_out=args.events_out,
-                        capture=capture, on_event=_chain(on_event or _on_event_printer(args.quiet),
-                                                         hub and hub.on_event, lsl and lsl.on_event),
-                        on_status=_chain(printer, hub and hub.on_status),
-                        on_block=_chain(on_block, hub and hub.on_block, lsl and lsl.on_block),
-                        on_hello=lsl.on_hello if lsl is not None else None, body_site=args.body_site,
+                        capture=capture, on_event=on_event or _on_event_printer(args.quiet),
+                        on_status=_chain(printer, hub and hub.on_status), on_block=on_block,
+                        sinks=[s for s in (hub, lsl) if s is not None], body_site=args.body_site,
                         detect_every_s=detect_every_s, source_sha256=source_sha256,
                         on_notice=_notice_printer(), after_session=annotate_session)
         try:
@@ -686,7 +684,7 @@ def cmd_demo(args) -> int:
     from twitchwatch.demo import run_demo
 
     _warm_detector(args.quiet)
-    return run_demo(args, _run)
+    return run_demo(args, _run, _on_event_printer(args.quiet))
 
 
 def cmd_stream(args) -> int:

@@ -104,8 +104,9 @@ def score_units(truth: list[tuple[float, int, int]], events: list[tuple[float, i
     return _unit_score(truth, events, _match_pairs([t[:2] for t in truth], [e[:2] for e in events], tolerance_s))
 
 
-def run_demo(args, run) -> int:
-    """Run the virtual board through ``run`` (the CLI's pipeline runner) and score it."""
+def run_demo(args, run, show_event) -> int:
+    """Run the virtual board through ``run`` (the CLI's pipeline runner) and score it;
+    ``show_event`` shows each twitch to the person (the CLI's printer)."""
     from twitchwatch.protocol import ChannelKind
     from twitchwatch.transports import VirtualBoard
     from twitchwatch.transports.virtual import DEFAULT_FIRMWARE_DIR
@@ -136,13 +137,9 @@ def run_demo(args, run) -> int:
         source_cm = VirtualBoard(seed=args.seed, duration_s=args.duration, realtime=not args.fast)
         source_name = f"virtual:seed={args.seed}"
     with source_cm as source:
-        from twitchwatch.cli import _on_event_printer
-
-        show = _on_event_printer(args.quiet)
-
         def on_event(e) -> None:
             events.append((e.t_s, e.channel, e.unit_id))
-            show(e)
+            show_event(e)
 
         summary = run(source, args, source_name, duration_s=args.duration,
                       capture=args.capture, on_block=on_block, on_event=on_event)

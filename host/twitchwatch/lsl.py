@@ -37,8 +37,9 @@ import numpy as np
 
 from twitchwatch import TwitchwatchError
 from twitchwatch.clock import ClockMap
-from twitchwatch.formats.base import ACC_UNITS, EMG_UNITS
+from twitchwatch.units import ACC_UNITS, EMG_UNITS, unit_key
 from twitchwatch.protocol import ChannelKind, Hello, SampleBlock, StreamInfo
+from twitchwatch.sinks import ItemSink
 
 _ACC_TYPES: dict[int, str] = {ChannelKind.ACC_X: "AccX", ChannelKind.ACC_Y: "AccY", ChannelKind.ACC_Z: "AccZ"}
 _KEEP_BLOCKS = 2000  # EMG blocks whose stamps a late marker can still find (~20 s at 100 frames/s)
@@ -64,7 +65,7 @@ def _stream_kind(info: StreamInfo) -> str | None:
 
 def _factor(unit: str, stream_kind: str) -> float:
     """Physical unit → µV (EMG) or g (accelerometer); unknown units are refused."""
-    key = unit.strip().lower().replace(" ", "")
+    key = unit_key(unit)
     if stream_kind == "EMG":
         factor = EMG_UNITS.get(key)
     else:
@@ -97,14 +98,16 @@ class _Outlet:
         self.outlet = pylsl.StreamOutlet(lsl_info)
 
 
-class LslSink:
+class LslSink(ItemSink):
     """Publish a run's samples and twitches over LSL.
 
-    Wire it to the pipeline: ``on_hello`` (each HELLO), ``on_block`` (each decoded
-    block) and ``on_event`` (each twitch). ``close()`` ends the outlets.
+    A sink of the pipeline (:class:`~twitchwatch.sinks.ItemSink`): ``on_hello`` (each
+    HELLO), ``on_block`` (each decoded block) and ``on_event`` (each counted twitch).
+    ``close()`` ends the outlets.
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self._pylsl = _pylsl()
         self._lsl_minus_host_s = self._pylsl.local_clock() - time.monotonic()
         self._device_id: str | None = None

@@ -1,24 +1,23 @@
-"""Wire a source to the stages: decode → detect → log (SQLite, JSONL, capture).
+"""Wire a source to the stages: link → decode → assemble → detect → sinks.
 
 The same code runs live (serial, virtual board), in replay of a capture, and on
 recording files (EDF/BDF/CSV, :mod:`twitchwatch.formats`): byte sources go through
 the frame decoder, files enter one step later as blocks of physical samples, and
 from there on the path is shared. A capture replayed gives the same decoded samples
-and the same events as the live run.
+and the same events as the live run. docs/architecture.md draws the stages:
 
-Time: events carry ``t_s``, seconds from the start of the recording, computed from
-the device's sample count (``sample_index / sample_rate_hz``), and ``wall_time_s``,
-the unix time of the peak: the device's sample clock mapped to the host clock by a
-:class:`~twitchwatch.clock.ClockMap` (robust to USB chunking and clock drift), each
-sample with the fit recorded when the stream first reached its second of signal
-(:class:`~twitchwatch.clock.FitHistory`: the same however late the event is decided
-or logged, so a replay that runs the detector less often logs the same wall times), plus
-the source's unix − host clock offset (for a replay, the recording's; for a file,
-its start time if it has one). After a device reset (or a START that restarts the
-sample count) the pipeline starts a new detector run, and a new store session for a
-reset, and offsets ``t_s`` so ``t_s`` stays monotonic in one JSONL file (it continues
-from the later of the last sample's time and the host time elapsed; a run faster
-than real time, like a replay or the simulator's fast mode, keeps device time).
+- :mod:`twitchwatch.link` — the START/HELLO handshake (what to ask the device, when);
+- :class:`~twitchwatch.protocol.FrameDecoder` — bytes to messages;
+- :mod:`twitchwatch.assembler` — messages to contiguous samples, gaps, run boundaries;
+- :mod:`twitchwatch.detectrun` — the detector's life, wall times (the clock mapping),
+  artefact and quality rows;
+- :mod:`twitchwatch.sinks` — the store, the events file, callbacks, the dashboard hub
+  and LSL outlet, behind one interface; cause annotation as the caller's
+  end-of-session hook.
+
+:class:`Pipeline` holds what joins them: the read loop, the run's sessions (a device
+reset starts a new store session; a START that restarts the sample count, a new
+detector run in the same session) and the run's summary.
 
 A store session lasts as long as its signal (:mod:`twitchwatch.sessiontime`,
 docs/store.md "Recorded time"), never the host's processing time: ``started_at`` is its
@@ -29,33 +28,20 @@ excluded) every rate uses.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from twitchwatch import TwitchwatchError
-from twitchwatch.clock import ClockMap, FitHistory
-from twitchwatch.detect import TwitchDetector, TwitchEvent
+from twitchwatch.assembler import FileAssembler, Samples, assemble
+from twitchwatch.detect import TwitchEvent
+from twitchwatch.detectrun import DetectionRun
 from twitchwatch.limits import check_hello, short
 from twitchwatch.link import LinkHandshake
-from twitchwatch.sessiontime import SignalTime
-from twitchwatch.protocol import (
-    ACC_KINDS,
-    ChannelKind,
-    DeviceReset,
-    FrameDecoder,
-    Gap,
-    Hello,
-    SampleBlock,
-    Status,
-    StreamInfo,
-    StreamRestart,
-    Text,
-)
+from twitchwatch.protocol import DeviceReset, FrameDecoder, Gap, Hello, SampleBlock, Status, StreamRestart, Text
 from twitchwatch.sinks import AfterSession, CallbackSink, EventsFileSink, RunSession, SideOutput, Sink, StoreSink, \
     open_for_writing
 from twitchwatch.store import Store
@@ -70,7 +56,6 @@ _READ_TIMEOUT_S = 0.2
 _TAIL_WAIT_S = 1.0  # after duration_s, how long the other streams' last frames are waited for
 #: after this long without a sample, say once what to check (a silent or wrong port)
 SILENT_HINT_S = 5.0
-_QUALITY_EVERY_S = 5.0  # of signal time between signal-quality records in the store
 
 
 def _stream_shape(hello: Hello) -> list[tuple[int, int, int, int, int]]:
@@ -160,47 +145,6 @@ class LiveStatus:
     battery_pct: int | None = None  # None: unknown (USB powered, simulator, no STATUS yet)
 
 
-@dataclasses.dataclass
-class _Layout:
-    """Where EMG and accelerometer channels sit in the device's streams."""
-
-    emg_stream: int | None = None
-    emg_cols: np.ndarray | None = None
-    emg_info: StreamInfo | None = None
-    acc_stream: int | None = None
-    acc_cols: np.ndarray | None = None  # X, Y, Z columns of the accelerometer stream
-    acc_info: StreamInfo | None = None
-
-    @classmethod
-    def from_hello(cls, hello: Hello) -> _Layout:
-        layout = cls()
-        for stream in hello.streams:
-            kinds = [ch.kind for ch in stream.channels]
-            emg = [i for i, k in enumerate(kinds) if k == ChannelKind.EMG]
-            if emg and layout.emg_stream is None:
-                layout.emg_stream, layout.emg_cols, layout.emg_info = stream.stream_id, np.array(emg), stream
-            if all(k in kinds for k in ACC_KINDS) and layout.acc_stream is None:
-                layout.acc_stream, layout.acc_info = stream.stream_id, stream
-                layout.acc_cols = np.array([kinds.index(k) for k in ACC_KINDS])
-        return layout
-
-
-def _physical_columns(pending: list[tuple[int, int, Any, np.ndarray | None]], cols: np.ndarray) -> np.ndarray:
-    """Columns ``cols`` of the pending samples of one stream, one after another, as a
-    C-contiguous float64 array in physical units.
-
-    Raw counts are converted here, once per pending entry (a read's blocks) rather than per frame:
-    ``raw × scale`` elementwise (int32 → float64 is exact), the same values bit for
-    bit as :meth:`SampleBlock.physical` per block and then concatenating."""
-    parts = []
-    for _, _, data, s in pending:
-        if isinstance(data, list):
-            data = np.concatenate(data)
-        parts.append(data if s is None else data * s)
-    data = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    return np.ascontiguousarray(data[:, cols])
-
-
 class Pipeline:
     """Runs one source to its end, feeding every stage.
 
@@ -280,24 +224,12 @@ class Pipeline:
         self._hello: Hello | None = None
         self._link_text: str | None = None  # the device's latest "link: ..." TEXT (why its streams changed)
         self._link = LinkHandshake(lambda data: None)  # the link's handshake (a run makes its own)
-        self._layout = _Layout()
-        self._detector: TwitchDetector | None = None
-        self._run_streams: set[int] = set()  # streams the current detector run has data of
-        # (stream_id, first index, samples, scales): physical samples (scales None), or raw
-        # counts (an array or a list of arrays) and their physical units per count
-        self._pending: list[tuple[int, int, Any, np.ndarray | None]] = []
-        self._pending_emg = 0  # EMG samples in _pending
         self._session: RunSession | None = None  # the current session (a device's run, a file)
-        self._signal_time = SignalTime()  # the recorded time of the current session
-        self._t_offset_s = 0.0  # added to t_s after a reset
         self._first_host_s: float | None = None
         self._last_bytes_host_s = 0.0  # host time of the last chunk read
-        self._stream_elapsed_s: dict[int, float] = {}  # device time streamed, per stream (s)
-        self._next_quality_s = _QUALITY_EVERY_S
-        self._clock = ClockMap()
-        self._fits: FitHistory | None = None  # the clock fit by EMG sample index (made with the first block)
-        self._wall_offset_s: float | None = None if source is None else source.wall_clock_offset_s()
-        self._file_start_unix_s: float | None = None
+        self._detection = DetectionRun(self.summary, on_artefacts=self._tell_artefacts,
+                                       on_quality=self._tell_quality, detect_every_s=self.detect_every_s)
+        self._detection.wall_offset_s = None if source is None else source.wall_clock_offset_s()
 
     # ---- sinks -----------------------------------------------------------
     @property
@@ -310,12 +242,12 @@ class Pipeline:
         return None if self._store_sink is None else self._store_sink.backlog
 
     # the callbacks, settable while the run goes (tests)
-    on_block = property(lambda self: self._callbacks.on_block,
-                        lambda self, f: setattr(self._callbacks, "on_block", f))
-    on_event = property(lambda self: self._callbacks.on_event,
-                        lambda self, f: setattr(self._callbacks, "on_event", f))
-    on_hello = property(lambda self: self._callbacks.on_hello,
-                        lambda self, f: setattr(self._callbacks, "on_hello", f))
+    on_block = property(lambda self: self._callbacks.block_fn,
+                        lambda self, f: setattr(self._callbacks, "block_fn", f))
+    on_event = property(lambda self: self._callbacks.event_fn,
+                        lambda self, f: setattr(self._callbacks, "event_fn", f))
+    on_hello = property(lambda self: self._callbacks.hello_fn,
+                        lambda self, f: setattr(self._callbacks, "hello_fn", f))
 
     def _take_warnings(self) -> None:
         for sink in self._sinks:
@@ -326,7 +258,7 @@ class Pipeline:
     @property
     def _device_elapsed_s(self) -> float:
         """Device time streamed so far (s): the furthest stream's (a run ends when all got there)."""
-        return max(self._stream_elapsed_s.values(), default=0.0)
+        return self._detection.device_elapsed_s
 
     def run(self, duration_s: float | None = None, should_stop: Callable[[], bool] | None = None, *,
             silent_port: bool = False) -> RunSummary:
@@ -343,14 +275,12 @@ class Pipeline:
         """
         if self.source is None:
             raise ValueError("Pipeline.run needs a byte source; use run_recording for files")
-        start_host_s = time.monotonic()
         self.summary.dated_by = self.source.clock_name
-        last_status_s = start_host_s
         self._link = LinkHandshake(self.source.write)
-        hinted = False
-        reached_s: float | None = None  # when the first stream reached duration_s
-        try:
-            self._open_outputs()
+        with self._running() as start_host_s:
+            last_status_s = start_host_s
+            hinted = False
+            reached_s: float | None = None  # when the first stream reached duration_s
             while True:
                 if should_stop is not None and should_stop():
                     self.summary.ended_because = "stopped"
@@ -360,7 +290,7 @@ class Pipeline:
                     # (their last frames come in any order); a stream that stops short is waited
                     # for at most _TAIL_WAIT_S
                     reached_s = time.monotonic() if reached_s is None else reached_s
-                    if (min(self._stream_elapsed_s.values()) >= duration_s
+                    if (min(self._detection.stream_elapsed_s.values()) >= duration_s
                             or time.monotonic() - reached_s > _TAIL_WAIT_S):
                         self.summary.ended_because = f"duration {duration_s:g} s reached"
                         break
@@ -389,12 +319,6 @@ class Pipeline:
                     self._emit_status(now - start_host_s)
             self._flush_decoder(self._last_bytes_host_s)
             self._finish_run()
-        finally:
-            self.summary.duration_host_s = time.monotonic() - start_host_s
-            self.summary.decoder = self.decoder.stats.as_dict()
-            self.summary.source_damage.update(self.source.damage())
-            self._close_session()
-            self._close_outputs()
         return self.summary
 
     def run_recording(self, recording: RecordingFile, block_s: float = 0.5,
@@ -409,37 +333,30 @@ class Pipeline:
         Raises :class:`TwitchwatchError` (e.g. ``FormatError``) for a file that
         turns out unreadable part-way; what was processed before is logged.
         """
-        start_host_s = time.monotonic()
-        last_status_s = start_host_s
-        self._file_start_unix_s = recording.start_unix_s
+        self._detection.file_start_unix_s = recording.start_unix_s
         self.summary.dated_by = ("the file's start date" if recording.start_unix_s is not None else
                                  "nothing: the file has no start date (sessions are dated when replayed, "
                                  "twitches have no wall time)")
-        try:
-            self._open_outputs()
+        with self._running() as start_host_s:
+            last_status_s = start_host_s
             self._configure(recording.hello, started_at=recording.start_unix_s)
-            rates = {s.stream_id: s.sample_rate_hz for s in recording.hello.streams}
-            infos = {s.stream_id: s for s in recording.hello.streams}
-            next_index: dict[int, int] = {}
+            blocks = FileAssembler(recording.hello)
             for stream_id, first_index, data in recording.iter_blocks(block_s):
                 if realtime:  # the block's last sample is due at its time from the file's start
-                    wait_s = start_host_s + (first_index + len(data)) / rates[stream_id] - time.monotonic()
+                    wait_s = start_host_s + (first_index + len(data)) / blocks.rates_hz[stream_id] - time.monotonic()
                     if wait_s > 0:
                         time.sleep(wait_s)
-                expected = next_index.get(stream_id, first_index)
-                if first_index > expected:  # rows the file is known to miss: a gap, never filled in
-                    self._log_events(self._detect_pending())
-                    self._on_gap(Gap(stream_id, expected, first_index - expected, 0.0))
-                    self.decoder.stats.samples_lost += first_index - expected
-                next_index[stream_id] = first_index + len(data)
-                wall_s = None if recording.start_unix_s is None else recording.start_unix_s + first_index / rates[stream_id]
-                data = np.asarray(data, dtype=np.float64)
-                self._on_data(stream_id, first_index, data, rates[stream_id], wall_s=wall_s)
-                if self.on_block is not None:  # the dashboard's trace, LSL: physical values at scale 1
-                    self.on_block(SampleBlock(stream_id, infos[stream_id], first_index,
-                                              round(first_index * 1e6 / rates[stream_id]), data,
-                                              time.monotonic()))
-                self._log_events(self._detect_pending())
+                gap, piece, block = blocks.block(stream_id, first_index, data, time.monotonic())
+                if gap is not None:  # rows the file is known to miss: a gap, never filled in
+                    self._log_events(self._detection.detect())
+                    self._detection.gap(gap)
+                    self.decoder.stats.samples_lost += gap.n_missing
+                wall_s = None if recording.start_unix_s is None else \
+                    recording.start_unix_s + first_index / piece.rate_hz
+                self._detection.add(piece, wall_s=wall_s)
+                for sink in self._sinks:  # the dashboard's trace, LSL: physical values at scale 1
+                    sink.samples([block])
+                self._log_events(self._detection.detect())
                 if on_progress is not None:
                     on_progress(self._device_elapsed_s)
                 now = time.monotonic()
@@ -452,12 +369,24 @@ class Pipeline:
                 self.summary.warnings.append(f"{recording.path.name}: {recording.skipped_rows} malformed row(s) "
                                              "skipped while reading")
             self.summary.warnings.extend(f"{recording.path.name}: {what}" for what in recording.unread)
+        return self.summary
+
+    @contextlib.contextmanager
+    def _running(self) -> Iterator[float]:
+        """What every run does around its work: open the outputs; at the end, however it
+        ends, the summary's host time and counters, the last session closed, the outputs
+        closed. Yields the host's monotonic time at the start (s)."""
+        start_host_s = time.monotonic()
+        try:
+            self._open_outputs()
+            yield start_host_s
         finally:
             self.summary.duration_host_s = time.monotonic() - start_host_s
             self.summary.decoder = self.decoder.stats.as_dict()
+            if self.source is not None:
+                self.summary.source_damage.update(self.source.damage())
             self._close_session()
             self._close_outputs()
-        return self.summary
 
     def _open_outputs(self) -> None:
         if self._events_path is not None:
@@ -467,7 +396,7 @@ class Pipeline:
             capture = open_for_writing(path, CaptureWriter)
             self._capture_out.open(path, capture)
             # The wall clock a replay of this capture will use, so both agree exactly.
-            self._wall_offset_s = capture.created_unix_s - capture.created_monotonic_s
+            self._detection.wall_offset_s = capture.created_unix_s - capture.created_monotonic_s
 
     def _close_outputs(self) -> None:
         """Close the events file, the capture, the store, then the other sinks; their
@@ -531,123 +460,68 @@ class Pipeline:
             self._handle(self.decoder.flush(), host_s)
 
     def _handle(self, messages: list, host_s: float) -> None:
+        """The decoder's messages, assembled: samples to the sinks and the detection run,
+        boundaries (gap, reset, restart, HELLO) after the samples before them are detected."""
+        detection = self._detection
         events: list[TwitchEvent] = []
-        blocks: list[SampleBlock] = []  # consecutive blocks, handled together
-        for msg in messages:
-            if isinstance(msg, SampleBlock):
-                blocks.append(msg)
+        for item in assemble(messages):
+            if isinstance(item, Samples):
                 self._link.data_seen()
+                for sink in self._sinks:
+                    sink.samples(item.blocks)
+                for blocks, pieces in item.by_stream.values():
+                    detection.add_blocks(blocks, pieces)
                 continue
-            if blocks:
-                self._on_blocks(blocks)
-                blocks = []
-            events += self._detect_pending()
-            if isinstance(msg, Gap):
-                self._on_gap(msg)
-            elif isinstance(msg, DeviceReset):
-                self._log_events(events + self._finish_detector())
+            events += detection.detect()
+            if isinstance(item, Gap):
+                detection.gap(item)
+            elif isinstance(item, DeviceReset):
+                self._log_events(events + detection.finish())
                 events = []
                 self._close_session()
                 self.summary.resets += 1
-                self._new_run(host_s)
-                self._configure(msg.hello)
+                detection.new_run(self._host_elapsed_s(host_s))
+                self._configure(item.hello)
                 self._link.reset_seen()  # a reset device waits for START again
-            elif isinstance(msg, StreamRestart):
-                if msg.stream_id in self._run_streams and self._hello is not None:
-                    self._log_events(events + self._finish_detector())
+            elif isinstance(item, StreamRestart):
+                if detection.restarts_run(item.stream_id) and self._hello is not None:
+                    self._log_events(events + detection.finish())
                     events = []
-                    self._new_run(host_s)
-                    self._make_detector()
-            elif isinstance(msg, Hello):
+                    detection.new_run(self._host_elapsed_s(host_s))
+                    detection.make_detector()
+                    for sink in self._sinks:
+                        assert self._session is not None  # a HELLO came (self._hello)
+                        sink.run_started(self._session)
+            elif isinstance(item, Hello):
                 if self._hello is None:
-                    self._configure(msg)
-                elif _stream_shape(msg) != _stream_shape(self._hello):
+                    self._configure(item)
+                elif _stream_shape(item) != _stream_shape(self._hello):
                     # the same boot describes other streams (docs/protocol.md, "When the link cannot
                     # carry the stream"): a new session at the new rates, after one line saying why
-                    self._log_events(events + self._finish_detector())
+                    self._log_events(events + detection.finish())
                     events = []
                     self._close_session()
-                    self._new_run(host_s)
-                    line = stream_change_line(self._hello, msg, self._link_text)
+                    detection.new_run(self._host_elapsed_s(host_s))
+                    line = stream_change_line(self._hello, item, self._link_text)
                     self._link_text = None
                     log.warning("%s", line)
                     self.summary.warnings.append(line)
                     self.summary.stream_changes += 1
-                    self._configure(msg)
+                    self._configure(item)
                 self._link.hello_seen()  # DATA follows at once if it streams
-            elif isinstance(msg, Status):
-                self.summary.samples_dropped_at_source = msg.dropped_samples
-                self.summary.battery_pct = None if msg.battery_pct > 100 else msg.battery_pct
-            elif isinstance(msg, Text):
-                self.summary.texts.append(msg.text)
-                log.info("device: %s", msg.text)
-                if msg.text.startswith("link: "):
-                    self._link_text = msg.text[6:]
-        if blocks:
-            self._on_blocks(blocks)
-        self._log_events(events + self._detect_pending(force=False))
+            elif isinstance(item, Status):
+                self.summary.samples_dropped_at_source = item.dropped_samples
+                self.summary.battery_pct = None if item.battery_pct > 100 else item.battery_pct
+            elif isinstance(item, Text):
+                self.summary.texts.append(item.text)
+                log.info("device: %s", item.text)
+                if item.text.startswith("link: "):
+                    self._link_text = item.text[6:]
+        self._log_events(events + detection.detect(force=False))
 
-    def _on_blocks(self, blocks: list[SampleBlock]) -> None:
-        """Blocks the decoder returned one after another (no gap, reset or restart
-        between them, so each stream's are contiguous): the clock per EMG block, the
-        samples per stream in one piece, kept raw (counts) until the detector runs."""
-        for sink in self._sinks:
-            sink.samples(blocks)
-        emg_stream = self._layout.emg_stream
-        by_stream: dict[int, list[SampleBlock]] = {}
-        for block in blocks:
-            by_stream.setdefault(block.stream_id, []).append(block)
-        for stream_id, mine in by_stream.items():
-            if stream_id == emg_stream:
-                if self._fits is None:
-                    self._fits = FitHistory(max(1, round(mine[0].info.sample_rate_hz)))
-                self._clock.add_blocks(mine, self._fits)
-            info = mine[0].info
-            first = end = mine[0].first_sample_index
-            arrays: list[np.ndarray] = []
-            for block in mine:
-                if block.first_sample_index != end or block.info is not info:  # not contiguous: never expected
-                    self._on_data(stream_id, first, arrays, info.sample_rate_hz, n=end - first, scales=info.scales)
-                    info, first, end, arrays = block.info, block.first_sample_index, block.first_sample_index, []
-                arrays.append(block.samples)
-                end += block.samples.shape[0]
-            wall_s = None
-            if stream_id == emg_stream and self._wall_offset_s is not None:
-                wall_s = mine[0].host_time_s + self._wall_offset_s  # arrival of the run's first block
-            self._on_data(stream_id, first, arrays[0] if len(arrays) == 1 else arrays, info.sample_rate_hz,
-                          n=end - first, scales=info.scales, wall_s=wall_s)
-
-    def _on_gap(self, gap: Gap) -> None:
-        if self._detector is None:
-            return
-        if gap.stream_id == self._layout.emg_stream:
-            self._detector.mark_gap("emg", gap.first_missing_index, gap.n_missing)
-        elif gap.stream_id == self._layout.acc_stream:
-            self._detector.mark_gap("acc", gap.first_missing_index, gap.n_missing)
-
-    def _new_run(self, host_s: float) -> None:
-        """The sample count restarts at 0 (device reset, or START): continue ``t_s``
-        after the later of the last sample's time and the host time elapsed, and
-        forget the clock fit of the previous run."""
-        self._t_offset_s = max(self._device_elapsed_s, host_s - (self._first_host_s or host_s))
-        self._clock.reset()
-        self._fits = None
-
-    def _make_detector(self) -> None:
-        layout = self._layout
-        self._detector = None
-        self._run_streams = set()
-        if layout.emg_info is None or layout.emg_cols is None:
-            log.warning("the device describes no EMG channel: nothing to detect")
-            return
-        labels = [layout.emg_info.channels[i].label for i in layout.emg_cols]
-        acc_rate = None if layout.acc_info is None else layout.acc_info.sample_rate_hz
-        from twitchwatch.detect.lowrate import band_note
-
-        note = band_note(layout.emg_info.sample_rate_hz)  # below 1 kHz: the band it can use, said once
-        if note is not None and note not in self.summary.warnings:
-            self.summary.warnings.append(note)
-        self._detector = TwitchDetector(layout.emg_info.sample_rate_hz, labels, acc_rate_hz=acc_rate)
+    def _host_elapsed_s(self, host_s: float) -> float:
+        """Host time since the source's first bytes (s)."""
+        return host_s - (self._first_host_s or host_s)
 
     def _configure(self, hello: Hello, started_at: float | None = None) -> None:
         """Set up the detector and a store session from the device's own description.
@@ -656,8 +530,9 @@ class Pipeline:
         first sample."""
         check_hello(hello, f"device {short(hello.device_id)}")  # one line for what is not supported
         self._hello = hello
-        if started_at is None and self._wall_offset_s is not None and hello.host_time_s:
-            started_at = hello.host_time_s + self._wall_offset_s
+        wall_offset_s = self._detection.wall_offset_s
+        if started_at is None and wall_offset_s is not None and hello.host_time_s:
+            started_at = hello.host_time_s + wall_offset_s
         session = RunSession(hello, self.source_name, time.time() if started_at is None else started_at,
                              body_site=self.body_site, source_sha256=self.source_sha256)
         # the outputs that may refuse a session (an LSL outlet for units it cannot publish)
@@ -666,106 +541,14 @@ class Pipeline:
         for sink in self._sinks:
             if sink not in recorders:
                 sink.session_started(session)
-        self._layout = _Layout.from_hello(hello)
-        self._make_detector()
-        self._signal_time = SignalTime()
+        self._detection.configure(hello)
         self._session = session
         for recorder in recorders:
             if recorder is not None:
                 recorder.session_started(session)
 
-    def _on_data(self, stream_id: int, first_index: int, data: np.ndarray | list[np.ndarray], rate_hz: float,
-                 *, n: int | None = None, scales: np.ndarray | None = None, wall_s: float | None = None) -> None:
-        """Samples (n, channels) of one stream, contiguous unless a gap was marked:
-        physical, or raw counts (one array, or a list of arrays to be concatenated,
-        with ``n`` rows in all) times ``scales`` (physical units per count, by channel).
-        ``wall_s``: unix time of the first sample on the source's clock, if known."""
-        if n is None:
-            n = data.shape[0]  # type: ignore[union-attr]
-        if stream_id == self._layout.emg_stream:
-            self._signal_time.add(first_index, n, rate_hz, wall_s)
-        self.summary.samples[stream_id] = self.summary.samples.get(stream_id, 0) + n
-        self._stream_elapsed_s[stream_id] = max(self._stream_elapsed_s.get(stream_id, 0.0),
-                                                self._t_offset_s + (first_index + n) / rate_hz)
-        if self._detector is not None and stream_id in (self._layout.emg_stream, self._layout.acc_stream):
-            self._pending.append((stream_id, first_index, data, scales))
-            if stream_id == self._layout.emg_stream:
-                self._pending_emg += n
-
-    def _detect_pending(self, force: bool = True) -> list[TwitchEvent]:
-        """Run the detector once per stream over the blocks that arrived together.
-
-        The decoder reports every gap, reset and restart as a message of its own, and
-        this is called (forced) before handling one, so the pending blocks of a stream
-        are contiguous. Batching costs no latency (they arrived in the same read) and
-        saves the detector's per-call overhead; the detector is chunk-size and
-        interleaving invariant, so the events are the same as block by block. Not
-        forced (after a read), it waits until ``detect_every_s`` of EMG is pending.
-        """
-        det, layout = self._detector, self._layout
-        if not self._pending or det is None:
-            self._pending, self._pending_emg = [], 0
-            return []
-        if not force and self.detect_every_s > 0 and layout.emg_info is not None \
-                and self._pending_emg < self.detect_every_s * layout.emg_info.sample_rate_hz:
-            return []
-        pending, self._pending, self._pending_emg = self._pending, [], 0
-        events: list[TwitchEvent] = []
-        for stream_id, cols, process in ((layout.emg_stream, layout.emg_cols, det.process_emg),
-                                         (layout.acc_stream, layout.acc_cols, det.process_acc)):
-            mine = [item for item in pending if item[0] == stream_id]
-            if mine:
-                assert cols is not None and stream_id is not None  # a stream with pending data has its id and columns
-                self._run_streams.add(stream_id)
-                events += process(_physical_columns(mine, cols), mine[0][1])
-        self._store_artefacts(det.pop_artefacts())
-        self._maybe_store_quality()
-        return self._timed(events)
-
-    def _timed(self, events: list[TwitchEvent]) -> list[TwitchEvent]:
-        """Events with ``wall_time_s`` and ``t_s`` offset for this run."""
-        info = self._layout.emg_info
-        if not events or info is None:
-            return events
-        index = np.array([e.sample_index for e in events], dtype=np.int64)
-        wall_s: np.ndarray | None = None
-        if self._wall_offset_s is not None and self._fits is not None:
-            # each sample with the clock fit of its own second of signal (FitHistory): the
-            # same whenever the event is decided or logged
-            device_us = index * 10**9 // info.sample_rate_mhz
-            host_s = []
-            for i, us in zip(index, device_us):
-                fit = self._fits.fit_for(int(i))
-                assert fit is not None  # a fit is recorded with the first EMG block, before any event
-                host_s.append(fit.to_host_s(int(us)))
-            wall_s = np.array(host_s) + self._wall_offset_s
-        elif self._file_start_unix_s is not None:
-            wall_s = self._file_start_unix_s + index / info.sample_rate_hz
-        out = []
-        for i, e in enumerate(events):
-            changes: dict[str, Any] = {}
-            if wall_s is not None:
-                changes["wall_time_s"] = float(wall_s[i])
-            if self._t_offset_s:
-                changes["t_s"] = e.t_s + self._t_offset_s
-            out.append(dataclasses.replace(e, **changes) if changes else e)
-        return out
-
-    def _finish_detector(self) -> list[TwitchEvent]:
-        """Flush the current detector run: its last events (and artefacts, stored)."""
-        det = self._detector
-        if det is None:
-            return []
-        events = self._timed(det.flush())
-        self._store_artefacts(det.pop_artefacts())
-        self._maybe_store_quality(force=True)
-        usable = [q.usable_fraction for q in det.quality()]
-        self._signal_time.end_run(sum(usable) / len(usable) if usable else None)
-        self._detector = None
-        return events
-
     def _finish_run(self) -> None:
-        self._log_events(self._detect_pending() + self._finish_detector())
+        self._log_events(self._detection.finish())
 
     # ---- outputs ---------------------------------------------------------
     def _log_events(self, events: list[TwitchEvent]) -> None:
@@ -780,35 +563,13 @@ class Pipeline:
         for sink in self._sinks:
             sink.events(self._session, events)
 
-    def _store_artefacts(self, artefacts: list) -> None:
-        if not artefacts or self._layout.emg_info is None:
-            return
-        rate_hz = self._layout.emg_info.sample_rate_hz
-        for a in artefacts:
-            self.summary.artefacts[a.kind] = self.summary.artefacts.get(a.kind, 0) + 1
-        rows = [{"kind": a.kind, "channel": a.channel, "start_index": a.start_index, "end_index": a.end_index,
-                 "t_start_s": self._t_offset_s + a.start_index / rate_hz,
-                 "t_end_s": self._t_offset_s + a.end_index / rate_hz, "detail": a.detail}
-                for a in artefacts]
+    def _tell_artefacts(self, rows: list[dict[str, Any]]) -> None:
         for sink in self._sinks:
             sink.artefacts(self._session, rows)
 
-    def _quality_now(self) -> list[dict[str, Any]]:
-        if self._detector is None:
-            return []
-        labels = self._detector.emg_labels  # channel: the column index (programs); label: as the source names it
-        return [dict(dataclasses.asdict(q), channel=i, label=labels[i]) for i, q in enumerate(self._detector.quality())]
-
-    def _maybe_store_quality(self, force: bool = False) -> None:
-        if not force and self._device_elapsed_s < self._next_quality_s:
-            return
-        self._next_quality_s = self._device_elapsed_s + _QUALITY_EVERY_S
-        quality = self._quality_now()
-        if not quality:
-            return
-        self.summary.quality = quality
+    def _tell_quality(self, rows: list[dict[str, Any]]) -> None:
         for sink in self._sinks:
-            sink.quality(self._session, quality)
+            sink.quality(self._session, rows)
 
     def _link_status(self) -> dict[str, Any] | None:
         """The source's link state with its dropouts in unix time (s), kept in the summary."""
@@ -816,7 +577,7 @@ class Pipeline:
         if status is None:
             return None
         status = dict(status)
-        offset = self._wall_offset_s if self._wall_offset_s is not None else 0.0
+        offset = self._detection.wall_offset_s or 0.0
         status["dropouts"] = [
             {"start_unix_s": d["start_s"] + offset,
              "end_unix_s": None if d.get("end_s") is None else d["end_s"] + offset,
@@ -827,8 +588,7 @@ class Pipeline:
 
     def _close_session(self) -> None:
         session, self._session = self._session, None
-        signal, self._signal_time = self._signal_time, SignalTime()
-        signal.end_run(None)  # a run cut short by an error: its samples, all counted usable
+        signal = self._detection.end_session()
         summary = self.summary
         summary.span_s += signal.span_s
         summary.signal_s += signal.signal_s
@@ -864,7 +624,7 @@ class Pipeline:
     def _emit_status(self, host_elapsed_s: float) -> None:
         if self.on_status is None:
             return
-        quality = self._quality_now()
+        quality = self._detection.quality_now()
         floor = [float(q["noise_floor_uv"]) for q in quality]
         dev_s = self._device_elapsed_s
         rate = self.summary.events / (dev_s / 60.0) if dev_s > 1.0 else 0.0

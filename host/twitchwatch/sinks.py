@@ -4,7 +4,10 @@ A run (:class:`~twitchwatch.pipeline.Pipeline`) tells every sink, in its order:
 
 - :meth:`Sink.session_started` — a device (or file) described itself (HELLO, a reset's
   new HELLO, a recording's header): a new session of the run begins;
-- :meth:`Sink.samples` — decoded sample blocks, as they arrive (live sources only);
+- :meth:`Sink.run_started` — within a session, the device's sample count starts again
+  (a START that restarted it): what is keyed by sample index starts again;
+- :meth:`Sink.samples` — decoded sample blocks, as they arrive (a file's, as physical
+  values at scale 1);
 - :meth:`Sink.events` — detected events, every one (counted twitches and uncounted
   candidates: a sink that shows twitches keeps those with ``counted``);
 - :meth:`Sink.artefacts` — artefact segments the detector rejected (store rows);
@@ -18,8 +21,10 @@ A sink never ends the run for an error of its own: it says what failed in
 The sinks here: :class:`StoreSink` (the SQLite store, through a
 :class:`~twitchwatch.store.backlog.WriteBacklog`, with an end-of-session hook such as cause
 annotation that the caller passes in), :class:`EventsFileSink` (``--events-out``, JSON
-lines) and :class:`CallbackSink` (plain functions: the dashboard hub, an LSL outlet,
-tests). The capture (``--capture``) records the link's bytes before decoding, so it is
+lines), :class:`ItemSink` (one block, one twitch at a time: the dashboard's
+:class:`~twitchwatch.dashboard.hub.LiveHub`, the LSL outlet
+:class:`~twitchwatch.lsl.LslSink`) and :class:`CallbackSink` (plain functions: tests,
+the demo's scorer). The capture (``--capture``) records the link's bytes before decoding, so it is
 the link's tap (:class:`SideOutput` in the pipeline), not a sink of decoded results.
 """
 
@@ -68,8 +73,11 @@ class Sink:
     def session_started(self, session: RunSession) -> None:
         """A session begins (before any of its samples or events)."""
 
+    def run_started(self, session: RunSession) -> None:
+        """The sample count starts again in the same session (a START restarted it)."""
+
     def samples(self, blocks: list[SampleBlock]) -> None:
-        """Decoded sample blocks, in the order they arrived (live sources only)."""
+        """Decoded sample blocks, in the order they arrived (a file's: physical values, scale 1)."""
 
     def events(self, session: RunSession | None, events: list[TwitchEvent]) -> None:
         """Detected events (counted twitches and candidates); ``session`` is None before any."""
@@ -300,28 +308,52 @@ def annotate_session(store: Store, session_id: int) -> None:
     annotate_stored(store, session_ids={session_id})
 
 
-class CallbackSink(Sink):
-    """Plain functions as a sink: ``on_hello`` (each session's HELLO, before its samples),
-    ``on_block`` (each decoded block) and ``on_event`` (each COUNTED twitch: candidates
-    are stored, not shown). Each is read when called, so it may be replaced mid-run."""
+class ItemSink(Sink):
+    """A sink that takes one item at a time: :meth:`on_hello` with each session's HELLO
+    (before its samples), :meth:`on_block` with each decoded block, :meth:`on_event`
+    with each COUNTED twitch (candidates are stored, not shown). Subclasses override
+    those (the dashboard's hub, the LSL outlet)."""
+
+    def on_hello(self, hello: Hello) -> None:
+        """A session's HELLO (the device's, a reset's, a recording's)."""
+
+    def on_block(self, block: SampleBlock) -> None:
+        """One decoded sample block."""
+
+    def on_event(self, event: TwitchEvent) -> None:
+        """One counted twitch."""
+
+    def session_started(self, session: RunSession) -> None:
+        self.on_hello(session.hello)
+
+    def samples(self, blocks: list[SampleBlock]) -> None:
+        for block in blocks:
+            self.on_block(block)
+
+    def events(self, session: RunSession | None, events: list[TwitchEvent]) -> None:
+        for e in events:
+            if getattr(e, "counted", True):
+                self.on_event(e)
+
+
+class CallbackSink(ItemSink):
+    """Plain functions as an :class:`ItemSink`: ``hello_fn``, ``block_fn``, ``event_fn``
+    (each None: nothing). Each is read when called, so it may be replaced mid-run."""
 
     def __init__(self, on_block: Callable[[SampleBlock], None] | None = None,
                  on_event: Callable[[TwitchEvent], None] | None = None,
                  on_hello: Callable[[Hello], None] | None = None) -> None:
         super().__init__()
-        self.on_block, self.on_event, self.on_hello = on_block, on_event, on_hello
+        self.block_fn, self.event_fn, self.hello_fn = on_block, on_event, on_hello
 
-    def session_started(self, session: RunSession) -> None:
-        if self.on_hello is not None:
-            self.on_hello(session.hello)
+    def on_hello(self, hello: Hello) -> None:
+        if self.hello_fn is not None:
+            self.hello_fn(hello)
 
-    def samples(self, blocks: list[SampleBlock]) -> None:
-        if self.on_block is not None:
-            for block in blocks:
-                self.on_block(block)
+    def on_block(self, block: SampleBlock) -> None:
+        if self.block_fn is not None:
+            self.block_fn(block)
 
-    def events(self, session: RunSession | None, events: list[TwitchEvent]) -> None:
-        if self.on_event is not None:
-            for e in events:
-                if getattr(e, "counted", True):
-                    self.on_event(e)
+    def on_event(self, event: TwitchEvent) -> None:
+        if self.event_fn is not None:
+            self.event_fn(event)

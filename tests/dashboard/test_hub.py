@@ -59,6 +59,7 @@ def test_a_device_restart_starts_a_new_run_and_drops_old_markers():
     hub = LiveHub(window_s=1.0, columns=100)
     _feed(hub, blocks(EMG_INFO, emg_counts(10000), [20]))
     hub.on_event(TwitchEvent(9900, 4.95, 0, "EMG 1", 150.0, 6.0, 0.9, "test"))
+    hub.run_started(None)  # the pipeline says so (a reset, or START restarting the count); never guessed
     _feed(hub, blocks(EMG_INFO, emg_counts(1000, seed=2), [20], first_index=0))  # count restarts at 0
     trace = _trace(hub)
     assert trace["t_end_s"] == 0.5 and trace["markers"] == []

@@ -588,7 +588,7 @@ def test_the_pipeline_says_why_the_rate_is_lower_and_still_finds_the_twitches(ra
         assert ("lowered its stream to EMG 1000 Hz, ACC 250 Hz (was EMG 2000 Hz, ACC 1000 Hz): MTU 247, "
                 "interval 30.00 ms") in lines[0]
         assert summary.decoder["samples_lost"] == 0
-        offset = pipe._t_offset_s  # where the lowered run begins on the run's time line
+        offset = pipe._detection.t_offset_s  # where the lowered run begins on the run's time line
         n_in = int((7.0 - offset) * EMG_HZ)
         truth = [(tw["peak_index"] / EMG_HZ, tw["channel"])
                  for tw in sim.twitch_schedule(1, n_in, twitch_rate_per_min=rate)

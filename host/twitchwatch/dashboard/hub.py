@@ -1,8 +1,9 @@
 """LiveHub: the bridge from the pipeline (one thread) to the dashboard (another).
 
-The pipeline calls :meth:`LiveHub.on_block`, :meth:`on_event`, :meth:`on_status` and
-:meth:`on_end`; each copies what it needs into fixed-size buffers under a lock and
-returns at once: nothing here waits on the network, so a slow or stalled browser
+The pipeline tells it what a sink is told (:class:`~twitchwatch.sinks.Sink`: a
+session or a run of sample counts beginning, sample blocks, events) and calls
+:meth:`LiveHub.on_status` and :meth:`on_end`; each copies what it needs into
+fixed-size buffers under a lock and returns at once: nothing here waits on the network, so a slow or stalled browser
 cannot slow acquisition or logging. The server's broadcaster calls :meth:`take`
 when woken (the wake-up is coalesced: at most one pending at a time) and builds the
 view from the copy, outside the lock.
@@ -20,6 +21,7 @@ import numpy as np
 from scipy import signal
 
 from twitchwatch.protocol import ACC_KINDS, ChannelKind
+from twitchwatch.sinks import ItemSink
 from twitchwatch.dashboard.view import RateCounter, display_factor, minmax_columns
 
 DISPLAY_HIGHPASS_HZ = 20.0  # display only: takes off electrode offset and drift
@@ -71,8 +73,8 @@ def _columns_for(rate_hz: float, window_s: float, columns: int) -> int:
     return max(1, round(window_s * rate_hz / columns)) * columns
 
 
-class LiveHub:
-    """Thread-safe live state for the dashboard.
+class LiveHub(ItemSink):
+    """Thread-safe live state for the dashboard; a sink of the pipeline.
 
     Args:
         window_s: seconds of trace shown (default 5).
@@ -80,6 +82,7 @@ class LiveHub:
     """
 
     def __init__(self, window_s: float = 5.0, columns: int = 1000) -> None:
+        super().__init__()
         self.window_s = window_s
         self.columns = columns
         self._lock = threading.Lock()
@@ -120,6 +123,19 @@ class LiveHub:
         except RuntimeError:  # the server's loop has closed: nobody to tell
             pass
 
+    # ---- the pipeline's sink interface (pipeline thread) --------------------
+    def session_started(self, session: Any) -> None:
+        """A device described itself (its first HELLO, or a reset's): a new run."""
+        self.run_started(session)
+
+    def run_started(self, session: Any) -> None:
+        """The device's sample count starts again (a reset, or START restarting it): the
+        trace and the markers start again, from what the pipeline was told (never guessed
+        from indices)."""
+        with self._lock:
+            self._new_run()
+        self._notify()
+
     # ---- pipeline callbacks (pipeline thread) -----------------------------
     def on_block(self, block: Any) -> None:
         """A decoded :class:`~twitchwatch.protocol.SampleBlock`."""
@@ -147,12 +163,8 @@ class LiveHub:
     def _signal_for(self, block: Any, kinds: list[int]) -> _Signal | None:
         """The buffer for this block's stream, made (or remade after a restart) as needed."""
         info = block.info
-        for current, is_emg in ((self._emg, True), (self._acc, False)):
+        for current in (self._emg, self._acc):
             if current is not None and current.stream_id == block.stream_id:
-                if block.first_sample_index < current.ring.end - 2 * current.rate_hz:
-                    # the sample count went back: a device reset or restart, a new run
-                    self._new_run()
-                    break
                 return current
         if ChannelKind.EMG in kinds and (self._emg is None or self._emg.stream_id == block.stream_id):
             cols = np.array([i for i, k in enumerate(kinds) if k == ChannelKind.EMG])
@@ -176,6 +188,7 @@ class LiveHub:
         return None
 
     def _new_run(self) -> None:
+        """(Under the lock.)"""
         self._run += 1
         self._emg = None
         self._acc = None

@@ -57,16 +57,12 @@ def export_json(store: Store, path: str | os.PathLike[str]) -> dict[str, int]:
         StoreError: the file cannot be written (message names it).
     """
     path = pathlib.Path(path)
-    conn = store._connection()
     tables: dict[str, list[dict[str, Any]]] = {}
-    conn.execute("BEGIN")  # one snapshot: a live writer does not tear the export
-    try:
+    with store.read_snapshot():  # one snapshot: a live writer does not tear the export
         for table in PERSON_TABLES:
             tables[table] = [_row_for_json(r) for r in store.iter_table(table)]
         version = store.schema_version()
         applied = store.applied_migrations()
-    finally:
-        conn.execute("COMMIT")
     doc = {"format": EXPORT_FORMAT, "schema_version": version, "migrations": [list(m) for m in applied],
            "exported_at_unix_s": time.time(), "tables": tables}
     tmp = path.with_name(path.name + ".partial")
@@ -94,14 +90,12 @@ def export_csv(store: Store, folder: str | os.PathLike[str]) -> dict[str, pathli
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"{folder}: cannot create the export folder: {exc.strerror or exc}") from exc
-    conn = store._connection()
     written: dict[str, pathlib.Path] = {}
-    conn.execute("BEGIN")
-    try:
+    with store.read_snapshot():
         for table in PERSON_TABLES:
             final = folder / f"{table}.csv"
             tmp = folder / f".{table}.csv.partial"
-            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+            columns = store.columns(table)
             try:
                 with open(tmp, "w", encoding="utf-8", newline="") as fh:
                     w = csv.writer(fh)
@@ -113,8 +107,6 @@ def export_csv(store: Store, folder: str | os.PathLike[str]) -> dict[str, pathli
                 _discard(tmp)
                 raise StoreError(f"{final}: cannot write the export: {exc.strerror or exc}") from exc
             written[table] = final
-    finally:
-        conn.execute("COMMIT")
     return written
 
 
@@ -241,15 +233,9 @@ def delete_all(store: Store) -> dict[str, int]:
             journal open so it could not be wiped (the rows are deleted; run again
             after closing it).
     """
-    conn = store._connection()
-    counts: dict[str, int] = {}
-    conn.execute("PRAGMA secure_delete = ON")
-    with store._transaction("delete everything") as tx:
-        for table in reversed(PERSON_TABLES):
-            counts[table] = tx.execute(f"DELETE FROM {table}").rowcount
+    counts = store.delete_rows(reversed(PERSON_TABLES))
     try:
-        conn.execute("VACUUM")
-        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        busy = store.wipe_free_space()
     except Exception as exc:  # sqlite3.Error
         raise StoreError(f"{store.path}: rows deleted, but could not wipe the free space: {exc}") from exc
     if busy:

@@ -346,6 +346,42 @@ class Store(LogbookMixin):
         return rows deleted per table."""
         return _export.delete_all(self)
 
+    # ------------------------------------------- whole-table access (export, delete)
+    @contextlib.contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Reads inside see one snapshot of the database: a live writer does not tear
+        them (an export of every table)."""
+        conn = self._connection()
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
+
+    def columns(self, table: str) -> list[str]:
+        """The column names of ``table``, in the schema's order."""
+        return [r[1] for r in self._connection().execute(f"PRAGMA table_info({table})")]
+
+    def delete_rows(self, tables: Iterable[str]) -> dict[str, int]:
+        """Delete every row of ``tables``, in that order, in one transaction, with
+        SQLite's ``secure_delete`` on (deleted content is overwritten); rows deleted
+        per table. Raises :class:`StoreError` (nothing deleted)."""
+        self._connection().execute("PRAGMA secure_delete = ON")
+        counts: dict[str, int] = {}
+        with self._transaction("delete everything") as tx:
+            for table in tables:
+                counts[table] = tx.execute(f"DELETE FROM {table}").rowcount
+        return counts
+
+    def wipe_free_space(self) -> bool:
+        """VACUUM and truncate the WAL, so nothing deleted lingers in free pages; True
+        when another program reading the file kept the journal (it could not be
+        truncated). Raises :class:`sqlite3.Error` as SQLite does."""
+        conn = self._connection()
+        conn.execute("VACUUM")
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return bool(busy)
+
     # ------------------------------------------------------------- private
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
