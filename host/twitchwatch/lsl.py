@@ -37,7 +37,7 @@ import numpy as np
 
 from twitchwatch import TwitchwatchError
 from twitchwatch.clock import ClockMap
-from twitchwatch.formats.base import ACC_UNITS, EMG_UNITS
+from twitchwatch.units import ACC_UNITS, EMG_UNITS, unit_key
 from twitchwatch.protocol import ChannelKind, Hello, SampleBlock, StreamInfo
 from twitchwatch.sinks import ItemSink
 
@@ -65,7 +65,7 @@ def _stream_kind(info: StreamInfo) -> str | None:
 
 def _factor(unit: str, stream_kind: str) -> float:
     """Physical unit → µV (EMG) or g (accelerometer); unknown units are refused."""
-    key = unit.strip().lower().replace(" ", "")
+    key = unit_key(unit)
     if stream_kind == "EMG":
         factor = EMG_UNITS.get(key)
     else:

@@ -35,6 +35,17 @@ def test_display_factor_converts_units_and_keeps_unknown_ones():
     assert display_factor("furlongs", "emg") == 1.0
 
 
+def test_the_page_reads_every_unit_the_file_readers_read():
+    """One unit table (twitchwatch.units) for files, LSL and the page: a unit a file may
+    carry ("μV" with a Greek mu, "m/s²", "micro volts") is scaled the same on the page."""
+    from twitchwatch.formats.base import acc_factor, emg_factor
+
+    for unit in ("μV", "µV", "micro volts", "mV", "V", "nV"):
+        assert display_factor(unit, "emg") == emg_factor(unit, "f", "EMG 1")
+    for unit in ("g", "mg", "m/s²", "m/s^2", "m s^-2"):
+        assert display_factor(unit, "acc") == acc_factor(unit, "f", "ACC X")
+
+
 def _ev(t_s, label, unit=None, wall=None):
     return {"t_s": t_s, "channel_label": label, "unit_id": unit, "wall_time_s": wall}
 

@@ -10,16 +10,15 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-# physical unit → factor to the display unit (µV for EMG, mg for acceleration)
-_TO_UV = {"uv": 1.0, "µv": 1.0, "mv": 1e3, "v": 1e6}
-_TO_MG = {"mg": 1.0, "g": 1e3, "m/s^2": 1e3 / 9.80665, "m/s2": 1e3 / 9.80665}
+from twitchwatch.units import ACC_UNITS, EMG_UNITS, unit_key
+
 
 
 def display_factor(unit: str, kind: str) -> float:
     """Factor from a channel's physical ``unit`` to µV (``kind="emg"``) or mg
     (``kind="acc"``); 1.0 for a unit not known (shown as sent)."""
-    table = _TO_UV if kind == "emg" else _TO_MG
-    return table.get(unit.strip().lower(), 1.0)
+    table = EMG_UNITS if kind == "emg" else ACC_UNITS
+    return table.get(unit_key(unit), 1.0)
 
 
 def minmax_columns(values: np.ndarray, valid: np.ndarray, columns: int) -> tuple[list, list]:

@@ -17,6 +17,7 @@ import numpy as np
 
 from twitchwatch import TwitchwatchError
 from twitchwatch.protocol.messages import ACC_KINDS, ChannelInfo, ChannelKind, Hello, SampleFormat, StreamInfo
+from twitchwatch.units import ACC_UNITS, EMG_UNITS, unit_key
 
 EMG_STREAM = 0
 ACC_STREAM = 1
@@ -40,23 +41,6 @@ _ACC_RE = re.compile(
     re.IGNORECASE)
 _AXIS = {"x": 0, "y": 1, "z": 2, "0": 0, "1": 1, "2": 2}
 
-#: EMG unit -> factor to µV (keys lower-case, spaces removed)
-EMG_UNITS: dict[str, float] = {
-    "uv": 1.0, "µv": 1.0, "μv": 1.0, "microvolt": 1.0, "microvolts": 1.0,
-    "mv": 1e3, "millivolt": 1e3, "millivolts": 1e3,
-    "v": 1e6, "volt": 1e6, "volts": 1e6,
-    "nv": 1e-3,
-}
-STANDARD_GRAVITY = 9.80665
-#: ACC unit -> factor to mg
-ACC_UNITS: dict[str, float] = {
-    "g": 1000.0, "mg": 1.0,
-    "m/s^2": 1000.0 / STANDARD_GRAVITY, "m/s2": 1000.0 / STANDARD_GRAVITY,
-    "m/s²": 1000.0 / STANDARD_GRAVITY, "ms^-2": 1000.0 / STANDARD_GRAVITY,
-    "ms-2": 1000.0 / STANDARD_GRAVITY, "m*s^-2": 1000.0 / STANDARD_GRAVITY,
-}
-
-
 def emg_label(label: str) -> bool:
     """True if ``label`` names an EMG signal ('EMG…', case-insensitive)."""
     return bool(_EMG_RE.match(label))
@@ -68,13 +52,9 @@ def acc_axis(label: str) -> int | None:
     return _AXIS[m.group(1).lower()] if m else None
 
 
-def _unit_key(unit: str) -> str:
-    return unit.strip().replace(" ", "").lower()
-
-
 def emg_factor(unit: str, where: str, label: str) -> float:
     """Factor from ``unit`` to µV; FormatError naming the unit if unknown."""
-    f = EMG_UNITS.get(_unit_key(unit))
+    f = EMG_UNITS.get(unit_key(unit))
     if f is None:
         shown = repr(unit.strip()) if unit.strip() else "no unit"
         raise FormatError(f"{where}: EMG signal {label!r} has unit {shown}; EMG units accepted: "
@@ -84,7 +64,7 @@ def emg_factor(unit: str, where: str, label: str) -> float:
 
 def acc_factor(unit: str, where: str, label: str) -> float:
     """Factor from ``unit`` to mg; FormatError naming the unit if unknown."""
-    f = ACC_UNITS.get(_unit_key(unit))
+    f = ACC_UNITS.get(unit_key(unit))
     if f is None:
         shown = repr(unit.strip()) if unit.strip() else "no unit"
         raise FormatError(f"{where}: accelerometer signal {label!r} has unit {shown}; "

@@ -16,9 +16,7 @@ import numpy as np
 from twitchwatch.formats.base import (
     ACC_STREAM,
     ACCEPTED_SIGNALS,
-    ACC_UNITS,
     EMG_STREAM,
-    EMG_UNITS,
     FormatError,
     RecordingFile,
     acc_axis,
@@ -26,6 +24,7 @@ from twitchwatch.formats.base import (
     emg_factor,
     emg_label,
 )
+from twitchwatch.units import ACC_UNITS, EMG_UNITS
 
 ACCEPTED_TEXT = ("accepted text formats: OpenBCI GUI v5 CSV ('%' header lines, then a 'Sample Index, "
                  "EXG Channel 0, …' row), BrainFlow DataFilter.write_file CSV (tab-separated, no header; "
