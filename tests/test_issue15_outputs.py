@@ -725,3 +725,10 @@ def test_one_entry_parser_for_the_command_line_and_the_page(db, capsys, clock):
             analysis.log_entry(db, body, now_unix_s=NOW)
     with Store(db) as store:
         assert len(store.context()) == 2 and len(store.symptoms()) == 2
+
+
+def test_item12_a_missing_port_is_said_once_with_what_to_do(tmp_path, capsys):
+    rc, _, err = tw(capsys, tmp_path / "t.sqlite3", "stream", "--port", "/dev/does-not-exist")
+    assert rc == 2 and "no such port" in err and "twitchwatch ports" in err, err
+    assert "[Errno" not in err and err.count("/dev/does-not-exist") == 1, err
+    assert not (tmp_path / "t.sqlite3").exists()

@@ -155,6 +155,16 @@ def test_bad_form_input_is_rejected_with_a_message(live):
     assert _context_rows(db) == before
 
 
+def test_times_on_the_page_say_their_zone(live):
+    """Issue 15: every time shown says its zone, on the page too (the browser's zone)."""
+    page = live["page"]
+    page.wait_for_selector("#events li.event", timeout=20_000)
+    text = page.inner_text("#events li.event .ev-time")
+    shown = re.fullmatch(r"\d{1,2}:\d\d:\d\d(?:\s?[AP]M)?\s(\S+)", text.strip())
+    assert shown and shown.group(1) not in ("AM", "PM") and \
+        re.fullmatch(r"UTC|GMT([+-]\d{1,2}(:\d\d)?)?|[A-Z]{3,5}|[+-]\d\d:?\d\d", shown.group(1)), text
+
+
 def test_history_shows_the_session_and_its_events(live):
     page = live["page"]
     page.click("#history-refresh") if page.locator("#history-refresh").count() else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -74,6 +75,22 @@ def autodetect_port(ports: list[PortInfo] | None = None) -> str:
                             + ", ".join(str(p) for p in matches))
 
 
+def _open_failure(exc: BaseException) -> str:
+    """Why a port did not open, once, in words, with what to do (pyserial repeats the
+    OS error inside its own message: "[Errno 2] could not open port …: [Errno 2] …")."""
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOENT:
+        return "no such port (is the patch plugged in? `twitchwatch ports` lists the ports this computer has)"
+    if code == errno.EACCES:
+        return ("permission denied (on Linux, add yourself to the port's group, e.g. "
+                "`sudo usermod -aG dialout $USER`, then log in again)")
+    if code == errno.EBUSY:
+        return "busy: another program has it open (a serial monitor, another twitchwatch?)"
+    text = str(exc)
+    inner = text.rsplit("] ", 1)[-1] if "[Errno" in text else text
+    return f"{inner} (`twitchwatch ports` lists the ports this computer has)"
+
+
 class SerialSource(ByteSource):
     """A serial port read in chunks (pyserial), 8N1, no flow control.
 
@@ -97,7 +114,7 @@ class SerialSource(ByteSource):
         try:
             self._serial = serial.Serial(port, baudrate=baudrate, timeout=0, write_timeout=1.0, exclusive=True)
         except (serial.SerialException, OSError, ValueError) as exc:
-            raise TransportError(f"cannot open serial port {port}: {exc}") from exc
+            raise TransportError(f"cannot open serial port {port}: {_open_failure(exc)}") from exc
 
     def describe(self) -> str:
         return f"serial port {self.port}"

@@ -25,11 +25,13 @@
     const mm = String(m).padStart(2, "0"), ss = String(sec).padStart(2, "0");
     return h ? `${h}:${mm}:${ss}` : `${m}:${ss}`;
   }
-  // Unix seconds (or an ISO string) → local date-time text.
+  // Unix seconds (or an ISO string) → local date-time text with its zone (every time
+  // shown says its zone, as on the command line and in the report).
   function fmtWhen(v, withDate) {
     const d = isNum(v) ? new Date(v * 1000) : v ? new Date(v) : null;
     if (!d || isNaN(d.getTime())) return v ? String(v) : "—";
-    return withDate ? d.toLocaleString() : d.toLocaleTimeString();
+    const zone = { timeZoneName: "short" };
+    return withDate ? d.toLocaleString(undefined, zone) : d.toLocaleTimeString(undefined, zone);
   }
   function eventTime(ev) {
     if (isNum(ev.wall_time_s)) return fmtWhen(ev.wall_time_s, false);
