@@ -32,7 +32,7 @@ import frame_ring  # noqa: E402
 _RING = frame_ring.FrameRing(ble_link.RING_BYTES)
 
 import acquire  # noqa: E402
-import ble_budget  # noqa: E402
+import ble_loop  # noqa: E402
 import bluetooth  # noqa: E402  (firmware/unix/bluetooth.py: the stand-in)
 import clocks  # noqa: E402
 import decimate  # noqa: E402
@@ -88,6 +88,7 @@ def run(ble_fd: int, ring_bytes: int, buffers: int, a) -> int:
                             ring=ring)
     acq = acquire.Acquisition(fe, clock, link.send, boot_id, device_id, raw_frames=True)
     wall = clocks.RealClock()
+    loop = ble_loop.BleLoop(acq, fe, link, wall)
     try:
         link.start()
         if a.wait_start:
@@ -106,12 +107,7 @@ def run(ble_fd: int, ring_bytes: int, buffers: int, a) -> int:
                 unix_main._sleep_ms(1)
                 if not acq.streaming:
                     clock.advance(1000)  # STATUS at about 1 Hz of wall time while stopped
-            acq.step()
-            link.poll_commands(acq.handle_command)
-            level = link.wanted_level(fe.base, wall.now_ms())
-            if level >= 0:
-                ble_budget.switch(acq, fe, level, link.reason)
-            link.pump(wall.now_ms())
+            loop.run_once()  # the pass ble_main.py runs on the board
             if acq.repl_requested:  # as ble_main.py: the loop ends once the REPLY is out
                 if link.ring.unsent() == 0 or link.conn < 0:
                     return 0
