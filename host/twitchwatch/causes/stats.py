@@ -194,6 +194,13 @@ def recorded_intervals(sessions: list[dict], *, now_unix_s: float | None = None,
                        body_site: str | None = None) -> list[Interval]:
     """Merged recorded time from sessions (``started_at``..``ended_at``; an open
     session runs to ``now_unix_s`` if given, else is skipped)."""
+    return merge([(start, end) for start, end, _ in _session_spans(sessions, now_unix_s, body_site)])
+
+
+def _session_spans(sessions: list[dict], now_unix_s: float | None,
+                   body_site: str | None) -> list[tuple[float, float, dict]]:
+    """``(start, end, session)`` of each session at ``body_site`` (all if None) with a
+    start and an end (an open one ends at ``now_unix_s``; without it, it is skipped)."""
     spans = []
     for session in sessions:
         if body_site is not None and (session.get("body_site") or "") != body_site:
@@ -203,8 +210,8 @@ def recorded_intervals(sessions: list[dict], *, now_unix_s: float | None = None,
             end = now_unix_s
         if start is None or end is None:
             continue
-        spans.append((float(start), float(end)))
-    return merge(spans)
+        spans.append((float(start), float(end), session))
+    return spans
 
 
 def recorded_pieces(sessions: list[dict], *, now_unix_s: float | None = None,
@@ -213,16 +220,8 @@ def recorded_pieces(sessions: list[dict], *, now_unix_s: float | None = None,
     spans (as :func:`recorded_intervals`), each weighted by its session's recorded share
     (:func:`twitchwatch.sessiontime.recorded_fraction`); where sessions overlap, the
     largest share counts once."""
-    spans = []
-    for session in sessions:
-        if body_site is not None and (session.get("body_site") or "") != body_site:
-            continue
-        start, end = session.get("started_at"), session.get("ended_at")
-        if end is None:
-            end = now_unix_s
-        if start is None or end is None or not float(end) > float(start):
-            continue
-        spans.append((float(start), float(end), recorded_fraction(session)))
+    spans = [(start, end, recorded_fraction(session))
+             for start, end, session in _session_spans(sessions, now_unix_s, body_site) if end > start]
     cuts = sorted({t for a, b, _ in spans for t in (a, b)})
     pieces: list[tuple[float, float, float]] = []
     for a, b in zip(cuts, cuts[1:]):
