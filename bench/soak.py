@@ -19,7 +19,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import ctypes
+import gc
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -37,6 +41,139 @@ def rss_mb(pid: int | str = "self") -> float | None:
     except OSError:
         return None
     return None
+
+
+def memory_parts(pid: int | str = "self") -> dict[str, float]:
+    """Resident memory by kind (MB, /proc status): anonymous (heaps), file-backed
+    (code and libraries paged in, mapped files) and shared memory."""
+    out: dict[str, float] = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key = line.split(":")[0]
+            if key in ("RssAnon", "RssFile", "RssShmem", "Threads"):
+                value = int(line.split()[1])
+                out[key] = value if key == "Threads" else round(value / 1024, 2)
+    except OSError:
+        pass
+    return out
+
+
+def anon_mappings() -> dict[str, tuple[int, int]]:
+    """This process's anonymous mappings (the brk heap included): start address →
+    (size kB, resident kB), from /proc/self/smaps."""
+    out: dict[str, tuple[int, int]] = {}
+    key: str | None = None
+    size = 0
+    try:
+        text = Path("/proc/self/smaps").read_text()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        head = line.split()
+        if head and "-" in head[0] and len(head) >= 5 and ":" not in head[0]:
+            anonymous = len(head) == 5 or head[5] == "[heap]"
+            key = head[0].split("-")[0] if anonymous else None
+            size = 0
+        elif key is not None and head[0] == "Size:":
+            size = int(head[1])
+        elif key is not None and head[0] == "Rss:":
+            out[key] = (size, int(head[1]))
+    return out
+
+
+def mappings_grown(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]],
+                   top: int = 10) -> list[dict[str, Any]]:
+    """The anonymous mappings whose resident memory grew most (kB), new ones included."""
+    grown = [{"start": k, "size_kb": v[0], "rss_kb": v[1], "grew_kb": v[1] - before.get(k, (0, 0))[1]}
+             for k, v in after.items()]
+    return sorted(grown, key=lambda g: -g["grew_kb"])[:top]
+
+
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
+
+def malloc_stats_mb() -> dict[str, float]:
+    """glibc's own account (``mallinfo2``, MB): bytes in use by malloc (``in_use``, every
+    thread's arena; Python's small objects live in 256 kB pymalloc arenas inside it or in
+    mmaps), freed but kept (``free``: fragmentation a ``malloc_trim`` may hand back), and
+    large blocks in their own mmaps (``mmapped``); plus Python's live small blocks
+    (``py_blocks``, ``sys.getallocatedblocks``). Empty where glibc is not the allocator."""
+    try:
+        info = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return {}
+    info.restype = _Mallinfo2
+    m = info()
+    return {"in_use_mb": round(m.uordblks / 1e6, 2), "free_mb": round(m.fordblks / 1e6, 2),
+            "mmapped_mb": round(m.hblkhd / 1e6, 2), "py_blocks": sys.getallocatedblocks()}
+
+
+def sqlite_mb() -> float | None:
+    """Memory SQLite holds in this process (MB: page caches of every open connection,
+    statements, ...), from the library's own counter (``sqlite3_memory_used``)."""
+    import sqlite3  # noqa: F401 - the module loads the library this asks
+
+    try:
+        lib = ctypes.CDLL("libsqlite3.so.0")
+    except OSError:
+        return None
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    return round(lib.sqlite3_memory_used() / 1e6, 2)
+
+
+def malloc_trim_mb() -> dict[str, float | None]:
+    """RSS before and after glibc's ``malloc_trim(0)`` (free heap pages handed back to
+    the OS): what of the resident memory was only freed-but-kept allocator arena."""
+    before = rss_mb()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        return {"before_mb": before, "after_mb": None}
+    return {"before_mb": before, "after_mb": rss_mb()}
+
+
+class HeapProbe:
+    """Where Python memory grows: ``tracemalloc`` snapshots compared with a baseline
+    (the allocation sites that grew most, with their tracebacks) and live objects
+    counted by type (``gc``; dicts of plain values are not tracked by gc, so events
+    show in tracemalloc only). Diagnostic only: tracing slows allocation down, so it
+    starts at the baseline, not before."""
+
+    def __init__(self, frames: int, top: int = 12) -> None:
+        import tracemalloc
+
+        self.tm = tracemalloc
+        self.frames = frames
+        self.top = top
+        self.base: Any = None
+        self.base_types: collections.Counter[str] | None = None
+
+    @staticmethod
+    def _types() -> collections.Counter[str]:
+        return collections.Counter(type(o).__name__ for o in gc.get_objects())
+
+    def sample(self) -> dict[str, Any]:
+        """The first call starts tracing (the baseline: nothing allocated before it is
+        traced, so what a later call finds alive was allocated since and kept)."""
+        if not self.tm.is_tracing():
+            self.tm.start(self.frames)
+        snap = self.tm.take_snapshot().filter_traces([self.tm.Filter(False, self.tm.__file__)])
+        types = self._types()
+        traced_mb = self.tm.get_traced_memory()[0] / 1e6
+        if self.base is None:
+            self.base, self.base_types = snap, types
+            return {"traced_mb": round(traced_mb, 2), "baseline": True}
+        assert self.base_types is not None
+        stats = snap.compare_to(self.base, "traceback")
+        grown = [{"kb": round(st.size_diff / 1024, 1), "count": st.count_diff,
+                  "where": [f"{f.filename.split('site-packages/')[-1]}:{f.lineno}" for f in st.traceback][::-1]}
+                 for st in sorted(stats, key=lambda st: -st.size_diff)[:self.top]]
+        type_diff = {k: types[k] - self.base_types.get(k, 0) for k in types}
+        return {"traced_mb": round(traced_mb, 2), "grown": grown,
+                "types_grown": dict(sorted(type_diff.items(), key=lambda kv: -kv[1])[:self.top])}
 
 
 class WsReader:
@@ -75,7 +212,8 @@ class WsReader:
         self.thread.join(5)
 
 
-def soak(minutes: float, every_s: float = 60.0, seed: int = 1) -> dict[str, Any]:
+def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int = 0,
+         baseline_min: float = 2.0, trim_each_row: bool = False, dashboard: bool = True) -> dict[str, Any]:
     from twitchwatch.dashboard import Dashboard, LiveHub
     from twitchwatch.pipeline import Pipeline
     from twitchwatch.store import Store
@@ -84,23 +222,28 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1) -> dict[str, Any]
     from twitchwatch.detect.warmup import warm_up
 
     warm_up()  # as twitchwatch stream does before START: the detector's kernels loaded
+    probe = HeapProbe(trace_frames) if trace_frames else None
+    maps_base: dict[str, tuple[int, int]] | None = None
     tmp = Path(tempfile.mkdtemp(prefix="twsoak-"))
-    hub = LiveHub()
+    hub = LiveHub() if dashboard else None
     rows: list[dict[str, Any]] = []
     latest: dict[str, Any] = {}
     vboard = VirtualBoard(seed=seed, realtime=True)
     with Store(tmp / "soak.sqlite3") as store:
         source = vboard.open()
-        dash = Dashboard(hub, store.path, port=0)
-        dash.start()
-        reader = WsReader(f"ws://127.0.0.1:{dash.port}/ws", dash.app.token)
-        reader.start()
+        dash = reader = None
+        if hub is not None:  # without: the same run, to tell the dashboard's share of what grows
+            dash = Dashboard(hub, store.path, port=0)
+            dash.start()
+            reader = WsReader(f"ws://127.0.0.1:{dash.port}/ws", dash.app.token)
+            reader.start()
         start = time.monotonic()
         next_row = start
 
         def on_status(st: Any) -> None:
-            nonlocal next_row
-            hub.on_status(st)
+            nonlocal next_row, maps_base
+            if hub is not None:
+                hub.on_status(st)
             latest.update(device_s=st.device_elapsed_s, problems=dict(st.problems), events=st.events)
             now = time.monotonic()
             if now >= next_row:
@@ -108,19 +251,37 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1) -> dict[str, Any]
                 row = {"minute": round((now - start) / 60, 2), "device_s": round(st.device_elapsed_s, 1),
                        "host_rss_mb": rss_mb(), "firmware_rss_mb": rss_mb(vboard.pid) if vboard.pid else None,
                        "events": st.events, "problems": dict(st.problems),
-                       "ws_messages": reader.messages, "ws_mb": round(reader.bytes / 1e6, 1),
-                       "dashboard_dropped": dash.app.messages_dropped + sum(c.dropped for c in dash.app.clients)}
+                       "ws_messages": reader and reader.messages, "ws_mb": reader and round(reader.bytes / 1e6, 1),
+                       "dashboard_dropped": dash and dash.app.messages_dropped + sum(c.dropped for c in dash.app.clients)}
+                row["loadavg_1min"] = round(os.getloadavg()[0], 2)
+                row["host_parts_mb"] = memory_parts()
+                row["malloc"] = malloc_stats_mb()
+                row["sqlite_mb"] = sqlite_mb()
+                if trim_each_row:
+                    row["trimmed_rss_mb"] = malloc_trim_mb()["after_mb"]
+                row["gc_objects"] = len(gc.get_objects())
+                maps = anon_mappings()
+                row["anon_mappings"] = len(maps)
+                if maps_base is None and row["minute"] >= baseline_min:
+                    maps_base = maps
+                elif maps_base is not None:
+                    row["anon_grown_kb"] = [(g["start"], g["size_kb"], g["grew_kb"])
+                                            for g in mappings_grown(maps_base, maps, 5)]
+                if probe is not None and row["minute"] >= baseline_min:
+                    row["heap"] = probe.sample()
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
 
         pipe = Pipeline(source, source_name="soak", store=store, events_out=tmp / "soak.jsonl",
-                        sinks=[hub], on_status=on_status)
+                        sinks=[hub] if hub is not None else [], on_status=on_status)
         deadline = start + minutes * 60
         try:
             summary = pipe.run(should_stop=lambda: time.monotonic() >= deadline)
+            trim = malloc_trim_mb()
         finally:
-            reader.stop()
-            dash.stop()
+            if reader is not None and dash is not None:
+                reader.stop()
+                dash.stop()
             vboard.close()
     rss = [r["host_rss_mb"] for r in rows if r["host_rss_mb"] is not None]
     return {
@@ -129,7 +290,8 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1) -> dict[str, Any]
         "ended_because": summary.ended_because,
         "rss_first_mb": rss[0] if rss else None, "rss_last_mb": rss[-1] if rss else None,
         "rss_max_mb": max(rss) if rss else None,
-        "ws_messages": reader.messages, "ws_error": reader.error, "rows": rows,
+        "ws_messages": reader and reader.messages, "ws_error": reader and reader.error, "malloc_trim": trim,
+        "rows": rows,
     }
 
 
@@ -138,9 +300,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--every-s", type=float, default=60.0, help="seconds between samples (default 60)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES",
+                   help="diagnose: trace allocations (traceback depth FRAMES) and report what grew since "
+                        "--baseline-min, with live objects by type (slows the host down)")
+    p.add_argument("--baseline-min", type=float, default=2.0, help="minute of the heap baseline (default 2)")
+    p.add_argument("--trim-each-row", action="store_true",
+                   help="diagnose: hand freed heap pages back (malloc_trim) at each row and record the RSS after")
+    p.add_argument("--no-dashboard", action="store_true",
+                   help="diagnose: the same run without the dashboard and its client")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
-    result = soak(args.minutes, args.every_s, args.seed)
+    result = soak(args.minutes, args.every_s, args.seed, args.tracemalloc, args.baseline_min, args.trim_each_row,
+                  not args.no_dashboard)
     result["command"] = " ".join(sys.argv)
     text = json.dumps(result, indent=1)
     print(text)

@@ -110,3 +110,81 @@ def test_status_gets_rates_and_each_event_is_handed_over_once():
     assert new["status"]["rates"]["per_unit"][0]["unit_id"] == 7
     again = hub.take()
     assert again["events"] == [] and again["status"] is None and again["trace"] is None
+
+
+def _traced_mb_after(feed, checkpoints):
+    """Python memory (MB, tracemalloc) held after feeding up to each checkpoint."""
+    import gc
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        out = []
+        for n in checkpoints:
+            feed(n)
+            gc.collect()
+            out.append(tracemalloc.get_traced_memory()[0] / 1e6)
+        return out
+    finally:
+        tracemalloc.stop()
+
+
+def test_live_state_stays_bounded_whatever_the_number_of_twitches():
+    """Issue 17, the soak's growth: the hub kept up to 100,000 twitches (~75 MB) where the
+    live ranking reads 20,000. Twitches at 40 a minute, a status each 7 and the
+    broadcaster taking each: what the hub holds stops growing once it holds
+    ``max_events``; the default budget (MAX_EVENTS_KEPT, measured here per twitch) is
+    under 20 MB; rates still count every twitch."""
+    from twitchwatch.dashboard.hub import MAX_EVENTS_KEPT
+    from twitchwatch.pipeline import LiveStatus
+
+    hub = LiveHub(max_events=1000)
+    _feed(hub, blocks(EMG_INFO, emg_counts(2000), [20]))
+    state = {"n": 0}
+
+    def feed(upto):
+        while state["n"] < upto:
+            k = state["n"]
+            t_s = k * 1.5  # 40 a minute
+            hub.on_event(TwitchEvent(int(t_s * EMG_RATE_HZ), t_s, k % 2, f"EMG {k % 2 + 1}", 100.0 + k % 50, 6.0,
+                                     0.9, "test", wall_time_s=1.8e9 + t_s, unit_id=k % 6))
+            if k % 7 == 0:
+                hub.on_status(LiveStatus(t_s, t_s, k, 40.0, [2.0, 2.0], {}, "streaming"))
+                hub.take()
+            state["n"] += 1
+
+    start, half, full, later = _traced_mb_after(feed, [100, 900, 1500, 5000])
+    per_event_mb = (half - start) / 800
+    assert later - full < 0.1, f"the hub grew {later - full:.2f} MB from 1,500 to 5,000 twitches (keeping 1,000)"
+    assert MAX_EVENTS_KEPT * per_event_mb < 20.0, f"{MAX_EVENTS_KEPT} twitches kept take {MAX_EVENTS_KEPT * per_event_mb:.0f} MB"
+    assert len(hub.recent_events(10**9)) == 1000
+    assert hub.recent_events(1)[0]["sample_index"] == int(4_999 * 1.5 * EMG_RATE_HZ)  # the newest are kept
+    hub.on_status(LiveStatus(7_500.0, 7_500.0, 5_000, 40.0, [2.0, 2.0], {}, "streaming"))
+    per_channel = hub.take()["status"]["rates"]["per_channel"]
+    assert sum(row["count"] for row in per_channel) == 5_000  # rates count every twitch
+    assert LiveHub()._events.maxlen == MAX_EVENTS_KEPT
+
+
+def test_latency_log_memory_is_fixed_when_made():
+    """Issue 17: a page sends ``drawn`` for every trace frame (30 a second); the latency
+    log kept them in a deque growing for 55 minutes (100,000 floats, ~3 MB). Now a
+    preallocated ring: two hours of frames cost what ten minutes did, and the newest
+    ``keep`` latencies are reported oldest first."""
+    from twitchwatch.dashboard.server import LatencyLog
+
+    log = LatencyLog(keep=50_000)
+    state = {"n": 0}
+
+    def feed(upto):
+        while state["n"] < upto:
+            k = state["n"] = state["n"] + 1
+            log.sent(k, 0.0)
+            log.drawn(k)
+            log.drawn(k)  # a repeated reply counts once
+            log.sent(10**9 + k, 0.0)  # a frame never drawn (the tab was hidden)
+
+    ten_min, two_h = _traced_mb_after(feed, [18_000, 216_000])
+    assert two_h - ten_min < 0.1, f"the latency log grew {two_h - ten_min:.2f} MB in 2 h of frames"
+    assert log.frames_drawn == 216_000 and log.frames_sent == 432_000
+    kept = log.latencies_s
+    assert kept.shape == (50_000,) and np.all(np.diff(kept) >= 0)  # oldest first (monotonic clock)

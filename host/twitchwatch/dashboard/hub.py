@@ -25,7 +25,11 @@ from twitchwatch.sinks import ItemSink
 from twitchwatch.dashboard.view import RateCounter, display_factor, minmax_columns
 
 DISPLAY_HIGHPASS_HZ = 20.0  # display only: takes off electrode offset and drift
-MAX_EVENTS_KEPT = 100_000   # for markers and the latest list (rates count every event)
+#: the newest twitches kept (for markers, a page that connects, and the live cause ranking,
+#: which looks at exactly these); rates count every event. About 0.75 kB each as a dict of
+#: plain values: at most ~15 MB (``tests/dashboard/test_hub.py`` measures it), reached after
+#: 20,000 twitches (8 h of the soak's 40 a minute)
+MAX_EVENTS_KEPT = 20_000
 
 
 class _Ring:
@@ -79,9 +83,10 @@ class LiveHub(ItemSink):
     Args:
         window_s: seconds of trace shown (default 5).
         columns: screen columns the trace is decimated to (min/max per column).
+        max_events: the newest twitches kept (default :data:`MAX_EVENTS_KEPT`).
     """
 
-    def __init__(self, window_s: float = 5.0, columns: int = 1000) -> None:
+    def __init__(self, window_s: float = 5.0, columns: int = 1000, max_events: int = MAX_EVENTS_KEPT) -> None:
         super().__init__()
         self.window_s = window_s
         self.columns = columns
@@ -89,7 +94,7 @@ class LiveHub(ItemSink):
         self._emg: _Signal | None = None
         self._acc: _Signal | None = None
         self._run = 0
-        self._events: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_EVENTS_KEPT)
+        self._events: collections.deque[dict[str, Any]] = collections.deque(maxlen=max_events)
         self._new_events: list[dict[str, Any]] = []
         self._rates = RateCounter()  # every event of the hub's life, not only the kept ones
         self._status: dict[str, Any] | None = None

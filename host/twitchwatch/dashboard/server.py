@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -42,7 +44,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from twitchwatch import TwitchwatchError
 from twitchwatch.causes.entries import ACCEPTED, EntryError
 from twitchwatch.dashboard import analysis
-from twitchwatch.dashboard.hub import LiveHub
+from twitchwatch.dashboard.hub import MAX_EVENTS_KEPT, LiveHub
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,8 @@ MAX_FRAMES_PER_S = 30
 CLIENT_QUEUE_MESSAGES = 8
 MAX_BODY_BYTES = 16 * 1024
 RANKING_EVERY_S = 5.0
-RANKING_MAX_EVENTS = 20_000  # the newest live twitches the live ranking looks at
+RANKING_MAX_EVENTS = MAX_EVENTS_KEPT  # the newest live twitches the live ranking looks at: all the hub keeps
+LATENCY_FRAMES_AWAITED = 1000  # trace frames whose "drawn" reply is still awaited (older ones are forgotten)
 EVENTS_RERANKED = 50  # the newest twitches whose causes are re-sent after something is logged
 MIN_ACCESS_TOKEN_CHARS = 16
 TOKEN_HEADER = "x-twitchwatch-token"
@@ -82,25 +85,40 @@ def is_loopback(host: str) -> bool:
 class LatencyLog:
     """Host receipt of the newest EMG block in a trace frame → the page said it drew
     it (its ``drawn`` message arrived back here). Both ends on ``time.monotonic``,
-    so this is an upper bound on receipt → drawn (it includes the return trip)."""
+    so this is an upper bound on receipt → drawn (it includes the return trip).
+
+    Memory is fixed when made: the newest ``keep`` latencies in a preallocated ring
+    (8 bytes each) and at most :data:`LATENCY_FRAMES_AWAITED` frames awaiting their
+    ``drawn``; a tab open for days costs no more than one open for a minute."""
 
     def __init__(self, keep: int = 100_000) -> None:
         self._sent: collections.OrderedDict[int, float] = collections.OrderedDict()
-        self.latencies_s: collections.deque[float] = collections.deque(maxlen=keep)
+        self._ring = np.zeros(max(1, int(keep)), dtype=np.float64)
+        self._n = 0  # latencies ever recorded
         self.frames_sent = 0
         self.frames_drawn = 0
+
+    @property
+    def latencies_s(self) -> np.ndarray:
+        """The newest ``keep`` latencies (s), oldest first (a copy)."""
+        keep = self._ring.shape[0]
+        if self._n <= keep:
+            return self._ring[:self._n].copy()
+        i = self._n % keep
+        return np.concatenate([self._ring[i:], self._ring[:i]])
 
     def sent(self, frame_id: int, host_rx_s: float) -> None:
         self.frames_sent += 1
         self._sent[frame_id] = host_rx_s
-        while len(self._sent) > 1000:
+        while len(self._sent) > LATENCY_FRAMES_AWAITED:
             self._sent.popitem(last=False)
 
     def drawn(self, frame_id: Any) -> None:
-        rx = self._sent.get(frame_id) if isinstance(frame_id, int) else None
+        rx = self._sent.pop(frame_id, None) if isinstance(frame_id, int) else None
         if rx is not None:
             self.frames_drawn += 1
-            self.latencies_s.append(time.monotonic() - rx)
+            self._ring[self._n % self._ring.shape[0]] = time.monotonic() - rx
+            self._n += 1
 
 
 class _Client:
