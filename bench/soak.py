@@ -95,6 +95,16 @@ class _Mallinfo2(ctypes.Structure):
                  "keepcost")]
 
 
+def split_losses(problems: dict[str, int]) -> dict[str, int]:
+    """Samples the board itself dropped (its buffers full while it waited for a CPU:
+    counted in its STATUS, marked as gaps) apart from what went missing or damaged
+    between the board and the store (link, decoder, host: every other counter)."""
+    at_source = int(problems.get("samples_dropped_at_source", 0))
+    on_host = max(0, int(problems.get("samples_lost", 0)) - at_source)
+    other = sum(v for k, v in problems.items() if k not in ("samples_dropped_at_source", "samples_lost"))
+    return {"samples_dropped_at_source": at_source, "samples_lost_on_host": on_host, "other_problems": other}
+
+
 def malloc_stats_mb() -> dict[str, float]:
     """glibc's own account (``mallinfo2``, MB): bytes in use by malloc (``in_use``, every
     thread's arena; Python's small objects live in 256 kB pymalloc arenas inside it or in
@@ -177,12 +187,14 @@ class HeapProbe:
 
 
 class WsReader:
-    """A WebSocket client reading every dashboard message in a thread (a browser tab)."""
+    """A WebSocket client reading every dashboard message in a thread, and answering
+    each trace frame with ``drawn`` as the page does (a browser tab)."""
 
     def __init__(self, url: str, token: str) -> None:
         self.url, self.token = url, token
         self.messages = 0
         self.bytes = 0
+        self.drawn = 0
         self.error: str | None = None
         self._stop = threading.Event()
         self.thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
@@ -201,6 +213,9 @@ class WsReader:
                         continue
                     self.messages += 1
                     self.bytes += len(msg)
+                    if msg.startswith('{"type":"trace"'):
+                        await ws.send(json.dumps({"type": "drawn", "id": json.loads(msg)["id"]}))
+                        self.drawn += 1
         except Exception as exc:  # noqa: BLE001 - reported in the results
             self.error = f"{type(exc).__name__}: {exc}"
 
@@ -231,6 +246,7 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
     vboard = VirtualBoard(seed=seed, realtime=True)
     with Store(tmp / "soak.sqlite3") as store:
         source = vboard.open()
+        firmware_nice = os.getpriority(os.PRIO_PROCESS, vboard.pid) if vboard.pid else None
         dash = reader = None
         if hub is not None:  # without: the same run, to tell the dashboard's share of what grows
             dash = Dashboard(hub, store.path, port=0)
@@ -253,6 +269,7 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
                        "events": st.events, "problems": dict(st.problems),
                        "ws_messages": reader and reader.messages, "ws_mb": reader and round(reader.bytes / 1e6, 1),
                        "dashboard_dropped": dash and dash.app.messages_dropped + sum(c.dropped for c in dash.app.clients)}
+                row.update(split_losses(st.problems))
                 row["loadavg_1min"] = round(os.getloadavg()[0], 2)
                 row["host_parts_mb"] = memory_parts()
                 row["malloc"] = malloc_stats_mb()
@@ -284,13 +301,18 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
                 dash.stop()
             vboard.close()
     rss = [r["host_rss_mb"] for r in rows if r["host_rss_mb"] is not None]
+    loads = [r["loadavg_1min"] for r in rows]
     return {
         "minutes": minutes, "device_s": round(summary.signal_s, 1), "host_s": round(summary.duration_host_s, 1),
         "samples": summary.samples, "events": summary.events, "problems": summary.problems(),
-        "ended_because": summary.ended_because,
+        "ended_because": summary.ended_because, "losses": split_losses(summary.problems()),
+        "loadavg_1min": {"min": min(loads), "mean": round(sum(loads) / len(loads), 2), "max": max(loads)} if loads else None,
+        "host_nice": os.getpriority(os.PRIO_PROCESS, 0), "firmware_nice": firmware_nice,
+        "priority_note": vboard.priority_note,
         "rss_first_mb": rss[0] if rss else None, "rss_last_mb": rss[-1] if rss else None,
         "rss_max_mb": max(rss) if rss else None,
-        "ws_messages": reader and reader.messages, "ws_error": reader and reader.error, "malloc_trim": trim,
+        "ws_messages": reader and reader.messages, "ws_drawn_sent": reader and reader.drawn,
+        "latency_frames_drawn": dash and dash.app.latency.frames_drawn, "ws_error": reader and reader.error, "malloc_trim": trim,
         "rows": rows,
     }
 

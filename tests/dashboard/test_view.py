@@ -101,3 +101,28 @@ def test_running_rates_equal_a_recount_at_every_snapshot(seed):
             mine = [e for e in fed if e["unit_id"] == row["unit_id"]]
             assert row["count"] == len(mine) and row["last_min"] == sum(e["t_s"] >= since for e in mine)
         assert {r["unit_id"] for r in got["per_unit"]} == {e["unit_id"] for e in fed if e["unit_id"] is not None}
+
+
+def test_unit_rows_stay_bounded_when_the_detector_keeps_naming_new_units():
+    """Issue 17: the detector recycles templates under new ids, so over days the ids keep
+    coming; the counter kept a row for every id ever seen (and sent them all each
+    second). Now at most ``max_units`` rows plus the units of the last minute; the
+    quietest idle ones are folded into ``units_not_listed``, the busiest kept exact."""
+    counter = RateCounter(max_units=20)
+    busy = []
+    for k in range(5000):  # 2 s apart: 1.4 h; every 5th twitch from unit 0, the rest a new id each
+        uid = 0 if k % 5 == 0 else k
+        e = _ev(2.0 * k, "EMG 1", uid)
+        counter.add(e)
+        if uid == 0:
+            busy.append(e)
+        if k % 10 == 0:
+            counter.snapshot(["EMG 1"], 2.0 * k, 2.0 * k)
+    snap = counter.snapshot(["EMG 1"], 2.0 * 4999, 2.0 * 4999)
+    assert len(counter._units) <= 20 + 30  # the last minute holds 30 twitches
+    assert len(snap["per_unit"]) == len(counter._units)
+    assert snap["per_unit"][0]["unit_id"] == 0 and snap["per_unit"][0]["count"] == len(busy)
+    assert snap["per_unit"][0]["last_min"] == sum(e["t_s"] >= 2.0 * 4999 - 60 for e in busy)
+    assert snap["units_not_listed"] + len(snap["per_unit"]) == 1 + 4000  # every unit is listed or counted
+    assert snap["per_channel"][0]["count"] == 5000
+    assert all(row["last_min"] >= 0 for row in snap["per_unit"])

@@ -52,6 +52,13 @@ def minmax_columns(values: np.ndarray, valid: np.ndarray, columns: int) -> tuple
     return mins, maxs
 
 
+#: motor-unit rows kept by :class:`RateCounter`. The detector recycles its least recently
+#: seen templates under new ids (``detect.config.max_units`` per channel), so ids keep
+#: coming over a long recording; beyond this many, the quietest unit with nothing in the
+#: last minute is folded into ``units_not_listed`` (its twitches stay in the channel counts).
+MAX_UNITS_KEPT = 256
+
+
 class RateCounter:
     """Running twitch rates per channel and per motor unit, updated per event.
 
@@ -59,9 +66,13 @@ class RateCounter:
     the events that left the last minute, so the once-a-second status costs the same in
     the first minute and the tenth hour. Events may arrive slightly out of time order
     (channels are decided separately); the last-minute window is exact regardless.
+    Memory is bounded: the last minute's events, and at most ``max_units`` unit rows
+    (:data:`MAX_UNITS_KEPT`; channel counts still count every event).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_units: int = MAX_UNITS_KEPT) -> None:
+        self.max_units = max(1, int(max_units))
+        self.units_not_listed = 0  # units whose row was folded away (never more than a count)
         self._total: Counter[str] = Counter()
         self._recent: Counter[str] = Counter()
         self._units: dict[int, dict[str, Any]] = {}
@@ -74,7 +85,10 @@ class RateCounter:
         t_s, label, uid = float(event["t_s"]), event["channel_label"], event.get("unit_id")
         self._total[label] += 1
         if uid is not None:
-            row = self._units.setdefault(uid, {"unit_id": uid, "channel_label": label, "count": 0, "last_min": 0})
+            row = self._units.get(uid)
+            if row is None:
+                self._make_room_for_a_unit()
+                row = self._units[uid] = {"unit_id": uid, "channel_label": label, "count": 0, "last_min": 0}
             row["count"] += 1
         if t_s >= self._since:
             self._seq += 1
@@ -102,7 +116,21 @@ class RateCounter:
             "session_per_min": None if elapsed_s < 10.0 else round(self._total[label] / (elapsed_s / 60.0), 2),
         } for label in names]
         per_unit = sorted((dict(row) for row in self._units.values()), key=lambda r: (-r["count"], r["unit_id"]))
-        return {"per_channel": per_channel, "per_unit": per_unit}
+        return {"per_channel": per_channel, "per_unit": per_unit, "units_not_listed": self.units_not_listed}
+
+    def _make_room_for_a_unit(self) -> None:
+        """At ``max_units`` rows, fold away the quietest unit with no twitch in the last
+        minute (fewest twitches, then the oldest id). A unit that twitched within the
+        minute is never folded (its last-minute count stays exact), so the rows are at
+        most ``max_units`` or the units of the last minute, whichever is more."""
+        if len(self._units) < self.max_units:
+            return
+        idle = [r for r in self._units.values() if r["last_min"] == 0]
+        if not idle:
+            return
+        victim = min(idle, key=lambda r: (r["count"], r["unit_id"]))
+        del self._units[victim["unit_id"]]
+        self.units_not_listed += 1
 
 
 def rate_bins(events: Iterable[dict[str, Any]], start_unix_s: float, end_unix_s: float,

@@ -482,8 +482,9 @@
       const shown = perUnit.slice(0, MAX_UNITS_SHOWN);  // busiest first (the server sorts)
       box.appendChild(table([["Unit"], ["Channel"], ["Count", 1], ["Last minute", 1]],
         shown.map((u) => [u.unit_id ?? "—", u.channel_label ?? "—", fmt(u.count, 0), fmt(u.last_min, 0)])));
-      if (perUnit.length > shown.length) {
-        box.appendChild(el("p", "muted", `${perUnit.length - shown.length} more units with fewer twitches`));
+      const more = perUnit.length - shown.length + (rates.units_not_listed || 0);  // folded away by the server
+      if (more > 0) {
+        box.appendChild(el("p", "muted", `${more} more units with fewer twitches`));
       }
     } else box.appendChild(el("p", "muted", "No motor units identified yet."));
   }

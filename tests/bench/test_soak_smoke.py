@@ -1,0 +1,34 @@
+"""bench/soak.py in a few seconds: the real firmware in real time with the dashboard and
+a client answering ``drawn``; the result splits the board's own drops from losses on
+the way, and records the load and what each process was given (no numbers checked)."""
+
+from __future__ import annotations
+
+import pytest
+
+from twitchwatch.transports.virtual import DEFAULT_FIRMWARE_DIR, ENTRY_POINT
+
+pytestmark = pytest.mark.skipif(not (DEFAULT_FIRMWARE_DIR / ENTRY_POINT).exists(), reason="no firmware")
+
+
+def test_losses_are_split_by_where_they_happened():
+    from bench.soak import split_losses
+
+    assert split_losses({"samples_lost": 50, "samples_dropped_at_source": 40, "crc_errors": 2}) == {
+        "samples_dropped_at_source": 40, "samples_lost_on_host": 10, "other_problems": 2}
+    assert split_losses({}) == {"samples_dropped_at_source": 0, "samples_lost_on_host": 0, "other_problems": 0}
+
+
+@pytest.mark.slow
+def test_a_short_soak_reports_memory_losses_and_load():
+    pytest.importorskip("websockets")
+    from bench.soak import soak
+
+    result = soak(0.15, every_s=3.0, trim_each_row=True)
+    assert result["device_s"] > 3 and result["rows"]
+    assert result["ws_error"] is None and result["latency_frames_drawn"] > 0  # the page's replies arrived
+    assert set(result["losses"]) == {"samples_dropped_at_source", "samples_lost_on_host", "other_problems"}
+    row = result["rows"][-1]
+    for key in ("host_rss_mb", "trimmed_rss_mb", "malloc", "sqlite_mb", "loadavg_1min", "samples_dropped_at_source"):
+        assert key in row
+    assert result["priority_note"] is not None or result["firmware_nice"] < result["host_nice"] or result["host_nice"] == -20
