@@ -134,6 +134,26 @@ def sqlite_mb() -> float | None:
     return round(lib.sqlite3_memory_used() / 1e6, 2)
 
 
+def numba_stats() -> dict[str, int]:
+    """Numba's share: arrays its compiled code allocated and did not free yet (NRT
+    meminfos, outside tracemalloc's sight) and compiled specialisations (each new one
+    costs LLVM memory)."""
+    out: dict[str, int] = {}
+    try:
+        from numba.core.registry import CPUDispatcher
+        from numba.core.runtime import rtsys
+    except ImportError:
+        return out
+    try:
+        st = rtsys.get_allocation_stats()
+        out["nrt_live"] = int(st.alloc - st.free)
+        out["nrt_mi_live"] = int(st.mi_alloc - st.mi_free)
+    except RuntimeError:  # stats not enabled
+        pass
+    out["compiled"] = sum(len(o.overloads) for o in gc.get_objects() if isinstance(o, CPUDispatcher))
+    return out
+
+
 def malloc_trim_mb() -> dict[str, float | None]:
     """RSS before and after glibc's ``malloc_trim(0)`` (free heap pages handed back to
     the OS): what of the resident memory was only freed-but-kept allocator arena."""
@@ -236,6 +256,12 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
 
     from twitchwatch.detect.warmup import warm_up
 
+    try:  # count numba's own allocations (cheap counters; numba_stats reads them)
+        from numba.core.runtime import _nrt_python
+
+        _nrt_python.memsys_enable_stats()
+    except (ImportError, AttributeError):
+        pass
     warm_up()  # as twitchwatch stream does before START: the detector's kernels loaded
     probe = HeapProbe(trace_frames) if trace_frames else None
     maps_base: dict[str, tuple[int, int]] | None = None
@@ -274,6 +300,7 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
                 row["host_parts_mb"] = memory_parts()
                 row["malloc"] = malloc_stats_mb()
                 row["sqlite_mb"] = sqlite_mb()
+                row["numba"] = numba_stats()
                 if trim_each_row:
                     row["trimmed_rss_mb"] = malloc_trim_mb()["after_mb"]
                 row["gc_objects"] = len(gc.get_objects())
