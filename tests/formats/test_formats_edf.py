@@ -232,9 +232,14 @@ def test_iter_blocks_every_sample_once_in_time_order(tmp_path, n_emg, acc_div, b
 
 
 def test_long_file_is_read_lazily(tmp_path, monkeypatch):
-    x = np.zeros((60_000, 1))
+    # bounded reads ahead (READ_CHUNK rows, not the whole file), few of them (not one
+    # pyedflib call per block and signal), and the blocks the same as one whole read
+    from twitchwatch.formats.edf import READ_CHUNK
+
+    x = np.random.default_rng(3).normal(0, 50, (100_000, 1))
     write_edf(tmp_path / "long.edf", x, 1000)
     rec = open_recording(tmp_path / "long.edf")
+    whole = rec.read_all()[0]
     sizes = []
     orig = rec._reader.readSignal
 
@@ -243,9 +248,10 @@ def test_long_file_is_read_lazily(tmp_path, monkeypatch):
         return orig(ch, start, n, digital)
 
     monkeypatch.setattr(rec._reader, "readSignal", spy)
-    for _ in rec.iter_blocks(0.5):
-        pass
-    assert max(sizes) == 500 and len(sizes) == 120
+    blocks = [(first, b) for _, first, b in rec.iter_blocks(0.5)]
+    assert len(blocks) == 200 and max(sizes) == READ_CHUNK < 100_000 and len(sizes) == 4
+    assert np.array_equal(np.concatenate([b for _, b in blocks]), whole)
+    assert [first for first, _ in blocks] == list(range(0, 100_000, 500))
     rec.close()
 
 
