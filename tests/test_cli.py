@@ -158,7 +158,10 @@ def test_in_a_terminal_the_dashboard_stays_up_after_the_run_until_ctrl_c(tmp_pat
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "xdg"))
     proc = subprocess.Popen([str(BIN), "demo", "--fast", "--duration", "2", "--no-browser", "--dashboard-port", "0",
                              "-q", "--db", "t.sqlite3"], stdin=slave, stdout=slave, stderr=subprocess.PIPE,
-                            text=True, cwd=tmp_path, env=env)
+                            text=True, cwd=tmp_path, env=env,
+                            # Ctrl-C as in a terminal even when pytest itself was started in the
+                            # background (`cmd &` ignores SIGINT, and the ignore is inherited)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     os.close(slave)
     try:
         err = ""

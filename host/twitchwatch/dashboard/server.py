@@ -93,7 +93,7 @@ class LatencyLog:
 
     def __init__(self, keep: int = 100_000) -> None:
         self._sent: collections.OrderedDict[int, float] = collections.OrderedDict()
-        self._ring = np.zeros(max(1, int(keep)), dtype=np.float64)
+        self._ring = np.full(max(1, int(keep)), np.nan)  # written now: its pages are resident from the start
         self._n = 0  # latencies ever recorded
         self.frames_sent = 0
         self.frames_drawn = 0
