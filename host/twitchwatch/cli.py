@@ -17,6 +17,8 @@ import sys
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from twitchwatch import TwitchwatchError, __version__
+from twitchwatch import data_commands as data
+from twitchwatch import device_commands as devices
 from twitchwatch.console import safe_message
 
 if TYPE_CHECKING:
@@ -355,74 +357,24 @@ def cmd_replay(args) -> int:
     return _recording(args, lambda runner: replay(runner, options))
 
 
-# ---------------------------------------------------------------- the stored data
 def cmd_log(args) -> int:
-    from twitchwatch import data_commands
-
-    fields = {f: getattr(args, f) for f in data_commands.LogRequest.__dataclass_fields__}
-    return data_commands.log(args.db, data_commands.LogRequest(**dict(fields, values=tuple(args.values))))
+    fields = {f: getattr(args, f) for f in data.LogRequest.__dataclass_fields__}
+    return data.log(args.db, data.LogRequest(**dict(fields, values=tuple(args.values))))
 
 
-def cmd_events(args) -> int:
-    from twitchwatch.data_commands import events
-
-    return events(args.db, args.since, as_json=args.json)
-
-
-def cmd_causes(args) -> int:
-    from twitchwatch.data_commands import causes
-
-    return causes(args.db, args.since, confirm=args.confirm, reject=args.reject, as_json=args.json)
-
-
-def cmd_export(args) -> int:
-    from twitchwatch.data_commands import export
-
-    return export(args.db, json_path=args.json_path, csv_dir=args.csv_dir, edf_path=args.edf_path,
-                  since=args.since, tz=args.tz)
-
-
-def cmd_report(args) -> int:
-    from twitchwatch.data_commands import report
-
-    return report(args.db, args.since, args.out)
-
-
-def cmd_delete_all(args) -> int:
-    from twitchwatch.data_commands import delete_all
-
-    return delete_all(args.db, ask=None if args.yes else input)
-
-
-# ---------------------------------------------------------------- boards and ports
-def cmd_scan(args) -> int:
-    from twitchwatch.device_commands import scan
-
-    return scan(args.timeout, show_all=args.all)
-
-
-def cmd_flash(args) -> int:
-    from twitchwatch.device_commands import flash
-
-    return flash(args.port, compile_mpy=not args.no_compile, ble=args.ble)
-
-
-def cmd_device(args) -> int:
-    from twitchwatch.device_commands import selftest
-
-    return selftest(args.port, baud=args.baud, seconds=args.seconds)
-
-
-def cmd_ports(args) -> int:
-    from twitchwatch.device_commands import ports
-
-    return ports()
-
-
-COMMANDS = {"demo": cmd_demo, "stream": cmd_stream, "replay": cmd_replay, "ports": cmd_ports,
-            "flash": cmd_flash, "scan": cmd_scan, "device": cmd_device,
-            "log": cmd_log, "events": cmd_events, "export": cmd_export, "delete-all": cmd_delete_all,
-            "report": cmd_report, "causes": cmd_causes}
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "demo": cmd_demo, "stream": cmd_stream, "replay": cmd_replay, "log": cmd_log,
+    "events": lambda a: data.events(a.db, a.since, as_json=a.json),
+    "causes": lambda a: data.causes(a.db, a.since, confirm=a.confirm, reject=a.reject, as_json=a.json),
+    "export": lambda a: data.export(a.db, json_path=a.json_path, csv_dir=a.csv_dir, edf_path=a.edf_path,
+                                    since=a.since, tz=a.tz),
+    "report": lambda a: data.report(a.db, a.since, a.out),
+    "delete-all": lambda a: data.delete_all(a.db, ask=None if a.yes else input),
+    "ports": lambda a: devices.ports(),
+    "scan": lambda a: devices.scan(a.timeout, show_all=a.all),
+    "flash": lambda a: devices.flash(a.port, compile_mpy=not a.no_compile, ble=a.ble),
+    "device": lambda a: devices.selftest(a.port, baud=a.baud, seconds=a.seconds),  # device selftest
+}
 
 
 #: options whose value may be a time back from now written with a minus ("--at -2h")

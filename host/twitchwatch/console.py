@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from twitchwatch.localtime import shown_time
+
 if TYPE_CHECKING:
     from twitchwatch.pipeline import LiveStatus, RunSummary
 
@@ -39,16 +41,10 @@ def safe_message(text: str, limit: int = 2000) -> str:
 
 def shown_path(path: str | os.PathLike, limit: int = 120) -> str:
     """A path for a message: printable characters only (terminal escapes are not echoed), cut
-    to ``limit`` characters."""
-    text = "".join(c if c.isprintable() else "?" for c in os.fspath(path))
-    return text if len(text) <= limit else text[:limit] + "…"
+    to ``limit`` characters (:func:`twitchwatch.limits.short`)."""
+    from twitchwatch.limits import short
 
-
-def local(unix_s: float) -> str:
-    """A time as this computer's local time, with its zone (twitchwatch.localtime)."""
-    from twitchwatch.localtime import shown_time
-
-    return shown_time(unix_s)
+    return short(os.fspath(path), limit)
 
 
 def print_red_flags(flags: list, out: TextIO) -> None:
@@ -71,7 +67,7 @@ def summary_lines(summary: RunSummary, store_path: str | None) -> list[str]:
     extra = f" (and {uncounted} uncounted candidates, kept in the store)" if uncounted else ""
     lines.append(f"decoded: {decoded}; {summary.events} twitches{extra}; device resets: {summary.resets}")
     if summary.span_s:
-        start = "" if summary.first_wall_s is None else f", from {local(summary.first_wall_s)}"
+        start = "" if summary.first_wall_s is None else f", from {shown_time(summary.first_wall_s)}"
         lines.append(f"recorded: {summary.recorded_s:.1f} s of usable signal ({summary.signal_s:.1f} s received, "
                      f"{summary.span_s:.1f} s first to last sample){start}, dated by {summary.dated_by}")
     if summary.artefacts:

@@ -20,7 +20,8 @@ from typing import Any, Callable, TextIO
 
 from twitchwatch import TwitchwatchError
 from twitchwatch.causes.timeparse import option_time, since_unix_s
-from twitchwatch.console import local, print_red_flags, printable, shown_path
+from twitchwatch.console import print_red_flags, printable, shown_path
+from twitchwatch.localtime import shown_time, zone
 
 
 def _store(db: str | None, read_only: bool = False) -> Any:
@@ -186,7 +187,7 @@ def _log_seen_doctor(db: str | None, req: LogRequest, now: float, out: TextIO) -
     if not ids:
         print("no red flag is standing: nothing to mark", file=out)
     else:
-        print(f"marked seen by a doctor at {local(at)}: {', '.join(ids)}; a flag comes back if something "
+        print(f"marked seen by a doctor at {shown_time(at)}: {', '.join(ids)}; a flag comes back if something "
               "new raises it", file=out)
     return 0
 
@@ -212,17 +213,17 @@ def events(db: str | None, since: str, as_json: bool = False, out: TextIO | None
     if flags:
         print("", file=out)
     if not rows:
-        print(f"no twitches logged since {local(start)}", file=out)
+        print(f"no twitches logged since {shown_time(start)}", file=out)
         return 0
     table = [("time", "site", "channel", "amplitude", "unit", "candidate cause")]
     for r in rows:
-        table.append((local(r["wall_time_s"]), r["body_site"] or "-", r["channel_label"],
+        table.append((shown_time(r["wall_time_s"]), r["body_site"] or "-", r["channel_label"],
                       f"{r['amplitude_uv']:.0f} uV", "-" if r["unit_id"] is None else str(r["unit_id"]),
                       r["top_cause"] or "-"))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         print(printable("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()), file=out)
-    print(f"{len(rows)} twitches since {local(start)}", file=out)
+    print(f"{len(rows)} twitches since {shown_time(start)}", file=out)
     return 0
 
 
@@ -254,7 +255,7 @@ def causes(db: str | None, since: str, *, confirm: str | None = None, reject: st
                    "causes": [dataclasses.asdict(a) for a in run.annotations]}, out, indent=1)
         out.write("\n")
         return 0
-    print(f"{run.events_annotated} twitches in {run.sessions_annotated} session(s) since {local(start)}. "
+    print(f"{run.events_annotated} twitches in {run.sessions_annotated} session(s) since {shown_time(start)}. "
           "Not a diagnosis.", file=out)
     print_red_flags(run.red_flags, out)
     # Neurological causes are never candidates: they are only named under a red flag (above).
@@ -283,7 +284,6 @@ def export(db: str | None, *, json_path: str | None = None, csv_dir: str | None 
            out: TextIO | None = None) -> int:
     """``twitchwatch export``: everything as JSON and/or CSV, the twitches as EDF+ (from
     ``since``, with its start time in zone ``tz``)."""
-    from twitchwatch.localtime import shown_time, zone
     from twitchwatch.session import refuse_overwriting
     from twitchwatch.store import db_path
 
@@ -311,7 +311,7 @@ def export(db: str | None, *, json_path: str | None = None, csv_dir: str | None 
             info = store.export_edf(edf_path, since_unix_s=start, tz=zone(tz))
             print(f"wrote {edf_path}: {info['events']} twitch annotations, "
                   f"{len(info['channels'])} twitch-rate channel(s), {info['duration_s'] / 3600:.1f} h "
-                  f"from {local(info['start_unix_s'])}, written into the header as "
+                  f"from {shown_time(info['start_unix_s'])}, written into the header as "
                   f"{shown_time(info['start_unix_s'], tz=zone(tz))} (an EDF header holds local time "
                   "without its zone)", file=out)
     return 0
