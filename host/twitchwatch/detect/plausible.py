@@ -54,6 +54,20 @@ def half_amplitude_width(w: np.ndarray, i: int) -> float:
     return edge(1) - edge(-1)
 
 
+_FIR: dict[int, np.ndarray] = {}
+
+
+def _interp_fir(up: int) -> np.ndarray:
+    """The taps :func:`scipy.signal.resample_poly` designs for ``up``/1 by default (its
+    default window, ('kaiser', 5.0), and length 20 up + 1), designed once: given as its
+    ``window`` they are used as they are, the same interpolation bit for bit, without the
+    ~0.4 ms ``firwin`` design per call (per event)."""
+    h = _FIR.get(up)
+    if h is None:
+        h = _FIR[up] = signal.firwin(2 * 10 * up + 1, 1.0 / up, window=("kaiser", 5.0))
+    return h
+
+
 def main_phase_ms(w: np.ndarray, i: int, rate_hz: float) -> float:
     """Half-amplitude width (ms) of the lobe of the band-limited signal ``w`` whose peak is
     at index ``i``, measured on ``w`` interpolated to a <= 0.125 ms grid (polyphase
@@ -63,7 +77,7 @@ def main_phase_ms(w: np.ndarray, i: int, rate_hz: float) -> float:
     up = max(1, int(math.ceil(8000.0 / rate_hz)))
     if up == 1 or w.size < 3:
         return half_amplitude_width(w, i) * 1e3 / rate_hz
-    u = signal.resample_poly(np.asarray(w, dtype=np.float64), up, 1)
+    u = signal.resample_poly(np.asarray(w, dtype=np.float64), up, 1, window=_interp_fir(up))
     lo, hi = max(0, i * up - up), min(u.size, i * up + up + 1)
     k = lo + int(np.argmax(np.abs(u[lo:hi])))  # the interpolated peak near the sampled one
     return half_amplitude_width(u, k) * 1e3 / (rate_hz * up)
