@@ -97,7 +97,7 @@ class RateCounter:
             if uid is not None:
                 self._units[uid]["last_min"] += 1
 
-    def snapshot(self, labels: Sequence[str], now_s: float, elapsed_s: float) -> dict[str, list[dict[str, Any]]]:
+    def snapshot(self, labels: Sequence[str], now_s: float, elapsed_s: float) -> dict[str, Any]:
         """Rates as of ``now_s``, the device time (s, same base as ``t_s``) of the newest
         sample (it never goes back): ``last_min`` counts twitches in the minute before it;
         ``session_per_min`` is the count over ``elapsed_s`` of signal (None before 10 s,
