@@ -213,3 +213,15 @@ class DetectorConfig:
     #: kHz; a one-sample spike measures 0.97-1.03 of it); narrower is a spike, not a
     #: motor-unit potential. 0 disables.
     min_main_phase_ratio: float = 1.1
+    #: plausibility: a potential whose own waveform (+- train_half_ms) fired twice before it
+    #: at a voluntary motor unit's interspike intervals (one train_isi_ms before it, another
+    #: train_isi_ms before that) is a discharge of a regularly firing unit (a weak
+    #: contraction, recruitment or de-recruitment at a burst's edge), not a fasciculation
+    #: (train.py; docs/detection.md 3a). A recurrence correlates >= train_min_corr, has a
+    #: least-squares gain within train_amp_ratio and a peak >= train_min_k sigma.
+    #: train_min_corr 0 disables.
+    train_min_corr: float = 0.8
+    train_amp_ratio: tuple[float, float] = (0.4, 2.5)
+    train_min_k: float = 3.0
+    train_isi_ms: tuple[float, float] = (40.0, 200.0)
+    train_half_ms: float = 4.0
