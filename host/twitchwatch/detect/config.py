@@ -128,6 +128,13 @@ class DetectorConfig:
     wide_ratio: float = 1.0  #: low-band p-p >= this x cleaned p-p: a wide (not brief) potential
     pop_step_fraction: float = 0.5  #: low-band level step across the candidate >= this x its p-p = pop
     pop_holdoff_ms: float = 300.0  #: candidates this soon after a pop are rejected
+    #: rule 5b (1.12): a candidate whose cleaned waveform is explained (R^2 >= pop_fit_r2) by
+    #: the band-pass image of a step with exponential recovery (an electrode pop through any
+    #: front end, popshape.py), and whose low band steps the same way by >=
+    #: pop_fit_step_fraction x its p-p, is a step (rule 5: a pop or a heartbeat's onset).
+    #: 0 disables.
+    pop_fit_r2: float = 0.9
+    pop_fit_step_fraction: float = 0.1
     #: faint step (rule 11b, 1.9): a candidate that passed every other rule, whose low-band
     #: step (rule 5's measure) is >= this x its p-p although under rule 5's 5 sigma, is the
     #: band-pass image of a small baseline step (a half-cell / skin potential shift, e.g. the

@@ -42,12 +42,13 @@ from .floor import AdaptiveFloor, median1
 from .mains import MainsCanceller
 from .onbeat import BeatTemplate
 from .plausible import impulse_width_ms, main_phase_ms
+from .popshape import PopShapes
 from .train import fires_in_train
 from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.12"  # 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
+DETECTOR_VERSION = "twitchwatch-detect-1.12"  # 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -189,6 +190,7 @@ class TwitchDetector:
         self._train_isi = (None if cfg.train_min_corr <= 0
                            else (ms(cfg.train_isi_ms[0]), ms(cfg.train_isi_ms[1])))
         self._train_half = ms(cfg.train_half_ms)
+        self._pop_shapes: PopShapes | None = None  # built on first use (popshape.py)
         low = (cfg.low_band_hz[0], min(cfg.low_band_hz[1], nyq_hi))
         self._lf = SosState(signal.butter(2, low, "bandpass", fs=fs, output="sos"), C)
         self._hum_lp = SosState(signal.butter(1, 1.0 / (2 * np.pi * cfg.hum_env_ms * 1e-3), fs=fs, output="sos"), C)
@@ -826,7 +828,8 @@ class TwitchDetector:
         kind, detail, faint = None, "", False
         moving = motion is not None and motion > cfg.acc_motion_mg
         wide = cand.lf_pp >= cfg.wide_ratio * cand.amp_pp and cand.lf_pp >= 8 * cand.sigma
-        steppy = abs(cand.step_uv) >= cfg.pop_step_fraction * cand.amp_pp and abs(cand.step_uv) >= 5 * cand.sigma
+        steppy = ((abs(cand.step_uv) >= cfg.pop_step_fraction * cand.amp_pp and abs(cand.step_uv) >= 5 * cand.sigma)
+                  or self._pop_shaped(cand))
         previous = self._last_event[c]
         if previous is not None and (
             (cand.start <= previous[0] + ms(cfg.echo_window_ms) and cand.peak_abs < cfg.echo_fraction * previous[1])
@@ -896,6 +899,21 @@ class TwitchDetector:
         self._pending.append((cand, resp, acc_floor))
         self._coincident.append(cand)
         return None
+
+    def _pop_shaped(self, cand: _Candidate) -> bool:
+        """Rule 5b: the candidate's cleaned waveform is the band-pass image of a step with an
+        exponential recovery (an electrode pop, whatever its recovery time and the front
+        end's filters: :mod:`.popshape`), R^2 >= ``pop_fit_r2``, and its low band steps the
+        same way by >= ``pop_fit_step_fraction`` x its p-p. Reads only the shape window and
+        the step already measured: no extra latency, block-split free."""
+        cfg = self.config
+        if cfg.pop_fit_r2 <= 0 or cand.shape is None or abs(cand.step_uv) < cfg.pop_fit_step_fraction * cand.amp_pp:
+            return False
+        if self._pop_shapes is None:
+            self._pop_shapes = PopShapes(self._bp.sos, self.emg_rate_hz, self.pre + 2, self.pre + self.post + 5)
+        r2, sign = self._pop_shapes.fit(cand.shape)
+        cand.extra["pop_r2"] = r2
+        return r2 >= cfg.pop_fit_r2 and sign * cand.step_uv > 0
 
     def _twitch_on_beat(self, cand: _Candidate) -> bool:
         """A recognised beat: is there a twitch on it (:mod:`.onbeat`)? If so, the
