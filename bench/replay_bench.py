@@ -43,7 +43,7 @@ def make_edf(path: Path, scenario: str, seconds: float, seed: int) -> None:
     rec = simulate(scenario, seconds, seed=seed)
     with warnings.catch_warnings():  # pyedflib: a 9-character physical minimum (the rail) is rounded
         warnings.simplefilter("ignore", UserWarning)
-            write_edf(path, rec.emg_uv, rec.emg_rate_hz, emg_labels=list(rec.emg_labels), acc_mg=rec.acc_mg,
+        write_edf(path, rec.emg_uv, rec.emg_rate_hz, emg_labels=list(rec.emg_labels), acc_mg=rec.acc_mg,
                   acc_rate_hz=rec.acc_rate_hz, start_unix_s=1_760_000_000 + seed)
 
 

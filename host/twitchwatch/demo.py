@@ -16,9 +16,12 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twitchwatch import TwitchwatchError
+
+if TYPE_CHECKING:
+    from twitchwatch.session import Runner
 
 MATCH_TOLERANCE_S = 0.015
 
@@ -104,13 +107,18 @@ def score_units(truth: list[tuple[float, int, int]], events: list[tuple[float, i
     return _unit_score(truth, events, _match_pairs([t[:2] for t in truth], [e[:2] for e in events], tolerance_s))
 
 
-def run_demo(args, run, show_event) -> int:
-    """Run the virtual board through ``run`` (the CLI's pipeline runner) and score it;
-    ``show_event`` shows each twitch to the person (the CLI's printer)."""
+def run_demo(runner: Runner, *, seed: int = 1, duration_s: float = 30.0, fast: bool = False,
+             ble: bool = False, capture: str | None = None) -> int:
+    """Run the virtual board (``seed``, ``duration_s`` of signal, as fast as the host reads
+    when ``fast``; over BLE through Bumble's virtual controllers when ``ble``) through
+    ``runner`` and score its twitches against the simulator's ground truth. Returns the
+    exit status (1: no EMG samples arrived)."""
     from twitchwatch.protocol import ChannelKind
+    from twitchwatch.session import warm_detector
     from twitchwatch.transports import VirtualBoard
     from twitchwatch.transports.virtual import DEFAULT_FIRMWARE_DIR
 
+    warm_detector(runner.options.quiet)
     events: list[tuple[float, int, int | None]] = []
     emg_rate_hz: list[float] = []
 
@@ -118,38 +126,33 @@ def run_demo(args, run, show_event) -> int:
         if not emg_rate_hz and any(ch.kind == ChannelKind.EMG for ch in block.info.channels):
             emg_rate_hz.append(block.info.sample_rate_hz)
 
-    pace = "as fast as the host reads" if args.fast else "in real time"
-    ble = bool(getattr(args, "ble", False))
+    pace = "as fast as the host reads" if fast else "in real time"
     over = "over Bluetooth LE (Bumble virtual controllers)" if ble else "over a pseudo-terminal"
-    print(f"twitchwatch demo: firmware with its simulated front end (seed {args.seed}) under MicroPython, "
-          f"{over}, {args.duration:g} s {pace}; Ctrl-C stops", file=sys.stderr)
+    print(f"twitchwatch demo: firmware with its simulated front end (seed {seed}) under MicroPython, "
+          f"{over}, {duration_s:g} s {pace}; Ctrl-C stops", file=sys.stderr)
     source_cm: Any
     if ble:
         from twitchwatch.transports.ble_sim import virtual_ble_source
 
-        def say(line: str) -> None:
-            if not args.quiet:
-                print(line, file=sys.stderr)
-
-        source_cm = virtual_ble_source(args.seed, args.duration, realtime=not args.fast, on_event=say)
-        source_name = f"virtual-ble:seed={args.seed}"
+        source_cm = virtual_ble_source(seed, duration_s, realtime=not fast, on_event=runner.console.say)
+        source_name = f"virtual-ble:seed={seed}"
     else:
-        source_cm = VirtualBoard(seed=args.seed, duration_s=args.duration, realtime=not args.fast)
-        source_name = f"virtual:seed={args.seed}"
+        source_cm = VirtualBoard(seed=seed, duration_s=duration_s, realtime=not fast)
+        source_name = f"virtual:seed={seed}"
     with source_cm as source:
         def on_event(e) -> None:
             events.append((e.t_s, e.channel, e.unit_id))
-            show_event(e)
+            runner.console.event(e)
 
-        summary = run(source, args, source_name, duration_s=args.duration,
-                      capture=args.capture, on_block=on_block, on_event=on_event)
+        summary = runner.run(source, source_name, duration_s=duration_s, capture=capture,
+                             on_block=on_block, on_event=on_event)
     if not summary.samples or not emg_rate_hz:
         print("no EMG samples arrived: nothing to score", file=sys.stderr)
         return 1
     sim = load_simulator(Path(DEFAULT_FIRMWARE_DIR))
     n_emg = summary.samples.get(0, 0)
     rate_hz = emg_rate_hz[0]
-    schedule = sim.twitch_schedule(args.seed, n_emg)
+    schedule = sim.twitch_schedule(seed, n_emg)
     truth = [(tw["peak_index"] / rate_hz, tw["channel"], tw["unit"]) for tw in schedule]
     pairs = _match_pairs([t[:2] for t in truth], [e[:2] for e in events], MATCH_TOLERANCE_S)  # matched once
     score = Score(truth=len(truth), detected=len(events), matched=len(pairs))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as _dt
 
+from twitchwatch import TwitchwatchError
+
 
 def shown_time(unix_s: float, *, seconds: bool = True, tz: _dt.tzinfo | None = None) -> str:
     """``unix_s`` as ``YYYY-MM-DD HH:MM[:SS] ZONE`` in ``tz`` (None: this computer's zone)."""
@@ -22,3 +24,18 @@ def shown_time(unix_s: float, *, seconds: bool = True, tz: _dt.tzinfo | None = N
 def zone_name(unix_s: float) -> str:
     """This computer's zone at ``unix_s``, as :func:`shown_time` writes it (e.g. ``CET``)."""
     return shown_time(unix_s).rsplit(" ", 1)[1]
+
+
+def zone(text: str | None, option: str = "--tz") -> _dt.tzinfo | None:
+    """A time zone a person names (an IANA name such as ``Europe/Berlin``), or None for
+    this computer's when ``text`` is None; raises :class:`~twitchwatch.TwitchwatchError`
+    naming ``option`` for a zone this system does not know."""
+    if text is None:
+        return None
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(text.strip())
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise TwitchwatchError(f"{option}: unknown time zone {text!r}; give an IANA name such as Europe/Berlin, "
+                               "America/New_York or UTC") from None

@@ -356,7 +356,8 @@ class Pipeline:
                 self._detection.add(piece, wall_s=wall_s)
                 for sink in self._sinks:  # the dashboard's trace, LSL: physical values at scale 1
                     sink.samples([block])
-                self._log_events(self._detection.detect())
+                # (every block, or once per detect_every_s of signal: the same events)
+                self._log_events(self._detection.detect(force=False))
                 if on_progress is not None:
                     on_progress(self._device_elapsed_s)
                 now = time.monotonic()

@@ -28,7 +28,7 @@ database, at the end.
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
 import os
 import sqlite3
@@ -39,9 +39,16 @@ from contextlib import redirect_stderr, redirect_stdout
 from io import StringIO
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from twitchwatch import TwitchwatchError
+from twitchwatch.session import RunOptions, Runner
+
+if TYPE_CHECKING:
+    from twitchwatch.runs import ReplayOptions
+
+#: replays one file: ``replay_one(runner, options, file)`` (:func:`twitchwatch.runs.replay_file`)
+ReplayOne = Callable[[Runner, "ReplayOptions", str], int]
 
 #: tables a replay writes, merged in this order (a session before what refers to it)
 MERGED_TABLES = ("sessions", "events", "artefacts")
@@ -55,67 +62,71 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def replay_files(args: argparse.Namespace, replay_one: Callable[[argparse.Namespace], int],
+def replay_files(runner: Runner, options: ReplayOptions, replay_one: ReplayOne,
                  report: Callable[[Path], None], notice: Callable[[str | None], None]) -> int:
-    """Replay ``args.files``. ``replay_one(args)`` replays ``args.file`` into ``args.db`` /
-    ``args.events_out`` (the CLI's single-file replay); ``report(db_path)`` prints what is
-    printed after the runs (the red-flag check); ``notice(events_out)`` says whether the
-    events file is started or appended to. Returns the exit status."""
-    files = list(args.files)
-    jobs = default_jobs() if args.jobs is None else args.jobs
+    """Replay ``options.files``. ``replay_one(runner, options, file)`` replays one file into
+    the runner's database and events file (:func:`twitchwatch.runs.replay_file`);
+    ``report(db_path)`` prints what is printed after the runs (the red-flag check);
+    ``notice(events_out)`` says whether the events file is started or appended to.
+    Returns the exit status."""
+    files = list(options.files)
+    jobs = default_jobs() if options.jobs is None else options.jobs
     if jobs < 1:
         raise TwitchwatchError(f"--jobs: {jobs} is not a number of processes (1 or more)")
-    if len(files) > 1 and args.realtime:
+    if len(files) > 1 and options.realtime:
         raise TwitchwatchError("--realtime replays one capture at its recorded pace; give one file")
     if len(files) == 1 or jobs == 1:
-        return _one_at_a_time(args, files, replay_one)
-    return _in_parallel(args, files, min(jobs, len(files)), replay_one, report, notice)
+        return _one_at_a_time(runner, options, files, replay_one)
+    return _in_parallel(runner, options, files, min(jobs, len(files)), replay_one, report, notice)
 
 
-def _one_at_a_time(args: argparse.Namespace, files: list[str], replay_one) -> int:
+def _one_at_a_time(runner: Runner, options: ReplayOptions, files: list[str], replay_one: ReplayOne) -> int:
     if len(files) == 1:
-        args.file = files[0]
-        return replay_one(args)
+        return replay_one(runner, options, files[0])
     failed = 0
     for f in files:
-        one = argparse.Namespace(**vars(args))
-        one.file = f
         try:
-            replay_one(one)
+            replay_one(runner, options, f)
         except (TwitchwatchError, OSError) as exc:
             failed += 1
             print(f"twitchwatch: error: {f}: {exc}", file=sys.stderr)
     return 2 if failed else 0
 
 
-def _worker(replay_one, argv: dict, folder: str) -> tuple[str | None, str, str]:
-    """In a worker process: replay ``argv['file']`` into ``folder`` (its own database and
-    events file). Returns (error or None, its stdout, its stderr)."""
-    args = argparse.Namespace(**argv)
-    args.db = str(Path(folder) / "replay.sqlite3")
-    if args.events_out:
-        args.events_out = str(Path(folder) / "events.jsonl")
-    args.skip_red_flags = True  # checked once, on the whole database, by the parent
-    args.again = True  # the parent checked the real database already
+def _worker(replay_one: ReplayOne, run_options: RunOptions, options: ReplayOptions, file: str,
+            folder: str) -> tuple[str | None, str, str]:
+    """In a worker process: replay ``file`` into ``folder`` (its own database and events
+    file). Returns (error or None, its stdout, its stderr)."""
+    run_options = dataclasses.replace(
+        run_options, db=str(Path(folder) / "replay.sqlite3"),
+        events_out=str(Path(folder) / "events.jsonl") if run_options.events_out else None,
+        red_flags=False,  # checked once, on the whole database, by the parent
+        quiet=True)
+    options = dataclasses.replace(options, files=(file,), again=True)  # the parent checked the real database already
     out, err = StringIO(), StringIO()
     error = None
     with redirect_stdout(out), redirect_stderr(err):
+        runner = Runner(run_options)
         try:
-            replay_one(args)
+            replay_one(runner, options, file)
         except (TwitchwatchError, OSError) as exc:
             error = str(exc)
+        finally:
+            runner.close()
     return error, out.getvalue(), err.getvalue()
 
 
-def _in_parallel(args: argparse.Namespace, files: list[str], jobs: int, replay_one, report, notice) -> int:
-    from twitchwatch.store import Store, default_db_path
+def _in_parallel(runner: Runner, options: ReplayOptions, files: list[str], jobs: int, replay_one: ReplayOne,
+                 report: Callable[[Path], None], notice: Callable[[str | None], None]) -> int:
+    from twitchwatch.store import Store
+    from twitchwatch.store import db_path as named_db
     from twitchwatch.store.sources import already_stored_message, file_sha256
 
-    db_path = Path(args.db) if args.db else default_db_path()
+    db_path = named_db(runner.options.db)
     refused: dict[int, str] = {}
     seen: dict[str, str] = {}
     held: dict[str, list] = {}
-    if not args.again and db_path.exists():
+    if not options.again and db_path.exists():
         with Store(db_path) as store:
             digests = {}
             for i, f in enumerate(files):
@@ -132,7 +143,7 @@ def _in_parallel(args: argparse.Namespace, files: list[str], jobs: int, replay_o
             except OSError:
                 continue
     for i, d in digests.items():
-        if args.again:
+        if options.again:
             break
         if held.get(d):
             refused[i] = already_stored_message(Path(files[i]).name, held[d])
@@ -140,7 +151,7 @@ def _in_parallel(args: argparse.Namespace, files: list[str], jobs: int, replay_o
             refused[i] = f"{Path(files[i]).name}: the same content as {seen[d]}, given before it (--again stores it twice)"
         else:
             seen[d] = Path(files[i]).name
-    notice(args.events_out)
+    notice(runner.options.events_out)
     failed = 0
     # fork (Linux, macOS' default is spawn for a reason we do not have: no threads run here
     # yet) shares the kernels loaded once here; spawn elsewhere
@@ -160,8 +171,7 @@ def _in_parallel(args: argparse.Namespace, files: list[str], jobs: int, replay_o
                 continue
             folder = Path(tmp) / str(i)
             folder.mkdir()
-            argv = dict(vars(args), file=f, files=[f], quiet=True)
-            futures[i] = pool.submit(_worker, replay_one, argv, str(folder))
+            futures[i] = pool.submit(_worker, replay_one, runner.options, options, f, str(folder))
         for i, f in enumerate(files):
             if i in refused:
                 failed += 1
@@ -177,8 +187,8 @@ def _in_parallel(args: argparse.Namespace, files: list[str], jobs: int, replay_o
                 print(f"twitchwatch: error: {f}: {error}", file=sys.stderr)
                 continue
             mapping = merge_database(folder / "replay.sqlite3", db_path)
-            if args.events_out:
-                merge_events(folder / "events.jsonl", Path(args.events_out), mapping)
+            if runner.options.events_out:
+                merge_events(folder / "events.jsonl", Path(runner.options.events_out), mapping)
             sys.stdout.write(shown)
             sys.stdout.flush()
     report(db_path)

@@ -139,6 +139,51 @@ def test_odd_lengths_are_trimmed_back(tmp_path):
     assert e.shape == (1001, 1) and a is not None and a.shape == (3, 3)
 
 
+def test_a_long_files_sample_counts_survive_the_header(tmp_path):
+    # an hour of 2 kHz EMG + 1 kHz accelerometer has counts of 7 digits each; edflib cut the
+    # recording field to 28 characters while the equipment field was set, and the reader
+    # then dropped nine tenths of the accelerometer ("3600000" read as "360000")
+    emg, acc = np.zeros(1_000_003), np.zeros((1_000_001, 3))
+    write_edf(tmp_path / "long.edf", emg, 1000, acc_mg=acc, acc_rate_hz=1000)
+    rec = open_recording(tmp_path / "long.edf")
+    assert rec._n_stored == {EMG_STREAM: 1_000_003, ACC_STREAM: 1_000_001}
+    assert not any("sample count" in n for n in rec.notes)
+
+
+def _old_style_edf(path, n_emg, acc):
+    """EMG (1 kHz, ``n_emg`` samples) + ACC X/Y/Z (``acc``, 1 kHz) as write_edf wrote them
+    before 2026-12-07: padded to whole records, the equipment field set, then the count."""
+    k = 1000
+    n_rec = -(-max(n_emg, len(acc)) // k)
+    emg = np.resize(np.arange(50.0), n_emg)
+    sig = [np.concatenate((emg, np.full(n_rec * k - n_emg, emg[-1])))]
+    sig += [np.concatenate((acc[:, j], np.full(n_rec * k - len(acc), acc[-1, j]))) for j in range(3)]
+    w = pyedflib.EdfWriter(str(path), 4, file_type=pyedflib.FILETYPE_EDFPLUS)
+    heads = [{"label": "EMG", "dimension": "uV", "sample_frequency": float(k), "physical_min": -100.0,
+              "physical_max": 100.0, "digital_min": -32768, "digital_max": 32767, "transducer": "", "prefilter": ""}]
+    heads += [dict(heads[0], label=f"ACC {a}", dimension="mg") for a in "XYZ"]
+    w.setSignalHeaders(heads)
+    w.setRecordingAdditional(f"twitchwatch_n={n_emg}_{len(acc)}")
+    w.setEquipment("twitchwatch")
+    w.writeSamples(sig)
+    w.close()
+
+
+def test_a_sample_count_an_older_writer_cut_short_is_recovered(tmp_path):
+    rng = np.random.default_rng(2)
+    acc = rng.normal(0, 20, (1_000_000, 3))
+    _old_style_edf(tmp_path / "cut.edf", 1_000_000, acc)  # header: twitchwatch_n=1000000_100000 (cut)
+    rec = open_recording(tmp_path / "cut.edf")
+    assert rec._n_stored == {EMG_STREAM: 1_000_000, ACC_STREAM: 1_000_000}
+    assert any("cut short by an older writer; read as 1000000 " in n for n in rec.notes)
+    # an accelerometer that really stopped at 100000 (the header was not cut): the
+    # samples after it are the padding, so the count stands
+    _old_style_edf(tmp_path / "short.edf", 1_000_000, acc[:100_000])
+    rec = open_recording(tmp_path / "short.edf")
+    assert rec._n_stored[ACC_STREAM] == 100_000
+    assert not any("cut short" in n for n in rec.notes)
+
+
 def test_write_edf_rejects_bad_input(tmp_path):
     with pytest.raises(ValueError, match="NaN"):
         write_edf(tmp_path / "n.edf", np.array([1.0, np.nan]), 1000)
@@ -187,9 +232,14 @@ def test_iter_blocks_every_sample_once_in_time_order(tmp_path, n_emg, acc_div, b
 
 
 def test_long_file_is_read_lazily(tmp_path, monkeypatch):
-    x = np.zeros((60_000, 1))
+    # bounded reads ahead (READ_CHUNK rows, not the whole file), few of them (not one
+    # pyedflib call per block and signal), and the blocks the same as one whole read
+    from twitchwatch.formats.edf import READ_CHUNK
+
+    x = np.random.default_rng(3).normal(0, 50, (100_000, 1))
     write_edf(tmp_path / "long.edf", x, 1000)
     rec = open_recording(tmp_path / "long.edf")
+    whole = rec.read_all()[0]
     sizes = []
     orig = rec._reader.readSignal
 
@@ -198,9 +248,10 @@ def test_long_file_is_read_lazily(tmp_path, monkeypatch):
         return orig(ch, start, n, digital)
 
     monkeypatch.setattr(rec._reader, "readSignal", spy)
-    for _ in rec.iter_blocks(0.5):
-        pass
-    assert max(sizes) == 500 and len(sizes) == 120
+    blocks = [(first, b) for _, first, b in rec.iter_blocks(0.5)]
+    assert len(blocks) == 200 and max(sizes) == READ_CHUNK < 100_000 and len(sizes) == 4
+    assert np.array_equal(np.concatenate([b for _, b in blocks]), whole)
+    assert [first for first, _ in blocks] == list(range(0, 100_000, 500))
     rec.close()
 
 

@@ -9,6 +9,10 @@ The end of a span (``--until``) has one meaning of its own, :func:`parse_end`: a
 clock time ``"18:00"`` is the first 18:00 after the span's start, so
 ``--at 09:00 --until 18:00`` is the latest 09:00 that has passed and the 18:00 after
 it, at any hour of the day.
+
+A command's option (``--at``, ``--since`` ...) is read by :func:`option_time`, whose
+error names the option and every accepted form; ``--since`` also takes a span back
+from now (``14d``, ``12h``, ``2w``, ``90min``), :func:`since_unix_s`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import time
+
+from .. import TwitchwatchError
 
 FUTURE_TOLERANCE_S = 300.0
 TIME_FORMATS = (
@@ -29,6 +35,8 @@ _RELATIVE = re.compile(r"^-\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|m|min|mins|h|hr|hrs|
 _UNIT_S = {"s": 1, "sec": 1, "secs": 1, "m": 60, "min": 60, "mins": 60, "h": 3600, "hr": 3600, "hrs": 3600,
            "hour": 3600, "hours": 3600, "d": 86400, "day": 86400, "days": 86400, "w": 604800,
            "week": 604800, "weeks": 604800}
+#: ``--since``'s span back from now: a number and min, h, d or w (no minus)
+_SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*(min|mins|h|d|w)$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _EARLIEST_S = 946684800.0  # 2000-01-01: older entries are typos
 
@@ -57,6 +65,25 @@ def parse_time(value: str | float | int, now_unix_s: float | None = None, *, ahe
     if result < _EARLIEST_S:
         raise TimeParseError(f"{value!r} is before the year 2000")
     return result
+
+
+def option_time(option: str, text: str, now_unix_s: float | None = None) -> float:
+    """Unix seconds for the value of a command's time option (``--at``, ``--since``);
+    raises :class:`~twitchwatch.TwitchwatchError` naming the option and what is accepted."""
+    try:
+        return parse_time(text, now_unix_s=now_unix_s)
+    except TimeParseError as exc:
+        extra = "; or a duration back from now: 14d, 12h, 2w, 90min" if option == "--since" else ""
+        raise TwitchwatchError(f"{option}: {exc}; accepted: {'; '.join(TIME_FORMATS)}{extra}") from None
+
+
+def since_unix_s(text: str, now_unix_s: float) -> float:
+    """``--since``: a duration back from ``now_unix_s`` (14d, 12h, 2w, 90min) or a time
+    (:func:`option_time`)."""
+    match = _SPAN.match(text.strip().lower())
+    if match:
+        return now_unix_s - float(match.group(1)) * _UNIT_S[match.group(2)]
+    return option_time("--since", text, now_unix_s)
 
 
 def parse_end(value: str | float | int, start_unix_s: float, now_unix_s: float | None = None,

@@ -28,6 +28,47 @@ from twitchwatch.formats.base import (
 EDF_MAGIC = b"0       "
 BDF_MAGIC = b"\xffBIOSEMI"
 _TRIM_RE = re.compile(r"twitchwatch_n=(\d+)(?:_(\d+))?")
+#: rows read ahead per stream (EDFRecording._read): 16 s at 2 kHz, 0.5 MB for 2 channels
+READ_CHUNK = 1 << 15
+
+
+#: edflib's room for the recording field's "additional" part while the equipment field
+#: holds "twitchwatch", as write_edf set it before 2026-12-07 (see _count_from_header)
+_OLD_TRIM_ROOM = 28
+
+
+def _count_from_header(r: pyedflib.EdfReader, signal: int, stored: int, digits: str, maybe_cut: bool, what: str,
+                       notes: list[str]) -> int:
+    """How many of a signal's ``stored`` samples are real, from the count ``write_edf``
+    wrote (``digits``; the rest of the last data records is its padding, each signal's
+    last value repeated).
+
+    Before 2026-12-07 write_edf also set the equipment field, and edflib then cut the
+    recording field to 28 characters: the last count of a long file lost its last digits
+    (an hour at 1 kHz: "3600000" read as "360000", nine tenths of the accelerometer
+    dropped without a word). With ``maybe_cut`` (such a header, its tag 28 characters
+    long) the count is the smallest of ``digits`` and the longer numbers starting with
+    them (up to ``stored``) after which the stored samples are one repeated value, as the
+    padding is; the choice is said in ``notes`` when it is not ``digits`` itself."""
+    count = int(digits)
+    if not maybe_cut or count >= stored:
+        return min(count, stored)
+    extra = len(str(stored)) - len(digits)
+    cands = [count] + [n for k in range(1, extra + 1) for n in range(count * 10**k, (count + 1) * 10**k)
+                       if n <= stored]
+    for n in cands:
+        if n >= stored:
+            break
+        head = r.readSignal(signal, max(0, n - 1), min(stored - n + 1, 4096), digital=True)
+        if np.all(head == head[0]) and np.all(r.readSignal(signal, max(0, n - 1), stored - n + 1, digital=True) == head[0]):
+            break
+    else:
+        n = stored
+    n = min(n, stored)
+    if n != count:
+        notes.append(f"the header's {what} sample count ({digits}) was cut short by an older writer; "
+                     f"read as {n} (the samples after that are the writer's padding)")
+    return n
 
 
 class _SizeMismatch:
@@ -139,6 +180,7 @@ class EdfRecording(RecordingFile):
                  tz: _dt.tzinfo | None = None) -> None:
         self._emg_select = emg_channels
         self._tz = tz
+        self._chunks: dict[int, tuple[int, np.ndarray]] = {}  # stream -> (first row, rows read ahead)
         with open(path, "rb") as fh:
             head = fh.read(256)
         fmt = "bdf" if head.startswith(BDF_MAGIC) else "edf"
@@ -262,11 +304,15 @@ class EdfRecording(RecordingFile):
         self.ignored_signals = tuple(ignored)
 
         # write_edf pads the last data record; it records the true lengths here
+        trim_notes: list[str] = []
         m = _TRIM_RE.search(r.getRecordingAdditional() or "")
         if m:
-            n_emg = min(n_emg, int(m.group(1)))
-            if m.group(2) is not None and self._acc_idx:
-                n_acc = min(n_acc, int(m.group(2)))
+            # an older write_edf's count may have lost its last digits (_count_from_header)
+            cut = len(m.group(0)) >= _OLD_TRIM_ROOM and (r.getEquipment() or "").strip() == "twitchwatch"
+            last_is_acc = m.group(2) is not None
+            n_emg = _count_from_header(r, emg_idx[0], n_emg, m.group(1), cut and not last_is_acc, "EMG", trim_notes)
+            if last_is_acc and self._acc_idx:
+                n_acc = _count_from_header(r, self._acc_idx[0], n_acc, m.group(2), cut, "accelerometer", trim_notes)
         self._n_stored = {EMG_STREAM: n_emg, ACC_STREAM: n_acc}
 
         try:
@@ -283,19 +329,35 @@ class EdfRecording(RecordingFile):
         except Exception:  # noqa: BLE001
             self.annotations = ()
         self.notes = (f"EDF start time has no time zone; it is read as local time ({zone_name(self._tz)}; "
-                      "another with --tz)",)
+                      "another with --tz)",) + tuple(trim_notes)
         self._finish()
 
     def _read(self, stream_id: int, start: int, n: int) -> np.ndarray:
+        """Rows ``[start, start + n)`` of a stream (physical units), served from a chunk of
+        ``READ_CHUNK`` rows read ahead: pyedflib costs ~30 µs per call and signal, which at
+        0.5-s blocks was a tenth of a whole replay. The same values (each sample converted
+        on its own), checked for finiteness per block as before."""
+        if n >= READ_CHUNK:  # read_all, a long block: read as asked, nothing kept
+            out = self._read_rows(stream_id, start, n)
+        else:
+            chunk = self._chunks.get(stream_id)
+            if chunk is None or not (chunk[0] <= start and start + n <= chunk[0] + chunk[1].shape[0]):
+                m = max(n, min(READ_CHUNK, self._n_stored[stream_id] - start))
+                chunk = self._chunks[stream_id] = (start, self._read_rows(stream_id, start, m))
+            a = start - chunk[0]
+            out = chunk[1][a : a + n].copy()
+        if n and not np.all(np.isfinite(out)):
+            raise FormatError(f"{self.path.name}: non-finite values in samples {start}..{start + n - 1}; "
+                              "accepted: finite numbers only")
+        return out
+
+    def _read_rows(self, stream_id: int, start: int, n: int) -> np.ndarray:
         idx, fac = ((self._emg_idx, self._emg_factor) if stream_id == EMG_STREAM
                     else (self._acc_idx, self._acc_factor))
         out = np.empty((n, len(idx)), dtype=np.float64)
         for j, (i, f) in enumerate(zip(idx, fac)):
             if n:
                 out[:, j] = self._reader.readSignal(i, start, n) * f
-        if n and not np.all(np.isfinite(out)):
-            raise FormatError(f"{self.path.name}: non-finite values in samples {start}..{start + n - 1}; "
-                              "accepted: finite numbers only")
         return out
 
     def _remove_copy(self) -> None:
@@ -426,8 +488,10 @@ def write_edf(path: str | os.PathLike[str], emg_uv: np.ndarray, emg_rate_hz: flo
             w.setDatarecordDuration(rec_s)
         w.setSignalHeaders(heads)
         trim = f"twitchwatch_n={emg.shape[0]}" + (f"_{acc.shape[0]}" if acc is not None else "")
+        # no equipment field: edflib shares the recording field's room between the two and
+        # cut the count of a long file to 28 characters ("twitchwatch_n=7200000_360000" for
+        # an hour at 1 kHz: _true_count); alone it holds 39, counts of 12 digits each
         w.setRecordingAdditional(trim)
-        w.setEquipment("twitchwatch")
         if start_unix_s is not None:
             w.setStartdatetime(unix_s_to_edf_local(start_unix_s, tz))
         for onset, dur, text in annotations:

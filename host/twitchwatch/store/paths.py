@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 
 
@@ -10,3 +11,8 @@ def default_db_path() -> pathlib.Path:
     import platformdirs  # a declared dependency; imported here so the store imports without it
 
     return platformdirs.user_data_path("twitchwatch") / "twitchwatch.sqlite3"
+
+
+def db_path(db: str | os.PathLike | None) -> pathlib.Path:
+    """The database a command names (``--db``), or :func:`default_db_path` when none is named."""
+    return pathlib.Path(db) if db else default_db_path()
