@@ -44,3 +44,26 @@ def micropython():
     if not MICROPYTHON.exists():
         pytest.skip(f"no MicroPython Unix port at {MICROPYTHON}")
     return run_micropython
+
+
+def _check_lines(stdout):
+    """``{name: line}`` from a check script's output (mp_scripts/checks_runner.py)."""
+    lines = stdout.splitlines()
+    assert lines and lines[-1] == "done", stdout
+    out = {}
+    for line in lines[:-1]:
+        status, rest = line.split(" ", 1)
+        out[rest.split(":", 1)[0]] = line
+    return out
+
+
+def check_results(script, interpreter, timeout=120):
+    """Run an mp_scripts check script under ``"micropython"`` or ``"cpython"`` (firmware/
+    and the fakes on the path in both) and return ``{check name: "ok NAME" | "FAIL ..."}``."""
+    path = MP_SCRIPTS / script
+    if interpreter == "micropython":
+        return _check_lines(run_micropython(path, timeout=timeout).stdout)
+    env = dict(os.environ, PYTHONPATH=f"{FIRMWARE}{os.pathsep}{FAKES}")
+    proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=timeout, env=env,
+                          check=True)
+    return _check_lines(proc.stdout)

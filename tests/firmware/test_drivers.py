@@ -1,13 +1,9 @@
 """ADS1292R and LSM6DSO drivers against register-accurate fakes, under MicroPython
 (and the same checks under CPython). The checks live in mp_scripts/driver_checks.py."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from conftest import FAKES, FIRMWARE, MP_SCRIPTS, run_micropython
+from conftest import check_results
 
 CHECKS = [
     "ads_bad_sync_counted", "ads_counter_wraps", "ads_late_edge_before_read_counted",
@@ -20,28 +16,14 @@ CHECKS = [
 ]
 
 
-def _results(stdout):
-    lines = stdout.splitlines()
-    assert lines and lines[-1] == "done", stdout
-    out = {}
-    for line in lines[:-1]:
-        status, rest = line.split(" ", 1)
-        name = rest.split(":", 1)[0]
-        out[name] = line
-    return out
-
-
 @pytest.fixture(scope="module")
 def mp_results():
-    return _results(run_micropython(MP_SCRIPTS / "driver_checks.py").stdout)
+    return check_results("driver_checks.py", "micropython")
 
 
 @pytest.fixture(scope="module")
 def cp_results():
-    env = dict(os.environ, PYTHONPATH=f"{FIRMWARE}{os.pathsep}{FAKES}")
-    p = subprocess.run([sys.executable, str(MP_SCRIPTS / "driver_checks.py")], capture_output=True,
-                       text=True, timeout=60, env=env, check=True)
-    return _results(p.stdout)
+    return check_results("driver_checks.py", "cpython")
 
 
 def test_all_checks_listed(mp_results):

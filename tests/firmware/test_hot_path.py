@@ -1,14 +1,9 @@
 """The board's hot path (CRC, COBS, t_first_us, frame queue, UART pacer, refused frames,
 allocation) under MicroPython and CPython. The checks live in mp_scripts/hot_path_checks.py."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from conftest import FAKES, FIRMWARE, MP_SCRIPTS, run_micropython
-from test_drivers import _results
+from conftest import check_results
 
 CHECKS = [
     "cobs_matches_reference", "crc_matches_binascii", "data_pack_matches_reference", "pacer_follows_baud", "pack_t_us_exact",
@@ -19,15 +14,12 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def mp_results():
-    return _results(run_micropython(MP_SCRIPTS / "hot_path_checks.py").stdout)
+    return check_results("hot_path_checks.py", "micropython")
 
 
 @pytest.fixture(scope="module")
 def cp_results():
-    env = dict(os.environ, PYTHONPATH=f"{FIRMWARE}{os.pathsep}{FAKES}")
-    p = subprocess.run([sys.executable, str(MP_SCRIPTS / "hot_path_checks.py")], capture_output=True,
-                       text=True, timeout=120, env=env, check=True)
-    return _results(p.stdout)
+    return check_results("hot_path_checks.py", "cpython")
 
 
 def test_all_checks_listed(mp_results):

@@ -5,6 +5,8 @@ Prints ``ok NAME`` or ``FAIL NAME: reason`` per check, then ``done``.
 
 import sys
 
+from checks_runner import check, run_checks
+
 try:
     import micropython
 except ImportError:
@@ -34,11 +36,6 @@ def make_lsm():
     drv = lsm6dso.LSM6DSO(chip)
     drv.init()
     return chip, drv
-
-
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
 
 
 def t_ads_init_registers():
@@ -361,15 +358,5 @@ def t_hw_fill_allocates_nothing():
     check(fails == 0, "EMG read path allocated %d times" % fails)
 
 
-def main():
-    for name in sorted(k for k in globals() if k.startswith("t_")):
-        try:
-            globals()[name]()
-            print("ok", name[2:])
-        except Exception as e:  # report every failing check, keep going
-            print("FAIL %s: %s %s" % (name[2:], type(e).__name__, e))
-    print("done")
-
-
-main()
+run_checks(globals())
 sys.exit(0)

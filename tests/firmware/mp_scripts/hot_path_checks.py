@@ -8,6 +8,8 @@ import binascii
 import struct
 import sys
 
+from checks_runner import check, run_checks
+
 try:
     import micropython
 except ImportError:
@@ -20,11 +22,6 @@ import sim_frontend
 import wire_cobs
 import wire_frames
 import wire_link
-
-
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
 
 
 class Rng:
@@ -309,15 +306,5 @@ def t_send_path_allocates_nothing():
         check(got[0] > 30000 and acq.dropped_samples == 0, "bytes went out, nothing dropped")
 
 
-def main():
-    for name in sorted(k for k in globals() if k.startswith("t_")):
-        try:
-            globals()[name]()
-            print("ok", name[2:])
-        except Exception as e:  # report every failing check, keep going
-            print("FAIL %s: %s %s" % (name[2:], type(e).__name__, e))
-    print("done")
-
-
-main()
+run_checks(globals())
 sys.exit(0)
