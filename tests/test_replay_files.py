@@ -61,13 +61,16 @@ def test_cli_replays_an_edf_and_finds_its_twitches(edf_recording):
 def test_pipeline_on_a_file_equals_the_same_file_in_other_block_sizes(edf_recording, tmp_path):
     _, path, _ = edf_recording
     runs = []
-    for block_s in (0.05, 0.5, 7.0):
+    # (1.0 s with the detector once per second of signal: what `replay FILE` does)
+    for block_s, every in ((0.05, 0.0), (0.5, 0.0), (7.0, 0.0), (1.0, 1.0)):
         got = []
         with open_recording(path) as rec, Store(tmp_path / f"{block_s}.sqlite3") as store:
-            Pipeline(None, source_name="file", store=store, on_event=got.append).run_recording(rec, block_s=block_s)
+            Pipeline(None, source_name="file", store=store, on_event=got.append, events_out=tmp_path / f"{block_s}.jsonl",
+                     detect_every_s=every).run_recording(rec, block_s=block_s)
         runs.append(got)
     assert runs[0], "the recording has twitches"
-    assert runs[0] == runs[1] == runs[2]
+    assert runs[0] == runs[1] == runs[2] == runs[3]
+    assert (tmp_path / "1.0.jsonl").read_bytes() == (tmp_path / "0.5.jsonl").read_bytes()
 
 
 def test_a_cut_off_edf_replays_its_whole_records_and_says_what_it_left_out(edf_recording, tmp_path):

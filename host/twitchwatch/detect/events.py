@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,18 @@ class TwitchEvent:
 
     def to_json_dict(self) -> dict:
         """A JSON-ready dict: every field above (new ones included) plus ``t`` (= ``t_s``, seconds)."""
-        data = asdict(self)
+        # every field is a scalar: a shallow dict is what dataclasses.asdict gives (which
+        # deep-copies each value: ~0.1 ms per event, a few % of a whole replay)
+        data = {name: getattr(self, name) for name in _field_names()}
         data["t"] = self.t_s
         return data
+
+
+_NAMES: tuple[str, ...] = ()
+
+
+def _field_names() -> tuple[str, ...]:
+    global _NAMES
+    if not _NAMES:
+        _NAMES = tuple(f.name for f in fields(TwitchEvent))
+    return _NAMES

@@ -36,15 +36,13 @@ class GatedNotches:
         self.gate_max = max(1, int(gate_max))
         self.filter = SosState(sos, self.n_channels, steady_start=False)
         self.sos = self.filter.sos
-        # per section: the resonator's pole radius and angle (a1 = -2 rho cos theta, a2 = rho^2)
-        a1, a2 = self.sos[:, 4], self.sos[:, 5]
-        self._a1 = a1.copy()
-        self._rho = np.sqrt(a2)
-        self._theta = np.arccos(np.clip(-a1 / (2.0 * self._rho), -1.0, 1.0)) if a1.size else a1.copy()
-        self._cos_t, self._sin_t = np.cos(self._theta), np.sin(self._theta)
-        # cos / sin(theta m) for the gate's samples m = 0 .. gate_max + 1 (sections, m)
-        ph = self._theta[:, None] * np.arange(self.gate_max + 2)[None, :]
-        self._cos_m, self._sin_m = np.cos(ph), np.sin(ph)
+        key = (self.sos.tobytes(), self.gate_max)
+        tables = _TABLES.get(key)
+        if tables is None:
+            if len(_TABLES) >= _TABLES_MAX:
+                _TABLES.clear()
+            tables = _TABLES[key] = _resonator_tables(self.sos, self.gate_max)
+        self._a1, self._rho, self._theta, self._cos_t, self._sin_t, self._cos_m, self._sin_m = tables
         self._no_est = np.zeros((self.n_channels, 0))
         self.gates = self.fresh_gates()
 
@@ -100,6 +98,24 @@ class GatedNotches:
                        gates.mode, gates.quiet, gates.m, gates.A, gates.B, self.gate_hold, self.gate_max,
                        self._a1, self._rho, self._cos_t, self._sin_t, self._cos_m, self._sin_m)
         return y
+
+
+#: the resonator tables of recent cascades, by (sos bytes, gate_max): the mains canceller's
+#: drift-extrapolated notch set changes most seconds, but among a few sets (never written to)
+_TABLES: dict[tuple[bytes, int], tuple[np.ndarray, ...]] = {}
+_TABLES_MAX = 64
+
+
+def _resonator_tables(sos: np.ndarray, gate_max: int) -> tuple[np.ndarray, ...]:
+    """Per section of ``sos``: a1, the resonator's pole radius rho and angle theta (a1 =
+    -2 rho cos theta, a2 = rho^2), cos / sin theta, and cos / sin(theta m) for the gate's
+    samples m = 0 .. gate_max + 1 (sections, m). Shared: never written to."""
+    a1, a2 = sos[:, 4], sos[:, 5]
+    a1 = a1.copy()
+    rho = np.sqrt(a2)
+    theta = np.arccos(np.clip(-a1 / (2.0 * rho), -1.0, 1.0)) if a1.size else a1.copy()
+    ph = theta[:, None] * np.arange(gate_max + 2)[None, :]
+    return a1, rho, theta, np.cos(theta), np.sin(theta), np.cos(ph), np.sin(ph)
 
 
 class Gates:
