@@ -128,6 +128,13 @@ class DetectorConfig:
     wide_ratio: float = 1.0  #: low-band p-p >= this x cleaned p-p: a wide (not brief) potential
     pop_step_fraction: float = 0.5  #: low-band level step across the candidate >= this x its p-p = pop
     pop_holdoff_ms: float = 300.0  #: candidates this soon after a pop are rejected
+    #: rule 5b (1.12): a candidate whose cleaned waveform is explained (R^2 >= pop_fit_r2) by
+    #: the band-pass image of a step with exponential recovery (an electrode pop through any
+    #: front end, popshape.py), and whose low band steps the same way by >=
+    #: pop_fit_step_fraction x its p-p, is a step (rule 5: a pop or a heartbeat's onset).
+    #: 0 disables.
+    pop_fit_r2: float = 0.9
+    pop_fit_step_fraction: float = 0.1
     #: faint step (rule 11b, 1.9): a candidate that passed every other rule, whose low-band
     #: step (rule 5's measure) is >= this x its p-p although under rule 5's 5 sigma, is the
     #: band-pass image of a small baseline step (a half-cell / skin potential shift, e.g. the
@@ -213,3 +220,15 @@ class DetectorConfig:
     #: kHz; a one-sample spike measures 0.97-1.03 of it); narrower is a spike, not a
     #: motor-unit potential. 0 disables.
     min_main_phase_ratio: float = 1.1
+    #: plausibility: a potential whose own waveform (+- train_half_ms) fired twice before it
+    #: at a voluntary motor unit's interspike intervals (one train_isi_ms before it, another
+    #: train_isi_ms before that) is a discharge of a regularly firing unit (a weak
+    #: contraction, recruitment or de-recruitment at a burst's edge), not a fasciculation
+    #: (train.py; docs/detection.md 3a). A recurrence correlates >= train_min_corr, has a
+    #: least-squares gain within train_amp_ratio and a peak >= train_min_k sigma.
+    #: train_min_corr 0 disables.
+    train_min_corr: float = 0.8
+    train_amp_ratio: tuple[float, float] = (0.4, 2.5)
+    train_min_k: float = 3.0
+    train_isi_ms: tuple[float, float] = (40.0, 200.0)
+    train_half_ms: float = 4.0

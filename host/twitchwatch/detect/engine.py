@@ -42,11 +42,13 @@ from .floor import AdaptiveFloor, median1
 from .mains import MainsCanceller
 from .onbeat import BeatTemplate
 from .plausible import impulse_width_ms, main_phase_ms
+from .popshape import PopShapes
+from .train import fires_in_train
 from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.11"  # 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
+DETECTOR_VERSION = "twitchwatch-detect-1.12"  # 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -127,6 +129,7 @@ class _Candidate:
     lobes: tuple[int, ...] = ()  # stream indices of the major lobes (|y| >= half the peak)
     motion_onset: tuple[float, float] | None = None  # (motion mg, baseline mg) when rising from rest
     background: "_Window | None" = None  # active count, y, sigma before it (rules 9, 12)
+    before: "_Window | None" = None  # cleaned signal before it, up to its shape's end (train.py)
     extra: dict = field(default_factory=dict)
 
 
@@ -183,6 +186,11 @@ class TwitchDetector:
         self._bp = SosState(bp_sos, C)
         #: main-phase width (ms) of the band-pass's response to a single sample (plausible.py)
         self.impulse_width_ms = impulse_width_ms(bp_sos, fs)
+        #: the train test (train.py): interspike interval range and waveform half-width, samples
+        self._train_isi = (None if cfg.train_min_corr <= 0
+                           else (ms(cfg.train_isi_ms[0]), ms(cfg.train_isi_ms[1])))
+        self._train_half = ms(cfg.train_half_ms)
+        self._pop_shapes: PopShapes | None = None  # built on first use (popshape.py)
         low = (cfg.low_band_hz[0], min(cfg.low_band_hz[1], nyq_hi))
         self._lf = SosState(signal.butter(2, low, "bandpass", fs=fs, output="sos"), C)
         self._hum_lp = SosState(signal.butter(1, 1.0 / (2 * np.pi * cfg.hum_env_ms * 1e-3), fs=fs, output="sos"), C)
@@ -273,7 +281,7 @@ class TwitchDetector:
         self._lead_off = np.zeros(C, dtype=bool)
         self.counts = {"events": 0, "echo": 0, "crosstalk": 0, "dropped_at_gap": 0, "no_acc_data": 0,
                        "low_vs_background": 0, "on_beat": 0, "on_beat_late": 0,
-                       "not_counted": 0, "not_counted_spike": 0}
+                       "not_counted": 0, "not_counted_spike": 0, "not_counted_train": 0}
         for kind in ("voluntary", "motion", "ecg", "pop", "mains_burst", "lead_off"):
             self.counts[f"rejected_{kind}"] = 0
 
@@ -609,6 +617,11 @@ class TwitchDetector:
         p0 = cand.peak - self.pre
         cand.lobes = tuple(p0 + i for i in lobes.tolist()) or (cand.peak,)
         cand.background = _Window(bg_start, bg)
+        if self._train_isi is not None:  # the cleaned signal the train test reads (train.py)
+            y0 = cand.peak - 2 * self._train_isi[1] - self._train_half
+            i, j = max(y0 - rs, low), min(cand.peak + self._train_half + 1 - rs, lim)
+            row = self._rows["y"].start + cand.channel
+            cand.before = _Window(rs + i, rg._buf[row : row + 1, i:max(i, j)].copy())
 
     # ================================================================== accelerometer
     def _acc_block(self, a: np.ndarray, base: int) -> None:
@@ -815,7 +828,8 @@ class TwitchDetector:
         kind, detail, faint = None, "", False
         moving = motion is not None and motion > cfg.acc_motion_mg
         wide = cand.lf_pp >= cfg.wide_ratio * cand.amp_pp and cand.lf_pp >= 8 * cand.sigma
-        steppy = abs(cand.step_uv) >= cfg.pop_step_fraction * cand.amp_pp and abs(cand.step_uv) >= 5 * cand.sigma
+        steppy = ((abs(cand.step_uv) >= cfg.pop_step_fraction * cand.amp_pp and abs(cand.step_uv) >= 5 * cand.sigma)
+                  or self._pop_shaped(cand))
         previous = self._last_event[c]
         if previous is not None and (
             (cand.start <= previous[0] + ms(cfg.echo_window_ms) and cand.peak_abs < cfg.echo_fraction * previous[1])
@@ -885,6 +899,21 @@ class TwitchDetector:
         self._pending.append((cand, resp, acc_floor))
         self._coincident.append(cand)
         return None
+
+    def _pop_shaped(self, cand: _Candidate) -> bool:
+        """Rule 5b: the candidate's cleaned waveform is the band-pass image of a step with an
+        exponential recovery (an electrode pop, whatever its recovery time and the front
+        end's filters: :mod:`.popshape`), R^2 >= ``pop_fit_r2``, and its low band steps the
+        same way by >= ``pop_fit_step_fraction`` x its p-p. Reads only the shape window and
+        the step already measured: no extra latency, block-split free."""
+        cfg = self.config
+        if cfg.pop_fit_r2 <= 0 or cand.shape is None or abs(cand.step_uv) < cfg.pop_fit_step_fraction * cand.amp_pp:
+            return False
+        if self._pop_shapes is None:
+            self._pop_shapes = PopShapes(self._bp.sos, self.emg_rate_hz, self.pre + 2, self.pre + self.post + 5)
+        r2, sign = self._pop_shapes.fit(cand.shape)
+        cand.extra["pop_r2"] = r2
+        return r2 >= cfg.pop_fit_r2 and sign * cand.step_uv > 0
 
     def _twitch_on_beat(self, cand: _Candidate) -> bool:
         """A recognised beat: is there a twitch on it (:mod:`.onbeat`)? If so, the
@@ -1065,13 +1094,16 @@ class TwitchDetector:
         clear = cand.peak_ratio >= cfg.count_k
         known = unit_match is not None and self._units.is_clear(c, unit_id)
         moved = supported is not None and supported > 0
-        counted = not spike and (cfg.count_k <= 0 or clear or known or moved)
+        train = not spike and self._in_train(cand)
+        counted = not spike and not train and (cfg.count_k <= 0 or clear or known or moved)
         if counted and (clear or moved):
             self._units.mark_clear(c, unit_id)
         if not counted:
             self.counts["not_counted"] += 1
             if spike:
                 self.counts["not_counted_spike"] += 1
+            if train:
+                self.counts["not_counted_train"] += 1
         self.counts["events"] += 1
         self._ready.append(TwitchEvent(
             sample_index=cand.peak, t_s=cand.peak / self.emg_rate_hz, channel=c, channel_label=self.emg_labels[c],
@@ -1080,6 +1112,17 @@ class TwitchDetector:
             acc_response_mg=None if resp is None else round(resp, 4), unit_id=unit_id,
             counted=counted, main_phase_ms=round(mp_ms, 3),
         ))
+
+    def _in_train(self, cand: _Candidate) -> bool:
+        """Whether the candidate's waveform fired twice before it at a voluntary unit's
+        intervals (:mod:`.train`), read from its copy of the cleaned signal (fixed at its
+        decision position: block-split free)."""
+        cfg, win = self.config, cand.before
+        if self._train_isi is None or win is None or win.data.shape[1] == 0:
+            return False
+        y = win.data[0]
+        return fires_in_train(y, cand.peak - win.start, self._train_half, cand.sigma, min_corr=cfg.train_min_corr,
+                              amp_ratio=cfg.train_amp_ratio, min_k=cfg.train_min_k, isi=self._train_isi)
 
     def _confidence(self, cand: _Candidate, unit_match: float | None, acc_support: float | None) -> float:
         """0.15 + 0.5 SNR + 0.2 shape + 0.15 accelerometer support (0 if absent)."""
