@@ -106,6 +106,32 @@ def frame_level(frames: list[bytes], rng: random.Random) -> list[bytes]:
 
 # ------------------------------------------------------------------ targets
 
+def _each_input(n: int, report: Callable[[int], None], counts: dict[str, Any],
+                one_input: Callable[[int], str | None], refusal: tuple[type[Exception], ...] = ()) -> dict[str, Any]:
+    """Every target's loop: run ``one_input(i)`` for i < n and count it. It returns a
+    failure's description or None. An exception of a ``refusal`` type is the clear refusal
+    the target should give (``refused_one_line``; it escapes if it is several lines), any
+    other exception escaped. Returns the counts with the first failure."""
+    first_failure = None
+    for i in range(n):
+        try:
+            failure = one_input(i)
+        except refusal as exc:
+            counts["refused_one_line"] += 1
+            failure = None
+            if "\n" in str(exc):
+                counts["escaped"] += 1
+                failure = f"a refusal of several lines: {str(exc)[:200]!r}"
+        except Exception:  # noqa: BLE001 - what the harness looks for
+            counts["escaped"] += 1
+            failure = traceback.format_exc(limit=4)
+        if failure is not None and first_failure is None:
+            first_failure = f"input {i}: {failure}"
+        counts["inputs"] += 1
+        report(i)
+    return dict(counts, first_failure=first_failure)
+
+
 def fuzz_decoder(n: int, seed: int, report: Callable[[int], None]) -> dict[str, Any]:
     import numpy as np
 
@@ -121,8 +147,8 @@ def fuzz_decoder(n: int, seed: int, report: Callable[[int], None]) -> dict[str, 
             sent[(sid, k)] = samples[k:k + spf]
     rng = random.Random(seed)
     counts = {"inputs": 0, "escaped": 0, "wrong_samples": 0, "blocks": 0}
-    first_failure = None
-    for i in range(n):
+
+    def one_input(i: int) -> str | None:
         kind = rng.random()
         if kind < 0.3:
             data = b"".join(frame_level(frames, rng))
@@ -130,28 +156,25 @@ def fuzz_decoder(n: int, seed: int, report: Callable[[int], None]) -> dict[str, 
             data = mutate(b"".join(frame_level(frames, rng) if rng.random() < 0.3 else frames), rng)
         else:
             data = rng.randbytes(rng.randint(0, 2000))
-        try:
-            dec = FrameDecoder()
-            msgs = []
-            pos = 0
-            step = rng.choice(_CHUNKS)  # one read size per input (1-byte reads now and then)
-            while pos < len(data):
-                msgs += dec.feed(data[pos:pos + step], float(i))
-                pos += step
-            msgs += dec.flush()
-            for m in msgs:
-                if isinstance(m, SampleBlock):
-                    counts["blocks"] += 1
-                    want = sent.get((m.stream_id, m.first_sample_index))
-                    if want is None or not np.array_equal(m.samples, want):
-                        counts["wrong_samples"] += 1
-                        first_failure = first_failure or f"input {i}: wrong sample block at {m.first_sample_index}"
-        except Exception:  # noqa: BLE001 - what the harness looks for
-            counts["escaped"] += 1
-            first_failure = first_failure or f"input {i}: {traceback.format_exc(limit=3)}"
-        counts["inputs"] += 1
-        report(i)
-    return dict(counts, first_failure=first_failure)
+        dec = FrameDecoder()
+        msgs = []
+        pos = 0
+        step = rng.choice(_CHUNKS)  # one read size per input (1-byte reads now and then)
+        while pos < len(data):
+            msgs += dec.feed(data[pos:pos + step], float(i))
+            pos += step
+        msgs += dec.flush()
+        failure = None
+        for m in msgs:
+            if isinstance(m, SampleBlock):
+                counts["blocks"] += 1
+                want = sent.get((m.stream_id, m.first_sample_index))
+                if want is None or not np.array_equal(m.samples, want):
+                    counts["wrong_samples"] += 1
+                    failure = failure or f"wrong sample block at {m.first_sample_index}"
+        return failure
+
+    return _each_input(n, report, counts, one_input)
 
 
 def fuzz_capture(n: int, seed: int, report: Callable[[int], None]) -> dict[str, Any]:
@@ -170,29 +193,20 @@ def fuzz_capture(n: int, seed: int, report: Callable[[int], None]) -> dict[str, 
     clean = clean_path.read_bytes()
     written = {c for _, c in chunks}
     counts = {"inputs": 0, "escaped": 0, "refused_one_line": 0, "foreign_records": 0, "times_back": 0}
-    first_failure = None
     path = tmp / "x.twcap"
-    for i in range(n):
+
+    def one_input(i: int) -> None:
         path.write_bytes(mutate(clean, rng, keep_prefix=FILE_HEADER_BYTES))
-        try:
-            reader = read_capture(path)
-            last = -1e300
-            for rec in reader:
-                if rec.data not in written:
-                    counts["foreign_records"] += 1
-                if rec.host_time_s < last:
-                    counts["times_back"] += 1
-                last = rec.host_time_s
-        except CaptureFormatError as exc:
-            counts["refused_one_line"] += 1
-            if "\n" in str(exc):
-                counts["escaped"] += 1
-        except Exception:  # noqa: BLE001
-            counts["escaped"] += 1
-            first_failure = first_failure or f"input {i}: {traceback.format_exc(limit=3)}"
-        counts["inputs"] += 1
-        report(i)
-    return dict(counts, first_failure=first_failure)
+        last = -1e300
+        for rec in read_capture(path):
+            if rec.data not in written:
+                counts["foreign_records"] += 1
+            if rec.host_time_s < last:
+                counts["times_back"] += 1
+            last = rec.host_time_s
+        return None
+
+    return _each_input(n, report, counts, one_input, refusal=(CaptureFormatError,))
 
 
 def _fuzz_recording(n: int, seed: int, report: Callable[[int], None], kind: str) -> dict[str, Any]:
@@ -217,8 +231,8 @@ def _fuzz_recording(n: int, seed: int, report: Callable[[int], None], kind: str)
     clean = src.read_bytes()
     path = tmp / f"x.{kind}"
     counts = {"inputs": 0, "escaped": 0, "refused_one_line": 0, "read": 0, "samples": 0}
-    first_failure = None
-    for i in range(n):
+
+    def one_input(i: int) -> None:
         if kind == "csv" and rng.random() < 0.3:  # text-level damage: fields and numbers
             text = clean.decode()
             lines = text.split("\n")
@@ -231,22 +245,13 @@ def _fuzz_recording(n: int, seed: int, report: Callable[[int], None], kind: str)
         else:
             data = mutate(clean, rng, keep_prefix=keep)
         path.write_bytes(data)
-        try:
-            with open_recording(path) as rec:
-                for _, _, block in rec.iter_blocks(0.5):
-                    counts["samples"] += len(block)
-            counts["read"] += 1
-        except FormatError as exc:
-            counts["refused_one_line"] += 1
-            if "\n" in str(exc):
-                counts["escaped"] += 1
-                first_failure = first_failure or f"input {i}: a refusal of several lines: {str(exc)[:200]!r}"
-        except Exception:  # noqa: BLE001
-            counts["escaped"] += 1
-            first_failure = first_failure or f"input {i}: {traceback.format_exc(limit=4)}"
-        counts["inputs"] += 1
-        report(i)
-    return dict(counts, first_failure=first_failure)
+        with open_recording(path) as rec:
+            for _, _, block in rec.iter_blocks(0.5):
+                counts["samples"] += len(block)
+        counts["read"] += 1
+        return None
+
+    return _each_input(n, report, counts, one_input, refusal=(FormatError,))
 
 
 def fuzz_edf(n: int, seed: int, report: Callable[[int], None]) -> dict[str, Any]:
@@ -295,41 +300,39 @@ def _post_random(n: int, seed: int, report: Callable[[int], None]) -> dict[str, 
     token = "t" * 32
     app = DashboardApp(LiveHub(window_s=1.0, columns=100), db, token)
     counts: dict[str, Any] = {"inputs": 0, "escaped": 0, "status": {}}
-    first_failure = None
     loop = asyncio.new_event_loop()
-    with TestClient(app.app, base_url="http://127.0.0.1:8765"):  # lifespan: the app's start-up ran
-        for i in range(n):
-            path = rng.choice(("/api/log", "/api/verdict"))
-            kind = rng.random()
-            if kind < 0.15:  # entries of the right shape with hostile values: the write path too
-                body = json.dumps({"category": rng.choice(("exposure", "symptom")),
-                                   "kind": rng.choice(("caffeine", "alcohol", "stress", "weakness", "cramps")),
-                                   "value": _random_json(rng, 4), "unit": rng.choice(("mg", "drinks", "score", "")),
-                                   "at": rng.choice(("-2h", "10:00", "now", "yesterday 09:00", "-1e9h", "")),
-                                   "note": rng.choice(("", "\u202e\u0000x", "y" * 2000))}).encode()
-            elif kind < 0.6:
-                body = json.dumps(_random_json(rng)).encode()
-            elif kind < 0.75:
-                depth = rng.randint(100, 20000)
-                body = rng.choice((b"[", b'{"a":')) * depth + b"1"
-            elif kind < 0.85:
-                body = b'{"category": "exposure", "kind": "caffeine", "value": ' + b"9" * rng.randint(1, 20000) + b"}"
-            else:
-                body = rng.randbytes(rng.randint(0, 500))
-            try:
-                status, text = loop.run_until_complete(_post(app.app, path, body, token))
-                code = str(status)
-                counts["status"][code] = counts["status"].get(code, 0) + 1
-                if status not in (200, 400, 413):
-                    counts["escaped"] += 1
-                    first_failure = first_failure or f"input {i}: {status} {text[:200]!r}"
-            except Exception:  # noqa: BLE001
-                counts["escaped"] += 1
-                first_failure = first_failure or f"input {i}: {traceback.format_exc(limit=4)}"
-            counts["inputs"] += 1
-            report(i)
-    loop.close()
-    return dict(counts, first_failure=first_failure)
+
+    def one_input(i: int) -> str | None:
+        path = rng.choice(("/api/log", "/api/verdict"))
+        kind = rng.random()
+        if kind < 0.15:  # entries of the right shape with hostile values: the write path too
+            body = json.dumps({"category": rng.choice(("exposure", "symptom")),
+                               "kind": rng.choice(("caffeine", "alcohol", "stress", "weakness", "cramps")),
+                               "value": _random_json(rng, 4), "unit": rng.choice(("mg", "drinks", "score", "")),
+                               "at": rng.choice(("-2h", "10:00", "now", "yesterday 09:00", "-1e9h", "")),
+                               "note": rng.choice(("", "\u202e\u0000x", "y" * 2000))}).encode()
+        elif kind < 0.6:
+            body = json.dumps(_random_json(rng)).encode()
+        elif kind < 0.75:
+            depth = rng.randint(100, 20000)
+            body = rng.choice((b"[", b'{"a":')) * depth + b"1"
+        elif kind < 0.85:
+            body = b'{"category": "exposure", "kind": "caffeine", "value": ' + b"9" * rng.randint(1, 20000) + b"}"
+        else:
+            body = rng.randbytes(rng.randint(0, 500))
+        status, text = loop.run_until_complete(_post(app.app, path, body, token))
+        code = str(status)
+        counts["status"][code] = counts["status"].get(code, 0) + 1
+        if status not in (200, 400, 413):
+            counts["escaped"] += 1
+            return f"{status} {text[:200]!r}"
+        return None
+
+    try:
+        with TestClient(app.app, base_url="http://127.0.0.1:8765"):  # lifespan: the app's start-up ran
+            return _each_input(n, report, counts, one_input)
+    finally:
+        loop.close()
 
 
 async def _post(app: Any, path: str, body: bytes, token: str) -> tuple[int, str]:

@@ -6,19 +6,17 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tw_command import BIN, run_twitchwatch
+
 from twitchwatch.cli import build_parser
 
-BIN = Path(sys.executable).with_name("twitchwatch")
 
 
-def tw(*args: str, timeout_s: float = 120, cwd=None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, XDG_DATA_HOME=str(Path(cwd or ".").resolve() / "xdg"))
-    return subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=timeout_s, cwd=cwd, env=env)
+tw = run_twitchwatch
 
 
 def test_every_command_has_help_text():

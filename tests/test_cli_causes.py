@@ -5,23 +5,21 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tw_command import BIN, run_twitchwatch
+
 from twitchwatch.annotations import annotate_stored
 from twitchwatch.detect import TwitchEvent
 from twitchwatch.store import Store
 
-BIN = Path(sys.executable).with_name("twitchwatch")
 
 
 def tw(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, XDG_DATA_HOME=str(cwd / "xdg"))
-    return subprocess.run([str(BIN), *args, "--db", str(cwd / "t.sqlite3")], capture_output=True, text=True,
-                          timeout=120, cwd=cwd, env=env)
+    return run_twitchwatch(*args, "--db", str(cwd / "t.sqlite3"), cwd=cwd)
 
 
 def _twitch(i: int, wall_s: float) -> TwitchEvent:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import os
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from tw_command import run_twitchwatch
 
 from twitchwatch.cli import main
 from twitchwatch.detect import TwitchEvent
@@ -22,10 +22,7 @@ NOW = time.time()
 SECRET = "QUOKKA-5512-PRIVATE"
 
 
-def tw(*args: str, cwd, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, XDG_DATA_HOME=str(Path(cwd) / "xdg"))
-    return subprocess.run([str(Path(sys.executable).with_name("twitchwatch")), *args], capture_output=True,
-                          text=True, timeout=120, cwd=cwd, env=env, input=stdin)
+tw = run_twitchwatch
 
 
 def _fill(db: Path) -> list[int]:

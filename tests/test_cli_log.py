@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
+
+from tw_command import run_twitchwatch
 
 pytest.importorskip("twitchwatch.causes.entries")
 
@@ -17,10 +15,7 @@ from twitchwatch.cli import main  # noqa: E402
 
 
 
-def tw(*args: str, cwd) -> subprocess.CompletedProcess:
-    env = dict(os.environ, XDG_DATA_HOME=str(Path(cwd) / "xdg"))
-    return subprocess.run([str(Path(sys.executable).with_name("twitchwatch")), *args], capture_output=True,
-                          text=True, timeout=120, cwd=cwd, env=env)
+tw = run_twitchwatch
 
 TABLES = ("context_entries", "symptoms", "lab_results", "clinical_tests")
 

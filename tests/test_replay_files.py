@@ -7,14 +7,12 @@ The recordings are made by the host simulator (known twitches) and written with
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tw_command import run_twitchwatch
 
 from twitchwatch.demo import match_events
 from twitchwatch.formats import open_recording, write_edf
@@ -22,12 +20,9 @@ from twitchwatch.pipeline import Pipeline
 from twitchwatch.sim import simulate
 from twitchwatch.store import Store
 
-BIN = Path(sys.executable).with_name("twitchwatch")
 
 
-def tw(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, XDG_DATA_HOME=str(cwd / "xdg"))
-    return subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=120, cwd=cwd, env=env)
+tw = run_twitchwatch
 
 
 @pytest.fixture(scope="module")

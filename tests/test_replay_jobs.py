@@ -6,23 +6,21 @@ workers are real processes, the database a real SQLite file."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tw_command import run_twitchwatch
+
 from twitchwatch.formats import write_edf
 from twitchwatch.sim import simulate
 
-BIN = Path(sys.executable).with_name("twitchwatch")
 
 
 def tw(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, XDG_DATA_HOME=str(cwd / "xdg"))
-    return subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
+    return run_twitchwatch(*args, cwd=cwd, timeout_s=300)
 
 
 @pytest.fixture(scope="module")
