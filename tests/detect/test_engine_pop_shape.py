@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from twitchwatch.detect import DetectorConfig, TwitchDetector
+from twitchwatch.detect import DetectorConfig
 from twitchwatch.detect.popshape import PopShapes
+
+from test_engine_counting import _run  # the detector in 100 ms blocks, then flush
 
 
 def _front(x: np.ndarray, fs: float, hp_hz: float | None, lp_hz: float | None) -> np.ndarray:
@@ -37,15 +39,6 @@ def _muaps(fs: float):
     return out
 
 
-def _run(x, fs, config=None):
-    det = TwitchDetector(fs, ("a",), config=config)
-    b = int(0.1 * fs)
-    out = []
-    for k in range(-(-x.shape[0] // b)):
-        out += det.process_emg(x[k * b:(k + 1) * b], k * b)
-    return out + det.flush(), det
-
-
 @pytest.mark.parametrize("fs", [1000.0, 2000.0, 4000.0])
 @pytest.mark.parametrize("front", [(None, None), (20.0, 250.0), (5.0, None)])
 def test_fast_recovering_pops_are_pops_at_every_rate_and_front_end(fs, front):
@@ -65,7 +58,7 @@ def test_fast_recovering_pops_are_pops_at_every_rate_and_front_end(fs, front):
     assert not near, [(round(e.t_s, 3), e.amplitude_uv) for e in near]
     assert det.counts["rejected_pop"] >= 0.9 * at.size
     # without the rule, some were twitches (behind a high-pass most): the test can fail
-    off, _ = _run(x[:, None], fs, DetectorConfig(pop_fit_r2=0.0))
+    off, _ = _run(x[:, None], fs, config=DetectorConfig(pop_fit_r2=0.0))
     n_off = len([e for e in off if any(abs(e.sample_index / fs - t) < 0.35 for t in at)])
     assert n_off >= (0.5 * at.size if front[0] else 3)
 

@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twitchwatch.detect import DetectorConfig, TwitchDetector
+from twitchwatch.detect import DetectorConfig
 from twitchwatch.detect.train import fires_in_train, recurrences
+
+from test_engine_counting import _run  # the detector in 100 ms blocks, then flush
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
 
@@ -34,15 +36,6 @@ def _stream(fs: float, times_s, pp_uv, seconds: float, seed: int) -> np.ndarray:
         i = int(round(t * fs))
         x[i - h:i + h + 1, 0] += a * w
     return x
-
-
-def _run(x: np.ndarray, fs: float, config=None):
-    det = TwitchDetector(fs, ("a",), config=config)
-    b = int(0.1 * fs)
-    out = []
-    for k in range(-(-x.shape[0] // b)):
-        out += det.process_emg(x[k * b:(k + 1) * b], k * b)
-    return out + det.flush(), det
 
 
 def _trains(rng, seconds):
@@ -75,7 +68,7 @@ def test_a_unit_firing_a_regular_train_is_not_counted(fs):
     assert len(counted) <= 2 * n_trains
     assert det.counts["not_counted_train"] >= len(times) - 2 * n_trains - 0.15 * len(times)
     # with the rule off they would all count: they are clear potentials
-    off, _ = _run(x, fs, DetectorConfig(train_min_corr=0.0))
+    off, _ = _run(x, fs, config=DetectorConfig(train_min_corr=0.0))
     assert sum(e.counted for e in off) > 0.8 * len(times)
 
 
