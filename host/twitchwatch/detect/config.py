@@ -204,6 +204,28 @@ class DetectorConfig:
     unit_max_amp_ratio: float = 1.6  #: amplitude ratio bound to join a unit
     unit_learn_rate: float = 0.1  #: template update weight
     max_units: int = 64  #: per channel; the least recently seen unit is recycled
+    # --- superimposed potentials taken apart (peel.py, matched.py) ---------------------
+    #: a twitch's cleaned waveform is explained as a sum of the templates of units that
+    #: fired clearly at least peel_min_firings times (greedy matching pursuit on the
+    #: whitened signal, threshold for peel_false_per_min false alarms per minute); a
+    #: template placed inside the candidate's own span (its start .. its last significant
+    #: sample + merge_gap_ms), >= peel_min_sep_ms from the event's peak and from the other
+    #: placements, at a gain within peel_amp_ratio of its unit's size, is a second
+    #: discharge: reported as that unit's firing, counted. Only when the templates explain
+    #: the window (residual energy beyond the noise's <= peel_max_excess x the fitted).
+    #: peel_false_per_min 0 disables
+    peel_false_per_min: float = 0.2
+    peel_min_firings: int = 3
+    peel_amp_ratio: tuple[float, float] = (0.75, 1.33)
+    peel_max_excess: float = 0.15
+    peel_min_sep_ms: float = 3.0
+    peel_max_components: int = 3
+    #: a firing differs from its unit's template by up to this fraction of its norm
+    #: (sub-sample alignment at 1-4 kHz, the discharge's own jitter): a later placement
+    #: must beat what that error of the earlier ones can produce (peel.py)
+    peel_mismatch: float = 0.2
+    mf_order: int = 8  #: AR order of the channel's noise whitener (matched.py)
+    mf_learn: float = 0.2  #: weight of each twitch-free stretch in the noise estimate
     # --- confidence ---------------------------------------------------------------------
     snr_full: float = 4.0  #: peak/threshold ratio giving full SNR credit
     # --- what counts (docs/detection.md, *What counts*) ----------------------------------

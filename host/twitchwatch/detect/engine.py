@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
@@ -40,7 +40,9 @@ from .events import TwitchEvent
 from .features import GEOMETRY, LEVELS, RING_ROWS, candidate_features, phases_and_lobes
 from .floor import AdaptiveFloor, median1
 from .mains import MainsCanceller
+from .matched import NoiseWhitener, threshold as mf_threshold
 from .onbeat import BeatTemplate
+from .peel import peel
 from .plausible import impulse_width_ms, main_phase_ms
 from .popshape import PopShapes
 from .train import fires_in_train
@@ -272,6 +274,9 @@ class TwitchDetector:
         self._recent_brief: list[deque[list]] = [deque() for _ in range(C)]
         self._units = UnitBook(C, cfg.unit_max_distance, cfg.unit_max_amp_ratio, cfg.unit_learn_rate, cfg.max_units,
                                cfg.unit_noise_factor, cfg.unit_max_noisy_distance)
+        #: peel-off of superimposed potentials (peel.py): the channels' noise whiteners
+        self._peel_on = cfg.peel_false_per_min > 0
+        self._whiteners = [NoiseWhitener(cfg.mf_order, cfg.mf_learn) for _ in range(C)]
         self._ecg = [EcgRhythm(fs, cfg) for _ in range(C)]
         self._beat_shapes = [BeatTemplate(ms(cfg.ecg_template_ms[0]), ms(cfg.ecg_template_ms[1]), self._same_beat,
                                           cfg.ecg_template_beats, cfg.ecg_template_learn) for _ in range(C)]
@@ -281,7 +286,7 @@ class TwitchDetector:
         self._lead_off = np.zeros(C, dtype=bool)
         self.counts = {"events": 0, "echo": 0, "crosstalk": 0, "dropped_at_gap": 0, "no_acc_data": 0,
                        "low_vs_background": 0, "on_beat": 0, "on_beat_late": 0,
-                       "not_counted": 0, "not_counted_spike": 0, "not_counted_train": 0}
+                       "not_counted": 0, "not_counted_spike": 0, "peeled": 0, "not_counted_train": 0}
         for kind in ("voluntary", "motion", "ecg", "pop", "mains_burst", "lead_off"):
             self.counts[f"rejected_{kind}"] = 0
 
@@ -617,6 +622,12 @@ class TwitchDetector:
         p0 = cand.peak - self.pre
         cand.lobes = tuple(p0 + i for i in lobes.tolist()) or (cand.peak,)
         cand.background = _Window(bg_start, bg)
+        if self._peel_on:  # the cleaned window peel-off reads (peel.py), to the decision position
+            pm = self.config.mf_order + 2
+            i = max(cand.start - self.pre - pm - rs, low)
+            j = min(cand.last + self.gap + self.post + pm + 1 - rs, lim)
+            row = self._rows["y"].start + cand.channel
+            cand.extra["peel"] = _Window(rs + i, rg._buf[row : row + 1, i:max(i, j)].copy())
         if self._train_isi is not None:  # the cleaned signal the train test reads (train.py)
             y0 = cand.peak - 2 * self._train_isi[1] - self._train_half
             i, j = max(y0 - rs, low), min(cand.peak + self._train_half + 1 - rs, lim)
@@ -896,6 +907,8 @@ class TwitchDetector:
             return "low_vs_background"
         self._last_event[c] = (max(cand.last, cand.tail_last), cand.peak_abs)
         cand.is_event = True
+        if self._peel_on:
+            cand.extra["quiet"] = self._quiet_stretch(cand)
         self._pending.append((cand, resp, acc_floor))
         self._coincident.append(cand)
         return None
@@ -1112,6 +1125,81 @@ class TwitchDetector:
             acc_response_mg=None if resp is None else round(resp, 4), unit_id=unit_id,
             counted=counted, main_phase_ms=round(mp_ms, 3),
         ))
+        if self._peel_on:
+            quiet = cand.extra.get("quiet")
+            if quiet is not None:  # the twitch-free stretch before it teaches the channel's noise spectrum
+                self._whiteners[c].update(*quiet)
+            if counted:
+                self._peel_off(cand, resp)
+
+    def _peel_off(self, cand: _Candidate, resp: float | None) -> None:
+        """Report the other discharges superimposed on a counted twitch (:mod:`.peel`): the
+        candidate's cleaned window, read at its decision position, explained as a sum of
+        the channel's clear units' templates; each placement whose peak lies in the
+        candidate's own span and apart from the event's peak and the other placements is
+        that unit's firing (counted; ``counts["peeled"]``). Nothing when the templates do
+        not explain the window."""
+        cfg, c, ms = self.config, cand.channel, self._ms
+        win = cand.extra.get("peel")
+        fit = self._whiteners[c].filter()
+        if win is None or fit is None or win.data.shape[1] == 0:
+            return
+        a, sigma_e = fit
+        width = self.pre + self.post + 1
+        rows, ids, amps = self._units.clear_templates(c, width, cfg.peel_min_firings)
+        if not ids:
+            return
+        tau = mf_threshold(self.emg_rate_hz, len(ids), cfg.peel_false_per_min)
+        comps, excess = peel(win.data[0], rows, amps, a, sigma_e, tau, cfg.peel_amp_ratio, cfg.peel_max_components,
+                             cfg.peel_mismatch)
+        if len(comps) < 2 or not excess <= cfg.peel_max_excess:
+            return
+        sep = ms(cfg.peel_min_sep_ms)
+        lo, hi = cand.start, cand.last + self.gap
+        taken = [cand.peak]
+        for comp in comps:
+            u = rows[comp.row]
+            i = int(np.argmax(np.abs(u)))
+            peak = win.start + comp.start + i
+            if not lo <= peak <= hi or any(abs(peak - q) < sep for q in taken):
+                continue
+            taken.append(peak)
+            w = comp.alpha * u
+            peak_abs = abs(float(w[i]))
+            sigma = float(cand.sigma)
+            n_phases, _lobes = phases_and_lobes(w, max(0.2 * peak_abs, 1.5 * sigma), 0.5 * peak_abs)
+            support = np.flatnonzero(np.abs(w) >= max(0.05 * peak_abs, sigma))
+            duration_ms = (int(support[-1]) - int(support[0]) + 1) * 1e3 / self.emg_rate_hz if support.size else 0.0
+            m8 = ms(8.0)
+            mp_ms = main_phase_ms(w[max(0, i - m8) : i + m8 + 1], min(i, m8), self.emg_rate_hz)
+            part = replace(cand, peak=peak, peak_abs=peak_abs, peak_ratio=peak_abs / sigma if sigma > 0 else 0.0,
+                           amp_pp=float(np.ptp(w)), duration_ms=duration_ms, n_phases=int(n_phases))
+            confidence = self._confidence(part, 0.0, None)
+            self.counts["peeled"] += 1
+            self.counts["events"] += 1
+            self._ready.append(TwitchEvent(
+                sample_index=peak, t_s=peak / self.emg_rate_hz, channel=c, channel_label=self.emg_labels[c],
+                amplitude_uv=round(part.amp_pp, 3), duration_ms=round(duration_ms, 3), confidence=round(confidence, 4),
+                detector=DETECTOR_VERSION, n_phases=int(n_phases), polarity=1 if w[i] >= 0 else -1,
+                acc_response_mg=None if resp is None else round(resp, 4), unit_id=ids[comp.row],
+                counted=True, main_phase_ms=round(mp_ms, 3),
+            ))
+
+    def _quiet_stretch(self, cand: _Candidate) -> tuple[np.ndarray, np.ndarray] | None:
+        """The cleaned signal over the local-background window before ``cand``
+        (``lbg_window_ms`` ending 5 ms before its start) and which samples are twitch-free
+        (outside +- ``bg_exclude_ms`` of the channel's recent brief candidates), as known
+        at its decision (block-split free); None when the window is not all held."""
+        cfg, c, ms = self.config, cand.channel, self._ms
+        end = cand.start - ms(5)
+        start = end - ms(cfg.lbg_window_ms)
+        assert cand.background is not None  # set by _emg_features before any decision
+        y = cand.background.read(start, end, 1)
+        if y.size != end - start:
+            return None
+        keep = np.ones(y.size, dtype=bool)
+        _clear_supports(keep, start, [(a, b) for a, b, *_ in self._recent_brief[c]], ms(cfg.bg_exclude_ms))
+        return y.copy(), keep
 
     def _in_train(self, cand: _Candidate) -> bool:
         """Whether the candidate's waveform fired twice before it at a voluntary unit's

@@ -127,6 +127,16 @@ class UnitBook:
         """Whether ``unit_id`` has fired clearly before (:meth:`mark_clear`)."""
         return any(t["id"] == unit_id and t.get("clear", False) for t in self._templates[channel])
 
+    def clear_templates(self, channel: int, width: int, min_firings: int = 1) -> tuple[np.ndarray, list[int], np.ndarray]:
+        """The templates of ``channel``'s units that fired clearly (:meth:`mark_clear`), have
+        joined at least ``min_firings`` firings and are ``width`` samples wide: ``(shapes
+        (K, width) unit-norm, unit ids, amplitudes µV p-p)``; K may be 0."""
+        book = [t for t in self._templates[channel]
+                if t.get("clear", False) and t["n"] >= min_firings and t["shape"].size == width]
+        if not book:
+            return np.zeros((0, width)), [], np.zeros(0)
+        return np.stack([t["shape"] for t in book]), [t["id"] for t in book], np.array([t["amp"] for t in book])
+
     def _new(self, channel: int, shape: np.ndarray | None, amp_pp: float) -> int:
         uid = self._next_local[channel] * self.n_channels + channel
         self._next_local[channel] += 1
