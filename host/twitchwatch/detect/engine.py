@@ -1091,7 +1091,16 @@ class TwitchDetector:
     def _emit(self, cand: _Candidate, resp: float | None, acc_floor: float) -> None:
         cfg, c = self.config, cand.channel
         assert cand.shape is not None  # set by _emg_features before any decision
-        unit_id, unit_match = self._units.assign(c, cand.shape, cand.amp_pp, self.pre + 2, noise_uv=cand.sigma)
+        parts = None
+        if self._peel_on:
+            quiet = cand.extra.get("quiet")
+            if quiet is not None:  # the twitch-free stretch before it teaches the channel's noise spectrum
+                self._whiteners[c].update(*quiet)
+            parts = self._decompose(cand)
+        if parts is not None:  # superimposed firings of known units: the event is the one at its peak
+            unit_id, unit_match = parts[0], 0.0
+        else:
+            unit_id, unit_match = self._units.assign(c, cand.shape, cand.amp_pp, self.pre + 2, noise_uv=cand.sigma)
         supported = None
         if resp is not None:
             level = max(cfg.acc_min_mg, cfg.acc_k * (acc_floor if np.isfinite(acc_floor) else 0.0))
@@ -1125,46 +1134,59 @@ class TwitchDetector:
             acc_response_mg=None if resp is None else round(resp, 4), unit_id=unit_id,
             counted=counted, main_phase_ms=round(mp_ms, 3),
         ))
-        if self._peel_on:
-            quiet = cand.extra.get("quiet")
-            if quiet is not None:  # the twitch-free stretch before it teaches the channel's noise spectrum
-                self._whiteners[c].update(*quiet)
-            if counted:
-                self._peel_off(cand, resp)
+        if parts is not None and counted:
+            self._emit_peeled(cand, resp, parts[1])
 
-    def _peel_off(self, cand: _Candidate, resp: float | None) -> None:
-        """Report the other discharges superimposed on a counted twitch (:mod:`.peel`): the
-        candidate's cleaned window, read at its decision position, explained as a sum of
-        the channel's clear units' templates; each placement whose peak lies in the
-        candidate's own span and apart from the event's peak and the other placements is
-        that unit's firing (counted; ``counts["peeled"]``). Nothing when the templates do
-        not explain the window."""
+    def _decompose(self, cand: _Candidate) -> tuple[int, list] | None:
+        """Superimposed firings of known units in a twitch (:mod:`.peel`): the candidate's
+        cleaned window, read at its decision position, explained as a sum of the channel's
+        clear units' templates (units with ``peel_min_firings`` firings). When the
+        templates explain it and at least two placements have their peaks in the
+        candidate's own span (its start .. last significant sample + the merge gap), one
+        within ``peel_min_sep_ms`` of the candidate's peak and the others that far from it
+        and from each other: ``(unit id of the one at the peak, [(peak, unit id, gain,
+        template) of the others]``; else None (the candidate is one potential, or not
+        explained)."""
         cfg, c, ms = self.config, cand.channel, self._ms
         win = cand.extra.get("peel")
         fit = self._whiteners[c].filter()
         if win is None or fit is None or win.data.shape[1] == 0:
-            return
+            return None
         a, sigma_e = fit
-        width = self.pre + self.post + 1
-        rows, ids, amps = self._units.clear_templates(c, width, cfg.peel_min_firings)
+        rows, ids, amps = self._units.clear_templates(c, self.pre + self.post + 1, cfg.peel_min_firings)
         if not ids:
-            return
+            return None
         tau = mf_threshold(self.emg_rate_hz, len(ids), cfg.peel_false_per_min)
         comps, excess = peel(win.data[0], rows, amps, a, sigma_e, tau, cfg.peel_amp_ratio, cfg.peel_max_components,
                              cfg.peel_mismatch)
         if len(comps) < 2 or not excess <= cfg.peel_max_excess:
-            return
+            return None
         sep = ms(cfg.peel_min_sep_ms)
         lo, hi = cand.start, cand.last + self.gap
-        taken = [cand.peak]
+        main, others = None, []
         for comp in comps:
             u = rows[comp.row]
-            i = int(np.argmax(np.abs(u)))
-            peak = win.start + comp.start + i
-            if not lo <= peak <= hi or any(abs(peak - q) < sep for q in taken):
+            peak = win.start + comp.start + int(np.argmax(np.abs(u)))
+            if not lo <= peak <= hi:
                 continue
-            taken.append(peak)
-            w = comp.alpha * u
+            if abs(peak - cand.peak) < sep:
+                if main is None:
+                    main = ids[comp.row]
+                continue
+            if all(abs(peak - q[0]) >= sep for q in others):
+                others.append((peak, ids[comp.row], comp.alpha, u))
+        if main is None or not others:
+            return None
+        return main, others
+
+    def _emit_peeled(self, cand: _Candidate, resp: float | None, others: list) -> None:
+        """Report the other firings :meth:`_decompose` found in a counted twitch: each is
+        its known unit's firing (counted; ``counts["peeled"]``), its features read from the
+        fitted template; the accelerometer reading is the twitch's."""
+        c, ms = cand.channel, self._ms
+        for peak, unit_id, alpha, u in others:
+            i = int(np.argmax(np.abs(u)))
+            w = alpha * u
             peak_abs = abs(float(w[i]))
             sigma = float(cand.sigma)
             n_phases, _lobes = phases_and_lobes(w, max(0.2 * peak_abs, 1.5 * sigma), 0.5 * peak_abs)
@@ -1181,7 +1203,7 @@ class TwitchDetector:
                 sample_index=peak, t_s=peak / self.emg_rate_hz, channel=c, channel_label=self.emg_labels[c],
                 amplitude_uv=round(part.amp_pp, 3), duration_ms=round(duration_ms, 3), confidence=round(confidence, 4),
                 detector=DETECTOR_VERSION, n_phases=int(n_phases), polarity=1 if w[i] >= 0 else -1,
-                acc_response_mg=None if resp is None else round(resp, 4), unit_id=ids[comp.row],
+                acc_response_mg=None if resp is None else round(resp, 4), unit_id=unit_id,
                 counted=True, main_phase_ms=round(mp_ms, 3),
             ))
 
