@@ -132,6 +132,8 @@ class _Candidate:
     motion_onset: tuple[float, float] | None = None  # (motion mg, baseline mg) when rising from rest
     background: "_Window | None" = None  # active count, y, sigma before it (rules 9, 12)
     before: "_Window | None" = None  # cleaned signal before it, up to its shape's end (train.py)
+    peel_y: "_Window | None" = None  # cleaned signal around it, up to its decision position (peel.py)
+    quiet: tuple | None = None  # the twitch-free stretch before it (y, keep), for the noise whitener
     extra: dict = field(default_factory=dict)
 
 
@@ -627,7 +629,7 @@ class TwitchDetector:
             i = max(cand.start - self.pre - pm - rs, low)
             j = min(cand.last + self.gap + self.post + pm + 1 - rs, lim)
             row = self._rows["y"].start + cand.channel
-            cand.extra["peel"] = _Window(rs + i, rg._buf[row : row + 1, i:max(i, j)].copy())
+            cand.peel_y = _Window(rs + i, rg._buf[row : row + 1, i:max(i, j)].copy())
         if self._train_isi is not None:  # the cleaned signal the train test reads (train.py)
             y0 = cand.peak - 2 * self._train_isi[1] - self._train_half
             i, j = max(y0 - rs, low), min(cand.peak + self._train_half + 1 - rs, lim)
@@ -908,7 +910,7 @@ class TwitchDetector:
         self._last_event[c] = (max(cand.last, cand.tail_last), cand.peak_abs)
         cand.is_event = True
         if self._peel_on:
-            cand.extra["quiet"] = self._quiet_stretch(cand)
+            cand.quiet = self._quiet_stretch(cand)
         self._pending.append((cand, resp, acc_floor))
         self._coincident.append(cand)
         return None
@@ -1093,7 +1095,7 @@ class TwitchDetector:
         assert cand.shape is not None  # set by _emg_features before any decision
         parts = None
         if self._peel_on:
-            quiet = cand.extra.get("quiet")
+            quiet = cand.quiet
             if quiet is not None:  # the twitch-free stretch before it teaches the channel's noise spectrum
                 self._whiteners[c].update(*quiet)
             parts = self._decompose(cand)
@@ -1148,7 +1150,7 @@ class TwitchDetector:
         template) of the others]``; else None (the candidate is one potential, or not
         explained)."""
         cfg, c, ms = self.config, cand.channel, self._ms
-        win = cand.extra.get("peel")
+        win = cand.peel_y
         fit = self._whiteners[c].filter()
         if win is None or fit is None or win.data.shape[1] == 0:
             return None
