@@ -92,13 +92,13 @@ def test_the_residue_of_a_large_misfitting_firing_is_not_a_second_unit():
     assert len(guarded) == 1 and guarded[0].row == 0
 
 
-def _pairs_stream(seed: int, n_alone: int = 8, n_pairs: int = 6, gap_ms: float = 6.0):
-    """Two units on channel 0 (A 300 µV biphasic, B 160 µV triphasic), each firing alone
+def _pairs_stream(seed: int, n_alone: int = 8, n_pairs: int = 6, gap_ms: float = 6.0, b_uv: float = 160.0):
+    """Two units on channel 0 (A 300 µV biphasic, B ``b_uv`` triphasic), each firing alone
     ``n_alone`` times at irregular intervals, then ``n_pairs`` times together (B
     ``gap_ms`` after A); 3 µV white noise on 2 channels. Returns (emg, truth peaks)."""
     rng = np.random.default_rng(seed)
     A, B = _muap(FS, 4.0, 2), _muap(FS, 3.0, 3)
-    gA, gB = 300.0 / np.ptp(A), 160.0 / np.ptp(B)
+    gA, gB = 300.0 / np.ptp(A), b_uv / np.ptp(B)
     times = np.cumsum(rng.uniform(0.7, 1.6, 2 * n_alone + n_pairs)) + 1.0
     n = int((times[-1] + 1.5) * FS)
     emg = rng.normal(0, 3.0, (n, 2))
@@ -116,7 +116,7 @@ def _pairs_stream(seed: int, n_alone: int = 8, n_pairs: int = 6, gap_ms: float =
     return emg, sorted(truth), n_pairs
 
 
-def _hits(events, truth, tol: int = 6) -> int:
+def _hits(events, truth, tol: int = 12) -> int:
     peaks = sorted(e.sample_index for e in events if e.counted and e.channel == 0)
     used, hit = set(), 0
     for t in truth:
@@ -149,3 +149,33 @@ def test_peel_off_is_the_same_for_any_block_split():
         if ref is None:
             ref = got
         assert got == ref
+
+
+def test_a_known_unit_firing_just_after_a_larger_one_is_not_an_echo():
+    """B (90 µV, under half of A's peak) fires 30 ms after A: rule 1 took it for A's
+    filter echo; B's template explains it, so it is B's firing (peel_echo)."""
+    emg, truth, n_pairs = _pairs_stream(21, gap_ms=30.0, b_uv=90.0)
+    on = TwitchDetector(FS, ("a", "b"))
+    ev_on, _ = feed(on, emg, None, [200], [], [0])
+    off = TwitchDetector(FS, ("a", "b"), config=DetectorConfig(peel_echo=False))
+    ev_off, _ = feed(off, emg, None, [200], [], [0])
+    assert off.counts["echo"] >= n_pairs - 1  # the trap: without it they are echoes
+    assert on.counts["echo_known_unit"] >= n_pairs - 1
+    assert _hits(ev_on, truth) >= _hits(ev_off, truth) + n_pairs - 1
+    assert len([e for e in ev_on if e.counted]) == _hits(ev_on, truth)  # nothing false
+
+
+def test_random_single_potentials_are_not_taken_apart():
+    """Potentials of random shape, width and size, >= 60 ms apart (no two overlap): the
+    unit book groups similar ones, and two shifted templates of a group can approximate a
+    wider potential. The residual is judged against the weakest placement, and one unit
+    does not fire twice within a doublet's interval: at most 1 false firing in 4 min."""
+    from detect_synth import make_recording
+
+    peeled = 0
+    for seed in range(4):
+        emg, _truth = make_recording(seed, 60.0)
+        det = TwitchDetector(FS, ("a", "b"))
+        feed(det, emg, None, (200,), (), (0,))
+        peeled += det.counts["peeled"]
+    assert peeled <= 1

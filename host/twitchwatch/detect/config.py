@@ -212,14 +212,19 @@ class DetectorConfig:
     #: sample + merge_gap_ms), >= peel_min_sep_ms from the event's peak and from the other
     #: placements, at a gain within peel_amp_ratio of its unit's size, is a second
     #: discharge: reported as that unit's firing, counted. Only when the templates explain
-    #: the window (residual energy beyond the noise's <= peel_max_excess x the fitted).
+    #: the window (residual energy beyond the noise's <= peel_max_excess x the weakest
+    #: placement's).
     #: peel_false_per_min 0 disables
     peel_false_per_min: float = 0.2
     peel_min_firings: int = 3
     peel_amp_ratio: tuple[float, float] = (0.75, 1.33)
-    peel_max_excess: float = 0.15
+    peel_max_excess: float = 0.2
+    #: rule 1's exception: a would-be filter echo that one clear unit's template explains
+    #: (one placement at its peak, residual as above) is that unit's firing, not ringing
+    peel_echo: bool = True
     peel_min_sep_ms: float = 3.0
-    peel_max_components: int = 3
+    peel_max_components: int = 2  #: placements per twitch (the twitch and one other firing)
+    peel_same_unit_ms: float = 5.0  #: least interval between two firings of one unit (a doublet's)
     #: a firing differs from its unit's template by up to this fraction of its norm
     #: (sub-sample alignment at 1-4 kHz, the discharge's own jitter): a later placement
     #: must beat what that error of the earlier ones can produce (peel.py)

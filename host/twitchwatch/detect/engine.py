@@ -50,7 +50,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.13"  # 1.13: peel-off: a counted twitch explained as superimposed firings of clear units' templates (whitened matching pursuit, :mod:`.peel`) reports each firing; 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
+DETECTOR_VERSION = "twitchwatch-detect-1.13"  # 1.13: peel-off: a counted twitch explained as superimposed firings of clear units' templates (whitened matching pursuit, :mod:`.peel`) reports each firing, and a would-be filter echo that a clear unit's template explains is a firing; 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -288,7 +288,7 @@ class TwitchDetector:
         self._lead_off = np.zeros(C, dtype=bool)
         self.counts = {"events": 0, "echo": 0, "crosstalk": 0, "dropped_at_gap": 0, "no_acc_data": 0,
                        "low_vs_background": 0, "on_beat": 0, "on_beat_late": 0,
-                       "not_counted": 0, "not_counted_spike": 0, "peeled": 0, "not_counted_train": 0}
+                       "not_counted": 0, "not_counted_spike": 0, "peeled": 0, "echo_known_unit": 0, "not_counted_train": 0}
         for kind in ("voluntary", "motion", "ecg", "pop", "mains_burst", "lead_off"):
             self.counts[f"rejected_{kind}"] = 0
 
@@ -847,7 +847,7 @@ class TwitchDetector:
         if previous is not None and (
             (cand.start <= previous[0] + ms(cfg.echo_window_ms) and cand.peak_abs < cfg.echo_fraction * previous[1])
             or (cand.start <= previous[0] + ms(cfg.ring_window_ms) and cand.peak_abs < cfg.ring_fraction * previous[1])
-        ):
+        ) and not self._known_firing(cand):
             self.counts["echo"] += 1
             return "echo"
         assert cand.ecg_shape is not None  # set by _emg_features before any decision
@@ -1149,20 +1149,13 @@ class TwitchDetector:
         and from each other: ``(unit id of the one at the peak, [(peak, unit id, gain,
         template) of the others]``; else None (the candidate is one potential, or not
         explained)."""
-        cfg, c, ms = self.config, cand.channel, self._ms
+        cfg, ms = self.config, self._ms
+        fit = self._fit_known(cand, cfg.peel_max_components)
+        if fit is None or len(fit[0]) < 2:
+            return None
+        comps, rows, ids = fit
         win = cand.peel_y
-        fit = self._whiteners[c].filter()
-        if win is None or fit is None or win.data.shape[1] == 0:
-            return None
-        a, sigma_e = fit
-        rows, ids, amps = self._units.clear_templates(c, self.pre + self.post + 1, cfg.peel_min_firings)
-        if not ids:
-            return None
-        tau = mf_threshold(self.emg_rate_hz, len(ids), cfg.peel_false_per_min)
-        comps, excess = peel(win.data[0], rows, amps, a, sigma_e, tau, cfg.peel_amp_ratio, cfg.peel_max_components,
-                             cfg.peel_mismatch)
-        if len(comps) < 2 or not excess <= cfg.peel_max_excess:
-            return None
+        assert win is not None  # _fit_known read it
         sep = ms(cfg.peel_min_sep_ms)
         lo, hi = cand.start, cand.last + self.gap
         main, others = None, []
@@ -1180,6 +1173,48 @@ class TwitchDetector:
         if main is None or not others:
             return None
         return main, others
+
+    def _known_firing(self, cand: _Candidate) -> bool:
+        """Rule 1's exception (``peel_echo``): a would-be filter echo whose window one clear
+        unit's template explains (:mod:`.peel`, a single placement within
+        ``peel_min_sep_ms`` of its peak, residual as for peel-off) is that unit's firing,
+        not ringing: it goes on to the other rules (``counts["echo_known_unit"]``). A
+        band-pass or notch ringing is not shaped like a known unit at that unit's size."""
+        cfg = self.config
+        fit = self._fit_known(cand, 1) if cfg.peel_echo else None
+        if fit is None:
+            return False
+        (comp,), rows, _ids = fit
+        assert cand.peel_y is not None  # _fit_known read it
+        peak = cand.peel_y.start + comp.start + int(np.argmax(np.abs(rows[comp.row])))
+        if abs(peak - cand.peak) >= self._ms(cfg.peel_min_sep_ms):
+            return False
+        self.counts["echo_known_unit"] += 1
+        return True
+
+    def _fit_known(self, cand: _Candidate, max_components: int) -> tuple[list, np.ndarray, list[int]] | None:
+        """The candidate's window (read at its decision position) fitted with the
+        templates of the channel's units that fired clearly and joined
+        ``peel_min_firings`` firings (:func:`.peel.peel`): ``(placements, templates, unit
+        ids)`` when the fit is accepted (at least one placement, residual within
+        ``peel_max_excess`` of the weakest), else None."""
+        cfg, c, ms = self.config, cand.channel, self._ms
+        if not self._peel_on:
+            return None
+        win = cand.peel_y
+        fit = self._whiteners[c].filter()
+        if win is None or fit is None or win.data.shape[1] == 0:
+            return None
+        a, sigma_e = fit
+        rows, ids, amps = self._units.clear_templates(c, self.pre + self.post + 1, cfg.peel_min_firings)
+        if not ids:
+            return None
+        tau = mf_threshold(self.emg_rate_hz, len(ids), cfg.peel_false_per_min)
+        comps, excess = peel(win.data[0], rows, amps, a, sigma_e, tau, cfg.peel_amp_ratio, max_components,
+                             cfg.peel_mismatch, ms(cfg.peel_same_unit_ms))
+        if not comps or not excess <= cfg.peel_max_excess:
+            return None
+        return comps, rows, ids
 
     def _emit_peeled(self, cand: _Candidate, resp: float | None, others: list) -> None:
         """Report the other firings :meth:`_decompose` found in a counted twitch: each is
