@@ -242,6 +242,8 @@ class Pipeline:
         self._held_artefacts: list[dict[str, Any]] = []
         self._held_quality: list[dict[str, Any]] | None = None
         self._written_at_s = 0.0  # device time of the last hand-over
+        if self._hold:  # only the latest quality record is stored: none taken in between
+            self._detection.quality_every_s = max(self._detection.quality_every_s, WRITE_EVERY_S)
 
     # ---- sinks -----------------------------------------------------------
     @property
