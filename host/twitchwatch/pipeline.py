@@ -39,6 +39,7 @@ from twitchwatch import TwitchwatchError
 from twitchwatch.assembler import FileAssembler, Samples, assemble
 from twitchwatch.detect import TwitchEvent
 from twitchwatch.detectrun import DetectionRun
+from twitchwatch.heap import HeapTrimmer
 from twitchwatch.limits import check_hello, short
 from twitchwatch.link import LinkHandshake
 from twitchwatch.protocol import DeviceReset, FrameDecoder, Gap, Hello, SampleBlock, Status, StreamRestart, Text, Timing
@@ -183,6 +184,9 @@ class Pipeline:
         after_session: called with the store and a session's id once all of that
             session is in the database (the caller's end-of-session hook, e.g.
             :func:`~twitchwatch.sinks.annotate_session`); None: nothing runs.
+        trim_heap_every_s: in :meth:`run` (a live source, hours long), hand the heap's
+            free pages back to the OS this often (:class:`~twitchwatch.heap.HeapTrimmer`,
+            glibc only); None: never.
     """
 
     def __init__(
@@ -203,10 +207,12 @@ class Pipeline:
         on_notice: Callable[[str], None] | None = None,
         sinks: list[Sink] | None = None,
         after_session: AfterSession | None = None,
+        trim_heap_every_s: float | None = None,
     ) -> None:
         if not detect_every_s >= 0:
             raise ValueError(f"detect_every_s must be >= 0, got {detect_every_s}")
         self.source = source
+        self.heap_trimmer = HeapTrimmer(trim_heap_every_s) if trim_heap_every_s is not None else None
         self.detect_every_s = float(detect_every_s)
         self.source_name = source_name
         self.store = store
@@ -290,6 +296,9 @@ class Pipeline:
         if self.source is None:
             raise ValueError("Pipeline.run needs a byte source; use run_recording for files")
         self.summary.dated_by = self.source.clock_name
+        read_ahead = getattr(self.source, "start_read_ahead", None)  # (a duck-typed source may lack it)
+        if read_ahead is not None:
+            read_ahead()  # the device's bytes leave the OS buffer while this loop works
         self._link = LinkHandshake(self.source.write)
         with self._running() as start_host_s:
             last_status_s = start_host_s
@@ -331,6 +340,8 @@ class Pipeline:
                 if now - last_status_s >= 1.0:
                     last_status_s = now
                     self._emit_status(now - start_host_s)
+                    if self.heap_trimmer is not None:
+                        self.heap_trimmer.tick()
             self._flush_decoder(self._last_bytes_host_s)
             self._finish_run()
         return self.summary
