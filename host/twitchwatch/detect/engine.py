@@ -1099,6 +1099,7 @@ class TwitchDetector:
             if quiet is not None:  # the twitch-free stretch before it teaches the channel's noise spectrum
                 self._whiteners[c].update(*quiet)
             parts = self._decompose(cand)
+        unit_match: float | None
         if parts is not None:  # superimposed firings of known units: the event is the one at its peak
             unit_id, unit_match = parts[0], 0.0
         else:
@@ -1158,7 +1159,8 @@ class TwitchDetector:
         assert win is not None  # _fit_known read it
         sep = ms(cfg.peel_min_sep_ms)
         lo, hi = cand.start, cand.last + self.gap
-        main, others = None, []
+        main: int | None = None
+        others: list[tuple[int, int, float, np.ndarray]] = []
         for comp in comps:
             u = rows[comp.row]
             peak = win.start + comp.start + int(np.argmax(np.abs(u)))
