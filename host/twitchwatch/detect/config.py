@@ -162,6 +162,12 @@ class DetectorConfig:
     ecg_align_ms: tuple[float, float] = (30.0, 5.0)
     #: a candidate whose fiducial lies within this of the last ECG beat's is the same complex
     ecg_same_beat_ms: float = 15.0
+    #: a step (rule 5/5b) whose peak lies 0..this after the channel's last recognised beat's
+    #: R wave is that beat's end (its S wave and J point, where the low band swings back),
+    #: not an electrode pop: ECG, no pop hold-off (detector 1.13). A QRS lasts at most
+    #: ~120 ms (wider is a bundle-branch block), the R wave at or after its first third, so
+    #: the complex ends <= ~80 ms after the R; +20 ms for the J point. 0 disables.
+    ecg_tail_ms: float = 100.0
     #: once the rhythm is learned, a template-matching candidate k = 1..this RRs after the
     #: last beat (or the last template match) is a beat; tolerance ecg_rr_tolerance x
     #: sqrt(k) x RR (beat-time errors add up like a random walk). 6: the window (2 x 0.1 x

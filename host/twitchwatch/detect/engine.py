@@ -854,6 +854,8 @@ class TwitchDetector:
                 kind, detail = "motion", "motion onset: accelerometer {:.0f} mg from {:.1f} mg".format(*cand.motion_onset)
             elif (bg := self._background_activity(cand)) >= cfg.bg_fraction:
                 kind, detail = "voluntary", f"background activity before ({bg:.2f})"
+        elif steppy and self._beat_tail(cand):
+            kind, detail = "ecg", f"heartbeat end: step {cand.step_uv:.0f} µV after the R wave"
         elif steppy:  # named (pop or heartbeat onset) by the channel's next candidate
             self._held_step[c] = (cand, cand.step_uv)
             return "pop"
@@ -872,8 +874,8 @@ class TwitchDetector:
             kind, detail = "voluntary", f"background activity before ({bg:.2f})"
         elif (act_pre := self._activity_before(cand)) >= cfg.activity_fraction:
             kind, detail = "voluntary", f"activity before ({act_pre:.2f})"
-        elif cand.act_recent >= cfg.sustained_fraction:
-            kind, detail = "voluntary", f"just after sustained activity ({cand.act_recent:.2f})"
+        elif (recent := self._recent_activity(cand)) >= cfg.sustained_fraction:
+            kind, detail = "voluntary", f"just after sustained activity ({recent:.2f})"
         elif cand.act_post >= cfg.lookahead_fraction:
             kind, detail = "voluntary", f"activity after ({cand.act_post:.2f})"
         elif cand.act_post_low >= cfg.lookahead_low_fraction:
@@ -899,6 +901,15 @@ class TwitchDetector:
         self._pending.append((cand, resp, acc_floor))
         self._coincident.append(cand)
         return None
+
+    def _beat_tail(self, cand: _Candidate) -> bool:
+        """A step 0..``ecg_tail_ms`` after the R wave (fiducial) of its channel's last
+        recognised beat is the end of that QRS complex (S wave, J point), not a pop. The
+        channel's beats are recognised in its candidate order, so block splits do not
+        change it; reads nothing new (no latency)."""
+        last = self._ecg[cand.channel].last_beat
+        tail = self.config.ecg_tail_ms
+        return tail > 0 and last is not None and 0 <= cand.peak - last <= self._ms(tail)
 
     def _pop_shaped(self, cand: _Candidate) -> bool:
         """Rule 5b: the candidate's cleaned waveform is the band-pass image of a step with an
@@ -1022,6 +1033,40 @@ class TwitchDetector:
         active = np.diff(acs) > 0  # samples b0+1 .. b1, as act_pre counts them
         _clear_supports(active, b0 + 1, beats, ex)
         return float(np.count_nonzero(active)) / self.act_window
+
+    def _recent_activity(self, cand: _Candidate) -> float:
+        """``act_recent`` (the largest trailing ``activity_window_ms`` active fraction over
+        the ``voluntary_holdoff_ms`` before the candidate, ending 5 ms before its start)
+        without the samples of the channel's recent ECG beats (+- ``bg_exclude_ms``): a wide
+        QRS (90-120 ms) fills more than half of 150 ms, and a twitch after a heartbeat is
+        not "just after sustained activity" (detector 1.13). Read from the candidate's
+        background copy (fixed at its decision position; its first ~5 ms of the earliest
+        trailing window are not held and count as inactive) at decision time, when every
+        earlier candidate of the channel has been named; ``act_recent`` itself when no
+        beat is near."""
+        ms = self._ms
+        W = self.act_window
+        p1 = cand.start - ms(5)
+        p0 = cand.start - ms(self.config.voluntary_holdoff_ms)
+        if p1 <= p0 or cand.act_recent < self.config.sustained_fraction:
+            return cand.act_recent
+        ex = ms(self.config.bg_exclude_ms)
+        a0 = p0 - W
+        beats = [(a, b) for a, b, _, ecg in self._recent_brief[cand.channel] if ecg and b + ex >= a0 and a - ex <= p1]
+        if not beats:
+            return cand.act_recent
+        assert cand.background is not None  # set by _emg_features before any decision
+        first = max(a0, cand.background.start)
+        acs = cand.background.read(first, p1, 0)
+        if acs.size < 2 or first + acs.size != p1:
+            return cand.act_recent
+        active = np.diff(acs) > 0  # samples first+1 .. p1-1
+        _clear_supports(active, first + 1, beats, ex)
+        cs = np.concatenate(([0], np.cumsum(active)))  # cs[i]: active samples in first+1 .. first+i
+        pos = np.arange(p0, p1)  # trailing windows (p - W, p]
+        hi = np.clip(pos - first, 0, cs.size - 1)
+        lo = np.clip(pos - W - first, 0, cs.size - 1)
+        return float((cs[hi] - cs[lo]).max()) / W
 
     def _background_activity(self, cand: _Candidate) -> float:
         """Active fraction (|y| > ``activity_k`` sigma) over ``bg_window_ms`` ending 5 ms
