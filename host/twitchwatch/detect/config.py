@@ -220,6 +220,16 @@ class DetectorConfig:
     #: accelerometer shows a mechanical response right after it. Others are candidates
     #: (``counted`` False): kept in the store, not shown as twitches. 0 counts every twitch.
     count_k: float = 8.0
+    #: ... clear also when the peak smoothed over ~1-5 ms (Hann windows, :mod:`.clarity`)
+    #: stands >= count_k sigmas of the equally smoothed noise before it out of it: a MUAP's
+    #: energy lies below ~250 Hz, broad-band noise (poor contact) is averaged down
+    #: (detector 1.13). Tried from count_smooth_min_k plain sigmas up. False disables.
+    count_smooth: bool = True
+    count_smooth_min_k: float = 5.0
+    #: ... only on a channel whose noise floor is above good skin contact's 1-5 µV RMS
+    #: (docs/design-notes): there broad-band interface noise dominates; under good contact
+    #: real rest EMG holds low-level potentials at 5-8 sigma that the plain 8 sigma keeps out
+    count_smooth_min_noise_uv: float = 5.0
     #: plausibility: the main phase (half-amplitude width in the band-passed signal) must be
     #: at least this many times the band-pass's own response to a single sample (the width
     #: a potential with no width of its own is seen with: 1.29 / 0.97 / 0.78 ms at 1 / 2 / 4
