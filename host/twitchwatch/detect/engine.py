@@ -49,7 +49,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.13"  # 1.13: the end of a wide QRS (a step 0-100 ms after the R wave) is the heartbeat, not a pop; recognised beats left out of "just after sustained activity"; clear also by the peak smoothed over 1-4 ms against the equally smoothed noise, on channels whose floor is above good contact (> 5 µV, :mod:`.clarity`); 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
+DETECTOR_VERSION = "twitchwatch-detect-1.13"  # 1.13: the end of a wide QRS (a step 0-100 ms after the R wave) is the heartbeat, not a pop; clear also by the peak smoothed over 1-4 ms against the equally smoothed noise, on channels whose floor is above good contact (> 5 µV, :mod:`.clarity`); 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -875,8 +875,8 @@ class TwitchDetector:
             kind, detail = "voluntary", f"background activity before ({bg:.2f})"
         elif (act_pre := self._activity_before(cand)) >= cfg.activity_fraction:
             kind, detail = "voluntary", f"activity before ({act_pre:.2f})"
-        elif (recent := self._recent_activity(cand)) >= cfg.sustained_fraction:
-            kind, detail = "voluntary", f"just after sustained activity ({recent:.2f})"
+        elif cand.act_recent >= cfg.sustained_fraction:
+            kind, detail = "voluntary", f"just after sustained activity ({cand.act_recent:.2f})"
         elif cand.act_post >= cfg.lookahead_fraction:
             kind, detail = "voluntary", f"activity after ({cand.act_post:.2f})"
         elif cand.act_post_low >= cfg.lookahead_low_fraction:
@@ -1035,40 +1035,6 @@ class TwitchDetector:
         _clear_supports(active, b0 + 1, beats, ex)
         return float(np.count_nonzero(active)) / self.act_window
 
-    def _recent_activity(self, cand: _Candidate) -> float:
-        """``act_recent`` (the largest trailing ``activity_window_ms`` active fraction over
-        the ``voluntary_holdoff_ms`` before the candidate, ending 5 ms before its start)
-        without the samples of the channel's recent ECG beats (+- ``bg_exclude_ms``): a wide
-        QRS (90-120 ms) fills more than half of 150 ms, and a twitch after a heartbeat is
-        not "just after sustained activity" (detector 1.13). Read from the candidate's
-        background copy (fixed at its decision position; its first ~5 ms of the earliest
-        trailing window are not held and count as inactive) at decision time, when every
-        earlier candidate of the channel has been named; ``act_recent`` itself when no
-        beat is near."""
-        ms = self._ms
-        W = self.act_window
-        p1 = cand.start - ms(5)
-        p0 = cand.start - ms(self.config.voluntary_holdoff_ms)
-        if p1 <= p0 or cand.act_recent < self.config.sustained_fraction:
-            return cand.act_recent
-        ex = ms(self.config.bg_exclude_ms)
-        a0 = p0 - W
-        beats = [(a, b) for a, b, _, ecg in self._recent_brief[cand.channel] if ecg and b + ex >= a0 and a - ex <= p1]
-        if not beats:
-            return cand.act_recent
-        assert cand.background is not None  # set by _emg_features before any decision
-        first = max(a0, cand.background.start)
-        acs = cand.background.read(first, p1, 0)
-        if acs.size < 2 or first + acs.size != p1:
-            return cand.act_recent
-        active = np.diff(acs) > 0  # samples first+1 .. p1-1
-        _clear_supports(active, first + 1, beats, ex)
-        cs = np.concatenate(([0], np.cumsum(active)))  # cs[i]: active samples in first+1 .. first+i
-        pos = np.arange(p0, p1)  # trailing windows (p - W, p]
-        hi = np.clip(pos - first, 0, cs.size - 1)
-        lo = np.clip(pos - W - first, 0, cs.size - 1)
-        return float((cs[hi] - cs[lo]).max()) / W
-
     def _background_activity(self, cand: _Candidate) -> float:
         """Active fraction (|y| > ``activity_k`` sigma) over ``bg_window_ms`` ending 5 ms
         before the candidate, leaving out the supports (+- ``bg_exclude_ms``) of the channel's recent
@@ -1113,7 +1079,7 @@ class TwitchDetector:
             return 0.0
         keep = np.ones(y.size, dtype=bool)
         # potentials that failed this test are background
-        _clear_supports(keep, start, [(a, b) for a, b, low, _ in self._recent_brief[c] if not low], ms(cfg.bg_exclude_ms))
+        _clear_supports(keep, start, [(a, b) for a, b, low, *_ in self._recent_brief[c] if not low], ms(cfg.bg_exclude_ms))
         v = np.abs(y[keep])
         if v.size < y.size // 2 or not np.all(np.isfinite(v)):
             return 0.0
