@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     fi = 2 * ideal / max(1e-9, 2 * ideal + 0.2 * minutes + n - ideal)
     print(f"{args.scenario}: {n} twitches, ideal expects {ideal:.1f} found; " +
           ", ".join(f"{k} {v}" for k, v in fates.most_common()) +
-          f"; counted false {nfalse}; F1 {f1:.3f}, ideal F1 {fi:.3f}, ratio {f1 / fi:.2f}")
+          f"; counted false {nfalse}; F1 {f1:.3f}, ideal F1 {fi:.3f}, ratio {f1 / fi if fi else float('nan'):.2f}")
     for (fate, why), v in reasons.most_common():
         print(f"  {v:4d}  {fate}: {why}")
     return 0

@@ -1132,7 +1132,7 @@ class TwitchDetector:
         start). Only tried from ``count_smooth_min_k`` plain sigmas up."""
         cfg = self.config
         if (not cfg.count_smooth or cand.peak_ratio < cfg.count_smooth_min_k or cand.background is None
-                or not cand.sigma > cfg.count_smooth_min_noise_uv):
+                or cand.shape is None or not cand.sigma > cfg.count_smooth_min_noise_uv):
             return False
         y = cand.background.read(cand.start - self._ms(5) - self._ms(cfg.lbg_window_ms), cand.start - self._ms(5), 1)
         z = smoothed_clarity(cand.shape, self.pre + 2, y, self.emg_rate_hz)
