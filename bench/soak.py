@@ -89,6 +89,47 @@ def mappings_grown(before: dict[str, tuple[int, int]], after: dict[str, tuple[in
     return sorted(grown, key=lambda g: -g["grew_kb"])[:top]
 
 
+def schedstat_ms(pid: int | str = "self") -> dict[str, float]:
+    """CPU time a process ran and time it waited, runnable, for a CPU (ms, cumulative,
+    from ``/proc/PID/schedstat``: all its threads' ``sum_exec_runtime`` and
+    ``run_delay``); empty where there is none (not Linux, or schedstats off)."""
+    out = {"cpu_ms": 0.0, "wait_ms": 0.0}
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        for task in tasks:
+            run_ns, wait_ns = (int(v) for v in (task / "schedstat").read_text().split()[:2])
+            out["cpu_ms"] += run_ns / 1e6
+            out["wait_ms"] += wait_ns / 1e6
+    except (OSError, ValueError):
+        return {}
+    return {k: round(v, 1) for k, v in out.items()}
+
+
+def parse_stalls(stderr: bytes) -> list[dict[str, int]]:
+    """The board's ``stall:`` lines (``unix_main.py --stall-report-ms``) as dicts:
+    ``t_ms`` (since it started), ``gap_ms`` between two loop passes, ``write_ms`` of it
+    spent blocked in writes to the pty."""
+    out = []
+    for line in stderr.decode("ascii", "replace").splitlines():
+        if line.startswith("stall: "):
+            try:
+                out.append({k: int(v) for k, v in (part.split("=") for part in line[7:].split())})
+            except ValueError:
+                continue
+    return out
+
+
+def stall_summary(stalls: list[dict[str, int]], drop_ms: int) -> dict[str, Any]:
+    """How many gaps there were, the longest, and of those of ``drop_ms`` or more (long
+    enough for the board's 80 ms rings to overflow) how many were mostly spent blocked in
+    a write (the host not reading) rather than waiting for a CPU."""
+    long_ = [s for s in stalls if s["gap_ms"] >= drop_ms]
+    return {"n": len(stalls), "max_gap_ms": max((s["gap_ms"] for s in stalls), default=0),
+            "max_write_ms": max((s["write_ms"] for s in stalls), default=0),
+            f"n_ge_{drop_ms}ms": len(long_),
+            f"n_ge_{drop_ms}ms_mostly_write": sum(1 for s in long_ if 2 * s["write_ms"] >= s["gap_ms"])}
+
+
 class _Mallinfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in
                 ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
@@ -121,6 +162,37 @@ def malloc_stats_mb() -> dict[str, float]:
             "mmapped_mb": round(m.hblkhd / 1e6, 2), "py_blocks": sys.getallocatedblocks()}
 
 
+def pymalloc_mb() -> dict[str, float]:
+    """Python's small-object allocator (``sys._debugmallocstats``, CPython): its arenas
+    (1 MiB each, mmapped: outside glibc's ``mallinfo`` and out of ``malloc_trim``'s
+    reach; an arena goes back only when every object in it is gone) and the bytes in
+    live blocks in them (MB). Empty where the interpreter has no such report."""
+    import re
+
+    fn = getattr(sys, "_debugmallocstats", None)
+    if fn is None:
+        return {}
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        try:
+            os.dup2(tmp.fileno(), 2)
+            fn()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        text = tmp.read().decode("ascii", "replace")
+    out: dict[str, float] = {}
+    for key, name in (("arenas_mb", r"# arenas allocated current\s*=\s*([\d,]+)"),
+                      ("blocks_mb", r"# bytes in allocated blocks\s*=\s*([\d,]+)")):
+        m = re.search(name, text)
+        if m:
+            v = int(m.group(1).replace(",", ""))
+            out[key] = round(v * (1 << 20) / 1e6 if key == "arenas_mb" else v / 1e6, 2)
+    return out
+
+
 def sqlite_mb() -> float | None:
     """Memory SQLite holds in this process (MB: page caches of every open connection,
     statements, ...), from the library's own counter (``sqlite3_memory_used``)."""
@@ -150,7 +222,16 @@ def numba_stats() -> dict[str, int]:
         out["nrt_mi_live"] = int(st.mi_alloc - st.mi_free)
     except RuntimeError:  # stats not enabled
         pass
-    out["compiled"] = sum(len(o.overloads) for o in gc.get_objects() if isinstance(o, CPUDispatcher))
+    # the dispatchers are module globals: found there, not by walking every live object
+    # (gc.get_objects over ~10^5 objects held the GIL long enough to stall the run)
+    seen: set[int] = set()
+    compiled = 0
+    for mod in list(sys.modules.values()):
+        for o in list(getattr(mod, "__dict__", {}).values()):
+            if isinstance(o, CPUDispatcher) and id(o) not in seen:
+                seen.add(id(o))
+                compiled += len(o.overloads)
+    out["compiled"] = compiled
     return out
 
 
@@ -206,6 +287,82 @@ class HeapProbe:
                 "types_grown": dict(sorted(type_diff.items(), key=lambda kv: -kv[1])[:self.top])}
 
 
+class LoopWatch:
+    """How long the host went without reading the board, and what it was doing then.
+
+    Wraps ``source.read``: the time from one read's return to the next read's call is
+    the host's work between reads, while the board's bytes wait in the pty (about
+    0.75 s of the stream fits; beyond, the board blocks in its write). A gap longer than
+    ``limit_s`` is recorded with the stack the main thread was in (sampled by a watcher
+    thread once the gap passed ``limit_s``) and the time the garbage collector ran in it
+    (``gc.callbacks``: a full collection holds the GIL, no thread reads meanwhile)."""
+
+    def __init__(self, source: Any, limit_s: float = 0.25) -> None:
+        self.limit_s = limit_s
+        self.stalls: list[dict[str, Any]] = []
+        self.gc_ms = {0: 0.0, 1: 0.0, 2: 0.0}
+        self.gc_n = {0: 0, 1: 0, 2: 0}
+        self.gc_worst_ms = {0: 0.0, 1: 0.0, 2: 0.0}
+        self._gc_t = 0.0
+        self._gc_in_gap = 0.0
+        self._since = time.monotonic()
+        self._where: list[str] | None = None
+        self._t0 = time.monotonic()
+        self._main = threading.get_ident()
+        self._read = source.read
+        self._stop = threading.Event()
+        source.read = self.read
+        gc.callbacks.append(self._on_gc)
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_t = time.perf_counter()
+        else:
+            ms = (time.perf_counter() - self._gc_t) * 1e3
+            g = info.get("generation", 2)
+            self.gc_ms[g] += ms
+            self.gc_n[g] += 1
+            self.gc_worst_ms[g] = max(self.gc_worst_ms[g], ms)
+            self._gc_in_gap += ms
+
+    def _watch(self) -> None:
+        """Every ``limit_s`` of a gap, the main thread's innermost frames (up to 6 samples)."""
+        while not self._stop.wait(0.02):
+            where = self._where
+            gap_s = time.monotonic() - self._since
+            if gap_s > self.limit_s * (1 + len(where or ())) and len(where or ()) < 6:
+                frame = sys._current_frames().get(self._main)
+                stack = []
+                while frame is not None and len(stack) < 6:
+                    stack.append(f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno} {frame.f_code.co_name}")
+                    frame = frame.f_back
+                self._where = (where or []) + [" < ".join(stack)]
+
+    def read(self, timeout_s: float) -> Any:
+        gap_s = time.monotonic() - self._since
+        if gap_s > self.limit_s:
+            self.stalls.append({"at_s": round(time.monotonic() - self._t0, 1), "gap_ms": round(gap_s * 1e3),
+                                "gc_ms": round(self._gc_in_gap), "where": self._where})
+        try:
+            return self._read(timeout_s)
+        finally:
+            self._since = time.monotonic()
+            self._gc_in_gap = 0.0
+            self._where = None
+
+    def stop(self) -> dict[str, Any]:
+        self._stop.set()
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+        return {"limit_ms": round(self.limit_s * 1e3), "n": len(self.stalls),
+                "max_gap_ms": max((st["gap_ms"] for st in self.stalls), default=0),
+                "gc": {f"gen{g}": {"n": self.gc_n[g], "total_ms": round(self.gc_ms[g]), "worst_ms": round(self.gc_worst_ms[g], 1)}
+                       for g in (0, 1, 2)},
+                "stalls": self.stalls}
+
+
 class WsReader:
     """A WebSocket client reading every dashboard message in a thread, and answering
     each trace frame with ``drawn`` as the page does (a browser tab)."""
@@ -248,7 +405,8 @@ class WsReader:
 
 
 def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int = 0,
-         baseline_min: float = 2.0, trim_each_row: bool = False, dashboard: bool = True) -> dict[str, Any]:
+         baseline_min: float = 2.0, trim_each_row: bool = False, dashboard: bool = True,
+         trim_every_s: float | None = None, stall_report_ms: int = 40) -> dict[str, Any]:
     from twitchwatch.dashboard import Dashboard, LiveHub
     from twitchwatch.pipeline import Pipeline
     from twitchwatch.store import Store
@@ -269,9 +427,11 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
     hub = LiveHub() if dashboard else None
     rows: list[dict[str, Any]] = []
     latest: dict[str, Any] = {}
-    vboard = VirtualBoard(seed=seed, realtime=True)
+    vboard = VirtualBoard(seed=seed, realtime=True,
+                          extra_args=("--stall-report-ms", str(stall_report_ms)) if stall_report_ms else ())
     with Store(tmp / "soak.sqlite3") as store:
         source = vboard.open()
+        watch = LoopWatch(source)
         firmware_nice = os.getpriority(os.PRIO_PROCESS, vboard.pid) if vboard.pid else None
         dash = reader = None
         if hub is not None:  # without: the same run, to tell the dashboard's share of what grows
@@ -297,13 +457,22 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
                        "dashboard_dropped": dash and dash.app.messages_dropped + sum(c.dropped for c in dash.app.clients)}
                 row.update(split_losses(st.problems))
                 row["loadavg_1min"] = round(os.getloadavg()[0], 2)
+                row["host_sched_ms"] = schedstat_ms()
+                row["firmware_sched_ms"] = schedstat_ms(vboard.pid) if vboard.pid else {}
+                row["board_stalls"] = len(parse_stalls(vboard.stderr))
+                row["host_read_gaps"] = len(watch.stalls)
+                ahead = getattr(source, "read_ahead", None)  # the host's reading thread: is the run keeping up?
+                if ahead is not None:
+                    row["read_ahead_kb"] = {"queued": round(ahead.queued_bytes / 1e3, 1),
+                                            "peak": round(ahead.peak_bytes / 1e3, 1)}
                 row["host_parts_mb"] = memory_parts()
                 row["malloc"] = malloc_stats_mb()
+                row["pymalloc"] = pymalloc_mb()
                 row["sqlite_mb"] = sqlite_mb()
                 row["numba"] = numba_stats()
                 if trim_each_row:
                     row["trimmed_rss_mb"] = malloc_trim_mb()["after_mb"]
-                row["gc_objects"] = len(gc.get_objects())
+                row["gc_counts"] = gc.get_count()  # (what a walk of every object would cost is not paid here)
                 maps = anon_mappings()
                 row["anon_mappings"] = len(maps)
                 if maps_base is None and row["minute"] >= baseline_min:
@@ -317,11 +486,14 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
                 print(json.dumps(row), file=sys.stderr, flush=True)
 
         pipe = Pipeline(source, source_name="soak", store=store, events_out=tmp / "soak.jsonl",
-                        sinks=[hub] if hub is not None else [], on_status=on_status)
+                        sinks=[hub] if hub is not None else [], on_status=on_status,
+                        trim_heap_every_s=trim_every_s)
         deadline = start + minutes * 60
         try:
             summary = pipe.run(should_stop=lambda: time.monotonic() >= deadline)
             trim = malloc_trim_mb()
+            stalls = parse_stalls(vboard.stderr)
+            host_gaps = watch.stop()
         finally:
             if reader is not None and dash is not None:
                 reader.stop()
@@ -338,6 +510,12 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
         "priority_note": vboard.priority_note,
         "rss_first_mb": rss[0] if rss else None, "rss_last_mb": rss[-1] if rss else None,
         "rss_max_mb": max(rss) if rss else None,
+        "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX"),
+        "trim_every_s": trim_every_s,
+        "trims": pipe.heap_trimmer and {"calls": pipe.heap_trimmer.calls, "total_ms": round(pipe.heap_trimmer.total_s * 1e3, 1),
+                                        "worst_ms": round(pipe.heap_trimmer.worst_s * 1e3, 2)},
+        "board_stalls": stall_summary(stalls, 70), "board_stall_lines": stalls, "host_read_gaps": host_gaps,
+        "read_ahead_peak_kb": source.read_ahead and round(source.read_ahead.peak_bytes / 1e3, 1),
         "ws_messages": reader and reader.messages, "ws_drawn_sent": reader and reader.drawn,
         "latency_frames_drawn": dash and dash.app.latency.frames_drawn, "ws_error": reader and reader.error, "malloc_trim": trim,
         "rows": rows,
@@ -357,10 +535,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="diagnose: hand freed heap pages back (malloc_trim) at each row and record the RSS after")
     p.add_argument("--no-dashboard", action="store_true",
                    help="diagnose: the same run without the dashboard and its client")
+    p.add_argument("--trim-every-s", type=float, default=None, metavar="S",
+                   help="hand free heap pages back (malloc_trim, glibc) every S seconds during the run, as "
+                        "Pipeline(trim_heap_every_s=S) does (default: never)")
+    p.add_argument("--stall-report-ms", type=int, default=40, metavar="MS",
+                   help="the board reports loop gaps longer than MS (unix_main.py; 0: off; default 40)")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
     result = soak(args.minutes, args.every_s, args.seed, args.tracemalloc, args.baseline_min, args.trim_each_row,
-                  not args.no_dashboard)
+                  not args.no_dashboard, args.trim_every_s, args.stall_report_ms)
     result["command"] = " ".join(sys.argv)
     text = json.dumps(result, indent=1)
     print(text)

@@ -9,11 +9,13 @@ gap), every refused frame in ``frames_refused``. One ``step()``:
 
 1. ``fill()``  - the sampling path: pulls every available sample from the front end
    into preallocated rings. Allocation-free (tested under ``micropython.heap_lock``).
-   A ring overrun discards the oldest unsent samples and counts them in
-   ``dropped_samples``; samples the source itself lost (missed DRDY) are counted too,
-   and the samples held before such a loss go out first as a short DATA frame, so the
-   loss shows on the host as a forward jump of ``first_sample_index`` (a gap), never
-   as a shift of later samples.
+   It reads at most the ring's free room: a larger backlog (a late pass) stays at the
+   source and is read in the next passes, after ``pump`` sent what the ring holds. Only
+   a full ring drops (its oldest unsent samples, counted in ``dropped_samples``);
+   samples the source itself lost (missed DRDY) are counted too, and the samples held
+   before such a loss go out first as a short DATA frame, so the loss shows on the host
+   as a forward jump of ``first_sample_index`` (a gap), never as a shift of later
+   samples.
 2. ``pump()`` - packs one DATA frame per full ``samples_per_frame`` in each ring.
 3. a STATUS when ``status_period_ms`` of clock time passed, a TIMING frame every
    ``timing_period_ms``: for each stream the newest sample read and the board clock
@@ -238,8 +240,14 @@ class Acquisition:
             st[j] = ring.write_index + c - 1
             st[j + 1] = t
             st[j + 2] = 1
-        if n > ring.capacity:
-            n = ring.capacity
+        room = ring.capacity - ring.count()
+        if n > room:
+            # A backlog larger than the free room (the loop was late: a source with a FIFO,
+            # the simulator) is read in pieces: what does not fit stays at the source for the
+            # next pass, after pump() has sent the full frames held, so nothing is dropped
+            # here. The source counts what it cannot keep (take_missed). Only a full ring
+            # (the sending side starved) drops its oldest samples for the newest.
+            n = room if room > 0 else (n if n < ring.capacity else ring.capacity)
         if n <= 0:
             return 0
         self.dropped_samples += ring.make_room(n)

@@ -4,7 +4,7 @@ Run under the MicroPython Unix port (it also runs under CPython for debugging):
 
     micropython firmware/unix_main.py --fd N [--seed S] [--duration-s D] [--realtime]
         [--twitch-rate-per-min R] [--boot-id B] [--wait-start]
-        [--sim NAME=INT ...]
+        [--sim NAME=INT ...] [--stall-report-ms MS]
 
 ``N`` is an open file descriptor (the master side of a pty the host made). The board
 writes ``0x00``, HELLO, TEXT, then DATA/STATUS frames (COBS, docs/protocol.md) to it
@@ -18,6 +18,12 @@ for the host's START before streaming (default: the simulator starts by itself).
 ``--sim NAME=INT``: another ``sim_frontend.SimOptions`` option, e.g. the simulated chips'
 own clock errors ``emg_clock_ppm``, ``acc_clock_ppm``, ``clock_wander_ppm``,
 ``clock_wander_s`` (``sim_clocks``; default none).
+``--stall-report-ms MS`` (a diagnostic for this simulator on a shared CPU): a loop pass
+that starts more than ``MS`` ms after the previous one writes one line to stderr,
+``stall: t_ms=T gap_ms=G write_ms=W``: ``G`` the time between the two passes, ``W``
+how much of it this process spent inside writes to the link (blocked: the reader on the
+other side was not taking the bytes), ``G - W`` the rest (the 2 ms sleep, the pass's own
+work and waiting for a CPU). Nothing is reported for shorter gaps.
 """
 
 import sys
@@ -35,7 +41,7 @@ import sim_frontend  # noqa: E402
 import wire_link  # noqa: E402
 
 _USAGE = ("usage: unix_main.py --fd N [--seed S] [--duration-s D] [--realtime] "
-          "[--twitch-rate-per-min R] [--boot-id B] [--wait-start] [--sim NAME=INT ...]")
+          "[--twitch-rate-per-min R] [--boot-id B] [--wait-start] [--sim NAME=INT ...] [--stall-report-ms MS]")
 _STEP_US = 10000  # virtual time per loop in fast mode: one EMG frame (20 samples)
 
 
@@ -49,6 +55,7 @@ class Args:
         self.boot_id = None  # type: int | None
         self.wait_start = False
         self.sim_opts = {}  # type: dict
+        self.stall_report_ms = 0
 
 
 def _int(text: str) -> int:
@@ -84,6 +91,8 @@ def parse_args(argv) -> Args:
         elif opt == "--sim":  # NAME=INT: another simulator option (e.g. emg_clock_ppm=5000)
             k, _, v = val.partition("=")
             a.sim_opts[k] = _int(v)
+        elif opt == "--stall-report-ms":
+            a.stall_report_ms = int(val)
         else:
             raise ValueError("unknown option " + opt)
         i += 2
@@ -107,11 +116,53 @@ def _sleep_ms(ms: int) -> None:
         time.sleep(ms / 1000)
 
 
+class StallMeter:
+    """``--stall-report-ms``: stands between the link and its output stream, timing
+    every write (``write_us``, since the last pass), and at each loop pass (``tick``)
+    reports a gap longer than ``limit_ms`` to ``err`` (one line, see the module doc).
+    Small ints only; it allocates only when it reports."""
+
+    def __init__(self, out, clock, limit_ms: int, err) -> None:
+        self.out = out
+        self.clock = clock
+        self.limit_us = limit_ms * 1000
+        self.err = err
+        self.write_us = 0
+        self.t0 = clock.ticks_us()
+        self.last = self.t0
+        self.elapsed_ms = 0
+        self._frac_us = 0
+        self.stalls = 0
+
+    def write(self, data):
+        c = self.clock
+        t = c.ticks_us()
+        try:
+            return self.out.write(data)
+        finally:
+            self.write_us += c.ticks_diff(c.ticks_us(), t)
+
+    def tick(self) -> None:
+        c = self.clock
+        now = c.ticks_us()
+        gap = c.ticks_diff(now, self.last)
+        f = self._frac_us + gap  # ticks wrap: the elapsed time is kept in ms
+        self.elapsed_ms += f // 1000
+        self._frac_us = f % 1000
+        if gap > self.limit_us:
+            self.stalls += 1
+            self.err.write("stall: t_ms=%d gap_ms=%d write_ms=%d\n"
+                           % (self.elapsed_ms, gap // 1000, self.write_us // 1000))
+        self.last = now
+        self.write_us = 0
+
+
 def run(a: Args) -> int:
     stream = open(a.fd, "r+b", buffering=0) if sys.implementation.name != "micropython" \
         else open(a.fd, "r+b")
-    link = wire_link.StreamLink(stream, stream)
     clock = clocks.RealClock() if a.realtime else clocks.VirtualClock()
+    meter = StallMeter(stream, clocks.RealClock(), a.stall_report_ms, sys.stderr) if a.stall_report_ms > 0 else None
+    link = wire_link.StreamLink(meter if meter is not None else stream, stream)
     fe = sim_frontend.SimFrontEnd(clock, seed=a.seed, limit_s=a.duration_s,
                                   twitch_rate_per_min=a.twitch_rate_per_min, **a.sim_opts)
     boot_id = a.boot_id if a.boot_id is not None else _random_u32()
@@ -131,6 +182,8 @@ def run(a: Args) -> int:
             else:
                 _sleep_ms(10)  # stopped: keep STATUS at about 1 Hz of wall time
                 clock.advance(_STEP_US)
+            if meter is not None:
+                meter.tick()
             acq.step()
             link.poll_commands(acq.handle_command)
             if acq.repl_requested:  # as main.py: the loop ends (a real board is at its REPL)

@@ -187,3 +187,28 @@ def test_a_closed_source_ends_the_run_with_its_reason(tmp_path, capsys):
 
     summary = Runner(RunOptions(db=str(tmp_path / "t.sqlite3"), quiet=True)).run(Closed([]), "c", live=False)
     assert summary.ended_because == "unplugged" and not summary.sessions
+
+
+def test_a_source_run_trims_its_heap_and_a_recording_does_not(edf, tmp_path, monkeypatch):
+    """Issue 17: a live source (hours long) hands free heap pages back every
+    LIVE_TRIM_EVERY_S; a recording's run is as long as the file and is not asked to."""
+    import twitchwatch.pipeline as pipeline_module
+    from twitchwatch.heap import LIVE_TRIM_EVERY_S
+    from twitchwatch.pipeline import Pipeline
+
+    asked = []
+
+    class Recorded(Pipeline):
+        def __init__(self, *args: object, **kw: object) -> None:
+            asked.append(kw.get("trim_heap_every_s"))
+            super().__init__(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline_module, "Pipeline", Recorded)  # the runner imports it when it runs
+    runner = Runner(RunOptions(db=str(tmp_path / "t.sqlite3"), quiet=True))
+    try:
+        runner.run(FakeSource([synthetic_stream(duration_s=1.0).wire]), "fake", live=False)
+        with open_recording(edf) as rec:
+            runner.run(None, "file:r.edf", recording=rec, live=False)
+    finally:
+        runner.close()
+    assert asked == [LIVE_TRIM_EVERY_S, None]

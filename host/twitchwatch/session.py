@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from twitchwatch import TwitchwatchError
 from twitchwatch.console import Console, events_out_notice, shown_path
+from twitchwatch.heap import LIVE_TRIM_EVERY_S
 
 if TYPE_CHECKING:
     from twitchwatch.detect import TwitchEvent
@@ -255,7 +256,8 @@ class Runner:
                             on_status=_chain(console.status, hub and hub.on_status), on_block=on_block,
                             sinks=[s for s in (hub, lsl) if s is not None], body_site=body_site,
                             detect_every_s=detect_every_s, source_sha256=source_sha256,
-                            on_notice=console.notice, after_session=annotate_session)
+                            on_notice=console.notice, after_session=annotate_session,
+                            trim_heap_every_s=LIVE_TRIM_EVERY_S if recording is None else None)
             try:
                 if recording is not None:
                     from twitchwatch.console import Progress

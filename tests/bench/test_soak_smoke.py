@@ -24,11 +24,26 @@ def test_a_short_soak_reports_memory_losses_and_load():
     pytest.importorskip("websockets")
     from bench.soak import soak
 
-    result = soak(0.15, every_s=3.0, trim_each_row=True)
+    result = soak(0.15, every_s=3.0, trim_each_row=True, trim_every_s=1.0)
     assert result["device_s"] > 3 and result["rows"]
     assert result["ws_error"] is None and result["latency_frames_drawn"] > 0  # the page's replies arrived
     assert set(result["losses"]) == {"samples_dropped_at_source", "samples_lost_on_host", "other_problems"}
     row = result["rows"][-1]
-    for key in ("host_rss_mb", "trimmed_rss_mb", "malloc", "sqlite_mb", "loadavg_1min", "samples_dropped_at_source"):
+    for key in ("host_rss_mb", "trimmed_rss_mb", "malloc", "pymalloc", "sqlite_mb", "loadavg_1min",
+                "samples_dropped_at_source", "firmware_sched_ms", "board_stalls", "host_read_gaps"):
         assert key in row
+    assert result["trims"]["calls"] >= 1
+    assert {"n", "max_gap_ms", "n_ge_70ms_mostly_write"} <= set(result["board_stalls"])
+    assert {"n", "max_gap_ms", "gc", "stalls"} <= set(result["host_read_gaps"])
     assert result["priority_note"] is not None or result["firmware_nice"] < result["host_nice"] or result["host_nice"] == -20
+
+
+def test_the_boards_stall_lines_are_read_and_summed():
+    from bench.soak import parse_stalls, stall_summary
+
+    stalls = parse_stalls(b"stall: t_ms=1200 gap_ms=310 write_ms=300\nnoise\nstall: t_ms=5000 gap_ms=80 write_ms=0\n"
+                          b"stall: t_ms=6000 gap_ms=45 write_ms=1\nstall: t_ms=x\n")
+    assert stalls == [{"t_ms": 1200, "gap_ms": 310, "write_ms": 300}, {"t_ms": 5000, "gap_ms": 80, "write_ms": 0},
+                      {"t_ms": 6000, "gap_ms": 45, "write_ms": 1}]
+    assert stall_summary(stalls, 70) == {"n": 3, "max_gap_ms": 310, "max_write_ms": 300, "n_ge_70ms": 2,
+                                         "n_ge_70ms_mostly_write": 1}

@@ -145,3 +145,104 @@ def test_autodetect_many_lists_candidates():
 
 def test_list_ports_runs():
     assert all(isinstance(p, PortInfo) for p in list_ports())
+
+
+# --- reading ahead (issue 17: the board waited in its write while the host worked) ---
+
+def _write_without_blocking(master, data, for_s, give_up_s=5.0):
+    """Write ``data`` to the pty master in 146-byte pieces (one EMG frame) over about
+    ``for_s`` s, never blocking; returns how many times the pty could not take a piece
+    at once (its buffer was full: a board would have waited). Gives up after
+    ``give_up_s`` s of a full pty."""
+    import fcntl
+
+    fcntl.fcntl(master, fcntl.F_SETFL, fcntl.fcntl(master, fcntl.F_GETFL) | os.O_NONBLOCK)
+    refused = 0
+    end = time.monotonic() + give_up_s
+    pieces = [data[i:i + 146] for i in range(0, len(data), 146)]
+    for piece in pieces:
+        while piece:
+            try:
+                piece = piece[os.write(master, piece):]
+            except BlockingIOError:
+                refused += 1
+                if time.monotonic() > end:
+                    return refused
+                time.sleep(0.005)
+        time.sleep(for_s / len(pieces))
+    return refused
+
+
+@pytest.mark.parametrize("ahead", [True, False])
+def test_a_busy_reader_does_not_make_the_writer_wait_once_it_reads_ahead(pty_pair, ahead):
+    """64 kB (four times what the pty holds) written at the full stream's rate (~22 kB/s)
+    for 3 s while the run does not call read at all: reading ahead, the pty never fills
+    (the thread would have to be kept from running for the 0.75 s of the stream the pty
+    holds), and every byte comes out in order, stamped when it arrived; without, the
+    writer waits."""
+    data = bytes(range(256)) * 256
+    with SerialSource(os.ttyname(pty_pair["slave"])) as src:
+        if ahead:
+            src.start_read_ahead()
+            src.start_read_ahead()  # idempotent
+        t0 = time.monotonic()
+        refused = _write_without_blocking(pty_pair["master"], data, 3.0, give_up_s=1.0)
+        if not ahead:
+            assert refused > 0  # the situation the soak was in: the pty full, the writer waiting
+            return
+        assert refused == 0
+        time.sleep(0.5)
+        host_s, got = src.read(0.2)
+        assert got == data
+        assert t0 + 2.5 < host_s < time.monotonic() - 0.4  # when the last bytes came, not when taken
+        assert src.read(0.05)[1] == b""
+        assert src.read_ahead is not None and src.read_ahead.peak_bytes == len(data)
+
+
+def test_read_ahead_is_bounded_and_then_waits(pty_pair):
+    """At most max_bytes wait in the thread; then it stops reading (the pty applies
+    back-pressure again) and nothing is lost or reordered."""
+    import threading
+
+    from twitchwatch.transports.readahead import ReadAhead
+
+    data = bytes(range(256)) * 200
+    result = {}
+    with SerialSource(os.ttyname(pty_pair["slave"])) as src:
+        src._ahead = ReadAhead(src._read_port, "test", max_bytes=4096)
+        writer = threading.Thread(target=lambda: result.update(refused=_write_without_blocking(
+            pty_pair["master"], data, 0.2, give_up_s=30.0)))
+        writer.start()
+        time.sleep(1.0)  # the run is busy: 4 kB here and the pty's own buffer fill up
+        assert src.read_ahead is not None and 4096 <= src.read_ahead.peak_bytes < 4096 + 4096
+        got = read_until(src, len(data))
+        writer.join(10)
+        assert result["refused"] > 0  # the writer had to wait
+        assert got == data
+
+
+def test_read_ahead_hands_over_what_came_then_the_end(pty_pair):
+    state = {"dead": None}
+    with SerialSource(os.ttyname(pty_pair["slave"]), alive=lambda: state["dead"]) as src:
+        src.start_read_ahead()
+        os.write(pty_pair["master"], b"last words")
+        time.sleep(0.2)
+        state["dead"] = "board exited with code 3"
+        time.sleep(0.2)
+        assert read_until(src, 10) == b"last words"
+        with pytest.raises(TransportClosed, match="code 3"):
+            src.read(0.1)
+    src.close()
+    with pytest.raises(TransportClosed, match="code 3"):  # still why it ended
+        src.read(0.1)
+
+
+def test_read_after_close_with_read_ahead_raises(pty_pair):
+    src = SerialSource(os.ttyname(pty_pair["slave"]))
+    src.start_read_ahead()
+    os.write(pty_pair["master"], b"unread")
+    time.sleep(0.1)
+    src.close()
+    assert src.read_ahead is not None and not src.read_ahead._thread.is_alive()
+    with pytest.raises(TransportClosed, match="closed"):
+        src.read(0.1)

@@ -297,3 +297,68 @@ def test_a_refused_priority_is_one_line_and_the_board_still_runs():
         pytest.skip("this system grants a higher priority without privilege (RLIMIT_NICE)")
     assert board == own
     assert "\n" not in note and "refused" in note and "counted" in note
+
+
+@needs_firmware
+def test_a_stalled_realtime_board_loses_no_sample_and_reports_the_stall():
+    """Issue 17: the soak's board dropped 1-19 samples each time its loop came back more
+    than ~70 ms late (waiting for a CPU, or blocked in a write): its rings discarded the
+    partial frame they held to read the backlog at once. Stopped for real (SIGSTOP, as a
+    starved process is), it now sends every sample, in order, and ``--stall-report-ms``
+    says how long it was away and that it was not in a write."""
+    import os
+    import signal
+    import threading
+
+    duration_s = 3.0
+    board = VirtualBoard(seed=2, duration_s=duration_s, realtime=True, extra_args=("--stall-report-ms", "100"))
+
+    def stall() -> None:
+        for at_s, for_s in ((0.8, 0.25), (1.6, 0.6)):
+            time.sleep(at_s)
+            os.kill(board.pid, signal.SIGSTOP)
+            time.sleep(for_s)
+            os.kill(board.pid, signal.SIGCONT)
+
+    with board as src:
+        threading.Thread(target=stall, daemon=True).start()
+        _, msgs, closed = read_all(src, deadline_s=60)
+    assert "code 0" in closed, board.stderr
+    hello = msgs[0]
+    assert isinstance(hello, Hello)
+    statuses = [m for m in msgs if isinstance(m, Status)]
+    assert statuses and statuses[-1].dropped_samples == 0
+    blocks = [m for m in msgs if isinstance(m, SampleBlock)]
+    for s in hello.streams:
+        got = [b for b in blocks if b.stream_id == s.stream_id]
+        assert [b.first_sample_index for b in got] == list(np.cumsum([0] + [b.n_samples for b in got[:-1]]))
+        assert sum(b.n_samples for b in got) == int(duration_s * s.sample_rate_hz)
+    stalls = [line for line in board.stderr.decode().splitlines() if line.startswith("stall: ")]
+    gaps = sorted(int(line.split("gap_ms=")[1].split()[0]) for line in stalls)
+    assert len(gaps) >= 2 and gaps[-2] >= 240 and gaps[-1] >= 590, stalls
+    assert all(int(line.split("write_ms=")[1]) < 100 for line in stalls), stalls  # away, not writing
+
+
+@needs_firmware
+def test_a_busy_host_does_not_make_the_board_wait_in_its_write():
+    """Issue 17: a live run reads the board in a thread of its own (``start_read_ahead``),
+    so a host busy for 1.5 s (here its status callback; in the soak, statistics and a
+    loaded CPU) no longer fills the pty (0.75 s of the stream) and the board never
+    waits in its write: its ``--stall-report-ms`` sees no write longer than 100 ms."""
+    from twitchwatch.pipeline import Pipeline
+
+    board = VirtualBoard(seed=3, duration_s=4.0, realtime=True, extra_args=("--stall-report-ms", "100"))
+    busy = {"done": False}
+
+    def on_status(_status: object) -> None:
+        if not busy["done"]:
+            busy["done"] = True
+            time.sleep(1.5)
+
+    with board as src:
+        summary = Pipeline(src, source_name="test", on_status=on_status).run()
+    assert busy["done"]
+    assert summary.problems() == {}
+    writes = [int(line.split("write_ms=")[1]) for line in board.stderr.decode().splitlines()
+              if line.startswith("stall: ")]
+    assert all(w < 100 for w in writes), board.stderr

@@ -43,6 +43,12 @@ class ByteSource(abc.ABC):
             TransportClosed: the link went away or was closed.
         """
 
+    def start_read_ahead(self) -> None:
+        """Read the link in a thread of its own from now on, so bytes leave the
+        operating system's small buffer as they come, whatever the caller is busy with
+        (:class:`~twitchwatch.transports.readahead.ReadAhead`; a live run asks this).
+        Default: nothing (a file, or a link that already reads in a thread: BLE)."""
+
     def write(self, data: bytes) -> None:
         """Send bytes to the device (commands).
 

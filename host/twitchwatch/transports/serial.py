@@ -10,6 +10,7 @@ import serial
 import serial.tools.list_ports
 
 from .base import ByteSource, TransportClosed, TransportError, host_time_s
+from .readahead import ReadAhead
 
 DEFAULT_BAUDRATE = 921600
 
@@ -111,6 +112,8 @@ class SerialSource(ByteSource):
         self.baudrate = baudrate
         self._alive = alive
         self._gone: str | None = None
+        self._ahead: ReadAhead | None = None  # the reading thread, once start_read_ahead ran
+        self._closed_here = False  # close() was called
         try:
             self._serial = serial.Serial(port, baudrate=baudrate, timeout=0, write_timeout=1.0, exclusive=True)
         except (serial.SerialException, OSError, ValueError) as exc:
@@ -131,9 +134,25 @@ class SerialSource(ByteSource):
         self._close_quietly()
         return TransportClosed(self._gone)
 
+    def start_read_ahead(self) -> None:
+        """From now on a thread reads the port as bytes come (:class:`ReadAhead`):
+        :meth:`read` returns what it took, stamped when it arrived. Idempotent."""
+        if self._ahead is None and not self.closed:
+            self._ahead = ReadAhead(self._read_port, self.describe())
+
+    @property
+    def read_ahead(self) -> ReadAhead | None:
+        """The reading thread (None before :meth:`start_read_ahead`)."""
+        return self._ahead
+
     def read(self, timeout_s: float) -> tuple[float, bytes]:
         """Up to one chunk of what has arrived, waiting at most ``timeout_s`` s
         for the first byte; see :meth:`ByteSource.read`."""
+        if self._ahead is not None and not self._closed_here:
+            return self._ahead.take(timeout_s)  # what it read before the link ended comes first
+        return self._read_port(timeout_s)
+
+    def _read_port(self, timeout_s: float) -> tuple[float, bytes]:
         if self.closed:
             raise self._closed_error()
         try:
@@ -178,4 +197,7 @@ class SerialSource(ByteSource):
     def close(self) -> None:
         if self._gone is None:
             self._gone = f"{self.describe()} was closed"
+        self._closed_here = True
+        if self._ahead is not None:
+            self._ahead.stop()  # before the port closes under its read
         self._close_quietly()
