@@ -68,6 +68,35 @@ def test_pipeline_on_a_file_equals_the_same_file_in_other_block_sizes(edf_record
     assert (tmp_path / "1.0.jsonl").read_bytes() == (tmp_path / "0.5.jsonl").read_bytes()
 
 
+@pytest.mark.parametrize("write_every_s", [5.0, 60.0])
+def test_a_fast_replay_of_a_file_holds_its_writes_and_stores_the_same_rows(tmp_path, monkeypatch, write_every_s):
+    """A fast replay (the detector once per second of signal) hands its events, artefact
+    segments and quality to the store and the events file once per ``WRITE_EVERY_S`` of
+    signal: the same rows, in the same order, as handing them on after every detector
+    call (``WRITE_EVERY_S`` = 0, what a fast replay did before)."""
+    import twitchwatch.pipeline as pipeline
+
+    rec = simulate("mixed", 40.0, seed=3)  # twitches, ECG, contractions, movement, pops: artefact segments
+    path = tmp_path / "mixed.edf"
+    write_edf(path, rec.emg_uv, rec.emg_rate_hz, emg_labels=list(rec.emg_labels), acc_mg=rec.acc_mg,
+              acc_rate_hz=rec.acc_rate_hz, start_unix_s=1_760_000_000)
+    stored = {}
+    for name, every_s in (("each", 0.0), ("held", write_every_s)):
+        monkeypatch.setattr(pipeline, "WRITE_EVERY_S", every_s)
+        with open_recording(path) as recording, Store(tmp_path / f"{name}.sqlite3") as store:
+            Pipeline(None, source_name="file", store=store, events_out=tmp_path / f"{name}.jsonl",
+                     detect_every_s=1.0).run_recording(recording, block_s=1.0)
+        con = sqlite3.connect(tmp_path / f"{name}.sqlite3")
+        stored[name] = [con.execute(q).fetchall() for q in ("SELECT * FROM events ORDER BY id",
+                                                              "SELECT * FROM artefacts ORDER BY id",
+                                                              "SELECT id, quality_json FROM sessions")]
+        con.close()
+    events, artefacts, quality = stored["each"]
+    assert len(events) >= 5 and len(artefacts) >= 5 and quality[0][1]
+    assert stored["held"] == stored["each"]
+    assert (tmp_path / "held.jsonl").read_bytes() == (tmp_path / "each.jsonl").read_bytes()
+
+
 def test_a_cut_off_edf_replays_its_whole_records_and_says_what_it_left_out(edf_recording, tmp_path):
     # a recording cut off mid-write: the twitches of its whole data records are found
     # exactly as in the complete file, and the run ends with a warning naming the loss

@@ -75,7 +75,7 @@ class DetectionRun:
             notes on the band are counted in it.
         on_artefacts: gets artefact rows (kind, channel, indices, ``t_start_s``/``t_end_s``, detail).
         on_quality: gets the latest quality rows (one per EMG channel), at most every
-            :data:`QUALITY_EVERY_S` of signal and at the end of each detector run.
+            ``quality_every_s`` (default :data:`QUALITY_EVERY_S`) of signal and at the end of each detector run.
         detect_every_s: see :class:`~twitchwatch.pipeline.Pipeline`.
     """
 
@@ -98,6 +98,9 @@ class DetectionRun:
         self.signal_time = SignalTime()  #: the recorded time of the current session
         self.t_offset_s = 0.0  #: added to t_s after a reset or restart
         self.stream_elapsed_s: dict[int, float] = {}  #: device time streamed, per stream (s)
+        #: signal time between quality records (s); a fast replay, which stores only the
+        #: latest, takes them less often
+        self.quality_every_s = QUALITY_EVERY_S
         self._next_quality_s = QUALITY_EVERY_S
         self._clock = ClockMap()
         self._fits: FitHistory | None = None  # the clock fit by EMG sample index (made with the first block)
@@ -318,7 +321,7 @@ class DetectionRun:
     def _maybe_quality(self, force: bool = False) -> None:
         if not force and self.device_elapsed_s < self._next_quality_s:
             return
-        self._next_quality_s = self.device_elapsed_s + QUALITY_EVERY_S
+        self._next_quality_s = self.device_elapsed_s + self.quality_every_s
         quality = self.quality_now()
         if not quality:
             return

@@ -57,6 +57,10 @@ _READ_TIMEOUT_S = 0.2
 _TAIL_WAIT_S = 1.0  # after duration_s, how long the other streams' last frames are waited for
 #: after this long without a sample, say once what to check (a silent or wrong port)
 SILENT_HINT_S = 5.0
+#: a replay as fast as possible (``detect_every_s`` > 0) hands its events, artefact
+#: segments and signal quality to the outputs once per this much signal (s), and at every
+#: session's end: one store transaction and one events-file write for many detector calls
+WRITE_EVERY_S = 60.0
 
 
 def _stream_shape(hello: Hello) -> list[tuple[int, int, int, int, int]]:
@@ -172,7 +176,9 @@ class Pipeline:
             as fast as possible: fewer, larger detector calls, the same events (the
             detector is block-split invariant and wall times depend on the stream only,
             see :class:`~twitchwatch.clock.FitHistory`); events are logged up to this
-            much signal later.
+            much signal later, and handed to the outputs (store, events file,
+            callbacks) once per :data:`WRITE_EVERY_S` of signal and at each session's end,
+            in the same order and with the same contents as one at a time.
         sinks: more outputs (:class:`~twitchwatch.sinks.Sink`: the dashboard hub, an
             LSL outlet), told after the store, the events file and the callbacks above.
         after_session: called with the store and a session's id once all of that
@@ -236,6 +242,14 @@ class Pipeline:
         self._detection = DetectionRun(self.summary, on_artefacts=self._tell_artefacts,
                                        on_quality=self._tell_quality, detect_every_s=self.detect_every_s)
         self._detection.wall_offset_s = None if source is None else source.wall_clock_offset_s()
+        # a fast replay's outputs, held until WRITE_EVERY_S of signal (see detect_every_s)
+        self._hold = self.detect_every_s > 0
+        self._held_events: list[TwitchEvent] = []
+        self._held_artefacts: list[dict[str, Any]] = []
+        self._held_quality: list[dict[str, Any]] | None = None
+        self._written_at_s = 0.0  # device time of the last hand-over
+        if self._hold:  # only the latest quality record is stored: none taken in between
+            self._detection.quality_every_s = max(self._detection.quality_every_s, WRITE_EVERY_S)
 
     # ---- sinks -----------------------------------------------------------
     @property
@@ -568,6 +582,8 @@ class Pipeline:
     # ---- outputs ---------------------------------------------------------
     def _log_events(self, events: list[TwitchEvent]) -> None:
         if not events:
+            if self._hold:
+                self._write_held()
             return
         # every event goes to the store and the events file (with its ``counted`` flag);
         # only counted twitches to the run's count, its live rate and the dashboard
@@ -575,16 +591,43 @@ class Pipeline:
         counted = [e for e in events if getattr(e, "counted", True)]
         self.summary.events += len(counted)
         self.summary.candidates += len(events) - len(counted)
+        if self._hold:
+            self._held_events += events
+            self._write_held()
+            return
         for sink in self._sinks:
             sink.events(self._session, events)
 
     def _tell_artefacts(self, rows: list[dict[str, Any]]) -> None:
+        if self._hold:
+            self._held_artefacts += rows
+            return
         for sink in self._sinks:
             sink.artefacts(self._session, rows)
 
     def _tell_quality(self, rows: list[dict[str, Any]]) -> None:
+        if self._hold:
+            self._held_quality = rows  # each replaces the one before (the latest is stored)
+            return
         for sink in self._sinks:
             sink.quality(self._session, rows)
+
+    def _write_held(self, now: bool = False) -> None:
+        """A fast replay's held outputs to the sinks, once ``WRITE_EVERY_S`` of signal has
+        passed since the last hand-over (``now``: at once; a session's end). Artefacts,
+        quality, then events: the order in which one detector call hands them on."""
+        if not now and self._device_elapsed_s - self._written_at_s < WRITE_EVERY_S:
+            return
+        self._written_at_s = self._device_elapsed_s
+        artefacts, quality, events = self._held_artefacts, self._held_quality, self._held_events
+        self._held_artefacts, self._held_quality, self._held_events = [], None, []
+        for sink in self._sinks:
+            if artefacts:
+                sink.artefacts(self._session, artefacts)
+            if quality is not None:
+                sink.quality(self._session, quality)
+            if events:
+                sink.events(self._session, events)
 
     def _link_status(self) -> dict[str, Any] | None:
         """The source's link state with its dropouts in unix time (s), kept in the summary."""
@@ -602,6 +645,7 @@ class Pipeline:
         return status
 
     def _close_session(self) -> None:
+        self._write_held(now=True)
         session, self._session = self._session, None
         signal = self._detection.end_session()
         summary = self.summary
