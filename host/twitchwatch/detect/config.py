@@ -162,6 +162,12 @@ class DetectorConfig:
     ecg_align_ms: tuple[float, float] = (30.0, 5.0)
     #: a candidate whose fiducial lies within this of the last ECG beat's is the same complex
     ecg_same_beat_ms: float = 15.0
+    #: a step (rule 5/5b) whose peak lies 0..this after the channel's last recognised beat's
+    #: R wave is that beat's end (its S wave and J point, where the low band swings back),
+    #: not an electrode pop: ECG, no pop hold-off (detector 1.13). A QRS lasts at most
+    #: ~120 ms (wider is a bundle-branch block), the R wave at or after its first third, so
+    #: the complex ends <= ~80 ms after the R; +20 ms for the J point. 0 disables.
+    ecg_tail_ms: float = 100.0
     #: once the rhythm is learned, a template-matching candidate k = 1..this RRs after the
     #: last beat (or the last template match) is a beat; tolerance ecg_rr_tolerance x
     #: sqrt(k) x RR (beat-time errors add up like a random walk). 6: the window (2 x 0.1 x
@@ -214,6 +220,16 @@ class DetectorConfig:
     #: accelerometer shows a mechanical response right after it. Others are candidates
     #: (``counted`` False): kept in the store, not shown as twitches. 0 counts every twitch.
     count_k: float = 8.0
+    #: ... clear also when the peak smoothed over ~1-5 ms (Hann windows, :mod:`.clarity`)
+    #: stands >= count_k sigmas of the equally smoothed noise before it out of it: a MUAP's
+    #: energy lies below ~250 Hz, broad-band noise (poor contact) is averaged down
+    #: (detector 1.13). Tried from count_smooth_min_k plain sigmas up. False disables.
+    count_smooth: bool = True
+    count_smooth_min_k: float = 5.0
+    #: ... only on a channel whose noise floor is above good skin contact's 1-5 µV RMS
+    #: (docs/design-notes): there broad-band interface noise dominates; under good contact
+    #: real rest EMG holds low-level potentials at 5-8 sigma that the plain 8 sigma keeps out
+    count_smooth_min_noise_uv: float = 5.0
     #: plausibility: the main phase (half-amplitude width in the band-passed signal) must be
     #: at least this many times the band-pass's own response to a single sample (the width
     #: a potential with no width of its own is seen with: 1.29 / 0.97 / 0.78 ms at 1 / 2 / 4

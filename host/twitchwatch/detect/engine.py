@@ -41,6 +41,7 @@ from .features import GEOMETRY, LEVELS, RING_ROWS, candidate_features, phases_an
 from .floor import AdaptiveFloor, median1
 from .mains import MainsCanceller
 from .onbeat import BeatTemplate
+from .clarity import smoothed_clarity
 from .plausible import impulse_width_ms, main_phase_ms
 from .popshape import PopShapes
 from .train import fires_in_train
@@ -48,7 +49,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.12"  # 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
+DETECTOR_VERSION = "twitchwatch-detect-1.13"  # 1.13: the end of a wide QRS (a step 0-100 ms after the R wave) is the heartbeat, not a pop; clear also by the peak smoothed over 1-4 ms against the equally smoothed noise, on channels whose floor is above good contact (> 5 µV, :mod:`.clarity`); 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -854,6 +855,8 @@ class TwitchDetector:
                 kind, detail = "motion", "motion onset: accelerometer {:.0f} mg from {:.1f} mg".format(*cand.motion_onset)
             elif (bg := self._background_activity(cand)) >= cfg.bg_fraction:
                 kind, detail = "voluntary", f"background activity before ({bg:.2f})"
+        elif steppy and self._beat_tail(cand):
+            kind, detail = "ecg", f"heartbeat end: step {cand.step_uv:.0f} µV after the R wave"
         elif steppy:  # named (pop or heartbeat onset) by the channel's next candidate
             self._held_step[c] = (cand, cand.step_uv)
             return "pop"
@@ -899,6 +902,15 @@ class TwitchDetector:
         self._pending.append((cand, resp, acc_floor))
         self._coincident.append(cand)
         return None
+
+    def _beat_tail(self, cand: _Candidate) -> bool:
+        """A step 0..``ecg_tail_ms`` after the R wave (fiducial) of its channel's last
+        recognised beat is the end of that QRS complex (S wave, J point), not a pop. The
+        channel's beats are recognised in its candidate order, so block splits do not
+        change it; reads nothing new (no latency)."""
+        last = self._ecg[cand.channel].last_beat
+        tail = self.config.ecg_tail_ms
+        return tail > 0 and last is not None and 0 <= cand.peak - last <= self._ms(tail)
 
     def _pop_shaped(self, cand: _Candidate) -> bool:
         """Rule 5b: the candidate's cleaned waveform is the band-pass image of a step with an
@@ -1067,7 +1079,7 @@ class TwitchDetector:
             return 0.0
         keep = np.ones(y.size, dtype=bool)
         # potentials that failed this test are background
-        _clear_supports(keep, start, [(a, b) for a, b, low, _ in self._recent_brief[c] if not low], ms(cfg.bg_exclude_ms))
+        _clear_supports(keep, start, [(a, b) for a, b, low, *_ in self._recent_brief[c] if not low], ms(cfg.bg_exclude_ms))
         v = np.abs(y[keep])
         if v.size < y.size // 2 or not np.all(np.isfinite(v)):
             return 0.0
@@ -1091,7 +1103,7 @@ class TwitchDetector:
         mp_ms = main_phase_ms(w, min(i, self._ms(8.0)), self.emg_rate_hz)
         spike = (cfg.min_main_phase_ratio > 0 and self.emg_rate_hz >= SPIKE_RULE_MIN_RATE_HZ
                  and mp_ms < cfg.min_main_phase_ratio * self.impulse_width_ms)
-        clear = cand.peak_ratio >= cfg.count_k
+        clear = cand.peak_ratio >= cfg.count_k or self._smoothed_clear(cand)
         known = unit_match is not None and self._units.is_clear(c, unit_id)
         moved = supported is not None and supported > 0
         train = not spike and self._in_train(cand)
@@ -1112,6 +1124,20 @@ class TwitchDetector:
             acc_response_mg=None if resp is None else round(resp, 4), unit_id=unit_id,
             counted=counted, main_phase_ms=round(mp_ms, 3),
         ))
+
+    def _smoothed_clear(self, cand: _Candidate) -> bool:
+        """Clear in the band a MUAP lives in (:mod:`.clarity`, detector 1.13): its peak
+        smoothed over ~1-5 ms stands >= ``count_k`` smoothed-noise sigmas out of the
+        cleaned signal before it (its background copy: the ``lbg_window_ms`` before its
+        start). Only tried from ``count_smooth_min_k`` plain sigmas up."""
+        cfg = self.config
+        if (not cfg.count_smooth or cand.peak_ratio < cfg.count_smooth_min_k or cand.background is None
+                or cand.shape is None or not cand.sigma > cfg.count_smooth_min_noise_uv):
+            return False
+        y = cand.background.read(cand.start - self._ms(5) - self._ms(cfg.lbg_window_ms), cand.start - self._ms(5), 1)
+        z = smoothed_clarity(cand.shape, self.pre + 2, y, self.emg_rate_hz)
+        cand.extra["smoothed_k"] = z
+        return z >= cfg.count_k
 
     def _in_train(self, cand: _Candidate) -> bool:
         """Whether the candidate's waveform fired twice before it at a voluntary unit's
