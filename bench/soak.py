@@ -9,8 +9,9 @@ and dropped. The run should show flat memory and zero loss.
 
 Usage::
 
-    nice python bench/soak.py --minutes 10 --out bench/results/soak.json
+    nice -n -5 python bench/soak.py --minutes 10 --out bench/results/soak.json
     python bench/soak.py --minutes 0.2          # a smoke run
+    python bench/soak.py --minutes 12 --trim-every-s 0   # without the live run's heap trimming
 
 Results: docs/reliability.md ("Soak").
 """
@@ -523,6 +524,8 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
 
 
 def main(argv: list[str] | None = None) -> int:
+    from twitchwatch.heap import LIVE_TRIM_EVERY_S
+
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--every-s", type=float, default=60.0, help="seconds between samples (default 60)")
@@ -535,15 +538,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="diagnose: hand freed heap pages back (malloc_trim) at each row and record the RSS after")
     p.add_argument("--no-dashboard", action="store_true",
                    help="diagnose: the same run without the dashboard and its client")
-    p.add_argument("--trim-every-s", type=float, default=None, metavar="S",
+    p.add_argument("--trim-every-s", type=float, default=LIVE_TRIM_EVERY_S, metavar="S",
                    help="hand free heap pages back (malloc_trim, glibc) every S seconds during the run, as "
-                        "Pipeline(trim_heap_every_s=S) does (default: never)")
+                        f"Pipeline(trim_heap_every_s=S) does; 0: never (default {LIVE_TRIM_EVERY_S:g}, as a "
+                        "live stream or demo)")
     p.add_argument("--stall-report-ms", type=int, default=40, metavar="MS",
                    help="the board reports loop gaps longer than MS (unix_main.py; 0: off; default 40)")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
     result = soak(args.minutes, args.every_s, args.seed, args.tracemalloc, args.baseline_min, args.trim_each_row,
-                  not args.no_dashboard, args.trim_every_s, args.stall_report_ms)
+                  not args.no_dashboard, args.trim_every_s or None, args.stall_report_ms)
     result["command"] = " ".join(sys.argv)
     text = json.dumps(result, indent=1)
     print(text)

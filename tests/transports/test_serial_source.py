@@ -192,9 +192,16 @@ def test_a_busy_reader_does_not_make_the_writer_wait_once_it_reads_ahead(pty_pai
             return
         assert refused == 0
         time.sleep(0.5)
-        host_s, got = src.read(0.2)
+        taken_s = time.monotonic()
+        got, stamps = b"", []
+        while len(got) < len(data):
+            host_s, chunk = src.read(0.2)
+            assert 0 < len(chunk) <= 20_000  # the backlog in pieces, as the pty gave them before
+            got += chunk
+            stamps.append(host_s)
         assert got == data
-        assert t0 + 2.5 < host_s < time.monotonic() - 0.4  # when the last bytes came, not when taken
+        assert len(stamps) >= 4 and stamps == sorted(stamps)
+        assert stamps[0] < t0 + 1.2 and t0 + 2.5 < stamps[-1] < taken_s  # when the bytes came, not when taken
         assert src.read(0.05)[1] == b""
         assert src.read_ahead is not None and src.read_ahead.peak_bytes == len(data)
 

@@ -334,9 +334,11 @@ def test_a_stalled_realtime_board_loses_no_sample_and_reports_the_stall():
         assert [b.first_sample_index for b in got] == list(np.cumsum([0] + [b.n_samples for b in got[:-1]]))
         assert sum(b.n_samples for b in got) == int(duration_s * s.sample_rate_hz)
     stalls = [line for line in board.stderr.decode().splitlines() if line.startswith("stall: ")]
-    gaps = sorted(int(line.split("gap_ms=")[1].split()[0]) for line in stalls)
-    assert len(gaps) >= 2 and gaps[-2] >= 240 and gaps[-1] >= 590, stalls
-    assert all(int(line.split("write_ms=")[1]) < 100 for line in stalls), stalls  # away, not writing
+    # the two stops: gaps of 0.25 and 0.6 s spent away, not in a write (on a loaded machine
+    # other gaps may show too, some of them in writes while this test's reader waited)
+    away = sorted(int(line.split("gap_ms=")[1].split()[0]) for line in stalls
+                  if int(line.split("write_ms=")[1]) < 100)
+    assert len(away) >= 2 and away[-2] >= 240 and away[-1] >= 590, stalls
 
 
 @needs_firmware

@@ -25,6 +25,10 @@ from .base import TransportClosed, host_time_s
 
 #: most bytes read ahead and not yet taken (about 190 s of the full stream at ~22 kB/s)
 READ_AHEAD_MAX_BYTES = 4 << 20
+#: most bytes one :meth:`ReadAhead.take` hands over (whole chunks; at least one): about
+#: what a pty held before, so a run behind works through its backlog in pieces of this
+#: size, each with its own arrival time (a capture's records stay this small)
+TAKE_MAX_BYTES = 16 << 10
 #: how long the thread's own read waits (s): the longest it takes to notice a stop
 _POLL_S = 0.05
 
@@ -32,8 +36,9 @@ _POLL_S = 0.05
 class ReadAhead:
     """Calls ``read_fn(timeout_s) -> (host_s, bytes)`` in a thread and queues the chunks.
 
-    :meth:`take` returns every chunk queued, joined, stamped with the newest chunk's
-    time (each byte had arrived by then). When ``read_fn`` raises
+    :meth:`take` returns the oldest chunks queued, joined, up to :data:`TAKE_MAX_BYTES`
+    (at least one chunk), stamped with the newest of them's time (each byte had arrived
+    by then). When ``read_fn`` raises
     :class:`TransportClosed` (or anything else), :meth:`take` returns what was queued
     before and then raises it.
     """
@@ -83,12 +88,16 @@ class ReadAhead:
             if not self._chunks and self._ended is None:
                 self._cond.wait_for(lambda: self._chunks or self._ended is not None, max(0.0, timeout_s))
             if self._chunks:
-                host_s = self._chunks[-1][0]
-                data = b"".join(chunk for _, chunk in self._chunks)
-                self._chunks.clear()
-                self._queued = 0
+                host_s, first = self._chunks.popleft()
+                parts = [first]
+                n = len(first)
+                while self._chunks and n + len(self._chunks[0][1]) <= TAKE_MAX_BYTES:
+                    host_s, chunk = self._chunks.popleft()
+                    parts.append(chunk)
+                    n += len(chunk)
+                self._queued -= n
                 self._cond.notify_all()
-                return host_s, data
+                return host_s, b"".join(parts)
             if self._ended is not None:
                 raise TransportClosed(str(self._ended)) from self._ended
         return host_time_s(), b""

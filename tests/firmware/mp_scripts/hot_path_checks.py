@@ -185,6 +185,15 @@ def _decode_frames(wires):
     return out
 
 
+def _data_headers(frames):
+    """(stream_id, n, first_sample_index, t_first_us) of each DATA frame, in order."""
+    out = []
+    for f in frames:
+        if f[1] == 2:
+            out.append((f[6], f[7], struct.unpack_from("<I", f, 8)[0], struct.unpack_from("<Q", f, 12)[0]))
+    return out
+
+
 def t_refused_data_is_a_counted_gap():
     """A queue that cannot drain refuses DATA; the refused samples are counted and the
     frames that do go out carry their true indexes (a forward jump = a gap)."""
@@ -219,13 +228,7 @@ def t_refused_data_is_a_counted_gap():
     seen = {0: 0, 1: 0}
     expect = {0: 0, 1: 0}
     gaps = 0
-    for f in frames:
-        if f[1] != 2:
-            continue
-        sid = f[6]
-        n = f[7]
-        first = struct.unpack_from("<I", f, 8)[0]
-        t = struct.unpack_from("<Q", f, 12)[0]
+    for sid, n, first, t in _data_headers(frames):
         check(first >= expect[sid], "never backwards")
         check(t == first * 1000000000 // acq.streams[sid].sample_rate_mhz, "t_first_us from the index")
         gaps += first - expect[sid]
@@ -260,13 +263,9 @@ def t_a_late_pass_loses_nothing_the_source_holds():
     acq.stop()
     expect = {0: 0, 1: 0}
     gaps = 0
-    for f in frames:
-        if f[1] != 2:
-            continue
-        sid = f[6]
-        first = struct.unpack_from("<I", f, 8)[0]
+    for sid, n, first, _ in _data_headers(frames):
         gaps += first != expect[sid]
-        expect[sid] = first + f[7]
+        expect[sid] = first + n
     check(acq.dropped_samples == 0, "dropped %d" % acq.dropped_samples)
     check(gaps == 0, "%d frames did not follow the one before" % gaps)
     check(expect[0] == fe.produced[0] and expect[1] == fe.produced[1] and expect[0] >= 2000 * 2600 // 1000,
