@@ -14,6 +14,14 @@ seeds): ``twitchwatch replay F1 ... FN`` with ``--jobs 1`` and with ``--jobs J``
 (default: every core), wall time of each, and whether both wrote the same events file.
 
     .venv/bin/python bench/replay_bench.py [--minutes 60] [--files 4] [--file-minutes 15] [--jobs J]
+
+**Where the time goes** (``--parts``): the one-file replay run in this process instead, with
+a process-CPU timer around each part (imports, the detector's EMG and accelerometer calls,
+which hold its decisions, artefact and quality records, the outputs, the session's end);
+what is left of the run is reading the file and the pipeline around the detector. The
+first detector call includes loading the compiled kernels from numba's disk cache.
+
+    .venv/bin/python bench/replay_bench.py --parts [--minutes 60]
 """
 
 from __future__ import annotations
@@ -66,6 +74,60 @@ def replay(files: list[Path], folder: Path, tag: str, jobs: int | None = None) -
     return wall, cpu, events
 
 
+_PARTS = """
+import sys, time
+t00 = time.process_time()
+from twitchwatch.cli import main
+t_import = time.process_time() - t00
+from twitchwatch import detectrun, pipeline
+from twitchwatch.detect import engine
+spent = {}
+def wrap(owner, name, label):
+    fn = getattr(owner, name)
+    def call(*a, **k):
+        t = time.process_time()
+        try:
+            return fn(*a, **k)
+        finally:
+            spent[label] = spent.get(label, 0.0) + time.process_time() - t
+    setattr(owner, name, call)
+wrap(engine.TwitchDetector, "process_emg", "detector: EMG blocks (block step; its first call loads the kernels)")
+wrap(engine.TwitchDetector, "process_acc", "detector: accelerometer blocks (and the decisions waiting for them)")
+wrap(engine.TwitchDetector, "flush", "detector: end of stream")
+wrap(detectrun.DetectionRun, "_artefacts", "artefact records")
+wrap(detectrun.DetectionRun, "_maybe_quality", "quality records")
+wrap(pipeline.Pipeline, "_log_events", "events and held records to the outputs")
+wrap(pipeline.Pipeline, "_close_session", "session end (its last records, cause annotation)")
+wrap(pipeline.Pipeline, "run_recording", "the run")
+t0 = time.process_time()
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+total = time.process_time() - t00
+run = spent.pop("the run")
+inner = sum(spent.values())  # every part is inside the run (the session ends in it too)
+print("@@")
+print(f"{'imports (the command line)':70s} {t_import:6.2f}")
+for k, v in spent.items():
+    print(f"{k:70s} {v:6.2f}")
+print(f"{'the rest of the run (reading the file, the pipeline around the detector)':70s} {run - inner:6.2f}")
+print(f"{'the rest (imports inside the run, opening the store and the file)':70s} {total - t_import - run:6.2f}")
+print(f"{'total CPU':70s} {total:6.2f}")
+"""
+
+
+def parts(path: Path, folder: Path, seconds: float) -> None:
+    """Where one replay's CPU goes (``--parts``): the replay in a child process with timers."""
+    env = dict(os.environ, XDG_DATA_HOME=str(folder / "xdg"), PYTHONPATH=str(REPO / "host"))
+    out = subprocess.run([sys.executable, "-c", _PARTS, "replay", str(path), "--db", str(folder / "parts.sqlite3"),
+                          "--events-out", str(folder / "parts.jsonl"), "-q"], capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise SystemExit(f"replay failed ({out.returncode}): {out.stderr.strip()[-500:]}")
+    print(f"\nCPU s by part, {seconds / 60:g} min replayed in one process:")
+    print(out.stdout.split("@@\n", 1)[-1].rstrip())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=60.0, help="length of the one-file replay (default 60)")
@@ -73,7 +135,14 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=4, help="files for the --jobs comparison (default 4; 0 skips it)")
     ap.add_argument("--file-minutes", type=float, default=15.0, help="length of each of those (default 15)")
     ap.add_argument("--jobs", type=int, default=None, help="--jobs for the parallel run (default: every core)")
+    ap.add_argument("--parts", action="store_true", help="where one replay's CPU goes, instead of the timings")
     args = ap.parse_args()
+    if args.parts:
+        with tempfile.TemporaryDirectory() as d:
+            long = Path(d) / "long.edf"
+            make_edf(long, args.scenario, args.minutes * 60.0, 1)
+            parts(long, Path(d), args.minutes * 60.0)
+        return
     jobs = args.jobs or default_jobs()
     print(f"command: python bench/replay_bench.py --minutes {args.minutes:g} --scenario {args.scenario} "
           f"--files {args.files} --file-minutes {args.file_minutes:g}" + (f" --jobs {args.jobs}" if args.jobs else ""))

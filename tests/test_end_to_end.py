@@ -249,7 +249,10 @@ def test_corrupted_stream_is_counted_and_no_wrong_sample_is_emitted(live_30s, tm
 
 
 def test_firmware_restart_mid_stream_starts_a_new_session(tmp_path):
-    board = VirtualBoard(seed=4, duration_s=None)
+    # In real time, as a device streams: a board running ahead of real time fills the
+    # host's read-ahead queue (transports/readahead.py, up to 4 MB, minutes of signal), so
+    # its restart would reach the pipeline only after the 6 s this run lasts.
+    board = VirtualBoard(seed=4, duration_s=None, realtime=True)
     restarted = []
 
     def on_block(b) -> None:
