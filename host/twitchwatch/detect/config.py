@@ -189,6 +189,9 @@ class DetectorConfig:
     on_beat_fraction: float = 0.25
     on_beat_half_ms: float = 12.5
     on_beat_max_gain: float = 2.0
+    #: a sustained cluster whose low-band extremum lies on the learned rhythm is fitted the
+    #: same way (a twitch merged with a wide QRS into one long cluster; detector 1.14)
+    on_beat_merged: bool = True
     #: ... reported only when the beat is decided no later than this after the twitch
     #: alone would have been (the engine's latency: a beat's candidate is decided
     #: lookahead_ms after the beat ends, too late for a twitch early in a long QRS):

@@ -64,6 +64,12 @@ class EcgRhythm:
                 return k, ref
         return None
 
+    def on_rhythm(self, p: int) -> tuple[int, int] | None:
+        """(k, reference) when a beat at ``p`` would lie on the learned rhythm (k = 1..
+        ``ecg_max_missed`` RRs after the last beat or template match, the tracker's own
+        tolerance); None before an RR is learned. Records nothing."""
+        return None if self.rr is None else self._on_rhythm(p)
+
     def is_ecg(self, p: int, shape: np.ndarray) -> bool:
         """Is the candidate whose fiducial point is at EMG index ``p``, with low-band
         ``shape`` around it, a heartbeat? Records it either way (call in stream order)."""

@@ -49,7 +49,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.13"  # 1.13: the end of a wide QRS (a step 0-100 ms after the R wave) is the heartbeat, not a pop; clear also by the peak smoothed over 1-4 ms against the equally smoothed noise, on channels whose floor is above good contact (> 5 µV, :mod:`.clarity`); 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
+DETECTOR_VERSION = "twitchwatch-detect-1.14"  # 1.14: a sustained cluster whose low-band extremum lies on the learned heart rhythm has the beat fitted and subtracted there (a twitch merged with a wide QRS); 1.13: the end of a wide QRS (a step 0-100 ms after the R wave) is the heartbeat, not a pop; clear also by the peak smoothed over 1-4 ms against the equally smoothed noise, on channels whose floor is above good contact (> 5 µV, :mod:`.clarity`); 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -849,12 +849,8 @@ class TwitchDetector:
             self._ecg_beats.append((cand.start, cand.ecg_beat, c, cand.need_emg))
             if not self._twitch_on_beat(cand):
                 kind, detail = "ecg", "periodic, ECG template"
-            elif moving:
-                kind, detail = "motion", f"accelerometer {motion:.0f} mg"
-            elif cand.motion_onset is not None:
-                kind, detail = "motion", "motion onset: accelerometer {:.0f} mg from {:.1f} mg".format(*cand.motion_onset)
-            elif (bg := self._background_activity(cand)) >= cfg.bg_fraction:
-                kind, detail = "voluntary", f"background activity before ({bg:.2f})"
+            else:
+                kind, detail = self._twitch_on_beat_kind(cand, motion)
         elif steppy and self._beat_tail(cand):
             kind, detail = "ecg", f"heartbeat end: step {cand.step_uv:.0f} µV after the R wave"
         elif steppy:  # named (pop or heartbeat onset) by the channel's next candidate
@@ -869,6 +865,10 @@ class TwitchDetector:
                 kind, detail = "motion", f"slow deflection {cand.lf_pp:.0f} µV"
             else:
                 kind, detail = "ecg", f"wide (QRS-like) potential, low band {cand.lf_pp:.0f} µV"
+        elif (cand.overlong or cand.duration_ms > cfg.max_duration_ms) and self._merged_with_beat(cand):
+            # a twitch merged with a heartbeat into one long cluster (1.14): the beat fitted
+            # and subtracted at the R wave the rhythm expects; what is left is the twitch
+            kind, detail = self._twitch_on_beat_kind(cand, motion)
         elif cand.overlong or cand.duration_ms > cfg.max_duration_ms:
             kind, detail = "voluntary", "sustained cluster"
         elif (bg := self._background_activity(cand)) >= cfg.bg_fraction:
@@ -927,7 +927,54 @@ class TwitchDetector:
         cand.extra["pop_r2"] = r2
         return r2 >= cfg.pop_fit_r2 and sign * cand.step_uv > 0
 
-    def _twitch_on_beat(self, cand: _Candidate) -> bool:
+    def _twitch_on_beat_kind(self, cand: _Candidate, motion: float | None) -> tuple[str | None, str]:
+        """The rules a twitch found on a heartbeat still meets (6, 6b, 9): (kind, detail),
+        kind None for a twitch."""
+        cfg = self.config
+        if motion is not None and motion > cfg.acc_motion_mg:
+            return "motion", f"accelerometer {motion:.0f} mg"
+        if cand.motion_onset is not None:
+            return "motion", "motion onset: accelerometer {:.0f} mg from {:.1f} mg".format(*cand.motion_onset)
+        if (bg := self._background_activity(cand)) >= cfg.bg_fraction:
+            return "voluntary", f"background activity before ({bg:.2f})"
+        return None, ""
+
+    def _merged_with_beat(self, cand: _Candidate) -> bool:
+        """A sustained (overlong) candidate that holds a heartbeat with a twitch on it
+        (detector 1.14). A twitch 30-60 ms after the R wave merges with a wide QRS into
+        one cluster longer than ``max_cluster_ms``; its peak is the twitch's, so the R
+        wave lies before the fiducial search window (``ecg_align_ms`` around the peak)
+        and the rhythm test failed. Here the fiducial is searched over the whole cluster
+        (the low band's extremum from its local baseline, as in the features); when it
+        lies on the channel's learned rhythm (k RRs after its last beat, the rhythm's own
+        tolerance), the beat's learned shape is fitted there and subtracted
+        (:meth:`_twitch_on_beat`, without teaching the template); a twitch that stands out
+        of the fit makes the candidate that twitch. Reads the ring within the history held
+        at every split, up to the decision position: block-split free, no latency."""
+        cfg, c, ms = self.config, cand.channel, self._ms
+        rhythm = self._ecg[c]
+        if not cfg.on_beat_merged or cfg.on_beat_k <= 0 or rhythm.rr is None or cand.shape is None:
+            return False
+        low, lim = max(cand.need_emg - self._held, self._ring.start), cand.need_emg
+        b0 = max(cand.start - ms(cfg.ecg_window_ms) - ms(25), low)
+        end = min(cand.peak + self.post_context + 1, lim)
+        lf = self._ring.read(b0, end, self._rows["lf"].start + c)
+        k0, k1 = cand.start - b0, min(cand.peak + ms(cfg.ecg_align_ms[1]) + 1, end) - b0
+        if lf.size != end - b0 or k0 < 0 or k1 <= k0:
+            return False
+        f = b0 + k0 + int(np.argmax(np.abs(lf[k0:k1] - np.median(lf))))
+        if rhythm.on_rhythm(f) is None:
+            return False
+        kept = cand.ecg_beat
+        cand.ecg_beat = f
+        if self._twitch_on_beat(cand, teach=False):
+            self._ecg_beats.append((cand.start, f, c, cand.need_emg))
+            cand.extra["merged_beat"] = True
+            return True
+        cand.ecg_beat = kept
+        return False
+
+    def _twitch_on_beat(self, cand: _Candidate, teach: bool = True) -> bool:
         """A recognised beat: is there a twitch on it (:mod:`.onbeat`)? If so, the
         candidate's shape features become the residual's (peak, p-p, duration, phases,
         lobes, polarity, shape; the beat's span, accelerometer features and context stay)
@@ -945,7 +992,8 @@ class TwitchDetector:
         found = tpl.find_twitch(y, a, f, cand.start, cand.last, float(cand.sigma), cfg.on_beat_k,
                                 cfg.on_beat_fraction, ms(cfg.on_beat_half_ms), cfg.on_beat_max_gain)
         if found is None:
-            tpl.teach(y, a, f)
+            if teach:
+                tpl.teach(y, a, f)
             return False
         rp, gain = found
         pre, post, m3 = self.pre, self.post, ms(3)
