@@ -364,3 +364,30 @@ def test_a_busy_host_does_not_make_the_board_wait_in_its_write():
     writes = [int(line.split("write_ms=")[1]) for line in board.stderr.decode().splitlines()
               if line.startswith("stall: ")]
     assert all(w < 100 for w in writes), board.stderr
+
+
+@needs_firmware
+def test_a_realtime_board_restarted_under_a_reading_thread_is_a_reset_not_the_end():
+    """A live run reads a real-time board in a thread, which asks whether the board
+    exited each time a read comes back empty: ``restart()`` stops the old process before
+    it starts the new one, and that moment must read as a reset, never as the link's end."""
+    from twitchwatch.pipeline import Pipeline
+
+    board = VirtualBoard(seed=5, realtime=True)
+    spawn = board._spawn
+
+    def slow_spawn(*args: object, **kw: object) -> None:  # a slow process start: 0.2 s
+        time.sleep(0.2)  # between the old process's end and the new one, several empty reads
+        spawn(*args, **kw)  # type: ignore[arg-type]
+
+    done = []
+
+    def on_block(b: SampleBlock) -> None:
+        if b.stream_id == 0 and b.first_sample_index >= 1000 and not done:
+            done.append(True)
+            board.restart()
+
+    with board as src:
+        board._spawn = slow_spawn  # type: ignore[method-assign]
+        summary = Pipeline(src, source_name="test", on_block=on_block).run(duration_s=2.5)
+    assert done and summary.resets == 1, summary.ended_because

@@ -101,14 +101,18 @@ class SerialSource(ByteSource):
         alive: optional check called when a read times out empty; if it returns a
             reason string the link is considered gone (used by
             :class:`~twitchwatch.transports.VirtualBoard` to notice its process exit).
+        read_ahead: whether :meth:`start_read_ahead` starts a reading thread (False: a
+            virtual board run as fast as its reader takes data, paced by the pty's
+            back-pressure, which reading ahead would remove).
 
     Raises:
         TransportError: the port cannot be opened (message names the port).
     """
 
     def __init__(self, port: str, baudrate: int = DEFAULT_BAUDRATE,
-                 alive: Callable[[], str | None] | None = None) -> None:
+                 alive: Callable[[], str | None] | None = None, read_ahead: bool = True) -> None:
         self.port = port
+        self._read_ahead_ok = read_ahead
         self.baudrate = baudrate
         self._alive = alive
         self._gone: str | None = None
@@ -136,8 +140,9 @@ class SerialSource(ByteSource):
 
     def start_read_ahead(self) -> None:
         """From now on a thread reads the port as bytes come (:class:`ReadAhead`):
-        :meth:`read` returns what it took, stamped when it arrived. Idempotent."""
-        if self._ahead is None and not self.closed:
+        :meth:`read` returns what it took, stamped when it arrived. Idempotent; nothing
+        for a source made with ``read_ahead=False``."""
+        if self._ahead is None and self._read_ahead_ok and not self.closed:
             self._ahead = ReadAhead(self._read_port, self.describe())
 
     @property

@@ -102,6 +102,7 @@ class VirtualBoard:
         self._stderr_file: IO[bytes] | None = None
         self._old_stderr = b""
         self.source: SerialSource | None = None
+        self._restarting = False  # restart() between stopping the old process and starting the new
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -125,7 +126,9 @@ class VirtualBoard:
         try:
             tty.setraw(self._slave)  # before the firmware writes: no echo, no CR/LF mangling
             self._spawn(micropython)
-            self.source = SerialSource(os.ttyname(self._slave), alive=self._exit_reason)
+            # a real-time board is read ahead by a live run; one run as fast as the host
+            # takes data is paced by the pty's back-pressure, which reading ahead would remove
+            self.source = SerialSource(os.ttyname(self._slave), alive=self._exit_reason, read_ahead=self.realtime)
         except BaseException:
             self.close()
             raise
@@ -186,9 +189,15 @@ class VirtualBoard:
         """
         if self._master is None:
             raise TransportError("virtual board is not open")
-        self._stop_process()
-        self._old_stderr += self.stderr
-        self._spawn(self.micropython or find_micropython(), boot_id)
+        # the source's reading thread may ask whether the board exited meanwhile: the
+        # old process's end is a reset, not the end of the link
+        self._restarting = True
+        try:
+            self._stop_process()
+            self._old_stderr += self.stderr
+            self._spawn(self.micropython or find_micropython(), boot_id)
+        finally:
+            self._restarting = False
 
     def close(self) -> None:
         """Stop the firmware and close the serial port and both pty fds; idempotent."""
@@ -230,7 +239,7 @@ class VirtualBoard:
 
     def _exit_reason(self) -> str | None:
         code = self.returncode
-        if code is None:
+        if code is None or self._restarting:
             return None
         tail = self.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
         detail = f": {' | '.join(tail)}" if tail else ""
