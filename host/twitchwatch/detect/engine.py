@@ -1133,16 +1133,11 @@ class TwitchDetector:
         candidates (as :meth:`_background_activity`) except those that failed this test.
         Only samples before the candidate's start are read (chunk invariance). 0 (test
         passes) when fewer than half the window's samples remain."""
-        cfg, c, ms = self.config, cand.channel, self._ms
-        end = cand.start - ms(5)
-        start = end - ms(cfg.lbg_window_ms)
-        assert cand.background is not None  # set by _emg_features before any decision
-        y = cand.background.read(start, end, 1)
-        if y.size != end - start:
+        cfg = self.config
+        window = self._window_before(cand, except_failed=True)  # potentials that failed this test are background
+        if window is None:
             return 0.0
-        keep = np.ones(y.size, dtype=bool)
-        # potentials that failed this test are background
-        _clear_supports(keep, start, [(a, b) for a, b, low, *_ in self._recent_brief[c] if not low], ms(cfg.bg_exclude_ms))
+        y, keep = window
         v = np.abs(y[keep])
         if v.size < y.size // 2 or not np.all(np.isfinite(v)):
             return 0.0
@@ -1311,6 +1306,15 @@ class TwitchDetector:
         (``lbg_window_ms`` ending 5 ms before its start) and which samples are twitch-free
         (outside +- ``bg_exclude_ms`` of the channel's recent brief candidates), as known
         at its decision (block-split free); None when the window is not all held."""
+        window = self._window_before(cand, except_failed=False)
+        return None if window is None else (window[0].copy(), window[1])
+
+    def _window_before(self, cand: _Candidate, except_failed: bool) -> tuple[np.ndarray, np.ndarray] | None:
+        """The cleaned signal over ``lbg_window_ms`` ending 5 ms before ``cand``'s start (a
+        view of its background copy) and a mask that is False within +- ``bg_exclude_ms``
+        of the channel's recent brief candidates (with ``except_failed``, not of those that
+        failed the local-background test); None when the window is not all held. Reads
+        only samples before the candidate's start (chunk invariance)."""
         cfg, c, ms = self.config, cand.channel, self._ms
         end = cand.start - ms(5)
         start = end - ms(cfg.lbg_window_ms)
@@ -1319,8 +1323,10 @@ class TwitchDetector:
         if y.size != end - start:
             return None
         keep = np.ones(y.size, dtype=bool)
-        _clear_supports(keep, start, [(a, b) for a, b, *_ in self._recent_brief[c]], ms(cfg.bg_exclude_ms))
-        return y.copy(), keep
+        recent = self._recent_brief[c]
+        supports = [(a, b) for a, b, low, *_ in recent if not low] if except_failed else [(a, b) for a, b, *_ in recent]
+        _clear_supports(keep, start, supports, ms(cfg.bg_exclude_ms))
+        return y, keep
 
     def _smoothed_clear(self, cand: _Candidate) -> bool:
         """Clear in the band a MUAP lives in (:mod:`.clarity`, detector 1.13): its peak
