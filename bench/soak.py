@@ -239,11 +239,12 @@ def numba_stats() -> dict[str, int]:
 def malloc_trim_mb() -> dict[str, float | None]:
     """RSS before and after glibc's ``malloc_trim(0)`` (free heap pages handed back to
     the OS): what of the resident memory was only freed-but-kept allocator arena."""
+    from twitchwatch import heap
+
     before = rss_mb()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
+    if not heap.TRIM_AVAILABLE:
         return {"before_mb": before, "after_mb": None}
+    heap.malloc_trim()
     return {"before_mb": before, "after_mb": rss_mb()}
 
 

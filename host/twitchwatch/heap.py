@@ -19,7 +19,7 @@ import ctypes.util
 import time
 from typing import Callable
 
-__all__ = ["LIVE_TRIM_EVERY_S", "HeapTrimmer", "malloc_trim"]
+__all__ = ["LIVE_TRIM_EVERY_S", "TRIM_AVAILABLE", "HeapTrimmer", "malloc_trim"]
 
 #: how often a live run (``stream``, ``demo``) trims: in the 15-minute soaks side by side
 #: (docs/reliability.md) trimming every 30 s kept glibc's free-but-kept memory at 3.5 MB
@@ -41,6 +41,8 @@ def _find_malloc_trim() -> Callable[[int], int] | None:
 
 
 _MALLOC_TRIM = _find_malloc_trim()
+#: whether this process's C library has ``malloc_trim`` (glibc); False: every trim is a no-op
+TRIM_AVAILABLE = _MALLOC_TRIM is not None
 
 
 def malloc_trim() -> bool:
@@ -59,7 +61,7 @@ class HeapTrimmer:
             raise ValueError(f"every_s must be > 0, got {every_s}")
         self.every_s = float(every_s)
         self.clock = clock
-        self.available = _MALLOC_TRIM is not None
+        self.available = TRIM_AVAILABLE
         self.calls = 0
         self.total_s = 0.0
         self.worst_s = 0.0
