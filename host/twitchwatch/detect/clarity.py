@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .floor import MAD_TO_SIGMA
+
 #: Hann window lengths tried, ms (a surface MUAP's main phase lasts ~1-5 ms)
 WIDTHS_MS = (1.0, 2.0, 4.0)
 
@@ -60,7 +62,7 @@ def smoothed_clarity(shape: np.ndarray, peak_i: int, background: np.ndarray, rat
             continue
         h = _hann(n)
         noise = np.convolve(bg, h, mode="valid")
-        sd = float(np.median(np.abs(noise))) / 0.6745
+        sd = float(np.median(np.abs(noise))) / MAD_TO_SIGMA
         if not np.isfinite(sd) or sd <= 0:
             continue
         ys = np.convolve(shape, h, mode="same")
