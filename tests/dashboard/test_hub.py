@@ -238,3 +238,31 @@ def test_twitches_waiting_for_a_broadcaster_that_does_not_take_are_bounded_and_c
     taken = hub.take()["events"]
     assert [e["sample_index"] for e in taken] == [_twitch(k).sample_index for k in range(4_000, n)]
     assert len(hub.recent_events(10**9)) == n  # kept for markers and the ranking all the same
+
+
+def test_frames_awaiting_their_drawn_are_bounded_and_keep_no_python_object():
+    """Issue 17: the frames awaiting the page's ``drawn`` were an ordered dict of up to
+    1,000 entries (an int, a float and a node each, replaced 30 times a second among the
+    run's short-lived objects). Now slots of two arrays made with the log: 5,000 frames
+    never drawn leave at most LATENCY_FRAMES_AWAITED awaited and Python's traced memory
+    where it was; a late ``drawn`` of a forgotten frame, a repeated one, or one that is not
+    a frame id, counts nothing."""
+    from twitchwatch.dashboard.server import LATENCY_FRAMES_AWAITED, LatencyLog
+
+    log = LatencyLog(keep=1000)
+    state = {"n": 0}
+
+    def feed(upto):
+        while state["n"] < upto:
+            state["n"] += 1
+            log.sent(state["n"], 0.0)
+
+    start, end = _traced_mb_after(feed, [10, 5_010])
+    assert end - start < 0.02, f"the latency log grew {(end - start) * 1e3:.0f} kB for 5,000 frames awaited"
+    assert getattr(log, "frames_awaited", None) == LATENCY_FRAMES_AWAITED
+    for frame_id in (1, 5_010 - LATENCY_FRAMES_AWAITED, "5010", 5_010.0, True, -5, 10**40):
+        log.drawn(frame_id)
+    assert log.frames_drawn == 0
+    log.drawn(5_010)
+    log.drawn(5_010)
+    assert log.frames_drawn == 1 and log.frames_awaited == LATENCY_FRAMES_AWAITED - 1
