@@ -90,6 +90,8 @@ def summary_lines(summary: RunSummary, store_path: str | None) -> list[str]:
     else:
         lines.append("dropped or damaged: nothing")
     lines.extend(f"warning: {warning}" for warning in summary.warnings)
+    if getattr(summary, "warnings_not_kept", 0):
+        lines.append(f"warning: {summary.warnings_not_kept} more warning(s), not kept")
     if store_path:
         lines.append(f"logged to {store_path}")
     return lines
