@@ -82,7 +82,7 @@ def summary_lines(summary: RunSummary, store_path: str | None) -> list[str]:
         known = [d for d in drops if d is not None]
         longest = f" (longest {max(known):.1f} s)" if known else ""
         lines.append(f"link: BLE {link.get('name') or ''} {link.get('address') or ''}, MTU {link.get('mtu')}, "
-                     f"{link.get('connects', 0)} connections, {len(drops)} dropouts{longest}, "
+                     f"{link.get('connects', 0)} connections, {link.get('dropouts_total', len(drops))} dropouts{longest}, "
                      f"{link.get('duplicates_dropped', 0)} repeated frames dropped")
     problems = summary.problems()
     if problems:
