@@ -150,17 +150,15 @@ class EventRing:
         return EventColumns(self._spec, cols, present, self._run[pos], self._strings)
 
     def last(self, name: str) -> Any:
-        """Field ``name`` of the newest twitch (None when none is kept, or not set)."""
-        if not self._n:
+        """Field ``name`` of the newest twitch (None when none is kept, or it is not set)."""
+        if not self._n or name not in self._cols:
             return None
         i = (self._n - 1) % self.capacity
         if name in self._set and not self._set[name][i]:
             return None
-        value = self._cols[name][i].item() if name in self._cols else None
-        return self._strings[value] if self._kind(name) == "str" else value
-
-    def _kind(self, name: str) -> str | None:
-        return next((kind for n, kind, _ in self._spec if n == name), None)
+        value = self._cols[name][i].item()
+        kind = next(k for n, k, _ in self._spec if n == name)
+        return self._strings[int(value)] if kind == "str" else value
 
     def markers(self, run: int, start_index: int, slack: float) -> list[dict[str, Any]]:
         """The twitches of run ``run`` at or after sample ``start_index``, oldest first, as

@@ -306,6 +306,12 @@ class LiveHub(ItemSink):
             copied = self._events.copy(n)  # numpy copies under the lock; the dicts made outside it
         return copied.dicts()
 
+    @property
+    def events_kept(self) -> int:
+        """Twitches kept now (at most ``max_events``)."""
+        with self._lock:
+            return len(self._events)
+
     def hello(self) -> dict[str, Any] | None:
         with self._lock:
             return None if self._hello is None else dict(self._hello)
