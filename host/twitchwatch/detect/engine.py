@@ -840,7 +840,7 @@ class TwitchDetector:
         if self.acc_rate_hz is not None and resp is None:
             self.counts["no_acc_data"] += 1
         kind, detail, faint = None, "", False
-        moving = motion is not None and motion > cfg.acc_motion_mg
+        sustained = cand.overlong or cand.duration_ms > cfg.max_duration_ms
         wide = cand.lf_pp >= cfg.wide_ratio * cand.amp_pp and cand.lf_pp >= 8 * cand.sigma
         steppy = ((abs(cand.step_uv) >= cfg.pop_step_fraction * cand.amp_pp and abs(cand.step_uv) >= 5 * cand.sigma)
                   or self._pop_shaped(cand))
@@ -869,23 +869,21 @@ class TwitchDetector:
         elif steppy:  # named (pop or heartbeat onset) by the channel's next candidate
             self._held_step[c] = (cand, cand.step_uv)
             return "pop"
-        elif moving:
-            kind, detail = "motion", f"accelerometer {motion:.0f} mg"
-        elif cand.motion_onset is not None:
-            kind, detail = "motion", "motion onset: accelerometer {:.0f} mg from {:.1f} mg".format(*cand.motion_onset)
+        elif (motion_rule := self._motion_kind(cand, motion)) is not None:
+            kind, detail = motion_rule
         elif wide:
             if cand.lf_pp >= cfg.motion_low_uv and cand.lf_pp >= cfg.motion_low_k * cand.sigma:
                 kind, detail = "motion", f"slow deflection {cand.lf_pp:.0f} µV"
             else:
                 kind, detail = "ecg", f"wide (QRS-like) potential, low band {cand.lf_pp:.0f} µV"
-        elif (cand.overlong or cand.duration_ms > cfg.max_duration_ms) and self._merged_with_beat(cand):
+        elif sustained and self._merged_with_beat(cand):
             # a twitch merged with a heartbeat into one long cluster (1.14): the beat fitted
             # and subtracted at the R wave the rhythm expects; what is left is the twitch
             kind, detail = self._twitch_on_beat_kind(cand, motion)
-        elif cand.overlong or cand.duration_ms > cfg.max_duration_ms:
+        elif sustained:
             kind, detail = "voluntary", "sustained cluster"
-        elif (bg := self._background_activity(cand)) >= cfg.bg_fraction:
-            kind, detail = "voluntary", f"background activity before ({bg:.2f})"
+        elif (background_rule := self._background_kind(cand)) is not None:
+            kind, detail = background_rule
         elif (act_pre := self._activity_before(cand)) >= cfg.activity_fraction:
             kind, detail = "voluntary", f"activity before ({act_pre:.2f})"
         elif cand.act_recent >= cfg.sustained_fraction:
@@ -943,16 +941,25 @@ class TwitchDetector:
         return r2 >= cfg.pop_fit_r2 and sign * cand.step_uv > 0
 
     def _twitch_on_beat_kind(self, cand: _Candidate, motion: float | None) -> tuple[str | None, str]:
-        """The rules a twitch found on a heartbeat still meets (6, 6b, 9): (kind, detail),
-        kind None for a twitch."""
-        cfg = self.config
-        if motion is not None and motion > cfg.acc_motion_mg:
+        """The rules a twitch found on a heartbeat still meets (6, 6b, 9), in the main
+        chain's order: (kind, detail), kind None for a twitch."""
+        return self._motion_kind(cand, motion) or self._background_kind(cand) or (None, "")
+
+    def _motion_kind(self, cand: _Candidate, motion: float | None) -> tuple[str, str] | None:
+        """Rules 6 and 6b: the limb moves (accelerometer band above ``acc_motion_mg``
+        around the candidate) or starts to (motion onset): (kind, detail), or None."""
+        if motion is not None and motion > self.config.acc_motion_mg:
             return "motion", f"accelerometer {motion:.0f} mg"
         if cand.motion_onset is not None:
             return "motion", "motion onset: accelerometer {:.0f} mg from {:.1f} mg".format(*cand.motion_onset)
-        if (bg := self._background_activity(cand)) >= cfg.bg_fraction:
+        return None
+
+    def _background_kind(self, cand: _Candidate) -> tuple[str, str] | None:
+        """Rule 9: a busy background before the candidate (:meth:`_background_activity`
+        >= ``bg_fraction``) is a weak contraction: (kind, detail), or None."""
+        if (bg := self._background_activity(cand)) >= self.config.bg_fraction:
             return "voluntary", f"background activity before ({bg:.2f})"
-        return None, ""
+        return None
 
     def _merged_with_beat(self, cand: _Candidate) -> bool:
         """A sustained (overlong) candidate that holds a heartbeat with a twitch on it
