@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -266,3 +268,30 @@ def test_frames_awaiting_their_drawn_are_bounded_and_keep_no_python_object():
     log.drawn(5_010)
     log.drawn(5_010)
     assert log.frames_drawn == 1 and log.frames_awaited == LATENCY_FRAMES_AWAITED - 1
+
+
+def test_the_live_ranking_from_wall_times_alone_is_the_ranking_from_whole_twitches(tmp_path):
+    """Issue 17: every 5 s the dashboard ranked causes from a copy of every kept twitch
+    (up to 20,000 dicts of 17 fields, made and dropped among the run's long-lived objects).
+    The ranking reads only their wall times: from those alone it is the same, here with a
+    live session, two exposures among the twitches and 300 twitches."""
+    from twitchwatch.causes.entries import parse_exposure
+    from twitchwatch.dashboard import analysis
+    from twitchwatch.store import Store
+
+    now = 1.8e9
+    path = tmp_path / "rank.sqlite3"
+    with Store(path) as store:
+        store.add_context(parse_exposure("caffeine", "300", at=now - 5400, now_unix_s=now))
+        store.add_context(parse_exposure("exercise", "60", at=now - 7200, now_unix_s=now))
+        store.start_session(device_id="d", firmware_version="0.1.0", boot_id=1, source="test",
+                            body_site="left calf", started_at=now - 3 * 3600)
+    hub = LiveHub()
+    for k in range(300):
+        e = _twitch(k)
+        hub.on_event(dataclasses.replace(e, wall_time_s=now - 3 * 3600 + k * 36.0))
+    inputs = analysis.load_inputs(path, now)
+    whole = analysis.rank_live(hub.recent_events(10**9), inputs, now)
+    assert whole["causes"]  # something to compare
+    assert analysis.rank_live_times(hub.recent_wall_times(10**9), inputs, now) == whole
+    assert hub.recent_wall_times(2) == [e["wall_time_s"] for e in hub.recent_events(2)]

@@ -82,6 +82,14 @@ def rank_live(events: list[dict[str, Any]], inputs: LiveInputs, now_unix_s: floa
     return {"causes": causes, "red_flags": [_flag_json(f) for f in inputs.red_flags]}
 
 
+def rank_live_times(wall_times_s: list[float], inputs: LiveInputs, now_unix_s: float) -> dict[str, Any]:
+    """:func:`rank_live` from the twitches' unix times (s) alone: the session's ranking reads
+    nothing else of a twitch (its exposure windows, trigger statistics and rate trends use
+    ``wall_time_s``; the site is the live session's). The dashboard ranks up to 20,000
+    kept twitches every 5 s: one small dict each here, not a copy of every field."""
+    return rank_live([{"wall_time_s": t} for t in wall_times_s], inputs, now_unix_s)
+
+
 def event_causes(event: dict[str, Any], inputs: LiveInputs, now_unix_s: float) -> list[dict[str, Any]]:
     """The top candidate causes of one live twitch (score > 0)."""
     if event.get("wall_time_s") is None:

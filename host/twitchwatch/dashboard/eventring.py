@@ -149,6 +149,14 @@ class EventRing:
         present = {name: flags[pos] for name, flags in self._set.items()}
         return EventColumns(self._spec, cols, present, self._run[pos], self._strings)
 
+    def wall_times(self, n: int) -> list[float]:
+        """``wall_time_s`` of the newest ``n`` kept twitches that have one, oldest first
+        (plain floats, no dict per twitch)."""
+        pos = self._order(n)
+        if "wall_time_s" in self._set:
+            pos = pos[self._set["wall_time_s"][pos]]
+        return self._cols["wall_time_s"][pos].tolist()
+
     def last(self, name: str) -> Any:
         """Field ``name`` of the newest twitch (None when none is kept, or it is not set)."""
         if not self._n or name not in self._cols:

@@ -306,6 +306,12 @@ class LiveHub(ItemSink):
             copied = self._events.copy(n)  # numpy copies under the lock; the dicts made outside it
         return copied.dicts()
 
+    def recent_wall_times(self, n: int) -> list[float]:
+        """Unix times (s) of the newest ``n`` kept twitches that have one, oldest first:
+        all the live cause ranking reads of them."""
+        with self._lock:
+            return self._events.wall_times(n)
+
     @property
     def events_kept(self) -> int:
         """Twitches kept now (at most ``max_events``)."""

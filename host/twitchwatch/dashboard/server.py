@@ -419,11 +419,11 @@ class DashboardApp:
                 inputs = await run_in_threadpool(analysis.load_inputs, self.db_path, now)
                 changed = self._inputs is not None and inputs != self._inputs
                 self._inputs = inputs
-                events = self.hub.recent_events(RANKING_MAX_EVENTS)
-                self._ranking = await run_in_threadpool(analysis.rank_live, events, inputs, now)
+                times = self.hub.recent_wall_times(RANKING_MAX_EVENTS)  # all the ranking reads of a twitch
+                self._ranking = await run_in_threadpool(analysis.rank_live_times, times, inputs, now)
                 self._send_status()
                 if changed:  # something was logged: the twitches on screen may fit other causes now
-                    recent = events[-EVENTS_RERANKED:]
+                    recent = self.hub.recent_events(EVENTS_RERANKED)
                     updates = await run_in_threadpool(
                         lambda: [{"key": _event_key(e), "causes": analysis.event_causes(e, inputs, now)}
                                  for e in recent])
