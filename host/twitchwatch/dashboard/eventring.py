@@ -7,7 +7,7 @@ time among the millions of short-lived ones a run makes: each pinned the pools o
 Python's small-object allocator it landed in, and the allocator's arenas grew faster
 than the twitches did (docs/reliability.md, "Where the memory goes"). Here each field is
 a column of a fixed-size numpy array made (and written, so resident) once: a kept twitch
-costs ~130 bytes whatever the run's length, and adding one allocates nothing that stays.
+costs 119 bytes whatever the run's length, and adding one allocates nothing that stays.
 
 The columns follow :class:`~twitchwatch.detect.TwitchEvent`'s fields (new ones included):
 ``int`` → int64, ``float`` → float64, ``bool`` → bool, ``str`` → an index into a table of

@@ -28,7 +28,7 @@ from twitchwatch.dashboard.view import RateCounter, display_factor, minmax_colum
 DISPLAY_HIGHPASS_HZ = 20.0  # display only: takes off electrode offset and drift
 #: the newest twitches kept (for markers, a page that connects, and the live cause ranking,
 #: which looks at exactly these); rates count every event. Kept in preallocated numpy
-#: columns (:class:`~twitchwatch.dashboard.eventring.EventRing`, ~130 bytes a twitch, 2.6 MB
+#: columns (:class:`~twitchwatch.dashboard.eventring.EventRing`, 119 bytes a twitch, 2.4 MB
 #: in all, resident from the start; as dicts they were ~0.75 kB each and fragmented
 #: Python's small-object heap): 8 h of the soak's 40 a minute
 MAX_EVENTS_KEPT = 20_000
