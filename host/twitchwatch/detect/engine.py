@@ -51,7 +51,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.15"  # 1.15: peel-off: a counted twitch explained as superimposed firings of clear units' templates (whitened matching pursuit, :mod:`.peel`) reports each firing, and a would-be filter echo that a clear unit's template explains is a firing; 1.14: a sustained cluster whose low-band extremum lies on the learned heart rhythm has the beat fitted and subtracted there (a twitch merged with a wide QRS); 1.13: the end of a wide QRS (a step 0-100 ms after the R wave) is the heartbeat, not a pop; clear also by the peak smoothed over 1-4 ms against the equally smoothed noise, on channels whose floor is above good contact (> 5 µV, :mod:`.clarity`); 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
+DETECTOR_VERSION = "twitchwatch-detect-1.16"  # 1.16: rule 10c: a candidate starting inside the lookahead window of the channel's previous candidate rejected as a contraction's onset (rule 10) is part of that activity (voluntary); 1.15: peel-off: a counted twitch explained as superimposed firings of clear units' templates (whitened matching pursuit, :mod:`.peel`) reports each firing, and a would-be filter echo that a clear unit's template explains is a firing; 1.14: a sustained cluster whose low-band extremum lies on the learned heart rhythm has the beat fitted and subtracted there (a twitch merged with a wide QRS); 1.13: the end of a wide QRS (a step 0-100 ms after the R wave) is the heartbeat, not a pop; clear also by the peak smoothed over 1-4 ms against the equally smoothed noise, on channels whose floor is above good contact (> 5 µV, :mod:`.clarity`); 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -266,6 +266,10 @@ class TwitchDetector:
         self._flat_runs = [RunTracker(1, 1) for _ in range(C)]
         self._last_event: list[tuple[int, float] | None] = [None] * C
         self._last_pop = [-(10**12)] * C
+        #: per channel, the end of the lookahead window of the last candidate rejected as a
+        #: contraction's onset (rule 10): a later candidate starting before it is part of
+        #: the activity seen there (rule 10c)
+        self._onset_until = [-(10**12)] * C
         #: per channel, a rejected step not yet named (candidate, step µV): a pop, or the
         #: onset of a heartbeat when the channel's next candidate is a recognised beat
         #: whose R wave follows it (see _settle_step)
@@ -892,8 +896,14 @@ class TwitchDetector:
             kind, detail = "voluntary", f"just after sustained activity ({cand.act_recent:.2f})"
         elif cand.act_post >= cfg.lookahead_fraction:
             kind, detail = "voluntary", f"activity after ({cand.act_post:.2f})"
+            self._onset_until[c] = cand.last + self.lookahead
         elif cand.act_post_low >= cfg.lookahead_low_fraction:
             kind, detail = "voluntary", f"weak activity after ({cand.act_post_low:.2f})"
+            self._onset_until[c] = cand.last + self.lookahead
+        elif cfg.onset_follow and cand.start < self._onset_until[c]:
+            # rule 10c: the activity that made the channel's previous candidate a
+            # contraction's onset (rule 10) is this potential (or holds it)
+            kind, detail = "voluntary", "inside the activity after an onset"
         elif cfg.cross_fraction > 0 and cand.act_other >= cfg.cross_fraction and max(
                 cand.extra.get("bg_low", 0.0), cand.act_post_low) >= cfg.cross_own_fraction:
             kind, detail = "voluntary", "activity on another channel ({:.2f}), own {:.2f}".format(
