@@ -264,13 +264,15 @@ def _sim_run_acc_late(rec, block_s: float, acc_lag_s: float):
             [(q.noise_floor_uv, q.mains_uv, q.mains_hz) for q in det.quality()])
 
 
-@pytest.mark.parametrize("scenario", ["mixed", "voluntary_bursts"])
-def test_a_late_accelerometer_does_not_change_the_result(scenario):
+@pytest.mark.parametrize("scenario,seed", [("mixed", 1000), ("voluntary_bursts", 1000), ("ecg_contaminated", 1000)])
+def test_a_late_accelerometer_does_not_change_the_result(scenario, seed):
     """Candidates wait for the accelerometer before they are decided. Regression: the
     background tests (rules 9 and 12) read the EMG ring at decision time, so with the
     accelerometer 3 s late their windows had left the 2 s ring and both tests passed
-    every candidate. They now read a copy taken when the EMG context was complete."""
-    rec = simulate(scenario, 40, 1000)
+    every candidate. They now read a copy taken when the EMG context was complete.
+    Regression (ecg_contaminated): the twitch-on-a-beat rules (7, 7b) read the ring at
+    decision time too, and lost beats' windows the same way; they now read a copy."""
+    rec = simulate(scenario, 40, seed)
     reference = _sim_run(rec, 0.1)
     assert reference[0], "the stream has events"
     late = _sim_run_acc_late(rec, 0.1, 3.0)

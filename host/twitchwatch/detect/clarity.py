@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .floor import MAD_TO_SIGMA
+from .noise import MAD_TO_SIGMA
 
 #: Hann window lengths tried, ms (a surface MUAP's main phase lasts ~1-5 ms)
 WIDTHS_MS = (1.0, 2.0, 4.0)

@@ -134,6 +134,7 @@ class _Candidate:
     background: "_Window | None" = None  # active count, y, sigma before it (rules 9, 12)
     before: "_Window | None" = None  # cleaned signal before it, up to its shape's end (train.py)
     peel_y: "_Window | None" = None  # cleaned signal around it, up to its decision position (peel.py)
+    beat_win: "_Window | None" = None  # cleaned signal and low band before it, to its decision position (rules 7, 7b)
     quiet: tuple | None = None  # the twitch-free stretch before it (y, keep), for the noise whitener
     extra: dict = field(default_factory=dict)
 
@@ -631,6 +632,15 @@ class TwitchDetector:
             j = min(cand.last + self.gap + self.post + pm + 1 - rs, lim)
             row = self._rows["y"].start + cand.channel
             cand.peel_y = _Window(rs + i, rg._buf[row : row + 1, i:max(i, j)].copy())
+        if self.config.on_beat_k > 0:  # what the twitch-on-a-beat rules read (7, 7b)
+            # held with the candidate: its decision may wait for the accelerometer while
+            # the EMG runs on and the ring moves (EMG fed seconds ahead)
+            c, ms = cand.channel, self._ms
+            i = max(cand.start - ms(self.config.ecg_window_ms) - ms(25) - self._beat_shapes[c].before
+                    - self.pre - 2 - ms(3) - rs, low)
+            j = max(i, lim)
+            y, lf = self._rows["y"].start + c, self._rows["lf"].start + c
+            cand.beat_win = _Window(rs + i, rg._buf[[y, lf], i:j].copy())
         if self._train_isi is not None:  # the cleaned signal the train test reads (train.py)
             y0 = cand.peak - 2 * self._train_isi[1] - self._train_half
             i, j = max(y0 - rs, low), min(cand.peak + self._train_half + 1 - rs, lim)
@@ -840,7 +850,7 @@ class TwitchDetector:
         if self.acc_rate_hz is not None and resp is None:
             self.counts["no_acc_data"] += 1
         kind, detail, faint = None, "", False
-        moving = motion is not None and motion > cfg.acc_motion_mg
+        sustained = cand.overlong or cand.duration_ms > cfg.max_duration_ms
         wide = cand.lf_pp >= cfg.wide_ratio * cand.amp_pp and cand.lf_pp >= 8 * cand.sigma
         steppy = ((abs(cand.step_uv) >= cfg.pop_step_fraction * cand.amp_pp and abs(cand.step_uv) >= 5 * cand.sigma)
                   or self._pop_shaped(cand))
@@ -869,23 +879,21 @@ class TwitchDetector:
         elif steppy:  # named (pop or heartbeat onset) by the channel's next candidate
             self._held_step[c] = (cand, cand.step_uv)
             return "pop"
-        elif moving:
-            kind, detail = "motion", f"accelerometer {motion:.0f} mg"
-        elif cand.motion_onset is not None:
-            kind, detail = "motion", "motion onset: accelerometer {:.0f} mg from {:.1f} mg".format(*cand.motion_onset)
+        elif (motion_rule := self._motion_kind(cand, motion)) is not None:
+            kind, detail = motion_rule
         elif wide:
             if cand.lf_pp >= cfg.motion_low_uv and cand.lf_pp >= cfg.motion_low_k * cand.sigma:
                 kind, detail = "motion", f"slow deflection {cand.lf_pp:.0f} µV"
             else:
                 kind, detail = "ecg", f"wide (QRS-like) potential, low band {cand.lf_pp:.0f} µV"
-        elif (cand.overlong or cand.duration_ms > cfg.max_duration_ms) and self._merged_with_beat(cand):
+        elif sustained and self._merged_with_beat(cand):
             # a twitch merged with a heartbeat into one long cluster (1.14): the beat fitted
             # and subtracted at the R wave the rhythm expects; what is left is the twitch
             kind, detail = self._twitch_on_beat_kind(cand, motion)
-        elif cand.overlong or cand.duration_ms > cfg.max_duration_ms:
+        elif sustained:
             kind, detail = "voluntary", "sustained cluster"
-        elif (bg := self._background_activity(cand)) >= cfg.bg_fraction:
-            kind, detail = "voluntary", f"background activity before ({bg:.2f})"
+        elif (background_rule := self._background_kind(cand)) is not None:
+            kind, detail = background_rule
         elif (act_pre := self._activity_before(cand)) >= cfg.activity_fraction:
             kind, detail = "voluntary", f"activity before ({act_pre:.2f})"
         elif cand.act_recent >= cfg.sustained_fraction:
@@ -943,16 +951,25 @@ class TwitchDetector:
         return r2 >= cfg.pop_fit_r2 and sign * cand.step_uv > 0
 
     def _twitch_on_beat_kind(self, cand: _Candidate, motion: float | None) -> tuple[str | None, str]:
-        """The rules a twitch found on a heartbeat still meets (6, 6b, 9): (kind, detail),
-        kind None for a twitch."""
-        cfg = self.config
-        if motion is not None and motion > cfg.acc_motion_mg:
+        """The rules a twitch found on a heartbeat still meets (6, 6b, 9), in the main
+        chain's order: (kind, detail), kind None for a twitch."""
+        return self._motion_kind(cand, motion) or self._background_kind(cand) or (None, "")
+
+    def _motion_kind(self, cand: _Candidate, motion: float | None) -> tuple[str, str] | None:
+        """Rules 6 and 6b: the limb moves (accelerometer band above ``acc_motion_mg``
+        around the candidate) or starts to (motion onset): (kind, detail), or None."""
+        if motion is not None and motion > self.config.acc_motion_mg:
             return "motion", f"accelerometer {motion:.0f} mg"
         if cand.motion_onset is not None:
             return "motion", "motion onset: accelerometer {:.0f} mg from {:.1f} mg".format(*cand.motion_onset)
-        if (bg := self._background_activity(cand)) >= cfg.bg_fraction:
+        return None
+
+    def _background_kind(self, cand: _Candidate) -> tuple[str, str] | None:
+        """Rule 9: a busy background before the candidate (:meth:`_background_activity`
+        >= ``bg_fraction``) is a weak contraction: (kind, detail), or None."""
+        if (bg := self._background_activity(cand)) >= self.config.bg_fraction:
             return "voluntary", f"background activity before ({bg:.2f})"
-        return None, ""
+        return None
 
     def _merged_with_beat(self, cand: _Candidate) -> bool:
         """A sustained (overlong) candidate that holds a heartbeat with a twitch on it
@@ -970,10 +987,12 @@ class TwitchDetector:
         rhythm = self._ecg[c]
         if not cfg.on_beat_merged or cfg.on_beat_k <= 0 or rhythm.rr is None or cand.shape is None:
             return False
-        low, lim = max(cand.need_emg - self._held, self._ring.start), cand.need_emg
+        win = cand.beat_win
+        assert win is not None  # set by _emg_features when on_beat_k > 0
+        low, lim = win.start, cand.need_emg
         b0 = max(cand.start - ms(cfg.ecg_window_ms) - ms(25), low)
         end = min(cand.peak + self.post_context + 1, lim)
-        lf = self._ring.read(b0, end, self._rows["lf"].start + c)
+        lf = win.read(b0, end, 1)
         k0, k1 = cand.start - b0, min(cand.peak + ms(cfg.ecg_align_ms[1]) + 1, end) - b0
         if lf.size != end - b0 or k0 < 0 or k1 <= k0:
             return False
@@ -1000,10 +1019,11 @@ class TwitchDetector:
         if cfg.on_beat_k <= 0:
             return False
         tpl, f, ms = self._beat_shapes[c], cand.ecg_beat, self._ms
-        low, lim = cand.need_emg - self._held, cand.need_emg
-        row = self._rows["y"].start + c
-        a = max(f - tpl.before, low, self._ring.start)
-        y = self._ring.read(a, min(f + tpl.after, lim), row)
+        win = cand.beat_win
+        assert win is not None  # set by _emg_features when on_beat_k > 0
+        low, lim = win.start, cand.need_emg
+        a = max(f - tpl.before, low)
+        y = win.read(a, min(f + tpl.after, lim), 0)
         found = tpl.find_twitch(y, a, f, cand.start, cand.last, float(cand.sigma), cfg.on_beat_k,
                                 cfg.on_beat_fraction, ms(cfg.on_beat_half_ms), cfg.on_beat_max_gain)
         if found is None:
@@ -1013,9 +1033,9 @@ class TwitchDetector:
         rp, gain = found
         pre, post, m3 = self.pre, self.post, ms(3)
         w0 = min(cand.start, rp - pre - 2) - m3
-        if w0 < max(low, self._ring.start) or rp + post + 3 > lim:
+        if w0 < low or rp + post + 3 > lim:
             return False  # the shape window is not held (at a segment start)
-        yy = self._ring.read(w0, lim, row)
+        yy = win.read(w0, lim, 0)
         r = yy - tpl.beat_uv(w0, yy.size, f, gain)
         i = rp - w0
         peak_abs, sigma = abs(float(r[i])), float(cand.sigma)

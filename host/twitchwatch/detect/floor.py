@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-MAD_TO_SIGMA = 0.6745
+from .noise import MAD_TO_SIGMA  # the one constant: median(|x|) / MAD_TO_SIGMA is a Gaussian's sigma
 
 
 def median_rows(a: np.ndarray) -> np.ndarray:
