@@ -467,6 +467,11 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
                 if ahead is not None:
                     row["read_ahead_kb"] = {"queued": round(ahead.queued_bytes / 1e3, 1),
                                             "peak": round(ahead.peak_bytes / 1e3, 1)}
+                if hub is not None and dash is not None:  # the live state's bounded collections, filling
+                    row["dashboard_state"] = {"twitches_kept": hub.events_kept,
+                                              "twitches_not_shown": hub.events_not_shown,
+                                              "frames_awaited": dash.app.latency.frames_awaited,
+                                              "client_queued": sum(c.queue.qsize() for c in dash.app.clients)}
                 row["host_parts_mb"] = memory_parts()
                 row["malloc"] = malloc_stats_mb()
                 row["pymalloc"] = pymalloc_mb()

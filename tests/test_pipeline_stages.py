@@ -291,3 +291,20 @@ def test_the_dashboard_hub_starts_a_new_run_when_the_pipeline_says_so(tmp_path):
     assert len(started) == 2  # the first HELLO's session, then the restart
     trace = hub.take()["trace"]
     assert trace["t_end_s"] == pytest.approx(1.0)  # the second run's 1 s, not the first's 3 s
+
+
+def test_a_device_that_talks_without_end_costs_a_count_not_a_list(tmp_path):
+    """Issue 17 (memory bounded by design): the run kept every TEXT line a device sent
+    in its summary, for the run's life. Now the first MAX_LINES_KEPT are kept and the
+    rest counted; the same for warnings."""
+    from twitchwatch import pipeline as pipeline_module
+
+    limit = getattr(pipeline_module, "MAX_LINES_KEPT", 200)  # (the old run had no bound)
+    s = synthetic_stream(1.0, seed=14)
+    talk = b"".join(encode_frame(FrameType.TEXT, s.n_frames + k, f"line {k}".encode()) for k in range(limit + 3000))
+    summary = Pipeline(FakeSource([s.wire, talk]), source_name="fake").run()
+    assert summary.texts == [f"line {k}" for k in range(limit)]
+    assert getattr(summary, "texts_not_kept", None) == 3000
+    assert not summary.problems()
+    summary.warn(*(f"w {k}" for k in range(limit + 5)))
+    assert len(summary.warnings) == limit and summary.warnings_not_kept == 5

@@ -82,7 +82,7 @@ def summary_lines(summary: RunSummary, store_path: str | None) -> list[str]:
         known = [d for d in drops if d is not None]
         longest = f" (longest {max(known):.1f} s)" if known else ""
         lines.append(f"link: BLE {link.get('name') or ''} {link.get('address') or ''}, MTU {link.get('mtu')}, "
-                     f"{link.get('connects', 0)} connections, {len(drops)} dropouts{longest}, "
+                     f"{link.get('connects', 0)} connections, {link.get('dropouts_total', len(drops))} dropouts{longest}, "
                      f"{link.get('duplicates_dropped', 0)} repeated frames dropped")
     problems = summary.problems()
     if problems:
@@ -90,6 +90,8 @@ def summary_lines(summary: RunSummary, store_path: str | None) -> list[str]:
     else:
         lines.append("dropped or damaged: nothing")
     lines.extend(f"warning: {warning}" for warning in summary.warnings)
+    if getattr(summary, "warnings_not_kept", 0):
+        lines.append(f"warning: {summary.warnings_not_kept} more warning(s), not kept")
     if store_path:
         lines.append(f"logged to {store_path}")
     return lines

@@ -133,7 +133,7 @@ class DetectionRun:
 
         note = band_note(layout.emg_info.sample_rate_hz)  # below 1 kHz: the band it can use, said once
         if note is not None and note not in self.summary.warnings:
-            self.summary.warnings.append(note)
+            self.summary.warn(note)
         self.detector = TwitchDetector(layout.emg_info.sample_rate_hz, labels, acc_rate_hz=acc_rate)
         if layout.acc_info is not None:
             self._aligner = AccAligner(layout.emg_info, layout.acc_info)

@@ -61,6 +61,10 @@ SILENT_HINT_S = 5.0
 #: segments and signal quality to the outputs once per this much signal (s), and at every
 #: session's end: one store transaction and one events-file write for many detector calls
 WRITE_EVERY_S = 60.0
+#: the device's TEXT lines, and the warnings, a run's summary keeps (the first ones); later
+#: ones are counted (:attr:`RunSummary.texts_not_kept`, ``warnings_not_kept``): a device
+#: that talks without end over days costs a count, not a list
+MAX_LINES_KEPT = 200
 
 
 def _stream_shape(hello: Hello) -> list[tuple[int, int, int, int, int]]:
@@ -120,6 +124,23 @@ class RunSummary:
     source_damage: dict[str, int] = dataclasses.field(default_factory=dict)
     #: a wireless link's last state (BLE: state, RSSI, MTU, interval, dropouts in unix time); None for wires
     link: dict[str, Any] | None = None
+    texts_not_kept: int = 0  #: TEXT lines past MAX_LINES_KEPT (counted, not kept)
+    warnings_not_kept: int = 0  #: warnings past MAX_LINES_KEPT (counted, not kept)
+
+    def add_text(self, text: str) -> None:
+        """Keep one of the device's TEXT lines (the first :data:`MAX_LINES_KEPT`; later ones counted)."""
+        if len(self.texts) < MAX_LINES_KEPT:
+            self.texts.append(text)
+        else:
+            self.texts_not_kept += 1
+
+    def warn(self, *lines: str) -> None:
+        """Keep warnings (the first :data:`MAX_LINES_KEPT`; later ones counted)."""
+        for line in lines:
+            if len(self.warnings) < MAX_LINES_KEPT:
+                self.warnings.append(line)
+            else:
+                self.warnings_not_kept += 1
 
     def problems(self) -> dict[str, int]:
         """The non-zero error counters: what was dropped or damaged, by kind."""
@@ -271,7 +292,7 @@ class Pipeline:
 
     def _take_warnings(self) -> None:
         for sink in self._sinks:
-            self.summary.warnings.extend(sink.warnings)
+            self.summary.warn(*sink.warnings)
             sink.warnings.clear()
 
     # ---- lifecycle -------------------------------------------------------
@@ -392,9 +413,9 @@ class Pipeline:
             self._finish_run()
             self.summary.ended_because = "end of file"
             if recording.skipped_rows:
-                self.summary.warnings.append(f"{recording.path.name}: {recording.skipped_rows} malformed row(s) "
-                                             "skipped while reading")
-            self.summary.warnings.extend(f"{recording.path.name}: {what}" for what in recording.unread)
+                self.summary.warn(f"{recording.path.name}: {recording.skipped_rows} malformed row(s) "
+                                  "skipped while reading")
+            self.summary.warn(*(f"{recording.path.name}: {what}" for what in recording.unread))
         return self.summary
 
     @contextlib.contextmanager
@@ -431,10 +452,10 @@ class Pipeline:
             if isinstance(sink, SideOutput):
                 warning = sink.close()
                 if warning:
-                    self.summary.warnings.append(warning)
+                    self.summary.warn(warning)
             elif sink is not None:
                 sink.close()
-                self.summary.warnings.extend(sink.warnings)
+                self.summary.warn(*sink.warnings)
                 sink.warnings.clear()
         if self._store_sink is not None:
             self.summary.events_not_in_database = self._store_sink.events_not_written
@@ -452,8 +473,8 @@ class Pipeline:
             for session_id in self.summary.sessions:
                 self.store.set_source_sha256(session_id, digest)
         except (OSError, TwitchwatchError) as exc:
-            self.summary.warnings.append(f"the capture's fingerprint was not stored ({exc}): replaying it into "
-                                         "this database would store its twitches a second time")
+            self.summary.warn(f"the capture's fingerprint was not stored ({exc}): replaying it into "
+                              "this database would store its twitches a second time")
 
     def _write_capture(self, host_s: float, chunk: bytes) -> None:
         self._capture_out.write(lambda c: c.write(host_s, chunk), len(chunk))
@@ -534,7 +555,7 @@ class Pipeline:
                     line = stream_change_line(self._hello, item, self._link_text)
                     self._link_text = None
                     log.warning("%s", line)
-                    self.summary.warnings.append(line)
+                    self.summary.warn(line)
                     self.summary.stream_changes += 1
                     self._configure(item)
                 self._link.hello_seen()  # DATA follows at once if it streams
@@ -542,7 +563,7 @@ class Pipeline:
                 self.summary.samples_dropped_at_source = item.dropped_samples
                 self.summary.battery_pct = None if item.battery_pct > 100 else item.battery_pct
             elif isinstance(item, Text):
-                self.summary.texts.append(item.text)
+                self.summary.add_text(item.text)
                 log.info("device: %s", item.text)
                 if item.text.startswith("link: "):
                     self._link_text = item.text[6:]

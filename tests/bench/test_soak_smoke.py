@@ -47,3 +47,17 @@ def test_the_boards_stall_lines_are_read_and_summed():
                       {"t_ms": 6000, "gap_ms": 45, "write_ms": 1}]
     assert stall_summary(stalls, 70) == {"n": 3, "max_gap_ms": 310, "max_write_ms": 300, "n_ge_70ms": 2,
                                          "n_ge_70ms_mostly_write": 1}
+
+
+@pytest.mark.slow
+def test_heap_attribution_names_the_allocation_sites_that_grew():
+    """bench/heap_attribution.py in seconds: the pipeline on a fast virtual board, traced
+    from a baseline; each later sample lists the sites that grew, with their tracebacks."""
+    from bench.heap_attribution import attribute
+
+    result = attribute(0.4, every_min=0.1, baseline_min=0.1, frames=3, top=5)
+    assert result["signal_s"] > 20 and not result["problems"]
+    later = [r for r in result["rows"][1:] if "heap" in r]
+    assert later and all("grown" in r["heap"] and "types_grown" in r["heap"] for r in later)
+    assert all(g["where"] for r in later for g in r["heap"]["grown"])
+    assert {"rss", "glibc_in_use", "pymalloc_arenas", "pymalloc_live"} == set(result["slopes_mb_per_signal_min"])

@@ -162,7 +162,7 @@ def test_live_state_stays_bounded_whatever_the_number_of_twitches():
     hub.on_status(LiveStatus(7_500.0, 7_500.0, 5_000, 40.0, [2.0, 2.0], {}, "streaming"))
     per_channel = hub.take()["status"]["rates"]["per_channel"]
     assert sum(row["count"] for row in per_channel) == 5_000  # rates count every twitch
-    assert LiveHub()._events.maxlen == MAX_EVENTS_KEPT
+    assert LiveHub()._events.capacity == MAX_EVENTS_KEPT
 
 
 def test_latency_log_memory_is_fixed_when_made():
@@ -188,3 +188,81 @@ def test_latency_log_memory_is_fixed_when_made():
     assert log.frames_drawn == 216_000 and log.frames_sent == 432_000
     kept = log.latencies_s
     assert kept.shape == (50_000,) and np.all(np.diff(kept) >= 0)  # oldest first (monotonic clock)
+
+
+def _twitch(k: int) -> TwitchEvent:
+    t_s = k * 1.5  # 40 a minute
+    return TwitchEvent(int(t_s * EMG_RATE_HZ), t_s, k % 2, f"EMG {k % 2 + 1}", 100.0 + k % 50, 6.0, 0.9, "test",
+                       wall_time_s=1.8e9 + t_s, unit_id=k % 6)
+
+
+def test_kept_twitches_cost_no_python_memory_as_they_accumulate():
+    """Issue 17, the soak's fragmentation: the hub kept each twitch as a dict (~0.75 kB of
+    small objects, allocated among the run's short-lived ones, pinning the allocator's
+    arenas). Now they go into columns made when the hub is: 5,000 twitches into a hub
+    keeping 20,000 (and taken by the broadcaster as they come) leave Python's traced
+    memory where it was; the old hub grew ~3.7 MB."""
+    from twitchwatch.pipeline import LiveStatus
+
+    hub = LiveHub()
+    _feed(hub, blocks(EMG_INFO, emg_counts(2000), [20]))
+    state = {"n": 0}
+
+    def feed(upto):
+        while state["n"] < upto:
+            k = state["n"]
+            hub.on_event(_twitch(k))
+            if k % 7 == 0:
+                hub.on_status(LiveStatus(k * 1.5, k * 1.5, k, 40.0, [2.0, 2.0], {}, "streaming"))
+                hub.take()
+            state["n"] += 1
+
+    start, end = _traced_mb_after(feed, [100, 5100])
+    assert end - start < 0.2, f"the hub grew {end - start:.2f} MB for 5,000 twitches"
+    assert len(hub.recent_events(10**9)) == 5100
+
+
+def test_twitches_waiting_for_a_broadcaster_that_does_not_take_are_bounded_and_counted():
+    """A server that stopped taking (its loop blocked): the hub held every new twitch in
+    a list without end. Now at most MAX_NEW_EVENTS_WAITING wait; older ones leave the live
+    feed, counted (they are stored and kept regardless)."""
+    from twitchwatch.dashboard import hub as hub_module
+
+    MAX_NEW_EVENTS_WAITING = getattr(hub_module, "MAX_NEW_EVENTS_WAITING", 1_000)  # (the old hub had no bound)
+    hub = LiveHub()
+    n = MAX_NEW_EVENTS_WAITING + 4_000
+    for k in range(n):
+        hub.on_event(_twitch(k))
+    assert len(hub._new_events) == MAX_NEW_EVENTS_WAITING
+    assert getattr(hub, "events_not_shown", None) == 4_000
+    taken = hub.take()["events"]
+    assert [e["sample_index"] for e in taken] == [_twitch(k).sample_index for k in range(4_000, n)]
+    assert len(hub.recent_events(10**9)) == n  # kept for markers and the ranking all the same
+
+
+def test_frames_awaiting_their_drawn_are_bounded_and_keep_no_python_object():
+    """Issue 17: the frames awaiting the page's ``drawn`` were an ordered dict of up to
+    1,000 entries (an int, a float and a node each, replaced 30 times a second among the
+    run's short-lived objects). Now slots of two arrays made with the log: 5,000 frames
+    never drawn leave at most LATENCY_FRAMES_AWAITED awaited and Python's traced memory
+    where it was; a late ``drawn`` of a forgotten frame, a repeated one, or one that is not
+    a frame id, counts nothing."""
+    from twitchwatch.dashboard.server import LATENCY_FRAMES_AWAITED, LatencyLog
+
+    log = LatencyLog(keep=1000)
+    state = {"n": 0}
+
+    def feed(upto):
+        while state["n"] < upto:
+            state["n"] += 1
+            log.sent(state["n"], 0.0)
+
+    start, end = _traced_mb_after(feed, [10, 5_010])
+    assert end - start < 0.02, f"the latency log grew {(end - start) * 1e3:.0f} kB for 5,000 frames awaited"
+    assert getattr(log, "frames_awaited", None) == LATENCY_FRAMES_AWAITED
+    for frame_id in (1, 5_010 - LATENCY_FRAMES_AWAITED, "5010", 5_010.0, True, -5, 10**40):
+        log.drawn(frame_id)
+    assert log.frames_drawn == 0
+    log.drawn(5_010)
+    log.drawn(5_010)
+    assert log.frames_drawn == 1 and log.frames_awaited == LATENCY_FRAMES_AWAITED - 1

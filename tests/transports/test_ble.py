@@ -401,6 +401,30 @@ def test_a_short_dropout_loses_no_sample(radio, sim):
         run.close()
 
 
+def test_a_link_keeps_its_newest_dropouts_and_counts_them_all(radio, sim, monkeypatch):
+    """Issue 17 (memory bounded by design): the link kept every dropout of its life in a
+    list (a link dropping every minute for days). Now the newest MAX_DROPOUTS_KEPT, every
+    one counted; here with room for one, two outages."""
+    from twitchwatch.transports import ble
+
+    monkeypatch.setattr(ble, "MAX_DROPOUTS_KEPT", 1)
+    run = Run(radio, args=("--realtime", "--duration-s", "8"))
+    try:
+        run.read_until(lambda: run.emg_samples() >= 1.5 * EMG_HZ)
+        run.board.bridge.outage(0.5)
+        run.read_until(lambda: run.emg_samples() >= 3.5 * EMG_HZ)
+        run.board.bridge.outage(0.7)
+        run.read_until(lambda: run.emg_samples() >= 6 * EMG_HZ)
+        status = run.source.link_status()
+        assert status["connects"] == 3 and status.get("dropouts_total") == 2
+        assert len(status["dropouts"]) == 1
+        d = status["dropouts"][0]
+        assert d["end_s"] - d["start_s"] >= 0.7  # the newest is kept
+        assert "2 dropouts" in run.source.describe_link()
+    finally:
+        run.close()
+
+
 def test_a_longer_dropout_is_a_counted_marked_gap(radio, sim):
     # a 6 KiB ring holds ~0.28 s of the stream: a 1.5 s outage overflows it
     run = Run(radio, args=("--realtime", "--duration-s", "5", "--ring-bytes", "6144"))

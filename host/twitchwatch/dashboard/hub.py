@@ -22,14 +22,20 @@ from scipy import signal
 
 from twitchwatch.protocol import ACC_KINDS, ChannelKind
 from twitchwatch.sinks import ItemSink
+from twitchwatch.dashboard.eventring import EventRing
 from twitchwatch.dashboard.view import RateCounter, display_factor, minmax_columns
 
 DISPLAY_HIGHPASS_HZ = 20.0  # display only: takes off electrode offset and drift
 #: the newest twitches kept (for markers, a page that connects, and the live cause ranking,
-#: which looks at exactly these); rates count every event. About 0.75 kB each as a dict of
-#: plain values: at most ~15 MB (``tests/dashboard/test_hub.py`` measures it), reached after
-#: 20,000 twitches (8 h of the soak's 40 a minute)
+#: which looks at exactly these); rates count every event. Kept in preallocated numpy
+#: columns (:class:`~twitchwatch.dashboard.eventring.EventRing`, ~130 bytes a twitch, 2.6 MB
+#: in all, resident from the start; as dicts they were ~0.75 kB each and fragmented
+#: Python's small-object heap): 8 h of the soak's 40 a minute
 MAX_EVENTS_KEPT = 20_000
+#: twitches waiting for the broadcaster's next :meth:`LiveHub.take` (it takes them up to
+#: 30 times a second); past this many (a server that stopped taking) the oldest are not
+#: shown live, counted in :attr:`LiveHub.events_not_shown` (they are stored regardless)
+MAX_NEW_EVENTS_WAITING = 1_000
 
 
 class _Ring:
@@ -94,8 +100,9 @@ class LiveHub(ItemSink):
         self._emg: _Signal | None = None
         self._acc: _Signal | None = None
         self._run = 0
-        self._events: collections.deque[dict[str, Any]] = collections.deque(maxlen=max_events)
-        self._new_events: list[dict[str, Any]] = []
+        self._events = EventRing(max_events)
+        self._new_events: collections.deque[dict[str, Any]] = collections.deque()
+        self.events_not_shown = 0  # twitches dropped from the live feed while the broadcaster did not take
         self._rates = RateCounter()  # every event of the hub's life, not only the kept ones
         self._status: dict[str, Any] | None = None
         self._status_new = False
@@ -207,9 +214,12 @@ class LiveHub(ItemSink):
     def on_event(self, event: Any) -> None:
         """A :class:`~twitchwatch.detect.TwitchEvent` (already logged by the pipeline)."""
         data = event.to_json_dict()
-        data["_run"] = self._run
         with self._lock:
-            self._events.append(data)
+            data["_run"] = self._run
+            self._events.append(event, self._run)
+            if len(self._new_events) >= MAX_NEW_EVENTS_WAITING:
+                self._new_events.popleft()
+                self.events_not_shown += 1
             self._new_events.append(data)
             self._rates.add(data)
         self._notify()
@@ -239,11 +249,11 @@ class LiveHub(ItemSink):
             self._hello_new = False
             raw = self._copy_trace() if self._trace_new else None
             self._trace_new = False
-            events, self._new_events = self._new_events, []
+            events, self._new_events = list(self._new_events), collections.deque()
             status = None
             if self._status_new:
                 status = dict(self._status or {})
-                last_t_s = self._events[-1]["t_s"] if self._events else 0.0
+                last_t_s = self._events.last("t_s") or 0.0
             self._status_new = False
             ended, self._ended = self._ended, None
         out: dict[str, Any] = {"hello": hello, "trace": None if raw is None else self._trace_message(raw),
@@ -262,15 +272,11 @@ class LiveHub(ItemSink):
             return None
         values, valid = emg.ring.window()
         start = emg.ring.end - emg.ring.n
-        markers = []
-        for e in reversed(self._events):  # newest first; stop at the first one out of the window
-            if e["_run"] != self._run or e["sample_index"] < start - emg.rate_hz:
-                break
-            if e["sample_index"] >= start:
-                markers.append({"t_s": e["sample_index"] / emg.rate_hz, "channel": e["channel"],
-                                "amplitude_uv": e["amplitude_uv"], "unit_id": e.get("unit_id")})
+        markers = [{"t_s": m["sample_index"] / emg.rate_hz, "channel": m["channel"],
+                    "amplitude_uv": m["amplitude_uv"], "unit_id": m["unit_id"]}
+                   for m in self._events.markers(self._run, start, emg.rate_hz)]
         copy: dict[str, Any] = {"emg": (values, valid, emg.labels), "rate_hz": emg.rate_hz,
-                                "end": emg.ring.end, "n": emg.ring.n, "markers": markers[::-1],
+                                "end": emg.ring.end, "n": emg.ring.n, "markers": markers,
                                 "rx_s": self._rx_s, "acc": None}
         if acc is not None:
             a_values, a_valid = acc.ring.window()
@@ -297,7 +303,14 @@ class LiveHub(ItemSink):
     def recent_events(self, n: int = 50) -> list[dict[str, Any]]:
         """The newest ``n`` events (oldest first), for a page that just connected."""
         with self._lock:
-            return list(self._events)[-n:]
+            copied = self._events.copy(n)  # numpy copies under the lock; the dicts made outside it
+        return copied.dicts()
+
+    @property
+    def events_kept(self) -> int:
+        """Twitches kept now (at most ``max_events``)."""
+        with self._lock:
+            return len(self._events)
 
     def hello(self) -> dict[str, Any] | None:
         with self._lock:

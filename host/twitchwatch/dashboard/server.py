@@ -14,7 +14,6 @@ its oldest message and counts it, so one slow tab only loses frames itself.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import errno
 import hmac
@@ -88,13 +87,17 @@ class LatencyLog:
     so this is an upper bound on receipt → drawn (it includes the return trip).
 
     Memory is fixed when made: the newest ``keep`` latencies in a preallocated ring
-    (8 bytes each) and at most :data:`LATENCY_FRAMES_AWAITED` frames awaiting their
-    ``drawn``; a tab open for days costs no more than one open for a minute."""
+    (8 bytes each) and the frames awaiting their ``drawn`` in slots of two preallocated
+    arrays (:data:`LATENCY_FRAMES_AWAITED` of them, by frame id: the server numbers its
+    frames 1, 2, 3 ..., so a frame is forgotten once that many newer ones were sent); a tab
+    open for days costs no more than one open for a minute, and no Python object is kept
+    per frame (they were, in an ordered dict, among the run's short-lived objects)."""
 
     def __init__(self, keep: int = 100_000) -> None:
-        self._sent: collections.OrderedDict[int, float] = collections.OrderedDict()
         self._ring = np.full(max(1, int(keep)), np.nan)  # written now: its pages are resident from the start
         self._n = 0  # latencies ever recorded
+        self._await_id = np.full(LATENCY_FRAMES_AWAITED, -1, dtype=np.int64)  # -1: a free slot
+        self._await_rx = np.zeros(LATENCY_FRAMES_AWAITED)
         self.frames_sent = 0
         self.frames_drawn = 0
 
@@ -107,18 +110,29 @@ class LatencyLog:
         i = self._n % keep
         return np.concatenate([self._ring[i:], self._ring[:i]])
 
+    @property
+    def frames_awaited(self) -> int:
+        """Frames sent whose ``drawn`` has not come (at most :data:`LATENCY_FRAMES_AWAITED`)."""
+        return int(np.count_nonzero(self._await_id >= 0))
+
     def sent(self, frame_id: int, host_rx_s: float) -> None:
+        """Frame ``frame_id`` (an int ≥ 0) went out; its newest EMG block arrived at ``host_rx_s``."""
         self.frames_sent += 1
-        self._sent[frame_id] = host_rx_s
-        while len(self._sent) > LATENCY_FRAMES_AWAITED:
-            self._sent.popitem(last=False)
+        i = frame_id % LATENCY_FRAMES_AWAITED
+        self._await_id[i] = frame_id
+        self._await_rx[i] = host_rx_s
 
     def drawn(self, frame_id: Any) -> None:
-        rx = self._sent.pop(frame_id, None) if isinstance(frame_id, int) else None
-        if rx is not None:
-            self.frames_drawn += 1
-            self._ring[self._n % self._ring.shape[0]] = time.monotonic() - rx
-            self._n += 1
+        """The page drew frame ``frame_id`` (whatever it sent: only an awaited id counts, once)."""
+        if type(frame_id) is not int or not 0 <= frame_id < 2**62:
+            return
+        i = frame_id % LATENCY_FRAMES_AWAITED
+        if self._await_id[i] != frame_id:
+            return
+        self._await_id[i] = -1
+        self.frames_drawn += 1
+        self._ring[self._n % self._ring.shape[0]] = time.monotonic() - float(self._await_rx[i])
+        self._n += 1
 
 
 class _Client:

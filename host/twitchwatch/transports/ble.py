@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import collections
 import dataclasses
 import logging
 import queue
@@ -54,6 +55,9 @@ _CRC_RESIDUE = 0x2144DF1C
 _ADDRESS = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f-]{36}$")
 BACKOFF_MIN_S = 0.1
 BACKOFF_MAX_S = 2.0
+#: the newest dropouts a link keeps (start and end time each); every one is counted in
+#: ``dropouts_total``: a link that drops every minute for days keeps a bounded list
+MAX_DROPOUTS_KEPT = 1000
 
 
 def is_address(target: str) -> bool:
@@ -177,7 +181,8 @@ class BleSource(ByteSource):
         self.mtu: int | None = None
         self.interval_ms: float | None = None
         self.connects = 0
-        self.dropouts: list[Dropout] = []
+        self.dropouts: collections.deque[Dropout] = collections.deque(maxlen=MAX_DROPOUTS_KEPT)  # the newest
+        self.dropouts_total = 0
         self.foreign_skipped: set[str] = set()
         self.notifications = 0
         self.largest_notification = 0
@@ -275,6 +280,7 @@ class BleSource(ByteSource):
                 "rssi_dbm": self.rssi_dbm, "mtu": self.mtu, "interval_ms": self.interval_ms,
                 "connects": self.connects,
                 "dropouts": [{"start_s": d.start_s, "end_s": d.end_s} for d in self.dropouts],
+                "dropouts_total": self.dropouts_total,
                 "duplicates_dropped": self._reasm.duplicates,
                 "foreign_devices_skipped": sorted(self.foreign_skipped),
                 "notifications": self.notifications, "largest_notification": self.largest_notification,
@@ -287,7 +293,7 @@ class BleSource(ByteSource):
         interval = "" if st["interval_ms"] is None else f", interval {st['interval_ms']:g} ms"
         mtu = "" if st["mtu"] is None else f", MTU {st['mtu']}"
         return (f"BLE {st['state']} {st['name'] or ''} {st['address'] or ''}".rstrip()
-                + f", RSSI {rssi} (advertised){mtu}{interval}, {len(st['dropouts'])} dropouts")
+                + f", RSSI {rssi} (advertised){mtu}{interval}, {st['dropouts_total']} dropouts")
 
     # ---------------------------------------------------------------- the link task
 
@@ -416,8 +422,9 @@ class BleSource(ByteSource):
                 elif connected:
                     with self._lock:
                         self.dropouts.append(Dropout(host_time_s()))
+                        self.dropouts_total += 1
                         self.state = "reconnecting"
-                    self._say(f"BLE: link to {self.address} lost (dropout {len(self.dropouts)}); reconnecting")
+                    self._say(f"BLE: link to {self.address} lost (dropout {self.dropouts_total}); reconnecting")
                     try:
                         await client.disconnect()
                     except Exception:  # noqa: BLE001
