@@ -30,9 +30,9 @@ from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
-from scipy import signal
 
 from .config import DetectorConfig
+from .designs import butter_sos
 from .ecgrhythm import EcgRhythm
 from .blockflags import block_flags, lead_flags, norm3
 from .clusters import CLOSE_CLUSTER, STATE_F, STATE_I, scan_block
@@ -195,7 +195,7 @@ class TwitchDetector:
         band = (cfg.band_hz[0], min(cfg.band_hz[1], nyq_hi))
         if not 0 < band[0] < band[1]:
             raise ValueError(f"band {cfg.band_hz} Hz is empty at {fs} Hz")
-        bp_sos = signal.butter(cfg.filter_order, band, "bandpass", fs=fs, output="sos")
+        bp_sos = butter_sos(cfg.filter_order, band, "bandpass", fs)
         self._bp = SosState(bp_sos, C)
         #: main-phase width (ms) of the band-pass's response to a single sample (plausible.py)
         self.impulse_width_ms = impulse_width_ms(bp_sos, fs)
@@ -205,8 +205,8 @@ class TwitchDetector:
         self._train_half = ms(cfg.train_half_ms)
         self._pop_shapes: PopShapes | None = None  # built on first use (popshape.py)
         low = (cfg.low_band_hz[0], min(cfg.low_band_hz[1], nyq_hi))
-        self._lf = SosState(signal.butter(2, low, "bandpass", fs=fs, output="sos"), C)
-        self._hum_lp = SosState(signal.butter(1, 1.0 / (2 * np.pi * cfg.hum_env_ms * 1e-3), fs=fs, output="sos"), C)
+        self._lf = SosState(butter_sos(2, low, "bandpass", fs), C)
+        self._hum_lp = SosState(butter_sos(1, 1.0 / (2 * np.pi * cfg.hum_env_ms * 1e-3), "lowpass", fs), C)
         self._mains = MainsCanceller(
             C, fs, ms(cfg.mains_window_ms), cfg.mains_grid_step_hz, cfg.mains_search_hz,
             cfg.mains_min_uv, cfg.mains_min_snr, cfg.mains_notch_bw_hz, cfg.mains_max_harmonic,
@@ -311,8 +311,8 @@ class TwitchDetector:
         if self.acc_rate_hz is not None:
             fa = self.acc_rate_hz
             ahi = 0.45 * fa
-            self._acc_mmg = SosState(signal.butter(2, (cfg.acc_band_hz[0], min(cfg.acc_band_hz[1], ahi)), "bandpass", fs=fa, output="sos"), 3)
-            self._acc_mot = SosState(signal.butter(2, (0.5, min(20.0, ahi)), "bandpass", fs=fa, output="sos"), 3)
+            self._acc_mmg = SosState(butter_sos(2, (cfg.acc_band_hz[0], min(cfg.acc_band_hz[1], ahi)), "bandpass", fa), 3)
+            self._acc_mot = SosState(butter_sos(2, (0.5, min(20.0, ahi)), "bandpass", fa), 3)
             self._acc_ring = Ring(3, int(ACC_HISTORY_S * fa))
             self._acc_win = max(1, int(round(fa)))  # 1 s windows for the acc floor
             self._acc_buf = np.zeros(self._acc_win)
