@@ -18,8 +18,10 @@ seeds): ``twitchwatch replay F1 ... FN`` with ``--jobs 1`` and with ``--jobs J``
 **Where the time goes** (``--parts``): the one-file replay run in this process instead, with
 a process-CPU timer around each part (imports, the detector's EMG and accelerometer calls,
 which hold its decisions, artefact and quality records, the outputs, the session's end);
-what is left of the run is reading the file and the pipeline around the detector. The
-first detector call includes loading the compiled kernels from numba's disk cache.
+what is left of the run is reading the file and the pipeline around the detector. Building
+the detector includes loading numba's typing tables and its first compiled kernels from
+numba's disk cache (its filters' designs from the design cache, ``detect/designs.py``);
+the rest load on their first calls, inside the parts that make them.
 
     .venv/bin/python bench/replay_bench.py --parts [--minutes 60]
 """
@@ -91,7 +93,8 @@ def wrap(owner, name, label):
         finally:
             spent[label] = spent.get(label, 0.0) + time.process_time() - t
     setattr(owner, name, call)
-wrap(engine.TwitchDetector, "process_emg", "detector: EMG blocks (block step; its first call loads the kernels)")
+wrap(detectrun.DetectionRun, "make_detector", "building the detector (its filters; numba's first kernel loads)")
+wrap(engine.TwitchDetector, "process_emg", "detector: EMG blocks (the block step)")
 wrap(engine.TwitchDetector, "process_acc", "detector: accelerometer blocks (and the decisions waiting for them)")
 wrap(engine.TwitchDetector, "flush", "detector: end of stream")
 wrap(detectrun.DetectionRun, "_artefacts", "artefact records")

@@ -10,8 +10,8 @@ process CPU per second of signal, the mains estimate per window (a process-CPU t
 around ``MainsCanceller._run_estimate``) and the rest per EMG + accelerometer block pair.
 
 ``--kernels``: the same streams in 1-s blocks with a timer around every call from Python
-into compiled code (each numba kernel of ``twitchwatch.detect``, scipy's sos kernel behind
-:class:`~twitchwatch.detect.streamfilt.SosState`, and the mains estimate's grid spectrum,
+into compiled code (each numba kernel of ``twitchwatch.detect``, the sos loop behind
+:class:`~twitchwatch.detect.streamfilt.SosState` among them, and the mains estimate's grid spectrum,
 a BLAS product plus a kernel): the CPU that is arithmetic, and the rest, the Python and
 small numpy calls between the kernels. Compiling everything would remove at most the
 rest (a lower bound on the CPU left: the kernels' share).
@@ -105,7 +105,7 @@ def kernels(seconds: float, repeat: int) -> None:
 
     import twitchwatch.detect as detect_pkg
     from bench.detect.runners import run_engine
-    from twitchwatch.detect import TwitchDetector, mains, streamfilt
+    from twitchwatch.detect import TwitchDetector, mains
     from twitchwatch.sim import simulate
 
     spent: dict[str, float] = {}
@@ -128,8 +128,6 @@ def kernels(seconds: float, repeat: int) -> None:
             if isinstance(value, CPUDispatcher):
                 wrapper = wrappers.setdefault(id(value), timed(value, value.__name__))
                 setattr(module, name, wrapper)
-    if streamfilt._kernel is not None:
-        streamfilt._kernel = timed(streamfilt._kernel, "scipy sos kernel")
     grid = mains.MainsCanceller._grid_spectrum
     mains.MainsCanceller._grid_spectrum = timed(grid, "mains grid spectrum (BLAS + kernel)")
     print(f"1-s blocks, {seconds:g} s per stream, best of {repeat} (process CPU; the kernels' share by wall-clock timers)")

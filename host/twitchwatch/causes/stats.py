@@ -18,12 +18,19 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from scipy import optimize, stats as _st
-
 from ..sessiontime import recorded_fraction
 from .taxonomy import exposure_label, load_taxonomy
 
 Interval = tuple[float, float]
+
+
+def _scipy():
+    """``(scipy.optimize, scipy.stats)``, imported on first use: importing them costs ~0.6 s
+    of CPU, and a command that never computes a rate ratio or a trend (a replay, the
+    session's end) should not pay it at start-up (issue #19, item 6)."""
+    from scipy import optimize, stats
+
+    return optimize, stats
 
 MIN_WINDOWS = 3          # exposure windows that overlap recorded time
 MIN_EXPOSED_H = 2.0      # recorded hours inside the windows
@@ -155,6 +162,7 @@ def rate_ratio(n_exposed: int, t_exposed: float, n_baseline: int, t_baseline: fl
             return math.inf
         return p / (1.0 - p) * scale
 
+    optimize, _st = _scipy()
     # two-sided mid-p or exact p-value under H0
     below = _st.binom.cdf(n1 - 1, total, pi0) if n1 > 0 else 0.0
     equal = _st.binom.pmf(n1, total, pi0)
@@ -552,7 +560,7 @@ def rate_trend(events: list[dict], sessions: list[dict] | None, *, now_unix_s: f
     se = math.sqrt(cov[1, 1] * dispersion)
     slope = float(beta[1])
     zval = slope / se if se > 0 else math.inf
-    p_one = float(_st.norm.sf(zval))
+    p_one = float(_scipy()[1].norm.sf(zval))
     ratio_week = _bounded_exp(7 * slope)
     lo, hi = _bounded_exp(7 * (slope - 1.96 * se)), _bounded_exp(7 * (slope + 1.96 * se))
     rising = p_one < alpha and ratio_week >= min_ratio_per_week

@@ -93,6 +93,11 @@ class DetectorConfig:
     lookahead_low_k: float = 1.5
     lookahead_low_peak: float = 0.25
     lookahead_low_fraction: float = 0.5
+    #: rule 10c (1.16): a candidate starting inside the lookahead window of the channel's
+    #: previous candidate that rule 10 rejected as a contraction's onset (activity after it)
+    #: is part of that activity: the engine judged the window busy, and this potential is
+    #: what made it busy (or lies in it). Rejected as voluntary.
+    onset_follow: bool = True
     #: activity on another channel (rule 10b): >= cross_fraction of another channel's
     #: samples above lookahead_low_k x its sigma over the background window before the
     #: candidate, or over the lookahead window after it (the copy of the candidate, below

@@ -30,9 +30,9 @@ from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
-from scipy import signal
 
 from .config import DetectorConfig
+from .designs import butter_sos
 from .ecgrhythm import EcgRhythm
 from .blockflags import block_flags, lead_flags, norm3
 from .clusters import CLOSE_CLUSTER, STATE_F, STATE_I, scan_block
@@ -51,7 +51,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.15"  # 1.15: peel-off: a counted twitch explained as superimposed firings of clear units' templates (whitened matching pursuit, :mod:`.peel`) reports each firing, and a would-be filter echo that a clear unit's template explains is a firing; 1.14: a sustained cluster whose low-band extremum lies on the learned heart rhythm has the beat fitted and subtracted there (a twitch merged with a wide QRS); 1.13: the end of a wide QRS (a step 0-100 ms after the R wave) is the heartbeat, not a pop; clear also by the peak smoothed over 1-4 ms against the equally smoothed noise, on channels whose floor is above good contact (> 5 µV, :mod:`.clarity`); 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
+DETECTOR_VERSION = "twitchwatch-detect-1.17"  # 1.17: rule 10c: a candidate starting inside the lookahead window of the channel's previous candidate rejected as a contraction's onset (rule 10), after activity began there, is part of that activity (voluntary); 1.16: rule 10c without the activity-began condition (one test-split run, not landed); 1.15: peel-off: a counted twitch explained as superimposed firings of clear units' templates (whitened matching pursuit, :mod:`.peel`) reports each firing, and a would-be filter echo that a clear unit's template explains is a firing; 1.14: a sustained cluster whose low-band extremum lies on the learned heart rhythm has the beat fitted and subtracted there (a twitch merged with a wide QRS); 1.13: the end of a wide QRS (a step 0-100 ms after the R wave) is the heartbeat, not a pop; clear also by the peak smoothed over 1-4 ms against the equally smoothed noise, on channels whose floor is above good contact (> 5 µV, :mod:`.clarity`); 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -81,6 +81,12 @@ LEADOFF_MARGIN_MS = (200.0, 25.0)
 #: 112 Hz at 250 Hz) is under a motor-unit potential's own bandwidth, every potential is
 #: seen about as wide as a single sample, and width tells nothing (:mod:`.lowrate`).
 SPIKE_RULE_MIN_RATE_HZ = 1000.0
+#: Rule 10c: activity in an onset's lookahead window counts as begun before a later
+#: candidate when its first active sample lies at least this long before that candidate's
+#: start (its first sample above k sigma): a potential's own rising edge crosses rule 10's
+#: lower levels (2.5 or 1.5 sigma) up to ~1-2 ms before it reaches k sigma, and rule 10's
+#: window itself starts 3 ms after a candidate's last sample for its own tail.
+ONSET_LEAD_MS = 3.0
 #: Motion window around a candidate (ms before, ms after).
 MOTION_WINDOW_MS = (150.0, 25.0)
 
@@ -133,6 +139,7 @@ class _Candidate:
     motion_onset: tuple[float, float] | None = None  # (motion mg, baseline mg) when rising from rest
     background: "_Window | None" = None  # active count, y, sigma before it (rules 9, 12)
     before: "_Window | None" = None  # cleaned signal before it, up to its shape's end (train.py)
+    post: "_Window | None" = None  # cleaned signal over rule 10's lookahead window (rule 10c)
     peel_y: "_Window | None" = None  # cleaned signal around it, up to its decision position (peel.py)
     beat_win: "_Window | None" = None  # cleaned signal and low band before it, to its decision position (rules 7, 7b)
     quiet: tuple | None = None  # the twitch-free stretch before it (y, keep), for the noise whitener
@@ -188,7 +195,7 @@ class TwitchDetector:
         band = (cfg.band_hz[0], min(cfg.band_hz[1], nyq_hi))
         if not 0 < band[0] < band[1]:
             raise ValueError(f"band {cfg.band_hz} Hz is empty at {fs} Hz")
-        bp_sos = signal.butter(cfg.filter_order, band, "bandpass", fs=fs, output="sos")
+        bp_sos = butter_sos(cfg.filter_order, band, "bandpass", fs)
         self._bp = SosState(bp_sos, C)
         #: main-phase width (ms) of the band-pass's response to a single sample (plausible.py)
         self.impulse_width_ms = impulse_width_ms(bp_sos, fs)
@@ -198,8 +205,8 @@ class TwitchDetector:
         self._train_half = ms(cfg.train_half_ms)
         self._pop_shapes: PopShapes | None = None  # built on first use (popshape.py)
         low = (cfg.low_band_hz[0], min(cfg.low_band_hz[1], nyq_hi))
-        self._lf = SosState(signal.butter(2, low, "bandpass", fs=fs, output="sos"), C)
-        self._hum_lp = SosState(signal.butter(1, 1.0 / (2 * np.pi * cfg.hum_env_ms * 1e-3), fs=fs, output="sos"), C)
+        self._lf = SosState(butter_sos(2, low, "bandpass", fs), C)
+        self._hum_lp = SosState(butter_sos(1, 1.0 / (2 * np.pi * cfg.hum_env_ms * 1e-3), "lowpass", fs), C)
         self._mains = MainsCanceller(
             C, fs, ms(cfg.mains_window_ms), cfg.mains_grid_step_hz, cfg.mains_search_hz,
             cfg.mains_min_uv, cfg.mains_min_snr, cfg.mains_notch_bw_hz, cfg.mains_max_harmonic,
@@ -267,6 +274,11 @@ class TwitchDetector:
         self._flat_runs = [RunTracker(1, 1) for _ in range(C)]
         self._last_event: list[tuple[int, float] | None] = [None] * C
         self._last_pop = [-(10**12)] * C
+        #: per channel, the lookahead window of the last candidate rejected as a
+        #: contraction's onset (rule 10): (its end, its first active sample); a later
+        #: candidate starting in it, after activity began there, is part of that activity
+        #: (rule 10c)
+        self._onset_until: list[tuple[int, int]] = [(-(10**12), 0)] * C
         #: per channel, a rejected step not yet named (candidate, step µV): a pop, or the
         #: onset of a heartbeat when the channel's next candidate is a recognised beat
         #: whose R wave follows it (see _settle_step)
@@ -299,8 +311,8 @@ class TwitchDetector:
         if self.acc_rate_hz is not None:
             fa = self.acc_rate_hz
             ahi = 0.45 * fa
-            self._acc_mmg = SosState(signal.butter(2, (cfg.acc_band_hz[0], min(cfg.acc_band_hz[1], ahi)), "bandpass", fs=fa, output="sos"), 3)
-            self._acc_mot = SosState(signal.butter(2, (0.5, min(20.0, ahi)), "bandpass", fs=fa, output="sos"), 3)
+            self._acc_mmg = SosState(butter_sos(2, (cfg.acc_band_hz[0], min(cfg.acc_band_hz[1], ahi)), "bandpass", fa), 3)
+            self._acc_mot = SosState(butter_sos(2, (0.5, min(20.0, ahi)), "bandpass", fa), 3)
             self._acc_ring = Ring(3, int(ACC_HISTORY_S * fa))
             self._acc_win = max(1, int(round(fa)))  # 1 s windows for the acc floor
             self._acc_buf = np.zeros(self._acc_win)
@@ -632,6 +644,10 @@ class TwitchDetector:
             j = min(cand.last + self.gap + self.post + pm + 1 - rs, lim)
             row = self._rows["y"].start + cand.channel
             cand.peel_y = _Window(rs + i, rg._buf[row : row + 1, i:max(i, j)].copy())
+        if self.config.onset_follow:  # rule 10's lookahead window, as the features read it (rule 10c)
+            i, j = max(cand.last + self._ms(3) - rs, low), min(cand.last + self.lookahead - rs, lim)
+            row = self._rows["y"].start + cand.channel
+            cand.post = _Window(rs + i, rg._buf[row : row + 1, i:max(i, j)].copy())
         if self.config.on_beat_k > 0:  # what the twitch-on-a-beat rules read (7, 7b)
             # held with the candidate: its decision may wait for the accelerometer while
             # the EMG runs on and the ring moves (EMG fed seconds ahead)
@@ -900,8 +916,17 @@ class TwitchDetector:
             kind, detail = "voluntary", f"just after sustained activity ({cand.act_recent:.2f})"
         elif cand.act_post >= cfg.lookahead_fraction:
             kind, detail = "voluntary", f"activity after ({cand.act_post:.2f})"
+            self._onset_until[c] = self._onset_window(cand, max(cfg.activity_k * cand.sigma,
+                                                                cfg.ring_fraction * cand.peak_abs))
         elif cand.act_post_low >= cfg.lookahead_low_fraction:
             kind, detail = "voluntary", f"weak activity after ({cand.act_post_low:.2f})"
+            self._onset_until[c] = self._onset_window(cand, max(cfg.lookahead_low_k * cand.sigma,
+                                                                cfg.lookahead_low_peak * cand.peak_abs))
+        elif (cfg.onset_follow and cand.start < self._onset_until[c][0]
+              and self._onset_until[c][1] < cand.start - ms(ONSET_LEAD_MS)):
+            # rule 10c: the activity that made the channel's previous candidate a
+            # contraction's onset (rule 10) began before this potential, which lies in it
+            kind, detail = "voluntary", "inside the activity after an onset"
         elif cfg.cross_fraction > 0 and cand.act_other >= cfg.cross_fraction and max(
                 cand.extra.get("bg_low", 0.0), cand.act_post_low) >= cfg.cross_own_fraction:
             kind, detail = "voluntary", "activity on another channel ({:.2f}), own {:.2f}".format(
@@ -925,6 +950,17 @@ class TwitchDetector:
         self._pending.append((cand, resp, acc_floor))
         self._coincident.append(cand)
         return None
+
+    def _onset_window(self, cand: _Candidate, level: float) -> tuple[int, int]:
+        """Rule 10c's record of an onset: (the end of its lookahead window, the first
+        sample there above ``level``, rule 10's level), from the candidate's copy of that
+        window (read with its features: block-split free)."""
+        end = cand.last + self.lookahead
+        win = cand.post
+        if win is None or win.data.shape[1] == 0:
+            return end, end
+        above = np.flatnonzero(np.abs(win.data[0]) > level)
+        return end, (win.start + int(above[0])) if above.size else end
 
     def _beat_tail(self, cand: _Candidate) -> bool:
         """A step 0..``ecg_tail_ms`` after the R wave (fiducial) of its channel's last

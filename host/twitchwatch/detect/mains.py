@@ -9,7 +9,7 @@ pooled over channels (one mains for the whole device); the band with more power
 names the fundamental ``f0``. The amplitude at ``h * f0`` for ``h = 1 .. max_harmonic``
 (below 0.45 fs) gives each harmonic's RMS per channel.
 
-A harmonic is notched (``scipy.signal.iirnotch``, -3 dB width ``bw_hz``) when its RMS on
+A harmonic is notched (``scipy.signal.iirnotch``'s design, :func:`.designs.iirnotch`, -3 dB width ``bw_hz``) when its RMS on
 some channel exceeds ``max(min_uv, min_snr * noise floor)``. With no hum found, the
 signal is left alone (a notch rings after large potentials); a hum burst on a channel
 without standing hum is then not seen as hum (it looks like sustained activity).
@@ -33,8 +33,8 @@ import contextlib
 
 import numba
 import numpy as np
-from scipy import signal
 
+from .designs import iirnotch
 from .floor import median_rows
 from .notchgate import GatedNotches
 from .streamfilt import SosState
@@ -180,7 +180,7 @@ class MainsCanceller:
                     self._section_cache.clear()
                 # iirnotch gives one biquad with a[0] = 1: its (b, a) is the section itself
                 # (tf2sos would go through its roots and back, ~0.5 ms, to within 1e-15)
-                b, a = signal.iirnotch(f, f / bw, fs=self.rate_hz)
+                b, a = iirnotch(f, f / bw, self.rate_hz)
                 sos = self._section_cache[(f, bw)] = np.concatenate((b, a))[None, :]
             sections.append(sos)
         return np.vstack(sections) if sections else np.zeros((0, 6))

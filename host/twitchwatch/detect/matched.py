@@ -31,8 +31,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.linalg import solve_toeplitz
-from scipy.special import ndtri
+
+from .designs import ndtri
 
 FALSE_PER_MIN = 0.2  #: the threshold's false alarms per minute per channel (as bench/detect/ideal.py)
 
@@ -92,6 +92,8 @@ class NoiseWhitener:
             # low-pass), where templates are least certain
             r = r.copy()
             r[0] *= 1.0 + self.load
+            from scipy.linalg import solve_toeplitz  # imported on first use: ~0.2 s of CPU
+
             coef = solve_toeplitz(r[:-1], r[1:])
             var = float(r[0] - np.dot(coef, r[1:]))
             a = np.concatenate(([1.0], -coef))
@@ -103,4 +105,4 @@ def threshold(rate_hz: float, n_templates: int, false_per_min: float = FALSE_PER
     """One-sided threshold on ``z`` for ``false_per_min`` false alarms per minute, one test
     per sample and template."""
     p = false_per_min / (float(rate_hz) * 60.0 * max(1, int(n_templates)))
-    return float(-ndtri(p))
+    return float(-ndtri(p))  # scipy.special.ndtri's value, cached (designs.py)

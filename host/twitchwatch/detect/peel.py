@@ -46,7 +46,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ def peel(window_uv: np.ndarray, templates: np.ndarray, amps_pp_uv: np.ndarray, a
     n_shift = N - L - 2 * p + 1  # shifts s = p .. N - L - p
     if K == 0 or n_shift <= 0 or not (sigma_e > 0) or not np.all(np.isfinite(window_uv)):
         return [], float("inf")
-    R = lfilter(a, [1.0], window_uv)
+    R = np.convolve(np.array(a, dtype=np.float64), np.asarray(window_uv, dtype=np.float64))[:N]  # lfilter(a, [1], x)
     W = np.stack([np.convolve(a, u) for u in templates])  # (K, L + p)
     e = np.einsum("kj,kj->k", W, W)
     e = np.where(e > 0, e, np.inf)

@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
-from scipy import signal
+
+from .designs import firwin_kaiser
+from .streamfilt import sosfilt
 
 
 def half_amplitude_width(w: np.ndarray, i: int) -> float:
@@ -54,18 +57,74 @@ def half_amplitude_width(w: np.ndarray, i: int) -> float:
     return edge(1) - edge(-1)
 
 
-_FIR: dict[int, np.ndarray] = {}
+#: per factor ``up``: (the interpolation filter's polyphase taps, its half length)
+_FIR: dict[int, tuple[np.ndarray, int]] = {}
 
 
 def _interp_fir(up: int) -> np.ndarray:
     """The taps :func:`scipy.signal.resample_poly` designs for ``up``/1 by default (its
-    default window, ('kaiser', 5.0), and length 20 up + 1), designed once: given as its
-    ``window`` they are used as they are, the same interpolation bit for bit, without the
-    ~0.4 ms ``firwin`` design per call (per event)."""
-    h = _FIR.get(up)
-    if h is None:
-        h = _FIR[up] = signal.firwin(2 * 10 * up + 1, 1.0 / up, window=("kaiser", 5.0))
-    return h
+    default window, ('kaiser', 5.0), and length 20 up + 1; :func:`.designs.firwin_kaiser`,
+    scipy's design, cached on disk)."""
+    return firwin_kaiser(2 * 10 * up + 1, 1.0 / up, 5.0)
+
+
+def _polyphase(up: int) -> tuple[np.ndarray, int]:
+    """(taps, half length) for :func:`interpolate_up`, built once per factor as
+    ``resample_poly`` builds them from its window for ``up``/1: the taps scaled by ``up``,
+    one zero before them and enough zeros after that the output covers ``n * up``
+    samples, then arranged by phase (each phase's taps reversed)."""
+    got = _FIR.get(up)
+    if got is None:
+        h = _interp_fir(up)
+        half = (h.size - 1) // 2
+        h = h * up
+        h = np.concatenate(([0.0], h, np.zeros((-(h.size + 1)) % up)))
+        flip = h.reshape(-1, up).T[:, ::-1].ravel()
+        got = _FIR[up] = (np.ascontiguousarray(flip), half)
+    return got
+
+
+@numba.njit(cache=True)
+def _upfir(x, flip, up, skip, n_out):  # pragma: no cover - compiled
+    """Samples ``skip`` .. ``skip + n_out - 1`` of ``x`` upsampled by ``up`` (zeros
+    between the samples, zero outside ``x``) and filtered by the polyphase taps ``flip``:
+    each output a sum in ascending input order starting from 0.0, as scipy's ``upfirdn``
+    sums it (the same bits)."""
+    n = x.size
+    per = flip.size // up
+    out = np.zeros(n_out)
+    y, phase, xi = 0, 0, 0
+    total = n + per - 1
+    while xi < total:
+        if y >= skip:
+            h = phase * per
+            first = xi - per + 1
+            if xi < n and first < 0:
+                h -= first
+                first = 0
+            acc = 0.0
+            for j in range(first, xi + 1):
+                v = x[j] if 0 <= j < n else 0.0
+                acc = acc + v * flip[h]
+                h += 1
+            out[y - skip] = acc
+        y += 1
+        if y >= skip + n_out:
+            break
+        phase += 1
+        xi += phase // up
+        phase = phase % up
+    return out
+
+
+def interpolate_up(w: np.ndarray, up: int) -> np.ndarray:
+    """``scipy.signal.resample_poly(w, up, 1, window=_interp_fir(up))`` of a 1-d float64
+    signal, bit for bit (``tests/detect/test_designs.py``), without importing scipy.signal."""
+    x = np.ascontiguousarray(w, dtype=np.float64)
+    if up == 1:
+        return x.copy()
+    flip, half = _polyphase(up)
+    return _upfir(x, flip, up, half + 1, x.size * up)
 
 
 def main_phase_ms(w: np.ndarray, i: int, rate_hz: float) -> float:
@@ -77,7 +136,7 @@ def main_phase_ms(w: np.ndarray, i: int, rate_hz: float) -> float:
     up = max(1, int(math.ceil(8000.0 / rate_hz)))
     if up == 1 or w.size < 3:
         return half_amplitude_width(w, i) * 1e3 / rate_hz
-    u = signal.resample_poly(np.asarray(w, dtype=np.float64), up, 1, window=_interp_fir(up))
+    u = interpolate_up(np.asarray(w, dtype=np.float64), up)
     lo, hi = max(0, i * up - up), min(u.size, i * up + up + 1)
     k = lo + int(np.argmax(np.abs(u[lo:hi])))  # the interpolated peak near the sampled one
     return half_amplitude_width(u, k) * 1e3 / (rate_hz * up)
@@ -94,7 +153,7 @@ def impulse_width_ms(sos: np.ndarray, rate_hz: float) -> float:
     widths = []
     for frac in (0.0, 0.25, 0.5, 0.75):
         x = np.sinc(np.arange(n) - 32 - frac) * np.hanning(n)
-        y = signal.sosfilt(sos, x)
+        y = sosfilt(sos, x)
         p = int(np.argmax(np.abs(y)))
         widths.append(main_phase_ms(y, p, rate_hz))
     return float(np.mean(widths))

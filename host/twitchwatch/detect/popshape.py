@@ -22,7 +22,9 @@ built at the stream's rate from times in ms, so it reads the same physics at 1, 
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
+
+from .designs import butter_sos
+from .streamfilt import sosfilt
 
 #: recovery time constants (ms) of the modelled pops: the electrode's own recovery and
 #: any front-end high-pass (a first-order 20 Hz high-pass is an 8 ms recovery)
@@ -47,7 +49,7 @@ class PopShapes:
         n = int(0.5 * fs)
         rows = []
         for lp_hz in FRONT_LOWPASS_HZ:
-            lp = None if lp_hz is None else signal.butter(2, min(lp_hz, 0.45 * fs), "lowpass", fs=fs, output="sos")
+            lp = None if lp_hz is None else butter_sos(2, min(lp_hz, 0.45 * fs), "lowpass", fs)
             for tau in POP_TAUS_MS:
                 for frac in _FRACTIONS:
                     t_ms = (np.arange(n) - 32 - frac) / fs * 1e3
@@ -58,8 +60,8 @@ class PopShapes:
                     if 0 < frac < 1 and k >= 0:
                         x[k] = 1.0 - frac
                     if lp is not None:
-                        x = signal.sosfilt(lp, x)
-                    y = signal.sosfilt(bp_sos, x)
+                        x = sosfilt(lp, x)
+                    y = sosfilt(bp_sos, x)
                     p = int(np.argmax(np.abs(y[: 32 + int(0.02 * fs)])))
                     w = np.zeros(length)
                     a = p - peak_index  # template index at window index 0

@@ -1,24 +1,47 @@
 """Low-overhead streaming helpers: an in-place sos cascade, a history ring, run tracking.
 
-``scipy.signal.sosfilt`` validates its arguments on every call (~30 µs); the detector
-calls filters many times per block, so :class:`SosState` calls scipy's compiled kernel
-directly when it is importable (the same kernel ``sosfilt`` uses, hence bit-identical
-results) and falls back to ``sosfilt`` otherwise. Signals are laid out channel-major,
+The sos cascade runs in a compiled loop (numba, :func:`_sosfilt_kernel`): scipy's
+``sosfilt`` recursion (direct form II transposed), operation for operation, so the
+outputs are scipy's bit for bit (``tests/detect/test_designs.py``), without
+``sosfilt``'s argument checks (~30 µs a call) and without importing ``scipy.signal``
+(~0.9 s of CPU at start-up, :mod:`.designs`). Signals are laid out channel-major,
 ``(n_signals, n_samples)``.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-from scipy import signal
 
-try:  # scipy's kernel behind sosfilt: (sos, x (n_signals, n) C-contig, zi (n_signals, n_sections, 2))
-    from scipy.signal._sosfilt import _sosfilt as _kernel
-    # its float64 specialisation: the fused function picks it by the arguments' types on
-    # every call (~0.5 µs)
-    _kernel = getattr(_kernel, "__signatures__", {}).get("double", _kernel)
-except Exception:  # pragma: no cover - depends on the scipy build
-    _kernel = None
+from .designs import sosfilt_zi
+
+
+@numba.njit(cache=True)
+def _sosfilt_kernel(sos, x, zi):  # pragma: no cover - compiled
+    """Filter the rows of ``x`` (n_signals, n) through ``sos`` (sections, 6; a0 = 1) in
+    place from state ``zi`` (n_signals, sections, 2), updated in place: scipy's
+    ``sosfilt`` kernel's recursion and order of operations."""
+    n_signals, n = x.shape
+    S = sos.shape[0]
+    for i in range(n_signals):
+        for t in range(n):
+            cur = x[i, t]
+            for s in range(S):
+                new = sos[s, 0] * cur + zi[i, s, 0]
+                zi[i, s, 0] = sos[s, 1] * cur - sos[s, 4] * new + zi[i, s, 1]
+                zi[i, s, 1] = sos[s, 2] * cur - sos[s, 5] * new
+                cur = new
+            x[i, t] = cur
+
+
+def sosfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``scipy.signal.sosfilt(sos, x)`` of a 1-d signal from rest (zero state): a new
+    array, the same values."""
+    sos = np.ascontiguousarray(sos, dtype=np.float64)
+    out = np.array(x, dtype=np.float64, order="C", copy=True).reshape(1, -1)
+    if out.shape[1] and sos.shape[0]:
+        _sosfilt_kernel(sos, out, np.zeros((1, sos.shape[0], 2)))
+    return out[0]
 
 
 class SosState:
@@ -35,7 +58,7 @@ class SosState:
         self.steady_start = steady_start
         # the steady-state unit vector is only needed with steady_start (costly to design:
         # the mains canceller builds a new notch cascade most seconds, with zero state)
-        self._zi_unit = (signal.sosfilt_zi(self.sos) if self.sos.shape[0] else np.zeros((0, 2))) if steady_start else None
+        self._zi_unit = (sosfilt_zi(self.sos) if self.sos.shape[0] else np.zeros((0, 2))) if steady_start else None
         self.zi: np.ndarray | None = None
 
     def reset(self) -> None:
@@ -62,15 +85,10 @@ class SosState:
 
 def sosfilt_rows(sos: np.ndarray, out: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Filter the rows of ``out`` (n_signals, n), C-contiguous float64, through ``sos``
-    from state ``zi`` (n_signals, n_sections, 2), C-contiguous: with scipy's kernel in
-    place (``out`` and ``zi`` updated and returned), else with ``signal.sosfilt`` (new
-    arrays, the same values)."""
-    if _kernel is not None:
-        _kernel(sos, out, zi)
-        return out, zi
-    # sosfilt's zi for rows along axis 1: (n_sections, n_signals, 2)
-    y, zf = signal.sosfilt(sos, out, axis=1, zi=np.moveaxis(zi, 0, 1))
-    return y, np.ascontiguousarray(np.moveaxis(zf, 1, 0))
+    from state ``zi`` (n_signals, n_sections, 2), C-contiguous, in place (``out`` and
+    ``zi`` updated and returned)."""
+    _sosfilt_kernel(sos, out, zi)
+    return out, zi
 
 
 class Ring:
