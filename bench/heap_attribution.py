@@ -55,7 +55,6 @@ def attribute(minutes: float, every_min: float, seed: int = 1, frames: int = 8, 
     rows: list[dict[str, Any]] = []
     next_min = baseline_min
     t0 = time.monotonic()
-    base: dict[str, Any] = {}
     with Store(tmp / "heap.sqlite3") as store:
         vboard = VirtualBoard(seed=seed, duration_s=minutes * 60 + 1, realtime=False)
         source = vboard.open()
@@ -67,27 +66,30 @@ def attribute(minutes: float, every_min: float, seed: int = 1, frames: int = 8, 
             reader.start()
 
         def on_status(st: Any) -> None:
-            nonlocal next_min
             hub.on_status(st)
             if dash is None:
                 hub.take()  # what the dashboard's broadcaster does when woken (here: once a status)
-            signal_min = st.device_elapsed_s / 60
+
+        def on_block(block: Any) -> None:
+            """Samples by signal time, from the EMG blocks (whatever the run's speed)."""
+            nonlocal next_min
+            if block.stream_id != 0:
+                return
+            signal_min = (block.first_sample_index + block.n_samples) / block.info.sample_rate_hz / 60
             if signal_min < next_min:
                 return
             next_min += every_min
             gc.collect()  # what is garbage is not what a run keeps
             row: dict[str, Any] = {"signal_min": round(signal_min, 2), "wall_s": round(time.monotonic() - t0, 1),
-                                   "events": st.events, "rss_mb": rss_mb(), "malloc": malloc_stats_mb(),
+                                   "events": pipe.summary.events, "rss_mb": rss_mb(), "malloc": malloc_stats_mb(),
                                    "pymalloc": pymalloc_mb(), "hub_events_kept": hub.events_kept}
-            if not base:
-                base.update(row)
             if probe is not None:
                 row["heap"] = probe.sample()
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "heap"}), file=sys.stderr, flush=True)
 
         pipe = Pipeline(source, source_name="heap", store=store, events_out=tmp / "heap.jsonl", sinks=[hub],
-                        on_status=on_status)
+                        on_status=on_status, on_block=on_block)
         try:
             summary = pipe.run(should_stop=lambda: False)
         finally:
