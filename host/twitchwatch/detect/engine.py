@@ -638,30 +638,28 @@ class TwitchDetector:
         p0 = cand.peak - self.pre
         cand.lobes = tuple(p0 + i for i in lobes.tolist()) or (cand.peak,)
         cand.background = _Window(bg_start, bg)
+        c, ms, cfg = cand.channel, self._ms, self.config
+        y_row = self._rows["y"].start + c
+
+        def held(first: int, end: int, rows: list[int]) -> _Window:
+            # rows of the ring over stream samples [first, end), clipped to [low, lim) as
+            # every read here is, copied: the candidate keeps them until its decision
+            i, j = max(first - rs, low), min(end - rs, lim)
+            return _Window(rs + i, rg._buf[rows, i:max(i, j)].copy())
+
         if self._peel_on:  # the cleaned window peel-off reads (peel.py), to the decision position
-            pm = self.config.mf_order + 2
-            i = max(cand.start - self.pre - pm - rs, low)
-            j = min(cand.last + self.gap + self.post + pm + 1 - rs, lim)
-            row = self._rows["y"].start + cand.channel
-            cand.peel_y = _Window(rs + i, rg._buf[row : row + 1, i:max(i, j)].copy())
-        if self.config.onset_follow:  # rule 10's lookahead window, as the features read it (rule 10c)
-            i, j = max(cand.last + self._ms(3) - rs, low), min(cand.last + self.lookahead - rs, lim)
-            row = self._rows["y"].start + cand.channel
-            cand.post = _Window(rs + i, rg._buf[row : row + 1, i:max(i, j)].copy())
-        if self.config.on_beat_k > 0:  # what the twitch-on-a-beat rules read (7, 7b)
+            pm = cfg.mf_order + 2
+            cand.peel_y = held(cand.start - self.pre - pm, cand.last + self.gap + self.post + pm + 1, [y_row])
+        if cfg.onset_follow:  # rule 10's lookahead window, as the features read it (rule 10c)
+            cand.post = held(cand.last + ms(3), cand.last + self.lookahead, [y_row])
+        if cfg.on_beat_k > 0:  # what the twitch-on-a-beat rules read (7, 7b)
             # held with the candidate: its decision may wait for the accelerometer while
             # the EMG runs on and the ring moves (EMG fed seconds ahead)
-            c, ms = cand.channel, self._ms
-            i = max(cand.start - ms(self.config.ecg_window_ms) - ms(25) - self._beat_shapes[c].before
-                    - self.pre - 2 - ms(3) - rs, low)
-            j = max(i, lim)
-            y, lf = self._rows["y"].start + c, self._rows["lf"].start + c
-            cand.beat_win = _Window(rs + i, rg._buf[[y, lf], i:j].copy())
+            first = cand.start - ms(cfg.ecg_window_ms) - ms(25) - self._beat_shapes[c].before - self.pre - 2 - ms(3)
+            cand.beat_win = held(first, cand.need_emg, [y_row, self._rows["lf"].start + c])
         if self._train_isi is not None:  # the cleaned signal the train test reads (train.py)
             y0 = cand.peak - 2 * self._train_isi[1] - self._train_half
-            i, j = max(y0 - rs, low), min(cand.peak + self._train_half + 1 - rs, lim)
-            row = self._rows["y"].start + cand.channel
-            cand.before = _Window(rs + i, rg._buf[row : row + 1, i:max(i, j)].copy())
+            cand.before = held(y0, cand.peak + self._train_half + 1, [y_row])
 
     # ================================================================== accelerometer
     def _acc_block(self, a: np.ndarray, base: int) -> None:
