@@ -12,8 +12,9 @@ few filters, and always the same ones for a given sample rate and configuration:
   (each value stored as ``float.hex``, so it comes back bit for bit). A process whose
   designs are all cached never imports ``scipy.signal``. The cache is one JSON file beside
   numba's cache of the compiled kernels (this package's ``__pycache__``), or, where that
-  is not writable (an installed package in a read-only place), in
-  ``$XDG_CACHE_HOME/twitchwatch`` (``~/.cache/twitchwatch``);
+  is not writable (an installed package in a read-only place), in the user's cache
+  folder (``platformdirs.user_cache_path("twitchwatch")``: on Linux
+  ``$XDG_CACHE_HOME/twitchwatch``, ``~/.cache/twitchwatch``);
   ``TWITCHWATCH_CACHE_DIR`` overrides both. It is tagged with scipy's version: another
   version designs again. Anything wrong with the file (missing, unreadable, damaged, not
   writable) only means designing again; the values are scipy's either way.
@@ -54,8 +55,9 @@ def cache_dirs() -> list[Path]:
     override = os.environ.get("TWITCHWATCH_CACHE_DIR")
     if override:
         return [Path(override)]
-    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return [Path(__file__).resolve().parent / "__pycache__", Path(home) / "twitchwatch"]
+    import platformdirs  # a declared dependency (as for the store's and the TLS paths)
+
+    return [Path(__file__).resolve().parent / "__pycache__", platformdirs.user_cache_path("twitchwatch")]
 
 
 def _load() -> dict[str, list]:
