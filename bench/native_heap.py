@@ -1,0 +1,155 @@
+"""Which native call stacks hold the glibc heap that grows in a soak (memray file in, table out).
+
+``tracemalloc`` sees Python's own allocations only; the growth left in the soaks with
+the dashboard open was in glibc's bytes in use (``mallinfo2``), outside it. This reads
+what ``bench/soak.py --memray FILE`` recorded (every malloc, calloc, realloc, free and
+mmap from the baseline minute to the last row, each with its native C stack and the
+Python stack above it, and a heap snapshot every ``--memray-interval-s``) and says, per
+call stack, how many bytes allocated since the baseline were still live at each
+snapshot. A cache or ring that fills to its bound rises, then stays level; what grows
+without bound rises in every interval. So each stack gets its slope over the first and
+the last half of the snapshots, and the stacks are listed by their last-half slope.
+
+Usage::
+
+    nice -n -5 python bench/soak.py --minutes 16 --baseline-min 3 --memray /tmp/soak.bin
+    python bench/native_heap.py /tmp/soak.bin --top 20 --out bench/results/native_heap.json
+
+Results: docs/reliability.md ("Where the memory goes").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+#: frames of the allocators themselves: a stack is named from the first frame below them
+_PLUMBING = ("malloc", "calloc", "realloc", "free", "mmap", "PyMem_", "_PyMem_", "PyObject_Malloc",
+             "PyObject_Calloc", "PyObject_Realloc", "_PyObject_Malloc", "_PyObject_Calloc", "_PyObject_Realloc",
+             "pymalloc_", "new_arena", "allocate_from_new_pool", "_PyObject_ArenaMmap", "memray::", "intercept::",
+             "sqlite3Malloc", "sqlite3MemMalloc", "sqlite3DbMalloc", "sqlite3_malloc", "sqlite3Realloc",
+             "sqlite3MemRealloc", "sqlite3_realloc", "NRT_", "nrt_", "PyDataMem_", "default_malloc", "default_calloc",
+             "_npy_alloc", "npy_alloc", "PyArray_NewFromDescr_int", "_PyObject_GC_", "gc_alloc", "_PyType_Alloc")
+_MMAP = (14,)  # memray.AllocatorType.MMAP (pymalloc's 1 MiB arenas come this way)
+
+
+def _frame_text(frame: tuple[Any, ...]) -> str:
+    func, filename, line = frame[0], str(frame[1]), frame[2]
+    short = filename.split("site-packages/")[-1].split("/lib/python3")[-1].split("/")[-1] if filename else "?"
+    return f"{func} {short}:{line}"
+
+
+def _name(stack: list[tuple[Any, ...]]) -> str:
+    """The first frame that is not an allocator's own, the innermost Python frame above
+    it (the line of Python that asked), and the innermost frame of code outside the
+    installed libraries and the standard library (this project's, or the bench's), if it
+    is another."""
+    native = next((f for f in stack if not str(f[0]).startswith(_PLUMBING)), stack[0] if stack else None)
+    if native is None:
+        return "?"
+    python = [f for f in stack if str(f[1]).endswith(".py")]
+    own = next((f for f in python if "site-packages" not in str(f[1]) and "/lib/python3" not in str(f[1])), None)
+    parts = [native] + [f for f in (python[0] if python else None, own) if f is not None]
+    names: list[str] = []
+    for f in parts:
+        if _frame_text(f) not in names:
+            names.append(_frame_text(f))
+    return " < ".join(names)
+
+
+def _slope(xs: list[float], ys: list[float]) -> float | None:
+    """Least-squares slope of ys over xs (None with fewer than 2 points)."""
+    n = len(xs)
+    if n < 2:
+        return None
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else None
+
+
+def attribute(path: Path, top: int = 20, depth: int = 14) -> dict[str, Any]:
+    import memray
+
+    reader = memray.FileReader(path)
+    snaps = list(reader.get_memory_snapshots())
+    if len(snaps) < 3:
+        raise SystemExit(f"{path}: {len(snaps)} heap snapshots; need at least 3 (run longer, or a shorter "
+                         f"--memray-interval-s)")
+    t0 = snaps[0].time
+    minutes = [(s.time - t0) / 60e3 for s in snaps]
+    n = len(snaps)
+    half = n // 2
+    per_stack: list[dict[str, Any]] = []
+    totals = {"malloc": [0] * n, "mmap": [0] * n}
+    for rec in reader.get_temporal_allocation_records(merge_threads=True):
+        live = [0] * n
+        for iv in rec.intervals:
+            end = n if iv.deallocated_before_snapshot is None else min(iv.deallocated_before_snapshot, n)
+            for k in range(iv.allocated_before_snapshot, end):
+                live[k] += iv.n_bytes
+        kind = "mmap" if rec.allocator in _MMAP else "malloc"
+        for k in range(n):
+            totals[kind][k] += live[k]
+        if not any(live):
+            continue
+        per_stack.append({"rec": rec, "kind": kind, "live": live})
+    for item in per_stack:
+        live = item["live"]
+        item["first_half_b_per_min"] = _slope(minutes[:half + 1], live[:half + 1])
+        item["last_half_b_per_min"] = _slope(minutes[half:], live[half:])
+    per_stack.sort(key=lambda it: -(it["last_half_b_per_min"] or 0))
+    out_stacks = []
+    for item in per_stack[:top]:
+        stack = item["rec"].hybrid_stack_trace(60)
+        out_stacks.append({"site": _name(stack), "kind": item["kind"], "thread": item["rec"].thread_name,
+                           "live_kb": [round(v / 1024, 1) for v in item["live"]],
+                           "first_half_kb_per_min": round((item["first_half_b_per_min"] or 0) / 1024, 2),
+                           "last_half_kb_per_min": round((item["last_half_b_per_min"] or 0) / 1024, 2),
+                           "stack": [_frame_text(f) for f in stack if not str(f[0]).startswith(_PLUMBING)][:depth]})
+    # the same, summed by site (many stacks share the frame that asked for the memory)
+    by_site: dict[str, dict[str, Any]] = {}
+    for item in per_stack:
+        site = _name(item["rec"].hybrid_stack_trace(12))
+        agg = by_site.setdefault(site, {"site": site, "live": [0] * n, "stacks": 0})
+        agg["stacks"] += 1
+        agg["live"] = [a + b for a, b in zip(agg["live"], item["live"])]
+    sites = []
+    for agg in by_site.values():
+        sites.append({"site": agg["site"], "stacks": agg["stacks"], "live_kb": [round(v / 1024, 1) for v in agg["live"]],
+                      "first_half_kb_per_min": round((_slope(minutes[:half + 1], agg["live"][:half + 1]) or 0) / 1024, 2),
+                      "last_half_kb_per_min": round((_slope(minutes[half:], agg["live"][half:]) or 0) / 1024, 2)})
+    sites.sort(key=lambda s: -s["last_half_kb_per_min"])
+    return {"file": str(path), "snapshots": n, "minutes": [round(m, 2) for m in minutes],
+            "rss_mb": [round(s.rss / 1e6, 1) for s in snaps],
+            "live_since_baseline_mb": {k: [round(v / 1e6, 3) for v in vals] for k, vals in totals.items()},
+            "slopes_kb_per_min": {k: {"first_half": round((_slope(minutes[:half + 1], vals[:half + 1]) or 0) / 1024, 2),
+                                      "last_half": round((_slope(minutes[half:], vals[half:]) or 0) / 1024, 2)}
+                                  for k, vals in totals.items()},
+            "sites": sites[:top], "stacks": out_stacks}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("file", type=Path, help="what bench/soak.py --memray FILE wrote")
+    p.add_argument("--top", type=int, default=20, help="sites and stacks listed (default 20)")
+    p.add_argument("--depth", type=int, default=14, help="frames shown per stack (default 14)")
+    p.add_argument("--out", type=Path)
+    args = p.parse_args(argv)
+    result = attribute(args.file, args.top, args.depth)
+    result["command"] = " ".join(sys.argv)
+    text = json.dumps(result, indent=1)
+    print(json.dumps({k: result[k] for k in ("snapshots", "minutes", "rss_mb", "live_since_baseline_mb",
+                                             "slopes_kb_per_min")}, indent=1))
+    for s in result["sites"]:
+        print(f"{s['last_half_kb_per_min']:8.2f} {s['first_half_kb_per_min']:8.2f} kB/min  {s['site']}  {s['live_kb'][-1]} kB")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
