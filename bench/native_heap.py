@@ -3,17 +3,18 @@
 ``tracemalloc`` sees Python's own allocations only; the growth left in the soaks with
 the dashboard open was in glibc's bytes in use (``mallinfo2``), outside it. This reads
 what ``bench/soak.py --memray FILE`` recorded (every malloc, calloc, realloc, free and
-mmap from the baseline minute to the last row, each with its native C stack and the
+mmap from the start, after the detector's warm-up, to the last row, each with its native C stack and the
 Python stack above it, and a heap snapshot every ``--memray-interval-s``) and says, per
-call stack, how many bytes allocated since the baseline were still live at each
-snapshot. A cache or ring that fills to its bound rises, then stays level; what grows
+call stack, how many bytes allocated since the tracing began were still live at each
+snapshot (``--baseline-min``: the snapshots of the start-up are left out of the
+slopes). A cache or ring that fills to its bound rises, then stays level; what grows
 without bound rises in every interval. So each stack gets its slope over the first and
 the last half of the snapshots, and the stacks are listed by their last-half slope.
 
 Usage::
 
-    nice -n -5 python bench/soak.py --minutes 16 --baseline-min 3 --memray /tmp/soak.bin
-    python bench/native_heap.py /tmp/soak.bin --top 20 --out bench/results/native_heap.json
+    nice -n -5 python bench/soak.py --minutes 13 --memray /tmp/soak.bin
+    python bench/native_heap.py /tmp/soak.bin --baseline-min 3 --top 20 --out bench/results/native_heap.json
 
 Results: docs/reliability.md ("Where the memory goes").
 """
@@ -70,7 +71,7 @@ def _slope(xs: list[float], ys: list[float]) -> float | None:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else None
 
 
-def attribute(path: Path, top: int = 20, depth: int = 14) -> dict[str, Any]:
+def attribute(path: Path, top: int = 20, depth: int = 14, baseline_min: float = 0.0) -> dict[str, Any]:
     import memray
 
     reader = memray.FileReader(path)
@@ -81,7 +82,10 @@ def attribute(path: Path, top: int = 20, depth: int = 14) -> dict[str, Any]:
     t0 = snaps[0].time
     minutes = [(s.time - t0) / 60e3 for s in snaps]
     n = len(snaps)
-    half = n // 2
+    first = next((k for k, m in enumerate(minutes) if m >= baseline_min), 0)  # the start-up is left out of the slopes
+    if n - first < 3:
+        raise SystemExit(f"{path}: {n - first} heap snapshots from minute {baseline_min:g}; need at least 3")
+    half = first + (n - first) // 2
     per_stack: list[dict[str, Any]] = []
     totals = {"malloc": [0] * n, "mmap": [0] * n}
     for rec in reader.get_temporal_allocation_records(merge_threads=True):
@@ -98,7 +102,7 @@ def attribute(path: Path, top: int = 20, depth: int = 14) -> dict[str, Any]:
         per_stack.append({"rec": rec, "kind": kind, "live": live})
     for item in per_stack:
         live = item["live"]
-        item["first_half_b_per_min"] = _slope(minutes[:half + 1], live[:half + 1])
+        item["first_half_b_per_min"] = _slope(minutes[first:half + 1], live[first:half + 1])
         item["last_half_b_per_min"] = _slope(minutes[half:], live[half:])
     per_stack.sort(key=lambda it: -(it["last_half_b_per_min"] or 0))
     out_stacks = []
@@ -119,13 +123,14 @@ def attribute(path: Path, top: int = 20, depth: int = 14) -> dict[str, Any]:
     sites = []
     for agg in by_site.values():
         sites.append({"site": agg["site"], "stacks": agg["stacks"], "live_kb": [round(v / 1024, 1) for v in agg["live"]],
-                      "first_half_kb_per_min": round((_slope(minutes[:half + 1], agg["live"][:half + 1]) or 0) / 1024, 2),
+                      "first_half_kb_per_min": round((_slope(minutes[first:half + 1], agg["live"][first:half + 1]) or 0) / 1024, 2),
                       "last_half_kb_per_min": round((_slope(minutes[half:], agg["live"][half:]) or 0) / 1024, 2)})
     sites.sort(key=lambda s: -s["last_half_kb_per_min"])
     return {"file": str(path), "snapshots": n, "minutes": [round(m, 2) for m in minutes],
             "rss_mb": [round(s.rss / 1e6, 1) for s in snaps],
             "live_since_baseline_mb": {k: [round(v / 1e6, 3) for v in vals] for k, vals in totals.items()},
-            "slopes_kb_per_min": {k: {"first_half": round((_slope(minutes[:half + 1], vals[:half + 1]) or 0) / 1024, 2),
+            "baseline_min": baseline_min,
+            "slopes_kb_per_min": {k: {"first_half": round((_slope(minutes[first:half + 1], vals[first:half + 1]) or 0) / 1024, 2),
                                       "last_half": round((_slope(minutes[half:], vals[half:]) or 0) / 1024, 2)}
                                   for k, vals in totals.items()},
             "sites": sites[:top], "stacks": out_stacks}
@@ -136,9 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("file", type=Path, help="what bench/soak.py --memray FILE wrote")
     p.add_argument("--top", type=int, default=20, help="sites and stacks listed (default 20)")
     p.add_argument("--depth", type=int, default=14, help="frames shown per stack (default 14)")
+    p.add_argument("--baseline-min", type=float, default=0.0,
+                   help="slopes from the first snapshot at or after this minute of the recording (default 0)")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
-    result = attribute(args.file, args.top, args.depth)
+    result = attribute(args.file, args.top, args.depth, args.baseline_min)
     result["command"] = " ".join(sys.argv)
     text = json.dumps(result, indent=1)
     print(json.dumps({k: result[k] for k in ("snapshots", "minutes", "rss_mb", "live_since_baseline_mb",

@@ -292,7 +292,8 @@ class HeapProbe:
 def start_native_tracker(path: Path, interval_s: float) -> Any:
     """Start memray tracing every allocation of this process, with its native (C) stack
     as well as the Python one, into ``path``; RSS and the heap size are recorded every
-    ``interval_s`` (the snapshots ``bench/native_heap.py`` compares). Python's small
+    ``interval_s`` (the snapshots ``bench/native_heap.py`` compares). Started before the
+    run's threads: memray follows the Python stack of the threads started after it. Python's small
     objects are not traced one by one (their 1 MiB arenas are, as mmaps): what is traced
     is what glibc's malloc hands out, the memory ``mallinfo2`` counts as in use.
     Diagnostic only (memray is in the ``memprofile`` extra): tracing slows every
@@ -441,8 +442,11 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
         pass
     warm_up()  # as twitchwatch stream does before START: the detector's kernels loaded
     probe = HeapProbe(trace_frames) if trace_frames else None
-    native: Any = None  # memray.Tracker, from the baseline minute to the last row
     maps_base: dict[str, tuple[int, int]] | None = None
+    # from here, before the board, the dashboard and their threads start: memray follows
+    # the Python stack of threads started after it (bench/native_heap.py --baseline-min
+    # compares the snapshots after the start-up)
+    native: Any = start_native_tracker(memray_out, memray_interval_s) if memray_out is not None else None
     tmp = Path(tempfile.mkdtemp(prefix="twsoak-"))
     hub = LiveHub() if dashboard else None
     rows: list[dict[str, Any]] = []
@@ -507,9 +511,6 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
                                             for g in mappings_grown(maps_base, maps, 5)]
                 if probe is not None and row["minute"] >= baseline_min:
                     row["heap"] = probe.sample()
-                if memray_out is not None and native is None and row["minute"] >= baseline_min:
-                    native = start_native_tracker(memray_out, memray_interval_s)
-                    row["memray_started"] = True
                 if native is not None and now - start + every_s > minutes * 60:  # the last row: stop tracing
                     native.__exit__(None, None, None)
                     native, memray_out = None, None
@@ -579,8 +580,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="the board reports loop gaps longer than MS (unix_main.py; 0: off; default 40)")
     p.add_argument("--memray", type=Path, metavar="FILE",
                    help="diagnose: trace every malloc with its native and Python stack (memray, the 'memprofile' "
-                        "extra) from --baseline-min to the last row into FILE; bench/native_heap.py FILE says which "
-                        "stacks' live bytes grew")
+                        "extra) from the start (after the detector's warm-up) to the last row into FILE; "
+                        "bench/native_heap.py FILE says which stacks' live bytes grew after the start-up")
     p.add_argument("--memray-interval-s", type=float, default=60.0, metavar="S",
                    help="seconds between memray's heap snapshots (default 60)")
     p.add_argument("--out", type=Path)
