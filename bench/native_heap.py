@@ -61,6 +61,37 @@ def _name(stack: list[tuple[Any, ...]]) -> str:
     return " < ".join(names)
 
 
+_LIBRARIES = (("uvicorn", "the ASGI server and WebSocket (uvicorn, websockets, starlette, anyio)"),
+              ("websockets", "the ASGI server and WebSocket (uvicorn, websockets, starlette, anyio)"),
+              ("starlette", "the ASGI server and WebSocket (uvicorn, websockets, starlette, anyio)"),
+              ("anyio", "the ASGI server and WebSocket (uvicorn, websockets, starlette, anyio)"),
+              ("h11", "the ASGI server and WebSocket (uvicorn, websockets, starlette, anyio)"),
+              ("numba", "numba"), ("/asyncio/", "asyncio"), ("/json/", "json"))
+
+
+def area(stack: list[tuple[Any, ...]]) -> str:
+    """What a stack belongs to, from the innermost frame that says: SQLite, zlib (the
+    WebSocket's permessage-deflate), numba's runtime, the web stack, asyncio, else the
+    innermost module of ``twitchwatch`` (or the bench harness) that asked."""
+    for f in stack:
+        func, filename = str(f[0]), str(f[1])
+        if func.startswith("sqlite3"):
+            return "SQLite"
+        if "deflate" in func or "inflate" in func or "zlib" in filename:
+            return "zlib (permessage-deflate)"
+        if func.startswith("NRT_"):
+            return "numba NRT"
+        if filename.endswith(".py"):
+            if "/twitchwatch/" in filename:
+                return "twitchwatch/" + filename.split("/twitchwatch/")[-1]
+            if "/bench/" in filename:
+                return "the bench harness (" + filename.split("/bench/")[-1] + ")"
+            for key, name in _LIBRARIES:
+                if key in filename:
+                    return name
+    return "other"
+
+
 def _slope(xs: list[float], ys: list[float]) -> float | None:
     """Least-squares slope of ys over xs (None with fewer than 2 points)."""
     n = len(xs)
@@ -113,10 +144,15 @@ def attribute(path: Path, top: int = 20, depth: int = 14, baseline_min: float = 
                            "first_half_kb_per_min": round((item["first_half_b_per_min"] or 0) / 1024, 2),
                            "last_half_kb_per_min": round((item["last_half_b_per_min"] or 0) / 1024, 2),
                            "stack": [_frame_text(f) for f in stack if not str(f[0]).startswith(_PLUMBING)][:depth]})
-    # the same, summed by site (many stacks share the frame that asked for the memory)
+    # the same, summed by site (many stacks share the frame that asked for the memory) and by area
     by_site: dict[str, dict[str, Any]] = {}
+    by_area: dict[str, list[int]] = {}
     for item in per_stack:
-        site = _name(item["rec"].hybrid_stack_trace(12))
+        full = item["rec"].hybrid_stack_trace(60)
+        if item["kind"] == "malloc":
+            key = area(full)
+            by_area[key] = [a + b for a, b in zip(by_area.get(key, [0] * n), item["live"])]
+        site = _name(full)
         agg = by_site.setdefault(site, {"site": site, "live": [0] * n, "stacks": 0})
         agg["stacks"] += 1
         agg["live"] = [a + b for a, b in zip(agg["live"], item["live"])]
@@ -126,14 +162,20 @@ def attribute(path: Path, top: int = 20, depth: int = 14, baseline_min: float = 
                       "first_half_kb_per_min": round((_slope(minutes[first:half + 1], agg["live"][first:half + 1]) or 0) / 1024, 2),
                       "last_half_kb_per_min": round((_slope(minutes[half:], agg["live"][half:]) or 0) / 1024, 2)})
     sites.sort(key=lambda s: -s["last_half_kb_per_min"])
+    areas = [{"area": name, "live_kb": [round(v / 1024, 1) for v in live],
+              "grew_kb": round((live[n - 2] - live[first]) / 1024, 1),  # the last snapshot is the tracer's stop
+              "first_half_kb_per_min": round((_slope(minutes[first:half + 1], live[first:half + 1]) or 0) / 1024, 2),
+              "last_half_kb_per_min": round((_slope(minutes[half:n - 1], live[half:n - 1]) or 0) / 1024, 2)}
+             for name, live in by_area.items()]
+    areas.sort(key=lambda a: -a["grew_kb"])
     return {"file": str(path), "snapshots": n, "minutes": [round(m, 2) for m in minutes],
             "rss_mb": [round(s.rss / 1e6, 1) for s in snaps],
             "live_since_baseline_mb": {k: [round(v / 1e6, 3) for v in vals] for k, vals in totals.items()},
-            "baseline_min": baseline_min,
+            "baseline_min": baseline_min, "from_min": round(minutes[first], 2), "to_min": round(minutes[n - 2], 2),
             "slopes_kb_per_min": {k: {"first_half": round((_slope(minutes[first:half + 1], vals[first:half + 1]) or 0) / 1024, 2),
                                       "last_half": round((_slope(minutes[half:], vals[half:]) or 0) / 1024, 2)}
                                   for k, vals in totals.items()},
-            "sites": sites[:top], "stacks": out_stacks}
+            "areas_malloc": areas, "sites": sites[:top], "stacks": out_stacks}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(result, indent=1)
     print(json.dumps({k: result[k] for k in ("snapshots", "minutes", "rss_mb", "live_since_baseline_mb",
                                              "slopes_kb_per_min")}, indent=1))
+    print(f"glibc malloc by area: live bytes grown from minute {result['from_min']:g} to {result['to_min']:g} "
+          f"(the last snapshot is the tracer's stop), and the slope over the last half:")
+    for a in result["areas_malloc"]:
+        print(f"{a['grew_kb']:9.1f} kB  {a['last_half_kb_per_min']:7.2f} kB/min (last half)  {a['area']}")
+    print("sites (malloc and mmap), by last-half slope:")
     for s in result["sites"]:
         print(f"{s['last_half_kb_per_min']:8.2f} {s['first_half_kb_per_min']:8.2f} kB/min  {s['site']}  {s['live_kb'][-1]} kB")
     if args.out:

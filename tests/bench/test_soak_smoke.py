@@ -99,3 +99,5 @@ def test_native_heap_tells_a_growing_site_from_a_bounded_one(tmp_path):
     assert 30 < per_interval_kb < 130
     cycler = [s for s in sites if "cycle" in s["site"]]
     assert all(abs(s["last_half_kb_per_min"]) < grower["last_half_kb_per_min"] / 4 for s in cycler)
+    harness = [a for a in result["areas_malloc"] if a["area"] == "the bench harness (test_soak_smoke.py)"]
+    assert harness and harness[0]["grew_kb"] > 300  # by area too: the 64 kB arrays kept since the first snapshot
