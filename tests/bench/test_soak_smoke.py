@@ -101,3 +101,11 @@ def test_native_heap_tells_a_growing_site_from_a_bounded_one(tmp_path):
     assert all(abs(s["last_half_kb_per_min"]) < grower["last_half_kb_per_min"] / 4 for s in cycler)
     harness = [a for a in result["areas_malloc"] if a["area"] == "the bench harness (test_soak_smoke.py)"]
     assert harness and harness[0]["grew_kb"] > 300  # by area too: the 64 kB arrays kept since the first snapshot
+
+
+def test_ranking_peak_reports_bytes_a_twitch_and_cpu():
+    from bench.ranking_peak import measure
+
+    rows = measure([200, 800])
+    assert [r["twitches"] for r in rows] == [200, 800]
+    assert all(r["peak_mb"] > 0 and r["peak_bytes_a_twitch"] > 0 and r["cpu_s"] >= 0 for r in rows)
