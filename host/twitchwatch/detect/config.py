@@ -245,6 +245,19 @@ class DetectorConfig:
     peel_mismatch: float = 0.2
     mf_order: int = 8  #: AR order of the channel's noise whitener (matched.py)
     mf_learn: float = 0.2  #: weight of each twitch-free stretch in the noise estimate
+    #: detection in a MUAP's band (1.18, :mod:`.mfdetect`): a bank of Hermite-Rodriguez
+    #: matched filters (biphasic, triphasic; lambda 0.75-3 ms) on the cleaned signal, each
+    #: output over its own robust sigma; where that z reaches the threshold for
+    #: mf_detect_false_per_min false alarms per minute and channel (one test per sample,
+    #: template and polarity) and no sample within merge_gap_ms crosses k sigma (the plain
+    #: candidate is there), a candidate is made and goes through every rule. Only on
+    #: channels whose floor is above count_smooth_min_noise_uv (poor contact: broad-band
+    #: interface noise, Gaussian, where the stated rate holds; under good contact real rest
+    #: EMG holds low-level potentials the rate does not describe). Counted (clear) at z for
+    #: mf_count_false_per_min. 0 disables.
+    mf_detect_false_per_min: float = 0.2
+    mf_count_false_per_min: float = 0.02
+    mf_gap_ms: float = 3.0  #: runs of z above threshold merge across this gap
     # --- confidence ---------------------------------------------------------------------
     snr_full: float = 4.0  #: peak/threshold ratio giving full SNR credit
     # --- what counts (docs/detection.md, *What counts*) ----------------------------------
