@@ -258,6 +258,17 @@ class DetectorConfig:
     mf_detect_false_per_min: float = 0.2
     mf_count_false_per_min: float = 0.02
     mf_gap_ms: float = 3.0  #: runs of z above threshold merge across this gap
+    #: ... and only while that floor is broad-band electrode noise (:mod:`.broadband`): over
+    #: the floor's history the median RMS / robust sigma <= mf_gate_max_rms_ratio (Gaussian,
+    #: not the spiky potentials of muscle activity), the median share of its power above
+    #: mf_gate_edge_hz >= mf_gate_min_hf_share (not a contraction's < 250-Hz spectrum), the
+    #: window sigmas' spread ln(p75 / p25) <= mf_gate_max_spread (steady), and the floor >=
+    #: mf_gate_lattice_k x the ADC step estimated from the samples (not quantisation)
+    mf_gate_edge_hz: float = 250.0
+    mf_gate_min_hf_share: float = 0.06
+    mf_gate_max_rms_ratio: float = 1.10
+    mf_gate_max_spread: float = 0.25
+    mf_gate_lattice_k: float = 2.0
     # --- confidence ---------------------------------------------------------------------
     snr_full: float = 4.0  #: peak/threshold ratio giving full SNR credit
     # --- what counts (docs/detection.md, *What counts*) ----------------------------------

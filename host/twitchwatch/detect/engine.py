@@ -41,6 +41,7 @@ from .features import GEOMETRY, LEVELS, RING_ROWS, candidate_features, phases_an
 from .floor import AdaptiveFloor, median1
 from .mains import MainsCanceller
 from .matched import NoiseWhitener, threshold as mf_threshold
+from .broadband import BroadbandGate
 from .mfdetect import MuapBank
 from .onbeat import BeatTemplate
 from .peel import peel
@@ -52,7 +53,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.18"  # 1.18: detection in a MUAP's band under poor contact: a bank of Hermite-Rodriguez matched filters, each output over its own robust sigma, thresholds for stated false-alarm rates (:mod:`.mfdetect`); 1.17: rule 10c: a candidate starting inside the lookahead window of the channel's previous candidate rejected as a contraction's onset (rule 10), after activity began there, is part of that activity (voluntary); 1.16: rule 10c without the activity-began condition (one test-split run, not landed); 1.15: peel-off: a counted twitch explained as superimposed firings of clear units' templates (whitened matching pursuit, :mod:`.peel`) reports each firing, and a would-be filter echo that a clear unit's template explains is a firing; 1.14: a sustained cluster whose low-band extremum lies on the learned heart rhythm has the beat fitted and subtracted there (a twitch merged with a wide QRS); 1.13: the end of a wide QRS (a step 0-100 ms after the R wave) is the heartbeat, not a pop; clear also by the peak smoothed over 1-4 ms against the equally smoothed noise, on channels whose floor is above good contact (> 5 µV, :mod:`.clarity`); 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
+DETECTOR_VERSION = "twitchwatch-detect-1.18"  # 1.18: detection in a MUAP's band under poor contact: a bank of Hermite-Rodriguez matched filters, each output over its own robust sigma, thresholds for stated false-alarm rates (:mod:`.mfdetect`), searching only where the raised floor is broad-band electrode noise (Gaussian, steady, >= 6 % of its power above 250 Hz, >= 2 ADC steps: :mod:`.broadband`); 1.17: rule 10c: a candidate starting inside the lookahead window of the channel's previous candidate rejected as a contraction's onset (rule 10), after activity began there, is part of that activity (voluntary); 1.16: rule 10c without the activity-began condition (one test-split run, not landed); 1.15: peel-off: a counted twitch explained as superimposed firings of clear units' templates (whitened matching pursuit, :mod:`.peel`) reports each firing, and a would-be filter echo that a clear unit's template explains is a firing; 1.14: a sustained cluster whose low-band extremum lies on the learned heart rhythm has the beat fitted and subtracted there (a twitch merged with a wide QRS); 1.13: the end of a wide QRS (a step 0-100 ms after the R wave) is the heartbeat, not a pop; clear also by the peak smoothed over 1-4 ms against the equally smoothed noise, on channels whose floor is above good contact (> 5 µV, :mod:`.clarity`); 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -308,6 +309,12 @@ class TwitchDetector:
             self._mf_tau_count = mf_threshold(fs, n_tests, cfg.mf_count_false_per_min)
             self._mf_radius = self.gap  # a plain candidate's sample within this radius: it is that candidate
             self._mf_reach = self._bank.delay + max(b for b, _ in self._bank.extent)
+            #: where a channel's floor is broad-band electrode noise (broadband.py): the bank
+            #: searches there only
+            self._broadband = BroadbandGate(C, fs, ms(cfg.noise_window_ms), cfg.noise_history_windows,
+                                            edge_hz=cfg.mf_gate_edge_hz, min_hf_share=cfg.mf_gate_min_hf_share,
+                                            max_rms_ratio=cfg.mf_gate_max_rms_ratio,
+                                            max_spread=cfg.mf_gate_max_spread, lattice_k=cfg.mf_gate_lattice_k)
         self._ecg = [EcgRhythm(fs, cfg) for _ in range(C)]
         self._beat_shapes = [BeatTemplate(ms(cfg.ecg_template_ms[0]), ms(cfg.ecg_template_ms[1]), self._same_beat,
                                           cfg.ecg_template_beats, cfg.ecg_template_learn) for _ in range(C)]
@@ -437,6 +444,7 @@ class TwitchDetector:
                 self._mf_pending[c] = []
             if self._bank is not None:
                 self._bank.reset()
+                self._broadband.reset()
             self._close_runs()
             for f in (self._bp, self._lf, self._hum_lp):
                 f.reset()
@@ -533,6 +541,16 @@ class TwitchDetector:
                 sigma[:, n_settle:] = sig
             else:
                 sigma = sig
+            if self._bank is not None:  # the same samples as the floor (broadband.py)
+                bb = self._broadband.process(x[:, n_settle:], y[:, n_settle:],
+                                             None if not off_any else off[:, n_settle:])
+                if n_settle:
+                    broadband = np.zeros((C, n), dtype=bool)
+                    broadband[:, n_settle:] = bb
+                else:
+                    broadband = bb
+            else:
+                broadband = np.zeros((C, 0), dtype=bool)  # not read: no bank
             for end_offset, wsig in windows:
                 wbase = base + n_settle + end_offset - self._floor.window
                 flat = wsig < cfg.flat_uv
@@ -542,6 +560,7 @@ class TwitchDetector:
                 self._lead_off = flat | rail[:, -1] | (hum_env[:, -1] > cfg.leadoff_hum_uv)
         else:
             sigma = np.full((C, n), np.nan)
+            broadband = np.zeros((C, n), dtype=bool)
         R, aw = self._rows, self.act_window
         # the ring columns of this block, filled in place (read the trailing counts first:
         # taking the slot may move the ring's contents)
@@ -583,7 +602,7 @@ class TwitchDetector:
         if self._bank is not None:
             # the bank runs where the channel's floor is above good contact (mfdetect.py)
             with np.errstate(invalid="ignore"):
-                on = sigma > cfg.count_smooth_min_noise_uv
+                on = (sigma > cfg.count_smooth_min_noise_uv) & broadband
             ry = self._rows["y"].start
             held = lambda c, a, b: self._ring.read(max(a, self._segment_start), b, ry + c)  # noqa: E731
             for det in self._bank.process(y, base, on, held, off if off_any else None):

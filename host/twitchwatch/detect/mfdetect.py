@@ -41,10 +41,11 @@ samples whatever the split.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-from scipy import signal
 
 from .floor import AdaptiveFloor
+from .streamfilt import sosfilt
 
 #: Hermite-Rodriguez orders in the bank (1 biphasic, 2 triphasic) and widths lambda, ms
 ORDERS = (1, 2)
@@ -70,7 +71,7 @@ def templates(rate_hz: float, bp_sos: np.ndarray, orders=ORDERS, lambdas_ms=LAMB
     for o in orders:
         for lam in lambdas_ms:
             h = hermite_rodriguez(o, lam, rate_hz)
-            hb = signal.sosfilt(bp_sos, np.concatenate([h, np.zeros(pad)]))
+            hb = sosfilt(bp_sos, np.concatenate([h, np.zeros(pad)]))
             e = np.cumsum(hb * hb)
             e /= e[-1]
             i0, i1 = int(np.searchsorted(e, 0.005)), int(np.searchsorted(e, 0.995))
@@ -119,11 +120,18 @@ class MuapBank:
         for u, a in zip(tpl, peaks):
             big = np.flatnonzero(np.abs(u) >= 0.25 * np.abs(u[a]))
             self.extent.append((a - int(big[0]), int(big[-1]) - a))
-        # FIR taps: the reversed template, preceded by zeros so every output has the same delay
-        self._taps = [np.concatenate([np.zeros(self.delay - d), u[::-1]]) for u, d in zip(tpl, after)]
+        # FIR taps: the reversed template, preceded by zeros so every output has the same
+        # delay; kept as one (B, L) array with each template's first non-zero tap and length
+        taps = [np.concatenate([np.zeros(self.delay - d), u[::-1]]) for u, d in zip(tpl, after)]
         #: samples of history a channel's filters need when it turns on
-        self.memory = max(t.size for t in self._taps) - 1
-        self._zi = [[np.zeros(t.size - 1) for t in self._taps] for _ in range(C)]
+        self.memory = max(t.size for t in taps) - 1
+        self._taps = np.zeros((B, self.memory + 1))
+        for j, t in enumerate(taps):
+            self._taps[j, : t.size] = t
+        self._tap_first = np.array([self.delay - d for d in after], dtype=np.int64)
+        self._tap_last = np.array([t.size - 1 for t in taps], dtype=np.int64)
+        #: per channel: its last ``memory`` cleaned samples (the FIR filters' whole state)
+        self._hist = np.zeros((C, self.memory))
         self._floors = [AdaptiveFloor(B, window, history, min_floor_uv) for _ in range(C)]
         self._follows = np.zeros((C, B), dtype=bool)  # the last window's sigma within max_rise x the floor
         self._on = np.zeros(C, dtype=bool)
@@ -183,11 +191,9 @@ class MuapBank:
 
     def _turn_on(self, c: int, start: int, history) -> None:
         h = history(c, start - self.memory, start)
-        for j, taps in enumerate(self._taps):
-            zi = np.zeros(taps.size - 1)
-            if h.size:
-                _, zi = signal.lfilter(taps, [1.0], h, zi=zi)
-            self._zi[c][j] = zi
+        self._hist[c] = 0.0  # before the segment's start: zeros (a filter starting from rest)
+        if h.size:
+            self._hist[c, self.memory - h.size:] = h
         self._floors[c].reset()
         self._follows[c] = False
         self._on[c] = True
@@ -196,8 +202,7 @@ class MuapBank:
     def _search(self, c: int, yc: np.ndarray, first: int, exclude: np.ndarray | None, out: list) -> None:
         B, m = self.n_templates, yc.size
         r = np.empty((B, m))
-        for j, taps in enumerate(self._taps):
-            r[j], self._zi[c][j] = signal.lfilter(taps, [1.0], yc, zi=self._zi[c][j])
+        _fir_bank(self._taps, self._tap_first, self._tap_last, self._hist[c], np.ascontiguousarray(yc), r)
         fl = self._floors[c]
         sig, wins = fl.process(r, None if exclude is None else np.broadcast_to(exclude, (B, m)))
         # a floor follows the noise only while its windows' sigmas are not clamped (a window
@@ -239,3 +244,29 @@ class MuapBank:
 
     def _close(self, c: int, run: list) -> tuple[int, int, int, float, int]:
         return (c, run[1] - self.delay, run[3], run[2], run[0] + self.gap + 2)
+
+
+@numba.njit(cache=True)
+def _fir_bank(taps, first, last, hist, y, r):  # pragma: no cover - compiled
+    """``r[j, t] = sum_k taps[j, k] * x[t - k]`` for every template ``j`` (its non-zero taps
+    ``first[j]..last[j]``), where ``x`` is ``hist`` (the last ``M`` samples before ``y``)
+    followed by ``y``; ``hist`` then becomes the last ``M`` samples of ``x``. A direct-form
+    FIR in a fixed order of operations: any block split gives the same numbers."""
+    B = taps.shape[0]
+    M = hist.shape[0]
+    m = y.shape[0]
+    for t in range(m):
+        for j in range(B):
+            acc = 0.0
+            for k in range(first[j], last[j] + 1):
+                i = t - k
+                acc += taps[j, k] * (y[i] if i >= 0 else hist[M + i])
+            r[j, t] = acc
+    if m >= M:
+        for i in range(M):
+            hist[i] = y[m - M + i]
+    else:
+        for i in range(M - m):
+            hist[i] = hist[i + m]
+        for i in range(m):
+            hist[M - m + i] = y[i]
