@@ -91,3 +91,27 @@ def test_any_block_split_gives_the_same_events(block):
     ev, det = _run(x, block)
     assert ev == ref
     assert det.counts == det_ref.counts
+
+
+def test_the_compiled_fir_bank_is_scipys_lfilter_whatever_the_split():
+    """The bank's filters (a numba kernel, no scipy.signal at run time) give
+    ``scipy.signal.lfilter(taps, 1, x)`` for each template, and the same numbers in any
+    block split (its state: the channel's last samples)."""
+    from twitchwatch.detect.designs import butter_sos
+    from twitchwatch.detect.mfdetect import MuapBank, _fir_bank
+
+    bank = MuapBank(1, FS, butter_sos(2, (20.0, 450.0), "bandpass", FS), 200, 31, 5.0, 6, 0.1)
+    x = np.random.default_rng(9).normal(0.0, 10.0, 3001)
+    ref = np.array([signal.lfilter(t, [1.0], x) for t in bank._taps])
+    for block in (1, 37, 3001):
+        hist = np.zeros(bank.memory)
+        r = np.empty_like(ref)
+        for k in range(0, x.size, block):
+            part = np.empty((bank.n_templates, min(block, x.size - k)))
+            _fir_bank(bank._taps, bank._tap_first, bank._tap_last, hist, np.ascontiguousarray(x[k:k + block]), part)
+            r[:, k:k + block] = part
+        np.testing.assert_allclose(r, ref, rtol=0, atol=1e-9)
+        if block == 1:
+            first = r
+        else:
+            assert r.tobytes() == first.tobytes()
