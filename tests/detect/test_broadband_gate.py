@@ -160,3 +160,30 @@ def test_real_floors_raised_by_quantisation_or_activity_are_not_searched(path, c
     assert det.counts["mf_found"] == 0
     _, det_open = _run(x, int(0.1 * fs), fs, **OPEN)
     assert det_open.counts["mf_found"] > 100
+
+
+def test_decisions_computed_only_where_the_floor_is_raised_are_the_same_there():
+    """The gate computes a window's medians only when a decision is read (the engine's
+    floor above 5 µV): where it is read, the answer equals the one computed at every
+    window end. Noise alternating 3 / 13 µV every 6 s, with coarse steps for a while (the
+    lattice changes while decisions wait), fed in blocks of 37 samples."""
+    rng = np.random.default_rng(8)
+    n = int(40 * FS)
+    level = np.where((np.arange(n) // int(6 * FS)) % 2 == 0, 3.0, 13.0)
+    x = rng.normal(0.0, 1.0, n) * level
+    x[: int(8 * FS)] = np.round(x[: int(8 * FS)] / 4.0) * 4.0
+    y = _bp(x)
+    # the floor as the engine's: a running median of 100-ms window sigmas over 31 windows
+    sig = np.median(np.abs(y[: n // 200 * 200].reshape(-1, 200)), axis=1) / 0.6745
+    fl_w = np.array([np.median(sig[max(0, i - 30):i + 1]) for i in range(sig.size)])
+    floor = np.concatenate([[np.nan], fl_w])[np.arange(n) // 200]  # in force after each window end
+    eager, lazy = BroadbandGate(1, FS, 200, 31), BroadbandGate(1, FS, 200, 31)
+    out_e, out_l = np.zeros(n, bool), np.zeros(n, bool)
+    for k in range(0, n, 37):
+        e = min(n, k + 37)
+        out_e[k:e] = eager.process(x[None, k:e], y[None, k:e])[0]
+        after = floor[e] if e < n else fl_w[-1]
+        out_l[k:e] = lazy.process(x[None, k:e], y[None, k:e], None, floor[None, k:e], np.array([after]))[0]
+    read = floor > 5.0
+    assert read.mean() > 0.3 and out_e[read].any()
+    assert (out_e[read] == out_l[read]).all()

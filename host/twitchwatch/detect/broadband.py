@@ -60,104 +60,221 @@ from .streamfilt import SosState
 
 
 class BroadbandGate:
-    """See the module docstring. Layout ``(n_channels, n_samples)``; µV."""
+    """See the module docstring. Layout ``(n_channels, n_samples)``; µV.
+
+    Cost: each window's samples are kept (|y| and |h|, the last ``history`` windows) and
+    its medians computed only when a decision is needed, i.e. where the engine's floor is
+    above ``min_floor_uv`` (the bank runs nowhere else); a decision is the same whenever it
+    is computed (from the same windows and the lattice as of its window end), so the
+    answer where it is read does not depend on it. Without ``floor_uv`` in
+    :meth:`process` every decision is computed.
+    """
 
     def __init__(self, n_channels: int, rate_hz: float, window: int, history: int, *, edge_hz: float = 250.0,
                  min_hf_share: float = 0.06, max_rms_ratio: float = 1.10, max_spread: float = 0.25,
-                 lattice_k: float = 2.0) -> None:
+                 lattice_k: float = 2.0, min_floor_uv: float = 5.0) -> None:
         C = self.n_channels = int(n_channels)
-        self.window, self.history = int(window), int(history)
-        self.params = np.array([min_hf_share, max_rms_ratio, max_spread, lattice_k], dtype=np.float64)
+        W = self.window = int(window)
+        H = self.history = int(history)
+        self.params = np.array([min_hf_share, max_rms_ratio, max_spread, lattice_k, min_floor_uv], dtype=np.float64)
         #: the high-pass exists only below Nyquist; without it no channel is broad-band
         self.usable = 2.0 * edge_hz < 0.95 * float(rate_hz)
         self._hp = SosState(butter_sos(4, edge_hz, "highpass", float(rate_hz)) if self.usable else np.zeros((0, 6)),
                             C, steady_start=False)
-        self._buf = np.zeros((2, C, self.window))  # y and h of the current window
-        self._sumsq = np.zeros(C)
+        self._cur = np.zeros((2, C, W))  # |y| and |h| of the current window
+        self._acc = np.zeros((2, C))  # its sum of y^2 and count of y == 0
         self._fill = np.zeros(1, dtype=np.int64)
         self._bad = np.zeros(C, dtype=bool)
-        self._hist = np.zeros((3, C, self.history))  # sigma, hf share, rms / sigma
+        self._win = np.zeros((2, C, H, W))  # |y| and |h| of the history's windows (ring)
+        self._sumsq = np.zeros((C, H))
+        self._stat = np.zeros((3, C, H))  # sigma, hf share, rms / sigma, once computed
+        self._done = np.zeros((C, H), dtype=bool)
         self._n_hist = np.zeros(C, dtype=np.int64)
         self._slot = np.zeros(C, dtype=np.int64)
+        self._pending = np.zeros(C, dtype=bool)  # a decision due (history full), not computed yet
+        self._dec_lattice = np.full(C, np.inf)  # the lattice as of that decision's window end
         self._last_x = np.full(C, np.nan)
         #: per channel: the smallest non-zero step between consecutive raw samples seen (the
         #: ADC lattice; inf before any)
         self.lattice = np.full(C, np.inf)
-        self.state = np.zeros(C, dtype=bool)  #: the current decision per channel
+        self.state = np.zeros(C, dtype=bool)  #: the latest decision computed per channel
         self._no_exclude = np.zeros((C, 0), dtype=bool)
+        self._no_floor = np.zeros((C, 0))
 
     def reset(self) -> None:
         """A gap: the window, the history and the filter start afresh (the lattice stays)."""
         self._hp.reset()
         self._fill[0] = 0
-        self._sumsq[:] = 0.0
+        self._acc[:] = 0.0
         self._bad[:] = False
         self._n_hist[:] = 0
         self._slot[:] = 0
+        self._done[:] = False
+        self._pending[:] = False
         self._last_x[:] = np.nan
         self.state[:] = False
 
-    def process(self, x: np.ndarray, y: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
+    def process(self, x: np.ndarray, y: np.ndarray, exclude: np.ndarray | None = None,
+                floor_uv: np.ndarray | None = None, floor_after_uv: np.ndarray | None = None) -> np.ndarray:
         """Feed the raw block ``x`` and the cleaned ``y`` (C, n), the same samples the
-        engine's floor gets; returns the decision in force at each sample (C, n) bool."""
+        engine's floor gets; returns the decision in force at each sample (C, n) bool,
+        exact wherever the engine's floor in force (``floor_uv`` (C, n), and
+        ``floor_after_uv`` (C,) after the block) is above ``min_floor_uv``."""
         n = y.shape[1]
         out = np.zeros((self.n_channels, n), dtype=bool)
         if not self.usable or n == 0:
             return out
         h = self._hp.process(y)
+        if floor_uv is None or floor_after_uv is None:
+            fl, fa = self._no_floor, np.full(self.n_channels, np.inf)
+        else:
+            fl, fa = np.ascontiguousarray(floor_uv), np.ascontiguousarray(floor_after_uv, dtype=np.float64)
         _gate_block(np.ascontiguousarray(x), np.ascontiguousarray(y), h,
-                    self._no_exclude if exclude is None else np.ascontiguousarray(exclude),
-                    self._buf, self._sumsq, self._fill, self._bad, self._hist, self._n_hist, self._slot,
-                    self._last_x, self.lattice, self.state, self.params, out)
+                    self._no_exclude if exclude is None else np.ascontiguousarray(exclude), fl, fa,
+                    self._cur, self._acc, self._fill, self._bad, self._win, self._sumsq, self._stat, self._done,
+                    self._n_hist, self._slot, self._pending, self._dec_lattice, self._last_x, self.lattice,
+                    self.state, self.params, out)
         return out
 
 
 @numba.njit(cache=True)
-def _gate_block(x, y, h, exclude, buf, sumsq, fill_a, bad, hist, n_hist, slot, last_x, lattice, state, params,
-                out):  # pragma: no cover - compiled
-    """One block through the gate (see the module docstring); ``out`` gets the decision in
-    force per sample, ``state`` the decision after the block."""
+def _median_inplace(a, n):  # pragma: no cover - compiled
+    """The median of ``a[:n]`` (reordered in place), as ``np.median`` gives it: the middle
+    value, or the two middle values' mean. Quickselect, no allocation."""
+    k = n // 2
+    lo, hi = 0, n - 1
+    while lo < hi:
+        pivot = a[(lo + hi) // 2]
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                tmp = a[i]
+                a[i] = a[j]
+                a[j] = tmp
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    upper = a[k]
+    if n % 2:
+        return upper
+    lower = a[0]
+    for i in range(1, k):
+        if a[i] > lower:
+            lower = a[i]
+    return (lower + upper) / 2.0
+
+
+@numba.njit(cache=True)
+def _sorted_stats(v, scratch):  # pragma: no cover - compiled
+    """(median, 25th, 75th percentile) of ``v`` as ``np.median`` / ``np.percentile``
+    (linear interpolation) give them, from one sorted copy in ``scratch``."""
+    n = v.shape[0]
+    scratch[:n] = v
+    scratch[:n].sort()
+    out = np.empty(3)
+    for i, q in enumerate((50.0, 25.0, 75.0)):
+        r = (n - 1) * q / 100.0
+        f = int(math.floor(r))
+        g = r - f
+        hi = scratch[min(f + 1, n - 1)]
+        out[i] = scratch[f] + g * (hi - scratch[f])
+    return out
+
+
+@numba.njit(cache=True)
+def _decide(c, win, sumsq, stat, done, lattice_at, params, scratch):  # pragma: no cover - compiled
+    """The decision for channel ``c`` from its full history (computing the windows'
+    statistics not computed yet, from their kept samples)."""
+    H, W = win.shape[2], win.shape[3]
+    for k in range(H):
+        if not done[c, k]:
+            sig = _median_inplace(win[0, c, k], W) / MAD_TO_SIGMA
+            stat[0, c, k] = sig
+            stat[1, c, k] = (_median_inplace(win[1, c, k], W) / MAD_TO_SIGMA / sig) ** 2
+            stat[2, c, k] = math.sqrt(sumsq[c, k] / W) / sig
+            done[c, k] = True
+    st = _sorted_stats(stat[0, c], scratch)
+    if not (math.log(st[2] / st[1]) <= params[2] and st[0] >= params[3] * lattice_at):
+        return False
+    scratch[:H] = stat[2, c]
+    if not _median_inplace(scratch, H) <= params[1]:
+        return False
+    scratch[:H] = stat[1, c]
+    return _median_inplace(scratch, H) >= params[0]
+
+
+@numba.njit(cache=True)
+def _gate_block(x, y, h, exclude, floor, floor_after, cur, acc, fill_a, bad, win, sumsq, stat, done, n_hist, slot,
+                pending, dec_lattice, last_x, lattice, state, params, out):  # pragma: no cover - compiled
+    """One block through the gate (see the module docstring and the class's); ``out``
+    gets the decision in force per sample."""
     C, n = y.shape
-    W, H = buf.shape[2], hist.shape[2]
+    W, H = cur.shape[2], win.shape[2]
     use_exclude = exclude.shape[1] == n
-    min_hf, max_g, max_spread, lattice_k = params[0], params[1], params[2], params[3]
+    use_floor = floor.shape[1] == n
+    scratch = np.empty(H)
     fill = fill_a[0]
     pos = 0
     while pos < n:
         take = min(W - fill, n - pos)
         for c in range(C):
             s = state[c]
+            lat = lattice[c]
+            lx = last_x[c]
+            sq = acc[0, c]
+            zeros = acc[1, c]
             for t in range(pos, pos + take):
                 out[c, t] = s
                 v = y[c, t]
-                buf[0, c, fill + t - pos] = v
-                buf[1, c, fill + t - pos] = h[c, t]
-                sumsq[c] += v * v
-                d = abs(x[c, t] - last_x[c])  # NaN after a reset: no step
-                if d > 1e-9 and d < lattice[c]:
-                    lattice[c] = d
-                last_x[c] = x[c, t]
+                av = abs(v)
+                cur[0, c, fill + t - pos] = av
+                cur[1, c, fill + t - pos] = abs(h[c, t])
+                sq += v * v
+                if av == 0.0:
+                    zeros += 1.0
+                xv = x[c, t]
+                d = abs(xv - lx)  # NaN after a reset: no step
+                if d > 1e-9 and d < lat:
+                    lat = d
+                lx = xv
                 if use_exclude and exclude[c, t]:
                     bad[c] = True
+            lattice[c] = lat
+            last_x[c] = lx
+            acc[0, c] = sq
+            acc[1, c] = zeros
         fill += take
         pos += take
         if fill == W:
             for c in range(C):
-                sig = np.median(np.abs(buf[0, c])) / MAD_TO_SIGMA
-                if not bad[c] and sig > 0.0:
+                # sigma > 0 (the median of |y| is not 0) iff at most W // 2 samples are 0
+                if not bad[c] and acc[1, c] <= W // 2:
                     k = slot[c]
-                    hist[0, c, k] = sig
-                    hist[1, c, k] = (np.median(np.abs(buf[1, c])) / MAD_TO_SIGMA / sig) ** 2
-                    hist[2, c, k] = math.sqrt(sumsq[c] / W) / sig
+                    win[:, c, k, :] = cur[:, c, :]
+                    sumsq[c, k] = acc[0, c]
+                    done[c, k] = False
                     slot[c] = (k + 1) % H
                     n_hist[c] = min(n_hist[c] + 1, H)
                     if n_hist[c] == H:
-                        s_med = np.median(hist[0, c])
-                        p25 = np.percentile(hist[0, c], 25.0)
-                        p75 = np.percentile(hist[0, c], 75.0)
-                        state[c] = (np.median(hist[2, c]) <= max_g and np.median(hist[1, c]) >= min_hf
-                                    and math.log(p75 / p25) <= max_spread and s_med >= lattice_k * lattice[c])
-                sumsq[c] = 0.0
+                        pending[c] = True
+                        dec_lattice[c] = lattice[c]
+                # the decision is read in the next window only where the floor then in
+                # force is above min_floor_uv (the bank's condition)
+                fl = floor_after[c] if not use_floor or pos >= n else floor[c, pos]
+                if pending[c] and fl > params[4]:
+                    state[c] = _decide(c, win, sumsq, stat, done, dec_lattice[c], params, scratch)
+                    pending[c] = False
+                acc[0, c] = 0.0
+                acc[1, c] = 0.0
                 bad[c] = False
             fill = 0
     fill_a[0] = fill

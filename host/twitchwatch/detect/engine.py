@@ -314,7 +314,8 @@ class TwitchDetector:
             self._broadband = BroadbandGate(C, fs, ms(cfg.noise_window_ms), cfg.noise_history_windows,
                                             edge_hz=cfg.mf_gate_edge_hz, min_hf_share=cfg.mf_gate_min_hf_share,
                                             max_rms_ratio=cfg.mf_gate_max_rms_ratio,
-                                            max_spread=cfg.mf_gate_max_spread, lattice_k=cfg.mf_gate_lattice_k)
+                                            max_spread=cfg.mf_gate_max_spread, lattice_k=cfg.mf_gate_lattice_k,
+                                            min_floor_uv=cfg.count_smooth_min_noise_uv)
         self._ecg = [EcgRhythm(fs, cfg) for _ in range(C)]
         self._beat_shapes = [BeatTemplate(ms(cfg.ecg_template_ms[0]), ms(cfg.ecg_template_ms[1]), self._same_beat,
                                           cfg.ecg_template_beats, cfg.ecg_template_learn) for _ in range(C)]
@@ -543,7 +544,7 @@ class TwitchDetector:
                 sigma = sig
             if self._bank is not None:  # the same samples as the floor (broadband.py)
                 bb = self._broadband.process(x[:, n_settle:], y[:, n_settle:],
-                                             None if not off_any else off[:, n_settle:])
+                                             None if not off_any else off[:, n_settle:], sig, self._floor.floor_uv)
                 if n_settle:
                     broadband = np.zeros((C, n), dtype=bool)
                     broadband[:, n_settle:] = bb

@@ -250,23 +250,21 @@ class MuapBank:
 def _fir_bank(taps, first, last, hist, y, r):  # pragma: no cover - compiled
     """``r[j, t] = sum_k taps[j, k] * x[t - k]`` for every template ``j`` (its non-zero taps
     ``first[j]..last[j]``), where ``x`` is ``hist`` (the last ``M`` samples before ``y``)
-    followed by ``y``; ``hist`` then becomes the last ``M`` samples of ``x``. A direct-form
-    FIR in a fixed order of operations: any block split gives the same numbers."""
+    followed by ``y``; ``hist`` then becomes the last ``M`` samples of ``x``. Each output
+    sums its taps in the same order (k ascending) whatever the block: any block split
+    gives the same numbers. The inner loop runs over time (vectorised)."""
     B = taps.shape[0]
     M = hist.shape[0]
     m = y.shape[0]
-    for t in range(m):
-        for j in range(B):
-            acc = 0.0
-            for k in range(first[j], last[j] + 1):
-                i = t - k
-                acc += taps[j, k] * (y[i] if i >= 0 else hist[M + i])
-            r[j, t] = acc
-    if m >= M:
-        for i in range(M):
-            hist[i] = y[m - M + i]
-    else:
-        for i in range(M - m):
-            hist[i] = hist[i + m]
-        for i in range(m):
-            hist[M - m + i] = y[i]
+    xx = np.empty(M + m)
+    xx[:M] = hist
+    xx[M:] = y
+    for j in range(B):
+        rj = r[j]
+        rj[:] = 0.0
+        for k in range(first[j], last[j] + 1):
+            c = taps[j, k]
+            off = M - k
+            for t in range(m):
+                rj[t] += c * xx[off + t]
+    hist[:] = xx[m:]
