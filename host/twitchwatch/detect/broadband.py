@@ -82,13 +82,12 @@ class BroadbandGate:
         self._hp = SosState(butter_sos(4, edge_hz, "highpass", float(rate_hz)) if self.usable else np.zeros((0, 6)),
                             C, steady_start=False)
         self._cur = np.zeros((2, C, W))  # |y| and |h| of the current window
-        self._acc = np.zeros((2, C))  # its sum of y^2 and count of y == 0
+        self._acc = np.zeros((1, C))  # its sum of y^2
         self._fill = np.zeros(1, dtype=np.int64)
         self._bad = np.zeros(C, dtype=bool)
-        self._win = np.zeros((2, C, H, W))  # |y| and |h| of the history's windows (ring)
-        self._sumsq = np.zeros((C, H))
-        self._stat = np.zeros((3, C, H))  # sigma, hf share, rms / sigma, once computed
-        self._done = np.zeros((C, H), dtype=bool)
+        self._win = np.zeros((C, H, W))  # |h| of the history's windows (ring)
+        self._stat = np.zeros((3, C, H))  # sigma, hf share (once computed), rms / sigma
+        self._done = np.zeros((C, H), dtype=bool)  # hf share computed
         self._n_hist = np.zeros(C, dtype=np.int64)
         self._slot = np.zeros(C, dtype=np.int64)
         self._pending = np.zeros(C, dtype=bool)  # a decision due (history full), not computed yet
@@ -100,6 +99,7 @@ class BroadbandGate:
         self.state = np.zeros(C, dtype=bool)  #: the latest decision computed per channel
         self._no_exclude = np.zeros((C, 0), dtype=bool)
         self._no_floor = np.zeros((C, 0))
+        self._no_sigmas = np.zeros((0, C))
 
     def reset(self) -> None:
         """A gap: the window, the history and the filter start afresh (the lattice stays)."""
@@ -115,11 +115,15 @@ class BroadbandGate:
         self.state[:] = False
 
     def process(self, x: np.ndarray, y: np.ndarray, exclude: np.ndarray | None = None,
-                floor_uv: np.ndarray | None = None, floor_after_uv: np.ndarray | None = None) -> np.ndarray:
+                floor_uv: np.ndarray | None = None, floor_after_uv: np.ndarray | None = None,
+                window_sigmas_uv: np.ndarray | None = None) -> np.ndarray:
         """Feed the raw block ``x`` and the cleaned ``y`` (C, n), the same samples the
         engine's floor gets; returns the decision in force at each sample (C, n) bool,
         exact wherever the engine's floor in force (``floor_uv`` (C, n), and
-        ``floor_after_uv`` (C,) after the block) is above ``min_floor_uv``."""
+        ``floor_after_uv`` (C,) after the block) is above ``min_floor_uv``.
+        ``window_sigmas_uv`` (k, C): the floor's sigmas of the k windows completed in this
+        block (the same windows: the same samples from the same start), used instead of
+        computing them again."""
         n = y.shape[1]
         out = np.zeros((self.n_channels, n), dtype=bool)
         if not self.usable or n == 0:
@@ -131,7 +135,8 @@ class BroadbandGate:
             fl, fa = np.ascontiguousarray(floor_uv), np.ascontiguousarray(floor_after_uv, dtype=np.float64)
         _gate_block(np.ascontiguousarray(x), np.ascontiguousarray(y), h,
                     self._no_exclude if exclude is None else np.ascontiguousarray(exclude), fl, fa,
-                    self._cur, self._acc, self._fill, self._bad, self._win, self._sumsq, self._stat, self._done,
+                    self._no_sigmas if window_sigmas_uv is None else np.ascontiguousarray(window_sigmas_uv),
+                    self._cur, self._acc, self._fill, self._bad, self._win, self._stat, self._done,
                     self._n_hist, self._slot, self._pending, self._dec_lattice, self._last_x, self.lattice,
                     self.state, self.params, out)
         return out
@@ -191,39 +196,39 @@ def _sorted_stats(v, scratch):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _decide(c, win, sumsq, stat, done, lattice_at, params, scratch):  # pragma: no cover - compiled
-    """The decision for channel ``c`` from its full history (computing the windows'
-    statistics not computed yet, from their kept samples)."""
-    H, W = win.shape[2], win.shape[3]
-    for k in range(H):
-        if not done[c, k]:
-            sig = _median_inplace(win[0, c, k], W) / MAD_TO_SIGMA
-            stat[0, c, k] = sig
-            stat[1, c, k] = (_median_inplace(win[1, c, k], W) / MAD_TO_SIGMA / sig) ** 2
-            stat[2, c, k] = math.sqrt(sumsq[c, k] / W) / sig
-            done[c, k] = True
+def _decide(c, win, stat, done, lattice_at, params, scratch):  # pragma: no cover - compiled
+    """The decision for channel ``c`` from its full history: the tests that need no
+    median first; the windows' high-band shares (a median each) are computed, from their
+    kept samples, only when those pass (each window's once)."""
+    H, W = win.shape[1], win.shape[2]
     st = _sorted_stats(stat[0, c], scratch)
     if not (math.log(st[2] / st[1]) <= params[2] and st[0] >= params[3] * lattice_at):
         return False
     scratch[:H] = stat[2, c]
     if not _median_inplace(scratch, H) <= params[1]:
         return False
+    for k in range(H):
+        if not done[c, k]:
+            stat[1, c, k] = (_median_inplace(win[c, k], W) / MAD_TO_SIGMA / stat[0, c, k]) ** 2
+            done[c, k] = True
     scratch[:H] = stat[1, c]
     return _median_inplace(scratch, H) >= params[0]
 
 
 @numba.njit(cache=True)
-def _gate_block(x, y, h, exclude, floor, floor_after, cur, acc, fill_a, bad, win, sumsq, stat, done, n_hist, slot,
+def _gate_block(x, y, h, exclude, floor, floor_after, wsig, cur, acc, fill_a, bad, win, stat, done, n_hist, slot,
                 pending, dec_lattice, last_x, lattice, state, params, out):  # pragma: no cover - compiled
     """One block through the gate (see the module docstring and the class's); ``out``
     gets the decision in force per sample."""
     C, n = y.shape
-    W, H = cur.shape[2], win.shape[2]
+    W, H = cur.shape[2], win.shape[1]
     use_exclude = exclude.shape[1] == n
     use_floor = floor.shape[1] == n
-    scratch = np.empty(H)
+    have_sigmas = wsig.shape[0] > 0
+    scratch = np.empty(max(H, W))
     fill = fill_a[0]
     pos = 0
+    iw = 0
     while pos < n:
         take = min(W - fill, n - pos)
         for c in range(C):
@@ -231,16 +236,12 @@ def _gate_block(x, y, h, exclude, floor, floor_after, cur, acc, fill_a, bad, win
             lat = lattice[c]
             lx = last_x[c]
             sq = acc[0, c]
-            zeros = acc[1, c]
             for t in range(pos, pos + take):
                 out[c, t] = s
                 v = y[c, t]
-                av = abs(v)
-                cur[0, c, fill + t - pos] = av
+                cur[0, c, fill + t - pos] = abs(v)
                 cur[1, c, fill + t - pos] = abs(h[c, t])
                 sq += v * v
-                if av == 0.0:
-                    zeros += 1.0
                 xv = x[c, t]
                 d = abs(xv - lx)  # NaN after a reset: no step
                 if d > 1e-9 and d < lat:
@@ -251,16 +252,20 @@ def _gate_block(x, y, h, exclude, floor, floor_after, cur, acc, fill_a, bad, win
             lattice[c] = lat
             last_x[c] = lx
             acc[0, c] = sq
-            acc[1, c] = zeros
         fill += take
         pos += take
         if fill == W:
             for c in range(C):
-                # sigma > 0 (the median of |y| is not 0) iff at most W // 2 samples are 0
-                if not bad[c] and acc[1, c] <= W // 2:
+                if have_sigmas:
+                    sig = wsig[iw, c]
+                else:
+                    scratch[:W] = cur[0, c]
+                    sig = _median_inplace(scratch, W) / MAD_TO_SIGMA
+                if not bad[c] and sig > 0.0:
                     k = slot[c]
-                    win[:, c, k, :] = cur[:, c, :]
-                    sumsq[c, k] = acc[0, c]
+                    win[c, k, :] = cur[1, c, :]
+                    stat[0, c, k] = sig
+                    stat[2, c, k] = math.sqrt(acc[0, c] / W) / sig
                     done[c, k] = False
                     slot[c] = (k + 1) % H
                     n_hist[c] = min(n_hist[c] + 1, H)
@@ -271,10 +276,10 @@ def _gate_block(x, y, h, exclude, floor, floor_after, cur, acc, fill_a, bad, win
                 # force is above min_floor_uv (the bank's condition)
                 fl = floor_after[c] if not use_floor or pos >= n else floor[c, pos]
                 if pending[c] and fl > params[4]:
-                    state[c] = _decide(c, win, sumsq, stat, done, dec_lattice[c], params, scratch)
+                    state[c] = _decide(c, win, stat, done, dec_lattice[c], params, scratch)
                     pending[c] = False
                 acc[0, c] = 0.0
-                acc[1, c] = 0.0
                 bad[c] = False
+            iw += 1
             fill = 0
     fill_a[0] = fill

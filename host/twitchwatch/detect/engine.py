@@ -544,7 +544,8 @@ class TwitchDetector:
                 sigma = sig
             if self._bank is not None:  # the same samples as the floor (broadband.py)
                 bb = self._broadband.process(x[:, n_settle:], y[:, n_settle:],
-                                             None if not off_any else off[:, n_settle:], sig, self._floor.floor_uv)
+                                             None if not off_any else off[:, n_settle:], sig, self._floor.floor_uv,
+                                             np.array([w for _, w in windows]) if windows else None)
                 if n_settle:
                     broadband = np.zeros((C, n), dtype=bool)
                     broadband[:, n_settle:] = bb
