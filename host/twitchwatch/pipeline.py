@@ -88,6 +88,15 @@ def stream_change_line(old: Hello, new: Hello, reason: str | None) -> str:
     return f"device {short(new.device_id)} {verb} to {_rates(new)} (was {_rates(old)}): {why}"
 
 
+def _keep_first(kept: list[str], line: str) -> int:
+    """Append ``line`` to ``kept`` while it holds fewer than :data:`MAX_LINES_KEPT` lines;
+    return 1 when it was not kept (for the caller's count), else 0."""
+    if len(kept) < MAX_LINES_KEPT:
+        kept.append(line)
+        return 0
+    return 1
+
+
 @dataclasses.dataclass
 class RunSummary:
     """What one run saw: counts a user can check, and why it ended."""
@@ -129,18 +138,12 @@ class RunSummary:
 
     def add_text(self, text: str) -> None:
         """Keep one of the device's TEXT lines (the first :data:`MAX_LINES_KEPT`; later ones counted)."""
-        if len(self.texts) < MAX_LINES_KEPT:
-            self.texts.append(text)
-        else:
-            self.texts_not_kept += 1
+        self.texts_not_kept += _keep_first(self.texts, text)
 
     def warn(self, *lines: str) -> None:
         """Keep warnings (the first :data:`MAX_LINES_KEPT`; later ones counted)."""
         for line in lines:
-            if len(self.warnings) < MAX_LINES_KEPT:
-                self.warnings.append(line)
-            else:
-                self.warnings_not_kept += 1
+            self.warnings_not_kept += _keep_first(self.warnings, line)
 
     def problems(self) -> dict[str, int]:
         """The non-zero error counters: what was dropped or damaged, by kind."""
