@@ -289,6 +289,23 @@ class HeapProbe:
                 "types_grown": dict(sorted(type_diff.items(), key=lambda kv: -kv[1])[:self.top])}
 
 
+def start_native_tracker(path: Path, interval_s: float) -> Any:
+    """Start memray tracing every allocation of this process, with its native (C) stack
+    as well as the Python one, into ``path``; RSS and the heap size are recorded every
+    ``interval_s`` (the snapshots ``bench/native_heap.py`` compares). Started before the
+    run's threads: memray follows the Python stack of the threads started after it. Python's small
+    objects are not traced one by one (their 1 MiB arenas are, as mmaps): what is traced
+    is what glibc's malloc hands out, the memory ``mallinfo2`` counts as in use.
+    Diagnostic only (memray is in the ``memprofile`` extra): tracing slows every
+    allocation down."""
+    import memray
+
+    path.unlink(missing_ok=True)
+    tracker = memray.Tracker(path, native_traces=True, memory_interval_ms=max(1, round(interval_s * 1e3)))
+    tracker.__enter__()
+    return tracker
+
+
 class LoopWatch:
     """How long the host went without reading the board, and what it was doing then.
 
@@ -408,7 +425,8 @@ class WsReader:
 
 def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int = 0,
          baseline_min: float = 2.0, trim_each_row: bool = False, dashboard: bool = True,
-         trim_every_s: float | None = None, stall_report_ms: int = 40) -> dict[str, Any]:
+         trim_every_s: float | None = None, stall_report_ms: int = 40,
+         memray_out: Path | None = None, memray_interval_s: float = 60.0) -> dict[str, Any]:
     from twitchwatch.dashboard import Dashboard, LiveHub
     from twitchwatch.pipeline import Pipeline
     from twitchwatch.store import Store
@@ -425,6 +443,10 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
     warm_up()  # as twitchwatch stream does before START: the detector's kernels loaded
     probe = HeapProbe(trace_frames) if trace_frames else None
     maps_base: dict[str, tuple[int, int]] | None = None
+    # from here, before the board, the dashboard and their threads start: memray follows
+    # the Python stack of threads started after it (bench/native_heap.py --baseline-min
+    # compares the snapshots after the start-up)
+    native: Any = start_native_tracker(memray_out, memray_interval_s) if memray_out is not None else None
     tmp = Path(tempfile.mkdtemp(prefix="twsoak-"))
     hub = LiveHub() if dashboard else None
     rows: list[dict[str, Any]] = []
@@ -445,7 +467,7 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
         next_row = start
 
         def on_status(st: Any) -> None:
-            nonlocal next_row, maps_base
+            nonlocal next_row, maps_base, native, memray_out
             if hub is not None:
                 hub.on_status(st)
             latest.update(device_s=st.device_elapsed_s, problems=dict(st.problems), events=st.events)
@@ -489,6 +511,10 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
                                             for g in mappings_grown(maps_base, maps, 5)]
                 if probe is not None and row["minute"] >= baseline_min:
                     row["heap"] = probe.sample()
+                if native is not None and now - start + every_s > minutes * 60:  # the last row: stop tracing
+                    native.__exit__(None, None, None)
+                    native, memray_out = None, None
+                    row["memray_stopped"] = True
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
 
@@ -498,6 +524,8 @@ def soak(minutes: float, every_s: float = 60.0, seed: int = 1, trace_frames: int
         deadline = start + minutes * 60
         try:
             summary = pipe.run(should_stop=lambda: time.monotonic() >= deadline)
+            if native is not None:
+                native.__exit__(None, None, None)
             trim = malloc_trim_mb()
             stalls = parse_stalls(vboard.stderr)
             host_gaps = watch.stop()
@@ -550,10 +578,17 @@ def main(argv: list[str] | None = None) -> int:
                         "live stream or demo)")
     p.add_argument("--stall-report-ms", type=int, default=40, metavar="MS",
                    help="the board reports loop gaps longer than MS (unix_main.py; 0: off; default 40)")
+    p.add_argument("--memray", type=Path, metavar="FILE",
+                   help="diagnose: trace every malloc with its native and Python stack (memray, the 'memprofile' "
+                        "extra) from the start (after the detector's warm-up) to the last row into FILE; "
+                        "bench/native_heap.py FILE says which stacks' live bytes grew after the start-up")
+    p.add_argument("--memray-interval-s", type=float, default=60.0, metavar="S",
+                   help="seconds between memray's heap snapshots (default 60)")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
     result = soak(args.minutes, args.every_s, args.seed, args.tracemalloc, args.baseline_min, args.trim_each_row,
-                  not args.no_dashboard, args.trim_every_s or None, args.stall_report_ms)
+                  not args.no_dashboard, args.trim_every_s or None, args.stall_report_ms, args.memray,
+                  args.memray_interval_s)
     result["command"] = " ".join(sys.argv)
     text = json.dumps(result, indent=1)
     print(text)

@@ -149,6 +149,39 @@ def test_add_blocks_equals_add_block_then_note_block_by_block():
             one_hist.note(b.first_sample_index + b.n_samples - 1, one)
         many.add_blocks(blocks[pos:pos + n], many_hist)
         pos += n
-    assert many._bins == one._bins and many.n_points == one.n_points
+    assert many.points() == one.points() and many.n_points == one.n_points
     assert many.fit() == one.fit()
     assert many_hist._epochs == one_hist._epochs and many_hist._fits == one_hist._fits
+
+
+def _objects_held(obj):
+    """Python objects reachable from ``obj``'s attributes through dicts, lists and tuples
+    (a numpy array counts as one)."""
+    seen, todo = 0, list(vars(obj).values())
+    while todo:
+        o = todo.pop()
+        seen += 1
+        if isinstance(o, dict):
+            todo += [*o.keys(), *o.values()]
+        elif isinstance(o, (list, tuple)):
+            todo += list(o)
+    return seen
+
+
+def test_the_kept_points_are_no_python_objects_however_long_it_runs():
+    """Issue 17: the window's points were a dict of (x, y) tuples, one per 0.25 s bin
+    (241 entries: ~960 small objects, replaced as the window moves), long-lived objects
+    allocated one at a time among a run's short-lived ones. Now they are three
+    preallocated arrays: what the map holds is the same after one window and after
+    eleven, and no Python object per point."""
+    m = ClockMap()
+    for i in range(6_000):  # a full window: 60 s of points 10 ms apart
+        m.add(i * 10_000, i * 0.01 + (i % 7) * 1e-3)
+    m.fit()
+    held = _objects_held(m)
+    for i in range(6_000, 66_000):  # ten more windows
+        m.add(i * 10_000, i * 0.01 + (i % 7) * 1e-3)
+    m.fit()
+    assert _objects_held(m) == held
+    assert held < len(vars(m)) + 10  # its attributes, not a few per point
+    assert len(m.points()[0]) == 241 and m.measured

@@ -22,6 +22,7 @@ import numpy as np
 
 from .protocol.messages import ClockStamp, SampleBlock, StreamInfo, Timing
 
+_EMPTY = np.iinfo(np.int64).min  # a bin slot that holds no point
 DEFAULT_WINDOW_S = 60.0
 DEFAULT_BIN_S = 0.25
 MIN_SPAN_S = 2.0  # below this span of device time the slope is taken as 1
@@ -70,9 +71,16 @@ class ClockMap:
     def reset(self) -> None:
         """Forget every point (the device rebooted or its clock restarted)."""
         self._origin_us: int | None = None  # device time of x = 0
-        self._bins: dict[int, tuple[float, float]] = {}  # bin index -> (x_s, y_s) with the lowest y − x
-        self._newest_bin = 0
         self._n_bins = int(round(self.window_s / self.bin_s))
+        # the bins of the window in preallocated slots (bin k in slot k mod slots; the window
+        # spans n_bins + 1 bin indexes, so each has a slot of its own): the point with the
+        # lowest y − x of each, no Python object per point. A slot whose bin index is older
+        # than the window (or _EMPTY) holds nothing.
+        slots = self._n_bins + 1
+        self._bin_k = np.full(slots, _EMPTY, dtype=np.int64)
+        self._bin_x = np.zeros(slots)
+        self._bin_y = np.zeros(slots)
+        self._newest_bin = 0
         self._dirty = False
         self._slope = 1.0
         self._intercept_s = 0.0
@@ -93,15 +101,21 @@ class ClockMap:
         self.n_points += 1
         if k < self._newest_bin - self._n_bins:
             return  # older than the window
-        best = self._bins.get(k)
-        if best is None or y - x < best[1] - best[0]:
-            self._bins[k] = (x, y)
-            self._dirty = True
         if k > self._newest_bin:
-            self._newest_bin = k
-            oldest = k - self._n_bins
-            for old in [b for b in self._bins if b < oldest]:
-                del self._bins[old]
+            self._newest_bin = k  # bins older than k - n_bins now fall out of the window
+        i = k % self._bin_k.shape[0]
+        if self._bin_k[i] != k or y - x < self._bin_y[i] - self._bin_x[i]:
+            self._bin_k[i] = k  # a new bin (over an older one out of the window), or a lower point
+            self._bin_x[i] = x
+            self._bin_y[i] = y
+            self._dirty = True
+
+    def points(self) -> tuple[list[float], list[float]]:
+        """The kept points, one per bin of the window, oldest bin first: (device s since
+        the first point, host s), as Python floats (exactly the float64 values)."""
+        order = np.flatnonzero(self._bin_k >= self._newest_bin - self._n_bins)
+        order = order[np.argsort(self._bin_k[order], kind="stable")]
+        return self._bin_x[order].tolist(), self._bin_y[order].tolist()
 
     def add_block(self, block: SampleBlock) -> None:
         """Add the last sample of ``block`` at its ``host_time_s``."""
@@ -159,9 +173,7 @@ class ClockMap:
         if not self._dirty:
             return
         self._dirty = False
-        bins = self._bins
-        pts = [bins[k] for k in sorted(bins)]
-        xs, ys = [p[0] for p in pts], [p[1] for p in pts]  # Python floats, exactly the float64 values
+        xs, ys = self.points()
         x, y = np.array(xs), np.array(ys)
         self._measured = False
         if x[-1] - x[0] < self.min_span_s or len(x) < 3:

@@ -239,8 +239,11 @@ class StoreSink(Sink):
     def __init__(self, store: Store, after_session: AfterSession | None = None) -> None:
         from twitchwatch.store.backlog import WriteBacklog
 
+        from twitchwatch.store.store import LIVE_PAGE_CACHE_KIB
+
         super().__init__()
         self.store = store
+        store.limit_page_cache(LIVE_PAGE_CACHE_KIB)  # a run of hours only appends: a small cache, full early
         self.after_session = after_session
         self.backlog = WriteBacklog(f"database {store.path}")
         self.session_ids: list[int] = []  #: the run's sessions, as their rows are written

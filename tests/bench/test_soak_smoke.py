@@ -61,3 +61,43 @@ def test_heap_attribution_names_the_allocation_sites_that_grew():
     assert later and all("grown" in r["heap"] and "types_grown" in r["heap"] for r in later)
     assert all(g["where"] for r in later for g in r["heap"]["grown"])
     assert {"rss", "glibc_in_use", "pymalloc_arenas", "pymalloc_live"} == set(result["slopes_mb_per_signal_min"])
+
+
+def test_native_heap_tells_a_growing_site_from_a_bounded_one(tmp_path):
+    """bench/native_heap.py on a memray recording made here: one function keeps a new
+    64 kB array every interval (grows without end), another keeps the newest four in a
+    ring (fills, then stays level). The grower leads the list with a slope near 64 kB an
+    interval; the ring's last-half slope is about nothing."""
+    memray = pytest.importorskip("memray")  # the 'memprofile' extra
+    import time
+
+    import numpy as np
+
+    from bench.native_heap import attribute
+
+    kept, ring = [], []
+
+    def grow():
+        kept.append(np.ones(8192))  # 64 kB, kept for ever
+
+    def cycle():
+        ring.append(np.ones(8192))
+        del ring[:-4]
+
+    path = tmp_path / "heap.bin"
+    with memray.Tracker(path, native_traces=True, memory_interval_ms=60):
+        for _ in range(12):
+            grow()
+            cycle()
+            time.sleep(0.06)
+    result = attribute(path, top=10)
+    assert result["snapshots"] >= 6
+    sites = result["sites"]
+    grower = next(s for s in sites if "grow" in s["site"])
+    assert sites[0] is grower
+    per_interval_kb = grower["last_half_kb_per_min"] * 0.06 / 60  # the snapshots are 60 ms apart
+    assert 30 < per_interval_kb < 130
+    cycler = [s for s in sites if "cycle" in s["site"]]
+    assert all(abs(s["last_half_kb_per_min"]) < grower["last_half_kb_per_min"] / 4 for s in cycler)
+    harness = [a for a in result["areas_malloc"] if a["area"] == "the bench harness (test_soak_smoke.py)"]
+    assert harness and harness[0]["grew_kb"] > 300  # by area too: the 64 kB arrays kept since the first snapshot

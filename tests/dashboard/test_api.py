@@ -394,3 +394,26 @@ def test_seen_by_a_doctor_from_the_page_is_the_cli_entry(client, db):
         assert [x["rule_id"] for x in store.red_flag_reviews()] == [rule]
         assert rule not in [f.rule_id for f in standing_red_flags(store)]
     assert client.post("/api/seen-doctor", json={"rule_id": rule}).status_code == 403  # the token, as every write
+
+
+def test_the_ranking_loop_holds_no_copy_of_the_kept_twitches_while_it_waits(db):
+    """Issue 17: the live ranking took the kept twitches' wall times (a list of up to
+    20,000 floats at the cap) in its loop and held them through the 5 s wait to the next
+    ranking. Now they are taken and dropped in the worker that ranks: once a ranking is
+    in, no list of those wall times is alive."""
+    import gc
+
+    hub = LiveHub()
+    n = 5000
+    for k in range(n):
+        hub.on_event(TwitchEvent(k * 100, k * 0.05, 0, "EMG 1", 150.0, 6.0, 0.9, "test", wall_time_s=1.8e9 + 0.25 * k))
+    app = DashboardApp(hub, db, TOKEN)
+    first = app._ranking
+    with TestClient(app.app, base_url=BASE):
+        deadline = time.monotonic() + 20
+        while app._ranking is first and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert app._ranking is not first  # a ranking came in (the next is 5 s away)
+        gc.collect()
+        held = [o for o in gc.get_objects() if type(o) is list and len(o) == n and o[:1] == [1.8e9]]
+        assert held == []

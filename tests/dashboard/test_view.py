@@ -126,3 +126,22 @@ def test_unit_rows_stay_bounded_when_the_detector_keeps_naming_new_units():
     assert snap["units_not_listed"] + len(snap["per_unit"]) == 1 + 4000  # every unit is listed or counted
     assert snap["per_channel"][0]["count"] == 5000
     assert all(row["last_min"] >= 0 for row in snap["per_unit"])
+
+
+def test_the_last_minute_window_is_capped_by_count_when_no_status_prunes_it():
+    """Issue 17: the last-minute window was pruned only by time, when a status was taken;
+    a broadcaster that stopped taking (or a detector firing without pause) grew it without
+    bound. Fed 50,000 twitches with no snapshot, it holds at most ``max_recent``; the ones
+    that left early are counted, the session counts stay exact, and ``last_min`` counts
+    exactly the newest ``max_recent`` (a lower bound)."""
+    counter = RateCounter(max_units=8, max_recent=1000)
+    for k in range(50_000):
+        counter.add(_ev(0.001 * k, f"EMG {1 + k % 2}", k % 4))
+    assert len(counter._window) == 1000
+    assert counter.recent_not_counted == 49_000
+    snap = counter.snapshot(["EMG 1", "EMG 2"], 50.0, 50.0)
+    assert [row["count"] for row in snap["per_channel"]] == [25_000, 25_000]
+    assert [row["last_min"] for row in snap["per_channel"]] == [500, 500]
+    assert sorted(row["last_min"] for row in snap["per_unit"]) == [250] * 4
+    assert sum(row["count"] for row in snap["per_unit"]) == 50_000
+    assert snap["recent_not_counted"] == 49_000

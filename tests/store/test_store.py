@@ -332,3 +332,39 @@ def test_uncounted_candidates_are_stored_but_not_read_as_twitches(tmp_path):
         assert st.event_counts() == {sid: 3}
         assert len(st.session_events(sid)) == 3
         assert st.events(sid)[0]["main_phase_ms"] == 2.0
+
+
+def _sqlite_bytes_used() -> int | None:
+    """Bytes SQLite holds in this process (``sqlite3_memory_used``: every connection's
+    page cache, schema, statements), from the library Python's sqlite3 loaded; None
+    where it cannot be reached."""
+    import ctypes
+
+    try:
+        lib = ctypes.CDLL("libsqlite3.so.0")
+    except OSError:
+        return None
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    return int(lib.sqlite3_memory_used())
+
+
+def test_a_live_runs_writer_holds_a_small_page_cache_however_much_it_writes(tmp_path):
+    """Issue 17: a live run's connection kept SQLite's default page cache (2,000 KiB),
+    which filled at ~7 kB a minute in the soaks, for hours. The store sink now limits its
+    connection to ``LIVE_PAGE_CACHE_KIB`` (256): after 60,000 events (more pages than
+    either bound), what SQLite holds grew by less than 1 MB (with the default: ~2 MB)."""
+    from twitchwatch.sinks import StoreSink
+
+    if _sqlite_bytes_used() is None:
+        pytest.skip("libsqlite3.so.0 cannot be loaded here to read its memory counter")
+    with Store(tmp_path / "live.sqlite3") as store:
+        StoreSink(store)
+        sid = _session(store)
+        before = _sqlite_bytes_used()
+        for k in range(600):
+            store.add_events(sid, [_event(100 * k + i, channel=i % 2) for i in range(100)])
+        grown = _sqlite_bytes_used() - before
+        pages = store._connection().execute("PRAGMA page_count").fetchone()[0]
+        page_size = store._connection().execute("PRAGMA page_size").fetchone()[0]
+    assert pages * page_size > 1.5 * 2_000 * 1024  # the database outgrew both caches
+    assert grown < 1_000_000, grown

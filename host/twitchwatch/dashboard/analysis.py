@@ -74,9 +74,14 @@ def _with_site(events: list[dict[str, Any]], inputs: LiveInputs) -> list[dict[st
 
 def rank_live(events: list[dict[str, Any]], inputs: LiveInputs, now_unix_s: float) -> dict[str, Any]:
     """The live session's candidate causes (best first, score > 0) and all red flags."""
+    return _rank_sited(_with_site(events, inputs), inputs, now_unix_s)
+
+
+def _rank_sited(events: list[dict[str, Any]], inputs: LiveInputs, now_unix_s: float) -> dict[str, Any]:
+    """:func:`rank_live` of twitches that already carry the live session's ``body_site``."""
     sessions = [inputs.session] if inputs.session is not None else None
-    found, _ = annotate_session(_with_site(events, inputs), inputs.context, inputs.symptoms, inputs.labs,
-                                    sessions=sessions, now_unix_s=now_unix_s, history=inputs.history)
+    found, _ = annotate_session(events, inputs.context, inputs.symptoms, inputs.labs,
+                                sessions=sessions, now_unix_s=now_unix_s, history=inputs.history)
     causes = [_cause_json(a, inputs.statuses.get(a.cause_id, SUGGESTED))
               for a in found if a.score > 0]
     return {"causes": causes, "red_flags": [_flag_json(f) for f in inputs.red_flags]}
@@ -86,8 +91,10 @@ def rank_live_times(wall_times_s: list[float], inputs: LiveInputs, now_unix_s: f
     """:func:`rank_live` from the twitches' unix times (s) alone: the session's ranking reads
     nothing else of a twitch (its exposure windows, trigger statistics and rate trends use
     ``wall_time_s``; the site is the live session's). The dashboard ranks up to 20,000
-    kept twitches every 5 s: one small dict each here, not a copy of every field."""
-    return rank_live([{"wall_time_s": t} for t in wall_times_s], inputs, now_unix_s)
+    kept twitches every 5 s: one small dict each here (with the site: not a second copy),
+    not a copy of every field; ``causes.annotate_session`` takes dicts."""
+    site = None if inputs.session is None else inputs.session.get("body_site")
+    return _rank_sited([{"wall_time_s": t, "body_site": site} for t in wall_times_s], inputs, now_unix_s)
 
 
 def event_causes(event: dict[str, Any], inputs: LiveInputs, now_unix_s: float) -> list[dict[str, Any]]:

@@ -57,6 +57,13 @@ def minmax_columns(values: np.ndarray, valid: np.ndarray, columns: int) -> tuple
 #: coming over a long recording; beyond this many, the quietest unit with nothing in the
 #: last minute is folded into ``units_not_listed`` (its twitches stay in the channel counts).
 MAX_UNITS_KEPT = 256
+#: twitches the last-minute window holds at most. The window is pruned by time when a
+#: status is taken (about once a second); a broadcaster that stopped taking, or a detector
+#: firing without pause, would otherwise grow it without bound. 20,000 a minute is far
+#: above any fasciculation rate (a few to a few hundred a minute); past it the oldest leave
+#: the window early, counted in ``recent_not_counted`` (``last_min`` is then a lower bound;
+#: the session counts stay exact).
+MAX_RECENT_KEPT = 20_000
 
 
 class RateCounter:
@@ -66,13 +73,16 @@ class RateCounter:
     the events that left the last minute, so the once-a-second status costs the same in
     the first minute and the tenth hour. Events may arrive slightly out of time order
     (channels are decided separately); the last-minute window is exact regardless.
-    Memory is bounded: the last minute's events, and at most ``max_units`` unit rows
+    Memory is bounded: the last minute's events, at most ``max_recent`` of them
+    (:data:`MAX_RECENT_KEPT`), and at most ``max_units`` unit rows
     (:data:`MAX_UNITS_KEPT`; channel counts still count every event).
     """
 
-    def __init__(self, max_units: int = MAX_UNITS_KEPT) -> None:
+    def __init__(self, max_units: int = MAX_UNITS_KEPT, max_recent: int = MAX_RECENT_KEPT) -> None:
         self.max_units = max(1, int(max_units))
+        self.max_recent = max(1, int(max_recent))
         self.units_not_listed = 0  # units whose row was folded away (never more than a count)
+        self.recent_not_counted = 0  # twitches that left the last-minute window early (its count cap)
         self._total: Counter[str] = Counter()
         self._recent: Counter[str] = Counter()
         self._units: dict[int, dict[str, Any]] = {}
@@ -91,11 +101,21 @@ class RateCounter:
                 row = self._units[uid] = {"unit_id": uid, "channel_label": label, "count": 0, "last_min": 0}
             row["count"] += 1
         if t_s >= self._since:
+            if len(self._window) >= self.max_recent:  # the count cap: the oldest leaves early
+                self._leave_window()
+                self.recent_not_counted += 1
             self._seq += 1
             heapq.heappush(self._window, (t_s, self._seq, label, uid))
             self._recent[label] += 1
             if uid is not None:
                 self._units[uid]["last_min"] += 1
+
+    def _leave_window(self) -> None:
+        """The oldest twitch of the last-minute window leaves it."""
+        _, _, label, uid = heapq.heappop(self._window)
+        self._recent[label] -= 1
+        if uid is not None and uid in self._units:
+            self._units[uid]["last_min"] -= 1
 
     def snapshot(self, labels: Sequence[str], now_s: float, elapsed_s: float) -> dict[str, Any]:
         """Rates as of ``now_s``, the device time (s, same base as ``t_s``) of the newest
@@ -104,10 +124,7 @@ class RateCounter:
         too short to mean much)."""
         self._since = max(self._since, now_s - 60.0)
         while self._window and self._window[0][0] < self._since:
-            _, _, label, uid = heapq.heappop(self._window)
-            self._recent[label] -= 1
-            if uid is not None:
-                self._units[uid]["last_min"] -= 1
+            self._leave_window()
         names: list[str] = list(labels) + sorted(set(self._total) - set(labels))
         per_channel = [{
             "label": label,
@@ -116,7 +133,8 @@ class RateCounter:
             "session_per_min": None if elapsed_s < 10.0 else round(self._total[label] / (elapsed_s / 60.0), 2),
         } for label in names]
         per_unit = sorted((dict(row) for row in self._units.values()), key=lambda r: (-r["count"], r["unit_id"]))
-        return {"per_channel": per_channel, "per_unit": per_unit, "units_not_listed": self.units_not_listed}
+        return {"per_channel": per_channel, "per_unit": per_unit, "units_not_listed": self.units_not_listed,
+                "recent_not_counted": self.recent_not_counted}
 
     def _make_room_for_a_unit(self) -> None:
         """At ``max_units`` rows, fold away the quietest unit with no twitch in the last

@@ -24,6 +24,12 @@ from .errors import StoreError, StoreFullError
 from .logbook import LogbookMixin
 
 BUSY_TIMEOUT_MS = 5000
+#: SQLite's page cache of a live run's writing connection (KiB; :meth:`Store.limit_page_cache`,
+#: set by :class:`~twitchwatch.sinks.StoreSink`). It only appends rows, so the pages it
+#: reuses are the ends of the tables and indexes: a few dozen. SQLite's default (2,000 KiB)
+#: filled at ~7 kB a minute in the soaks, for hours (docs/reliability.md). Reading commands
+#: keep the default.
+LIVE_PAGE_CACHE_KIB = 256
 
 _EVENT_COLUMNS = (
     "sample_index",
@@ -137,6 +143,13 @@ class Store(LogbookMixin):
                     conn.close()
                 raise
         raise StoreError(f"{self.path}: cannot be read: {last}")
+
+    def limit_page_cache(self, kib: int) -> None:
+        """Hold at most ``kib`` KiB of database pages in this connection's cache
+        (``PRAGMA cache_size``; SQLite's default is 2,000 KiB)."""
+        if kib < 1:
+            raise ValueError(f"kib must be >= 1, got {kib}")
+        self._connection().execute(f"PRAGMA cache_size = {-int(kib)}")
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
