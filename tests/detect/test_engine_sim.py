@@ -44,9 +44,24 @@ def _hits(rec, events) -> tuple[int, int]:
     [("control_clean", 1), ("control_poor_contact", 1), ("control_voluntary", 4), ("control_walking", 4), ("control_ecg", 4)],
 )
 def test_control_scenarios_give_few_false_twitches(name, max_per_min, seed):
-    rec, events, _ = _run(name, seed)
+    """Every event counts against the bound, counted or kept as a candidate, except the
+    matched-filter bank's candidates (detector 1.18): that search runs on poor contact at a
+    stated false-alarm rate (``mf_detect_false_per_min`` per channel), and is held to that
+    rate (its 99.9 % Poisson quantile over the run), not to the bound of the plain engine."""
+    from scipy.stats import poisson
+
+    from twitchwatch.detect import DetectorConfig
+
+    rec = sim.simulate(name, DURATION_S, seed)
+    det = TwitchDetector(rec.emg_rate_hz, rec.emg_labels, rec.acc_rate_hz)
+    events = run_in_blocks(det, rec)
     assert rec.twitches == [] or len(rec.twitches) == 0
-    assert len(events) <= max_per_min * DURATION_S / 60.0
+    bound = max_per_min * DURATION_S / 60.0
+    assert sum(e.counted for e in events) <= bound
+    found = det.counts["mf_found"]
+    assert len(events) - found <= bound
+    rate = DetectorConfig().mf_detect_false_per_min * len(rec.emg_labels) * DURATION_S / 60.0
+    assert found <= poisson.ppf(0.999, rate)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -245,6 +245,30 @@ class DetectorConfig:
     peel_mismatch: float = 0.2
     mf_order: int = 8  #: AR order of the channel's noise whitener (matched.py)
     mf_learn: float = 0.2  #: weight of each twitch-free stretch in the noise estimate
+    #: detection in a MUAP's band (1.18, :mod:`.mfdetect`): a bank of Hermite-Rodriguez
+    #: matched filters (biphasic, triphasic; lambda 0.75-3 ms) on the cleaned signal, each
+    #: output over its own robust sigma; where that z reaches the threshold for
+    #: mf_detect_false_per_min false alarms per minute and channel (one test per sample,
+    #: template and polarity) and no sample within merge_gap_ms crosses k sigma (the plain
+    #: candidate is there), a candidate is made and goes through every rule. Only on
+    #: channels whose floor is above count_smooth_min_noise_uv (poor contact: broad-band
+    #: interface noise, Gaussian, where the stated rate holds; under good contact real rest
+    #: EMG holds low-level potentials the rate does not describe). Counted (clear) at z for
+    #: mf_count_false_per_min. 0 disables.
+    mf_detect_false_per_min: float = 0.2
+    mf_count_false_per_min: float = 0.02
+    mf_gap_ms: float = 3.0  #: runs of z above threshold merge across this gap
+    #: ... and only while that floor is broad-band electrode noise (:mod:`.broadband`): over
+    #: the floor's history the median RMS / robust sigma <= mf_gate_max_rms_ratio (Gaussian,
+    #: not the spiky potentials of muscle activity), the median share of its power above
+    #: mf_gate_edge_hz >= mf_gate_min_hf_share (not a contraction's < 250-Hz spectrum), the
+    #: window sigmas' spread ln(p75 / p25) <= mf_gate_max_spread (steady), and the floor >=
+    #: mf_gate_lattice_k x the ADC step estimated from the samples (not quantisation)
+    mf_gate_edge_hz: float = 250.0
+    mf_gate_min_hf_share: float = 0.06
+    mf_gate_max_rms_ratio: float = 1.10
+    mf_gate_max_spread: float = 0.25
+    mf_gate_lattice_k: float = 2.0
     # --- confidence ---------------------------------------------------------------------
     snr_full: float = 4.0  #: peak/threshold ratio giving full SNR credit
     # --- what counts (docs/detection.md, *What counts*) ----------------------------------

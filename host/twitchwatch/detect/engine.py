@@ -41,6 +41,8 @@ from .features import GEOMETRY, LEVELS, RING_ROWS, candidate_features, phases_an
 from .floor import AdaptiveFloor, median1
 from .mains import MainsCanceller
 from .matched import NoiseWhitener, threshold as mf_threshold
+from .broadband import BroadbandGate
+from .mfdetect import MuapBank
 from .onbeat import BeatTemplate
 from .peel import peel
 from .clarity import smoothed_clarity
@@ -51,7 +53,7 @@ from .records import ArtefactSegment, ChannelQuality
 from .streamfilt import Ring, RunTracker, SosState
 from .units import UnitBook
 
-DETECTOR_VERSION = "twitchwatch-detect-1.17"  # 1.17: rule 10c: a candidate starting inside the lookahead window of the channel's previous candidate rejected as a contraction's onset (rule 10), after activity began there, is part of that activity (voluntary); 1.16: rule 10c without the activity-began condition (one test-split run, not landed); 1.15: peel-off: a counted twitch explained as superimposed firings of clear units' templates (whitened matching pursuit, :mod:`.peel`) reports each firing, and a would-be filter echo that a clear unit's template explains is a firing; 1.14: a sustained cluster whose low-band extremum lies on the learned heart rhythm has the beat fitted and subtracted there (a twitch merged with a wide QRS); 1.13: the end of a wide QRS (a step 0-100 ms after the R wave) is the heartbeat, not a pop; clear also by the peak smoothed over 1-4 ms against the equally smoothed noise, on channels whose floor is above good contact (> 5 µV, :mod:`.clarity`); 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
+DETECTOR_VERSION = "twitchwatch-detect-1.18"  # 1.18: detection in a MUAP's band under poor contact: a bank of Hermite-Rodriguez matched filters, each output over its own robust sigma, thresholds for stated false-alarm rates (:mod:`.mfdetect`), searching only where the raised floor is broad-band electrode noise (Gaussian, steady, >= 6 % of its power above 250 Hz, >= 2 ADC steps: :mod:`.broadband`); 1.17: rule 10c: a candidate starting inside the lookahead window of the channel's previous candidate rejected as a contraction's onset (rule 10), after activity began there, is part of that activity (voluntary); 1.16: rule 10c without the activity-began condition (one test-split run, not landed); 1.15: peel-off: a counted twitch explained as superimposed firings of clear units' templates (whitened matching pursuit, :mod:`.peel`) reports each firing, and a would-be filter echo that a clear unit's template explains is a firing; 1.14: a sustained cluster whose low-band extremum lies on the learned heart rhythm has the beat fitted and subtracted there (a twitch merged with a wide QRS); 1.13: the end of a wide QRS (a step 0-100 ms after the R wave) is the heartbeat, not a pop; clear also by the peak smoothed over 1-4 ms against the equally smoothed noise, on channels whose floor is above good contact (> 5 µV, :mod:`.clarity`); 1.12: a potential whose waveform fired twice before it at a voluntary unit's intervals (40-200 ms) is not counted (:mod:`.train`); rule 5b: a candidate shaped like a band-passed step with exponential recovery (an electrode pop through any front end, :mod:`.popshape`) is a step; 1.11: counted flag (what counts: plausible main phase, clear or known unit or mechanical response), motion band read up to the potential onset; 1.1: ECG rhythm, R-wave timing, one heart; 1.2: weak activity after (onsets), candidate ends at 0.25 x peak (latency); 1.3: motion onset (rule 6b); 1.4: activity on another channel (rule 10b); 1.5: mains estimate uses the floor at its window end (block-split invariance); 1.6: candidate reads clipped to the history held at every split; 1.7: unit identity allows for the noise; 1.8: mains notches gated over large transients (no ringing), gated samples left out of the hum estimate, low band notched too; 1.9: a step that the next candidate shows to be a heartbeat's onset is ECG, not a pop (no hold-off), and recognised beats are left out of the activity before a candidate; faint step (rule 11b): a candidate whose low band steps by >= 0.5x its p-p is a pop even under rule 5's 5 sigma; 1.10: a twitch on a heartbeat (the beat's learned shape fitted and subtracted, :mod:`.onbeat`) is reported when the beat's decision is no later than the twitch's alone; notch sections straight from iirnotch; the cross-channel merge waits only for candidates decided within 15 ms of the twitch's own decision (latency)
 
 #: EMG context needed after a candidate's peak before it is decided (ms): the pop/step
 #: test reads the low band up to here. An event is decided once the EMG sample
@@ -144,6 +146,7 @@ class _Candidate:
     beat_win: "_Window | None" = None  # cleaned signal and low band before it, to its decision position (rules 7, 7b)
     quiet: tuple | None = None  # the twitch-free stretch before it (y, keep), for the noise whitener
     extra: dict = field(default_factory=dict)
+    mf_z: float = 0.0  #: found by the matched-filter bank (:mod:`.mfdetect`): its z; 0 for a plain candidate
 
 
 class TwitchDetector:
@@ -293,6 +296,26 @@ class TwitchDetector:
         #: peel-off of superimposed potentials (peel.py): the channels' noise whiteners
         self._peel_on = cfg.peel_false_per_min > 0
         self._whiteners = [NoiseWhitener(cfg.mf_order, cfg.mf_learn) for _ in range(C)]
+        #: detection in a MUAP's band (mfdetect.py, 1.18): the bank, and per channel its
+        #: detections not yet made candidates (channel, peak, template, z, known index)
+        self._bank: MuapBank | None = None
+        self._mf_pending: list[list[tuple[int, int, int, float, int]]] = [[] for _ in range(C)]
+        if cfg.mf_detect_false_per_min > 0:
+            from .mfdetect import LAMBDAS_MS, ORDERS
+            n_tests = 2 * len(ORDERS) * len(LAMBDAS_MS)  # per sample: every template, both polarities
+            self._bank = MuapBank(C, fs, bp_sos, ms(cfg.noise_window_ms), cfg.noise_history_windows,
+                                  mf_threshold(fs, n_tests, cfg.mf_detect_false_per_min), ms(cfg.mf_gap_ms),
+                                  cfg.min_noise_floor_uv)
+            self._mf_tau_count = mf_threshold(fs, n_tests, cfg.mf_count_false_per_min)
+            self._mf_radius = self.gap  # a plain candidate's sample within this radius: it is that candidate
+            self._mf_reach = self._bank.delay + max(b for b, _ in self._bank.extent)
+            #: where a channel's floor is broad-band electrode noise (broadband.py): the bank
+            #: searches there only
+            self._broadband = BroadbandGate(C, fs, ms(cfg.noise_window_ms), cfg.noise_history_windows,
+                                            edge_hz=cfg.mf_gate_edge_hz, min_hf_share=cfg.mf_gate_min_hf_share,
+                                            max_rms_ratio=cfg.mf_gate_max_rms_ratio,
+                                            max_spread=cfg.mf_gate_max_spread, lattice_k=cfg.mf_gate_lattice_k,
+                                            min_floor_uv=cfg.count_smooth_min_noise_uv)
         self._ecg = [EcgRhythm(fs, cfg) for _ in range(C)]
         self._beat_shapes = [BeatTemplate(ms(cfg.ecg_template_ms[0]), ms(cfg.ecg_template_ms[1]), self._same_beat,
                                           cfg.ecg_template_beats, cfg.ecg_template_learn) for _ in range(C)]
@@ -300,7 +323,7 @@ class TwitchDetector:
         self._n_searched = np.zeros(C)
         self._n_artefact = np.zeros(C)
         self._lead_off = np.zeros(C, dtype=bool)
-        self.counts = {"events": 0, "echo": 0, "crosstalk": 0, "dropped_at_gap": 0, "no_acc_data": 0,
+        self.counts = {"events": 0, "echo": 0, "crosstalk": 0, "dropped_at_gap": 0, "no_acc_data": 0, "mf_found": 0,
                        "low_vs_background": 0, "on_beat": 0, "on_beat_late": 0,
                        "not_counted": 0, "not_counted_spike": 0, "peeled": 0, "echo_known_unit": 0, "not_counted_train": 0}
         for kind in ("voluntary", "motion", "ecg", "pop", "mains_burst", "lead_off"):
@@ -417,8 +440,12 @@ class TwitchDetector:
                 if tail is not None:
                     self._close_tail(c, tail)
                     self._tail[c] = None
-                self.counts["dropped_at_gap"] += len(self._wait_emg[c])
+                self.counts["dropped_at_gap"] += len(self._wait_emg[c]) + len(self._mf_pending[c])
                 self._wait_emg[c].clear()
+                self._mf_pending[c] = []
+            if self._bank is not None:
+                self._bank.reset()
+                self._broadband.reset()
             self._close_runs()
             for f in (self._bp, self._lf, self._hum_lp):
                 f.reset()
@@ -441,6 +468,9 @@ class TwitchDetector:
 
     def flush(self) -> list[TwitchEvent]:
         """End of stream: decide every candidate with the data there is; return the rest."""
+        if self._bank is not None:
+            self._bank.reset()  # a run still open at the end is dropped
+            self._mf_candidates(final=True)
         for c in range(self.n_channels):
             cl = self._open[c]
             if cl is not None:
@@ -512,6 +542,17 @@ class TwitchDetector:
                 sigma[:, n_settle:] = sig
             else:
                 sigma = sig
+            if self._bank is not None:  # the same samples as the floor (broadband.py)
+                bb = self._broadband.process(x[:, n_settle:], y[:, n_settle:],
+                                             None if not off_any else off[:, n_settle:], sig, self._floor.floor_uv,
+                                             np.array([w for _, w in windows]) if windows else None)
+                if n_settle:
+                    broadband = np.zeros((C, n), dtype=bool)
+                    broadband[:, n_settle:] = bb
+                else:
+                    broadband = bb
+            else:
+                broadband = np.zeros((C, 0), dtype=bool)  # not read: no bank
             for end_offset, wsig in windows:
                 wbase = base + n_settle + end_offset - self._floor.window
                 flat = wsig < cfg.flat_uv
@@ -521,6 +562,7 @@ class TwitchDetector:
                 self._lead_off = flat | rail[:, -1] | (hum_env[:, -1] > cfg.leadoff_hum_uv)
         else:
             sigma = np.full((C, n), np.nan)
+            broadband = np.zeros((C, n), dtype=bool)
         R, aw = self._rows, self.act_window
         # the ring columns of this block, filled in place (read the trailing counts first:
         # taking the slot may move the ring's contents)
@@ -559,6 +601,15 @@ class TwitchDetector:
             if any_supra[c] or self._open[c] is not None or self._tail[c] is not None:
                 self._scan(c, ay[c], ratio[c], supra[c], base)
         self._next = base + n
+        if self._bank is not None:
+            # the bank runs where the channel's floor is above good contact (mfdetect.py)
+            with np.errstate(invalid="ignore"):
+                on = (sigma > cfg.count_smooth_min_noise_uv) & broadband
+            ry = self._rows["y"].start
+            held = lambda c, a, b: self._ring.read(max(a, self._segment_start), b, ry + c)  # noqa: E731
+            for det in self._bank.process(y, base, on, held, off if off_any else None):
+                self._mf_pending[det[0]].append(det)
+            self._mf_candidates()
         for c in range(C):
             q = self._wait_emg[c]
             while q and q[0].need_emg <= self._next:
@@ -618,6 +669,69 @@ class TwitchDetector:
         last = cl.sig_last
         need = max(last + self.gap + 1, cl.peak + self.post_context + 1, last + self.lookahead + 1)
         return _Candidate(c, cl.start, last, cl.peak, cl.peak_abs, cl.peak_ratio, cl.overlong, need, tail_last=last)
+
+    def _mf_candidates(self, final: bool = False) -> None:
+        """The bank's detections (:mod:`.mfdetect`) whose surroundings have arrived (the
+        ``merge_gap_ms`` after the peak) become candidates, unless a sample within that
+        radius crosses ``k`` sigma (a plain candidate is there, or was: it speaks for the
+        potential). The candidate's support is its template's extent at 0.25 of the largest
+        lobe; its peak is the cleaned signal's largest |y| there. Its decision position is at
+        least the sample at which the detection is known, and it joins the channel's queue
+        in the order of decision positions (plain candidates' order is theirs already), so
+        every block split gives the same queue."""
+        assert self._bank is not None
+        R, cfg = self._mf_radius, self.config
+        ry, rs = self._rows["y"].start, self._rows["sigma"].start
+        nxt = self._next if self._next is not None else 0
+        for c in range(self.n_channels):
+            pend = self._mf_pending[c]
+            if not pend:
+                continue
+            keep = []
+            for det in pend:
+                _, p, j, z, known = det
+                if p + R >= nxt and not final:
+                    keep.append(det)
+                    continue
+                b, a = self._bank.extent[j]
+                lo, hi = p - max(R, b), p + max(R, a) + 1
+                yv = self._ring.read(lo, hi, ry + c)
+                sg = self._ring.read(lo, hi, rs + c)
+                if yv.size != hi - lo or lo < self._segment_start + self.settle or not np.all(np.isfinite(sg)):
+                    continue  # not all held (a segment start): no candidate
+                near = yv[max(R, b) - R:max(R, b) + R + 1]
+                sgn = sg[max(R, b) - R:max(R, b) + R + 1]
+                if np.any(np.abs(near) >= cfg.k * sgn):
+                    continue  # the plain candidate is there
+                start, last = p - b, p + a
+                seg = np.abs(yv[max(R, b) - b:max(R, b) + a + 1])
+                i = int(np.argmax(seg))
+                peak = start + i
+                peak_abs = float(seg[i])
+                sig = float(sg[max(R, b) - b + i])
+                if not sig > cfg.count_smooth_min_noise_uv:
+                    continue  # good contact where the potential lies (see the bank's gate above)
+                need = max(last + self.gap + 1, peak + self.post_context + 1, last + self.lookahead + 1, known, p + R + 1)
+                cand = _Candidate(c, start, last, peak, peak_abs, peak_abs / sig, False, need, tail_last=last, mf_z=z)
+                q = self._wait_emg[c]
+                k = len(q)
+                while k > 0 and q[k - 1].need_emg > need:
+                    k -= 1
+                q.insert(k, cand)
+                self.counts["mf_found"] += 1
+            self._mf_pending[c] = keep
+
+    def _mf_horizon(self, o: int) -> int:
+        """The earliest start a candidate of channel ``o`` not yet made by the bank can
+        have (pending detections, an open run, runs still to come)."""
+        assert self._bank is not None
+        h = (self._next if self._next is not None else 0) - self._mf_reach
+        for det in self._mf_pending[o]:
+            h = min(h, det[1] - self._bank.extent[det[2]][0])
+        run = self._bank._run[o]
+        if run is not None:
+            h = min(h, run[4] - self._mf_reach)
+        return h
 
     def _emg_features(self, cand: _Candidate) -> None:
         """Everything that needs EMG context only, read from the ring in one compiled call
@@ -765,11 +879,19 @@ class TwitchDetector:
             if not final and any(self._may_still_partner(o, p + W, deadline) for o in range(C) if o != c):
                 keep.append(item)
                 continue
+            # a candidate of the bank (1.18) also waits for the bank's detections on the other
+            # channels: a plain candidate never waits for them (the bank never beats it)
+            if (not final and cand.mf_z > 0 and self._bank is not None
+                    and any(self._mf_horizon(o) <= p + W for o in range(C) if o != c)):
+                keep.append(item)
+                continue
             if "on_beat_gain" not in cand.extra and self._ecg_elsewhere(cand, W, deadline):
                 continue
             beaten = any(
                 o.channel != c and any(abs(q - p) <= W for q in o.lobes) and any(abs(q - o.peak) <= W for q in cand.lobes)
-                and (cand.need_emg > o.need_emg + self._xtalk_wait  # reported already, not waited for by it
+                and (o.mf_z <= 0 or cand.mf_z > 0)  # the bank's candidate never beats a plain one ...
+                and ((cand.mf_z > 0 and o.mf_z <= 0)  # ... and always loses to one (that channel sees it clearly)
+                     or cand.need_emg > o.need_emg + self._xtalk_wait  # reported already, not waited for by it
                      or (o.need_emg <= deadline and (o.amp_pp > cand.amp_pp or (o.amp_pp == cand.amp_pp and o.channel < c))))
                 for o in self._coincident
             )
@@ -779,6 +901,8 @@ class TwitchDetector:
                 self._emit(*item)
         self._pending = keep
         # forget coincidence records no pending or future candidate can reach
+        if self._bank is not None:
+            horizons += [self._mf_horizon(o) for o in range(C)]
         oldest = min(horizons + [it[0].peak for it in keep]) - 2 * W - 1
         while self._coincident and max(self._coincident[0].lobes) < oldest:
             self._coincident.popleft()
@@ -940,7 +1064,7 @@ class TwitchDetector:
             # a pop's recovery is reported with it; a faint step is too small to need one
             self._reject(cand, kind, detail, cfg.pop_holdoff_ms if kind == "pop" and not faint else 0.0)
             return kind
-        if cfg.lbg_factor > 0 and cand.peak_abs < cfg.lbg_factor * self._local_background(cand):
+        if cfg.lbg_factor > 0 and cand.mf_z <= 0 and cand.peak_abs < cfg.lbg_factor * self._local_background(cand):
             self.counts["low_vs_background"] += 1  # a brief potential, not a twitch: no artefact segment
             return "low_vs_background"
         self._last_event[c] = (max(cand.last, cand.tail_last), cand.peak_abs)
@@ -1227,10 +1351,13 @@ class TwitchDetector:
         mp_ms = main_phase_ms(w, min(i, self._ms(8.0)), self.emg_rate_hz)
         spike = (cfg.min_main_phase_ratio > 0 and self.emg_rate_hz >= SPIKE_RULE_MIN_RATE_HZ
                  and mp_ms < cfg.min_main_phase_ratio * self.impulse_width_ms)
-        clear = cand.peak_ratio >= cfg.count_k or self._smoothed_clear(cand)
+        clear = (cand.peak_ratio >= cfg.count_k or self._smoothed_clear(cand)
+                 or (cand.mf_z > 0 and cand.mf_z >= self._mf_tau_count))
         known = unit_match is not None and self._units.is_clear(c, unit_id)
         moved = supported is not None and supported > 0
         train = not spike and self._in_train(cand)
+        if cand.mf_z > 0:  # found by the bank (1.18): it counts by its own z alone (below 5 sigma a
+            known = moved = False  # noise blip joins a known unit easily, units.py; see mfdetect.py)
         counted = not spike and not train and (cfg.count_k <= 0 or clear or known or moved)
         if counted and (clear or moved):
             self._units.mark_clear(c, unit_id)
