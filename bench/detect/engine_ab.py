@@ -29,6 +29,10 @@ every block: the process CPU each spent, their ratio, and whether they said the 
 which makes this the steadiest comparison on a busy machine (separate runs there differ
 by 10-20 %). As a fast replay does, BLAS is held at one thread
 (``mains.hold_one_blas_thread``, where the version has it).
+
+Numba caches the OLD package's kernels in its own ``__pycache__`` under the name it is
+loaded as here (``twitchwatch_detect_old``): a tree used as OLD cannot then be imported as
+``twitchwatch`` from the same cache (ModuleNotFoundError); use a throw-away export.
 """
 
 from __future__ import annotations
@@ -246,7 +250,11 @@ def interleaved(old, new, args) -> int:
         be, ba = max(1, int(round(block_s * rate))), max(1, int(round(block_s * acc_rate)))
         dets = {k: m.TwitchDetector(rate, tuple(rec.emg_labels), acc_rate_hz=acc_rate) for k, m in
                 (("old", old), ("new", new))}
-        for d in dets.values():  # the compiled kernels loaded before timing
+        for m in (old, new):  # every compiled kernel loaded (or compiled) before timing: a throw-away run
+            warm = m.TwitchDetector(rate, tuple(rec.emg_labels), acc_rate_hz=acc_rate)
+            run_engine(lambda: warm, rec.emg_uv[: int(20 * rate)], rate, rec.acc_mg[: int(20 * acc_rate)], acc_rate,
+                       block_ms=block_s * 1e3, collect_artefacts=False)
+        for d in dets.values():
             d.process_emg(rec.emg_uv[:1], 0)
             d.process_acc(rec.acc_mg[:1], 0)
         cpu = dict.fromkeys(dets, 0.0)
