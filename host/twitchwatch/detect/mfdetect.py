@@ -210,19 +210,19 @@ class MuapBank:
         # stretch, and z would be inflated); the floors need a full history after turning on
         ok = np.empty(m, dtype=bool)
         pos = 0
-        for end, wsig in wins:
-            ok[pos:end] = self._follows[c].all()
-            with np.errstate(invalid="ignore"):
-                self._follows[c] = wsig <= fl.max_rise * sig[:, end - 1]
-            pos = end
-        ok[pos:] = self._follows[c].all()
-        warm = int(self._on_since[c]) + self.history * self.window - first
-        if warm > 0:
-            ok[:min(m, warm)] = False
+        follows = self._follows[c]
         with np.errstate(invalid="ignore", divide="ignore"):
+            for end, wsig in wins:
+                ok[pos:end] = follows.all()
+                follows = wsig <= fl.max_rise * sig[:, end - 1]
+                pos = end
+            self._follows[c] = follows
+            ok[pos:] = follows.all()
+            warm = int(self._on_since[c]) + self.history * self.window - first
+            if warm > 0:
+                ok[:min(m, warm)] = False
             z = np.abs(r) / sig
-        zmax = np.max(z, axis=0)
-        with np.errstate(invalid="ignore"):
+            zmax = np.max(z, axis=0)
             supra = np.flatnonzero((zmax >= self.tau) & ok)
         run = self._run[c]
         for i in supra.tolist():
@@ -252,19 +252,21 @@ def _fir_bank(taps, first, last, hist, y, r):  # pragma: no cover - compiled
     ``first[j]..last[j]``), where ``x`` is ``hist`` (the last ``M`` samples before ``y``)
     followed by ``y``; ``hist`` then becomes the last ``M`` samples of ``x``. Each output
     sums its taps in the same order (k ascending) whatever the block: any block split
-    gives the same numbers. The inner loop runs over time (vectorised)."""
+    gives the same numbers. The inner loop runs over time into a local accumulator
+    (vectorised: ~0.2 s per hour of 2 channels at 2 kHz)."""
     B = taps.shape[0]
     M = hist.shape[0]
     m = y.shape[0]
     xx = np.empty(M + m)
     xx[:M] = hist
     xx[M:] = y
+    acc = np.empty(m)
     for j in range(B):
-        rj = r[j]
-        rj[:] = 0.0
+        acc[:] = 0.0
         for k in range(first[j], last[j] + 1):
             c = taps[j, k]
-            off = M - k
+            seg = xx[M - k:M - k + m]
             for t in range(m):
-                rj[t] += c * xx[off + t]
+                acc[t] += c * seg[t]
+        r[j, :] = acc
     hist[:] = xx[m:]
