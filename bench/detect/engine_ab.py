@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/detect/engine_ab.py equiv OLD_DETECT_DIR [--minutes M] [--seeds N] [--blocks 10 100 1000]
     .venv/bin/python bench/detect/engine_ab.py speed OLD_DETECT_DIR [--minutes M] [--repeat R] [--blocks 100 1000]
+    .venv/bin/python bench/detect/engine_ab.py interleaved OLD_DETECT_DIR [--minutes 10] [--scenarios mixed ...] [--rate 2000]
 
 ``OLD_DETECT_DIR`` is another checkout's ``host/twitchwatch/detect`` directory, e.g.
 ``git archive fcd527d host | tar -x -C /tmp/engine_old`` then
@@ -20,6 +21,18 @@ with lost blocks announced by ``mark_gap`` (filters restart, floor reset).
 old and new alternated, best of ``repeat``, on the ``mixed`` scenario and on the
 synthetic stream of ``tests/detect/engine_throughput.py``. Only the ratio of the two is
 meaningful on a shared machine; the day-to-day speed of the machine varies.
+
+``interleaved``: old and new fed the same 1-s blocks (``--blocks``) of each scenario (seed
+1, EMG at ``--rate``) in one process, block by block, which one goes first alternating
+every block: the process CPU each spent, their ratio, and whether they said the same
+(events, artefacts, counters, quality). Both see the same load at the same moments,
+which makes this the steadiest comparison on a busy machine (separate runs there differ
+by 10-20 %). As a fast replay does, BLAS is held at one thread
+(``mains.hold_one_blas_thread``, where the version has it).
+
+Numba caches the OLD package's kernels in its own ``__pycache__`` under the name it is
+loaded as here (``twitchwatch_detect_old``): a tree used as OLD cannot then be imported as
+``twitchwatch`` from the same cache (ModuleNotFoundError); use a throw-away export.
 """
 
 from __future__ import annotations
@@ -220,9 +233,65 @@ def speed(old, new, args) -> int:
     return 0
 
 
+def interleaved(old, new, args) -> int:
+    from twitchwatch.sim import simulate
+
+    for mod in (new, old):
+        mains = importlib.import_module(mod.__name__ + ".mains")
+        if hasattr(mains, "hold_one_blas_thread"):
+            mains.hold_one_blas_thread()
+    block_s = args.blocks[0] * 1e-3
+    print(f"{args.minutes:g} min per scenario, seed 1, EMG at {args.rate:g} Hz, {block_s * 1e3:g} ms blocks, "
+          "old and new alternating block by block; process CPU s")
+    n_bad = 0
+    for sc in (args.scenarios or ["mixed", "benign_clean", "ecg_contaminated", "electrode_pops"]):
+        rec = simulate(sc, args.minutes * 60.0, 1, emg_rate_hz=args.rate)
+        rate, acc_rate = float(rec.emg_rate_hz), float(rec.acc_rate_hz)
+        be, ba = max(1, int(round(block_s * rate))), max(1, int(round(block_s * acc_rate)))
+        dets = {k: m.TwitchDetector(rate, tuple(rec.emg_labels), acc_rate_hz=acc_rate) for k, m in
+                (("old", old), ("new", new))}
+        for m in (old, new):  # every compiled kernel loaded (or compiled) before timing: a throw-away run
+            warm = m.TwitchDetector(rate, tuple(rec.emg_labels), acc_rate_hz=acc_rate)
+            run_engine(lambda: warm, rec.emg_uv[: int(20 * rate)], rate, rec.acc_mg[: int(20 * acc_rate)], acc_rate,
+                       block_ms=block_s * 1e3, collect_artefacts=False)
+        for d in dets.values():
+            d.process_emg(rec.emg_uv[:1], 0)
+            d.process_acc(rec.acc_mg[:1], 0)
+        cpu = dict.fromkeys(dets, 0.0)
+        said: dict[str, list] = {k: [[], []] for k in dets}
+        n_blocks = -(-(rec.emg_uv.shape[0] - 1) // be)
+        for k in range(n_blocks):
+            e0, e1 = 1 + k * be, min(rec.emg_uv.shape[0], 1 + (k + 1) * be)
+            a0, a1 = min(rec.acc_mg.shape[0], 1 + k * ba), min(rec.acc_mg.shape[0], 1 + (k + 1) * ba)
+            for tag in (("old", "new") if k % 2 else ("new", "old")):
+                d = dets[tag]
+                t = time.process_time()
+                out = d.process_emg(rec.emg_uv[e0:e1], e0)
+                if a1 > a0:
+                    out += d.process_acc(rec.acc_mg[a0:a1], a0)
+                cpu[tag] += time.process_time() - t
+                said[tag][0] += out
+                said[tag][1] += d.pop_artefacts()
+        for tag, d in dets.items():
+            said[tag][0] += d.flush()
+            said[tag][1] += d.pop_artefacts()
+
+        def canon(tag):
+            d = dets[tag]
+            return ([_canon(tuple(v for k, v in vars(e).items() if k != "detector")) for e in said[tag][0]],
+                    [_canon(tuple(vars(a).values())) for a in said[tag][1]], dict(d.counts),
+                    [_canon(tuple(vars(q).values())) for q in d.quality()])
+
+        same = canon("old") == canon("new")
+        n_bad += not same
+        print(f"{sc:22s} old {cpu['old']:7.3f}  new {cpu['new']:7.3f}  new/old {cpu['new'] / cpu['old']:5.3f}  "
+              f"{len(said['new'][0]):4d} events: {'same' if same else 'DIFFERENT'}", flush=True)
+    return 1 if n_bad else 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("mode", choices=("equiv", "speed"))
+    ap.add_argument("mode", choices=("equiv", "speed", "interleaved"))
     ap.add_argument("old", type=Path, help="the other version's host/twitchwatch/detect directory")
     ap.add_argument("--minutes", type=float, default=None, help="minutes per stream (equiv 2, speed 5)")
     ap.add_argument("--seeds", type=int, default=1, help="equiv: seeds per scenario (1000, 1001, ...)")
@@ -230,15 +299,16 @@ def main() -> int:
     ap.add_argument("--blocks", type=float, nargs="*", default=None, help="block lengths, ms")
     ap.add_argument("--repeat", type=int, default=3, help="speed: best of")
     ap.add_argument("--gaps", action="store_true", help="equiv: lose some blocks (mark_gap), see run_with_gaps")
+    ap.add_argument("--rate", type=float, default=2000.0, help="interleaved: EMG rate, Hz (default 2000)")
     args = ap.parse_args()
     if args.minutes is None:
-        args.minutes = 2.0 if args.mode == "equiv" else 5.0
+        args.minutes = {"equiv": 2.0, "speed": 5.0, "interleaved": 10.0}[args.mode]
     if args.blocks is None:
-        args.blocks = [10.0, 100.0, 1000.0] if args.mode == "equiv" else [100.0, 1000.0]
+        args.blocks = {"equiv": [10.0, 100.0, 1000.0], "speed": [100.0, 1000.0], "interleaved": [1000.0]}[args.mode]
     old = load_detect(args.old.resolve(), "twitchwatch_detect_old")
     import twitchwatch.detect as new
 
-    return (equiv if args.mode == "equiv" else speed)(old, new, args)
+    return {"equiv": equiv, "speed": speed, "interleaved": interleaved}[args.mode](old, new, args)
 
 
 if __name__ == "__main__":

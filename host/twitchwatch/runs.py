@@ -64,9 +64,13 @@ class ReplayOptions:
 def replay(runner: Runner, options: ReplayOptions) -> int:
     """Replay ``options.files`` (several at a time with ``jobs``, :mod:`twitchwatch.replay_jobs`);
     the standing red flags are checked once, at the end."""
+    from twitchwatch.detect.mains import hold_one_blas_thread
     from twitchwatch.replay_jobs import replay_files
     from twitchwatch.session import red_flag_check
     from twitchwatch.store import Store
+
+    if not options.realtime:  # as fast as possible, on one core (per worker): BLAS stays at one thread
+        hold_one_blas_thread()
 
     def report(db_path: Path) -> None:
         with Store(db_path) as store:

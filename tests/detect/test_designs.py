@@ -165,3 +165,33 @@ def test_the_matched_filters_threshold_is_scipys_ndtri(cache_dir):
         designs._memo.clear()
         designs._disk = None
         assert threshold(rate, k, fpm) == float(-scipy_ndtri(p))  # from the file
+
+
+def test_the_whitener_solve_is_solve_toeplitz_bit_for_bit():
+    # matched.py calls scipy's Levinson routine on the values solve_toeplitz forms:
+    # the same coefficients, bit for bit, over autocorrelations like the whitener's
+    from scipy.linalg import solve_toeplitz
+
+    from twitchwatch.detect.matched import NoiseWhitener, _solve_symmetric_toeplitz
+
+    rng = np.random.default_rng(11)
+    for trial in range(3000):
+        p = int(rng.integers(1, 13))
+        x = rng.normal(0, 1, 400)
+        if trial % 2:  # coloured, as band-passed noise is
+            x = signal.lfilter([1.0], [1.0, -rng.uniform(0.0, 0.95)], x)
+        r = np.array([x[: x.size - k] @ x[k:] for k in range(p + 1)]) / x.size
+        r[0] *= 1.0 + rng.uniform(0.0, 0.2)
+        assert _solve_symmetric_toeplitz(r[:-1], r[1:]).tobytes() == solve_toeplitz(r[:-1], r[1:]).tobytes()
+    # non-finite input: solve_toeplitz's own error
+    with pytest.raises(ValueError):
+        _solve_symmetric_toeplitz(np.array([1.0, np.nan]), np.array([0.5, 0.1]))
+    # and the whitener built on it
+    wh = NoiseWhitener(8, 0.2)
+    for _ in range(3):
+        y = signal.lfilter([1.0], [1.0, -0.8], rng.normal(0, 3, 400))
+        assert wh.update(y, np.ones(y.size, bool))
+    a, sigma_e = wh.filter()
+    r = wh._r.copy()
+    r[0] *= 1.0 + wh.load
+    assert a[1:].tobytes() == (-solve_toeplitz(r[:-1], r[1:])).tobytes() and sigma_e > 0

@@ -119,3 +119,51 @@ def test_peak_index_as_numpy_argmax() -> None:
         best = [int(np.argmax(pooled[:split])), split + int(np.argmax(pooled[split:]))]
         want = best[0] if pooled[best[0]] >= pooled[best[1]] else best[1]
         assert _peak_index(pooled, split) == want
+
+
+def test_the_window_mean_is_numpys_and_the_blas_limit_is_restored() -> None:
+    """The estimate's window less its mean (np.add.reduce, then the division, as np.mean
+    does) equals ``buf - buf.mean(axis=1, keepdims=True)`` bit for bit; the one-thread
+    BLAS limit around the grid product puts every library's thread count back."""
+    from threadpoolctl import threadpool_info
+
+    from twitchwatch.detect import mains
+
+    rng = np.random.default_rng(3)
+    for n in (7, 200, 1000, 2000, 2001, 4000):
+        buf = rng.normal(0.0, 50.0, (2, n)) + rng.normal(0.0, 1e3, (2, 1))
+        mean = np.add.reduce(buf, axis=1, keepdims=True)
+        np.true_divide(mean, n, out=mean)
+        assert (buf - mean).tobytes() == (buf - buf.mean(axis=1, keepdims=True)).tobytes()
+    before = [(i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"]
+    with mains._one_blas_thread():
+        inside = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    assert all(n == 1 for n in inside)
+    assert [(i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"] == before
+
+
+def test_a_notch_set_seen_before_gets_the_same_cascade() -> None:
+    """The cascade of a notch set is designed once and shared (never written to): the same
+    sections as designing it again."""
+    m = _canceller()
+    sets = [(50.0, 100.0, 150.0), (50.05, 100.1), (50.0, 100.0, 150.0), ()]
+    got = [m._design(s) for s in sets]
+    assert got[0] is got[2]
+    for s, sos in zip(sets, got):
+        assert sos.tobytes() == m._design_sections(s).tobytes()
+    assert got[3].shape == (0, 6)
+
+
+def test_a_one_core_process_keeps_blas_at_one_thread(monkeypatch) -> None:
+    """After hold_one_blas_thread() (a fast replay), the limit is not undone after the
+    product: every BLAS library stays at one thread."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from twitchwatch.detect import mains
+
+    with threadpool_limits(limits=None):  # whatever the test leaves, put back at the end
+        monkeypatch.setattr(mains, "_blas_held", False)
+        mains.hold_one_blas_thread()
+        with mains._one_blas_thread():
+            pass
+        assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")

@@ -754,8 +754,9 @@ class TwitchDetector:
         cand.background = _Window(bg_start, bg)
         c, ms, cfg = cand.channel, self._ms, self.config
         y_row = self._rows["y"].start + c
+        y_only = slice(y_row, y_row + 1)  # the cleaned signal's row (a slice: a basic-indexing copy)
 
-        def held(first: int, end: int, rows: list[int]) -> _Window:
+        def held(first: int, end: int, rows: slice) -> _Window:
             # rows of the ring over stream samples [first, end), clipped to [low, lim) as
             # every read here is, copied: the candidate keeps them until its decision
             i, j = max(first - rs, low), min(end - rs, lim)
@@ -763,17 +764,18 @@ class TwitchDetector:
 
         if self._peel_on:  # the cleaned window peel-off reads (peel.py), to the decision position
             pm = cfg.mf_order + 2
-            cand.peel_y = held(cand.start - self.pre - pm, cand.last + self.gap + self.post + pm + 1, [y_row])
+            cand.peel_y = held(cand.start - self.pre - pm, cand.last + self.gap + self.post + pm + 1, y_only)
         if cfg.onset_follow:  # rule 10's lookahead window, as the features read it (rule 10c)
-            cand.post = held(cand.last + ms(3), cand.last + self.lookahead, [y_row])
+            cand.post = held(cand.last + ms(3), cand.last + self.lookahead, y_only)
         if cfg.on_beat_k > 0:  # what the twitch-on-a-beat rules read (7, 7b)
             # held with the candidate: its decision may wait for the accelerometer while
             # the EMG runs on and the ring moves (EMG fed seconds ahead)
             first = cand.start - ms(cfg.ecg_window_ms) - ms(25) - self._beat_shapes[c].before - self.pre - 2 - ms(3)
-            cand.beat_win = held(first, cand.need_emg, [y_row, self._rows["lf"].start + c])
+            lf_row = self._rows["lf"].start + c  # rows y, lf: C apart
+            cand.beat_win = held(first, cand.need_emg, slice(y_row, lf_row + 1, lf_row - y_row))
         if self._train_isi is not None:  # the cleaned signal the train test reads (train.py)
             y0 = cand.peak - 2 * self._train_isi[1] - self._train_half
-            cand.before = held(y0, cand.peak + self._train_half + 1, [y_row])
+            cand.before = held(y0, cand.peak + self._train_half + 1, y_only)
 
     # ================================================================== accelerometer
     def _acc_block(self, a: np.ndarray, base: int) -> None:

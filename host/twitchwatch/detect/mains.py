@@ -29,8 +29,6 @@ ring; the gated samples enter the next estimate as the predicted hum. The same n
 
 from __future__ import annotations
 
-import contextlib
-
 import numba
 import numpy as np
 
@@ -45,30 +43,64 @@ MAINS_BASES_HZ = (50.0, 60.0)
 PEAK_RATIO = 3.0
 REFERENCE_OFFSET_HZ = 3.0
 
-_blas_controller = None  # threadpoolctl.ThreadpoolController, built on first use (~ms)
+_blas_libs = None  # threadpoolctl's BLAS library controllers, found on first use (~ms)
+_blas_held = False  # hold_one_blas_thread() was called: BLAS stays at one thread
 
 
-def _one_blas_thread():
-    """Context: BLAS (OpenBLAS, MKL ...) limited to one thread, restored on exit (~20-40 µs).
+def hold_one_blas_thread() -> None:
+    """For a process that runs on one core (a fast replay, one per worker with ``--jobs``):
+    from the next mains estimate on, every BLAS library stays limited to one thread,
+    instead of being limited around each estimate's product and restored after it
+    (:class:`_OneBlasThread`). Restoring every window cost ~0.1 ms of the process's CPU
+    per window here (OpenBLAS's threads woken for nothing), ~0.3 s per hour of signal.
+    The same products, bit for bit."""
+    global _blas_held
+    _blas_held = True
+
+
+class _OneBlasThread:
+    """Context: every BLAS library loaded (OpenBLAS, MKL ...) limited to one thread,
+    each restored to its previous count on exit (the libraries' own get /
+    set_num_threads, found once by threadpoolctl), unless :func:`hold_one_blas_thread`
+    was called: then they stay at one thread.
 
     The estimate's grid product ((4C, window) x (window, 41), once per window) is large
-    enough for OpenBLAS to split it over threads, which then busy-wait after the
-    product: on 2 cores that doubled the process's CPU time for no gain in wall time,
-    and a live user pays it too. The product is the same bit for bit (OpenBLAS splits
-    over output blocks, not over the summed axis; bench/detect/engine_ab.py compares).
-    The limit is process-wide while it holds (~0.5 ms per window): BLAS calls of other
-    threads in that time run on one thread."""
-    global _blas_controller
-    if _blas_controller is None:
-        try:
-            from threadpoolctl import ThreadpoolController
+    enough for OpenBLAS to split it over threads on some processors, which then
+    busy-wait after the product: on 2 cores that doubled the process's CPU time for no
+    gain in wall time, and a live user pays it too. The product is the same bit for bit
+    (OpenBLAS splits over output blocks, not over the summed axis;
+    bench/detect/engine_ab.py compares). The limit is process-wide while it holds
+    (~0.5 ms per window): BLAS calls of other threads in that time run on one thread.
+    What ``threadpoolctl``'s ``limit(limits=1, user_api="blas")`` does, without building
+    its objects every window (~10-20 µs)."""
 
-            _blas_controller = ThreadpoolController()
-        except Exception:  # pragma: no cover - a declared dependency; unknown platform: leave BLAS alone
-            _blas_controller = False
-    if _blas_controller is False:  # pragma: no cover
-        return contextlib.nullcontext()
-    return _blas_controller.limit(limits=1, user_api="blas")
+    __slots__ = ("_prev",)
+
+    def __enter__(self) -> None:
+        global _blas_libs
+        if _blas_libs is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+
+                _blas_libs = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+            except Exception:  # pragma: no cover - a declared dependency; unknown platform: leave BLAS alone
+                _blas_libs = []
+        self._prev = [lib.num_threads for lib in _blas_libs]
+        for lib, n in zip(_blas_libs, self._prev):
+            if n != 1:
+                lib.set_num_threads(1)
+
+    def __exit__(self, *exc) -> None:
+        if _blas_held:
+            return
+        for lib, n in zip(_blas_libs or (), self._prev):
+            if n != 1:
+                lib.set_num_threads(n)
+
+
+def _one_blas_thread() -> _OneBlasThread:
+    """See :class:`_OneBlasThread`."""
+    return _OneBlasThread()
 
 
 class MainsCanceller:
@@ -145,6 +177,8 @@ class MainsCanceller:
         self.hum_base_uv = np.zeros(self.n_channels)  # median hum RMS of the last 5 windows
         self._notches: tuple[float, ...] = ()
         self._section_cache: dict[tuple[float, float], np.ndarray] = {}  # (f, bw) -> (1, 6) sos
+        self._cascade_cache: dict[tuple[float, ...], np.ndarray] = {}  # notch set -> its sos (never written to)
+        self._valid_cache: dict[int, np.ndarray] = {}  # f0 key -> harmonics below 0.45 fs
         self._notch = self._make_filter(self._probe_notches())
 
     # ------------------------------------------------------------------
@@ -166,6 +200,16 @@ class MainsCanceller:
         return f
 
     def _design(self, notches: tuple[float, ...]) -> np.ndarray:
+        """The notch cascade for a set of frequencies (shared, never written to), kept per
+        set: the drift-extrapolated set changes most seconds, but among a few sets."""
+        sos = self._cascade_cache.get(notches)
+        if sos is None:
+            if len(self._cascade_cache) >= 64:
+                self._cascade_cache.clear()
+            sos = self._cascade_cache[notches] = self._design_sections(notches)
+        return sos
+
+    def _design_sections(self, notches: tuple[float, ...]) -> np.ndarray:
         """The notch cascade for a set of frequencies, from cached sections (designing one
         costs ~10 µs; the drift-extrapolated set changes most seconds, its members far
         less often)."""
@@ -273,7 +317,11 @@ class MainsCanceller:
         return out
 
     def _estimate(self, floor_uv: np.ndarray) -> None:
-        buf = self._buf - self._buf.mean(axis=1, keepdims=True)
+        # the window less its mean: np.mean's own sum and division (the same values),
+        # without its per-call overhead
+        mean = np.add.reduce(self._buf, axis=1, keepdims=True)
+        np.true_divide(mean, self.window, out=mean)
+        buf = self._buf - mean
         self._grid_spectrum(buf)  # (C, grid)
         pooled = self._pooled  # summed over channels
         peak = _peak_index(pooled, self._split)  # the stronger band's maximum
@@ -288,7 +336,12 @@ class MainsCanceller:
         f0 = key * 0.1 * self.grid_step_hz
         H = self.max_harmonic
         # harmonics below 0.45 fs (3 Hz above included)
-        valid = np.array([h * f0 + REFERENCE_OFFSET_HZ < 0.45 * self.rate_hz for h in range(1, H + 1)])
+        valid = self._valid_cache.get(key)
+        if valid is None:
+            if len(self._valid_cache) >= 256:
+                self._valid_cache.clear()
+            valid = self._valid_cache[key] = np.array(
+                [h * f0 + REFERENCE_OFFSET_HZ < 0.45 * self.rate_hz for h in range(1, H + 1)])
         out = self._harmonic_dft(buf, f0)  # (6H, C)
         floor = np.where(np.isfinite(floor_uv), floor_uv, 0.0)
         # tone RMS per channel and harmonic, zero above 0.45 fs; the tonal harmonics'
