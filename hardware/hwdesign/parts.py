@@ -10,13 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import _skidl  # noqa: F401  (first: skidl's import, its side effects undone)
 from skidl import SKIDL, TEMPLATE, Part, Pin
-from skidl.logger import stop_log_file_output
 from skidl.pin import pin_types as T
-
-# SKiDL opens <script>.log and <script>.erc in the working directory when imported;
-# this removes them (everything it logs still goes to stderr).
-stop_log_file_output()
 
 I, O, B, TS, P, PI, PO, OC, NC = T.INPUT, T.OUTPUT, T.BIDIR, T.TRISTATE, T.PASSIVE, T.PWRIN, T.PWROUT, T.OPENCOLL, T.NOCONNECT
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from . import _skidl  # noqa: F401  (first: skidl's import, its side effects undone)
 from skidl import POWER, Circuit, Net
 
 from . import esp32

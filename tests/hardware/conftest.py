@@ -12,7 +12,9 @@ HARDWARE = ROOT / "hardware"
 if str(HARDWARE) not in sys.path:
     sys.path.insert(0, str(HARDWARE))
 
-pytest.importorskip("skidl", reason="skidl (a dev dependency) is needed to build the schematic")
+# skidl through hwdesign._skidl, which undoes skidl's process-wide logger class (it would
+# break numba's compiler for the rest of the test run, see that module)
+pytest.importorskip("hwdesign._skidl", reason="skidl (a dev dependency) is needed to build the schematic")
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 netlist wires what the design says (supplies, series resistors, bus)."""
 
 import pathlib
+import sys
 
 import pytest
 
@@ -124,3 +125,26 @@ def test_the_uart_series_resistors_pass_921600_baud(netlist_text):
 
     rise_s = 2.2 * schematic.UART_SERIES_OHM * 10e-12
     assert rise_s < 0.15 / DEFAULT_BAUDRATE
+
+
+def test_importing_the_schematic_leaves_other_libraries_loggers_alone(tmp_path):
+    """skidl's import makes every logger created afterwards a SkidlLogger, which breaks
+    numba's compiler (it logs lazy objects): in a fresh process, importing the schematic
+    first and then compiling a numba kernel with an empty cache must work."""
+    import os
+    import subprocess
+
+    code = (
+        "import sys, logging; sys.path.insert(0, sys.argv[1])\n"
+        "from hwdesign import schematic\n"
+        "assert logging.getLoggerClass() is logging.Logger, logging.getLoggerClass()\n"
+        "import numba\n"
+        "@numba.njit\n"
+        "def twice(x):\n"
+        "    return 2 * x\n"
+        "assert twice(21) == 42\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code, str(HARDWARE)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
